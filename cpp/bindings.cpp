@@ -1,0 +1,8 @@
+#include <pybind11/pybind11.h>
+
+#include "value_bindings.h"
+
+PYBIND11_MODULE(_core, m) {
+  m.doc() = "chaingrad's C++ engine: the computation graph, its ops and the backward sweep.";
+  chaingrad::bind_value(m);
+}

@@ -1,0 +1,1 @@
+"""The notes' programs, each runnable as `python -m chaingrad.demos.<name>`."""

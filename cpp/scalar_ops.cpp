@@ -54,16 +54,12 @@ ScalarPtr sigmoid(const ScalarPtr& a) {
   return make_unary(ScalarOp::Sigmoid, a, 1.0 / (1.0 + std::exp(-a->data())));
 }
 
-ScalarPtr weighted_sum(const std::vector<ScalarPtr>& w, const ScalarPtr& b,
-                       const std::vector<ScalarPtr>& x) {
-  std::vector<NodePtr> inputs;
-  inputs.reserve(2 * w.size() + 1);
-  inputs.push_back(b);
-  double acc = b->data();
-  for (std::size_t i = 0; i < w.size(); ++i) {
-    acc = acc + w[i]->data() * x[i]->data();
-    inputs.push_back(w[i]);
-    inputs.push_back(x[i]);
+ScalarPtr weighted_sum(std::vector<NodePtr> inputs) {
+  double acc = static_cast<const ScalarNode&>(*inputs[0]).data();
+  for (std::size_t i = 1; i + 1 < inputs.size(); i += 2) {
+    const double w = static_cast<const ScalarNode&>(*inputs[i]).data();
+    const double x = static_cast<const ScalarNode&>(*inputs[i + 1]).data();
+    acc = acc + w * x;
   }
   return std::make_shared<ScalarNode>(ScalarOp::WeightedSum, std::move(inputs), acc);
 }

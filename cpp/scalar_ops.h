@@ -74,10 +74,9 @@ ScalarPtr exp(const ScalarPtr& a);
 ScalarPtr log(const ScalarPtr& a);
 ScalarPtr sigmoid(const ScalarPtr& a);
 
-/// b + w[0]*x[0] + w[1]*x[1] + ... summed left to right (micrograd's `sum(wi*xi, b)`) as one
-/// node with 2n+1 inputs. The caller guarantees w.size() == x.size().
-ScalarPtr weighted_sum(const std::vector<ScalarPtr>& w, const ScalarPtr& b,
-                       const std::vector<ScalarPtr>& x);
+/// b + w0*x0 + w1*x1 + ... summed left to right (micrograd's `sum(wi*xi, b)`) as one node.
+/// inputs holds scalar nodes in the order [b, w0, x0, w1, x1, ...] (an odd count).
+ScalarPtr weighted_sum(std::vector<NodePtr> inputs);
 
 /// Backward pass from root: root's gradient becomes 1 and every node reachable from it receives
 /// d root / d node; leaves accumulate, non-leaf gradients are recomputed.

@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 from typing import List, Sequence, Union
 
-from chaingrad._core import Value, dense_layer, neuron
+from chaingrad._core import Value, dense_layer, mlp_forward, neuron
 
 Number = Union[int, float]
 Input = Sequence[Union[Value, Number]]
@@ -56,8 +56,7 @@ class Layer(Module):
         self.neurons = [Neuron(nin, **kwargs) for _ in range(nout)]
 
     def __call__(self, x: Input) -> Union[Value, List[Value]]:
-        out = dense_layer(self.neurons, x, Neuron)
-        return out[0] if len(out) == 1 else out
+        return dense_layer(self.neurons, x, Neuron)  # a single Value for a one-neuron layer
 
     def parameters(self) -> List[Value]:
         """Every neuron's parameters, neuron by neuron."""
@@ -77,9 +76,7 @@ class MLP(Module):
         ]
 
     def __call__(self, x: Input) -> Union[Value, List[Value]]:
-        for layer in self.layers:
-            x = layer(x)
-        return x
+        return mlp_forward(self.layers, x, Layer, Neuron)
 
     def parameters(self) -> List[Value]:
         """Every layer's parameters, layer by layer."""

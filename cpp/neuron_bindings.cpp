@@ -1,0 +1,134 @@
+#include "neuron_bindings.h"
+
+#include <string>
+#include <vector>
+
+#include "py_operands.h"
+#include "scalar_ops.h"
+
+namespace py = pybind11;
+
+namespace chaingrad {
+namespace {
+
+using Nodes = std::vector<ScalarPtr>;
+
+/// act(b + w . x) as a WeightedSum node (and a ReLU node when nonlin), reading w item by item.
+ScalarPtr neuron_node(py::handle w, py::handle b, const Nodes& x, bool nonlin) {
+  PyObject* wo = w.ptr();
+  if (!PyList_Check(wo) && !PyTuple_Check(wo)) {
+    throw py::type_error("Neuron.w must be a list of Values, got " + type_name(w));
+  }
+  const std::size_t n = static_cast<std::size_t>(PySequence_Fast_GET_SIZE(wo));
+  if (n != x.size()) {
+    throw py::value_error("Neuron(" + std::to_string(n) + ") expects " + std::to_string(n) +
+                          " inputs, got " + std::to_string(x.size()));
+  }
+  PyObject** weights = PySequence_Fast_ITEMS(wo);
+  std::vector<NodePtr> inputs;
+  inputs.reserve(2 * n + 1);
+  inputs.push_back(require_operand(b, "Neuron.b"));
+  for (std::size_t i = 0; i < n; ++i) {
+    inputs.push_back(require_operand(weights[i], "Neuron.w", static_cast<long>(i)));
+    inputs.push_back(x[i]);
+  }
+  ScalarPtr out = weighted_sum(std::move(inputs));
+  return nonlin ? relu(out) : out;
+}
+
+/// The names of the Python attributes read on every call, interned once and never freed (a static
+/// py::object would be destroyed after the interpreter has gone).
+struct AttrNames {
+  py::handle w = PyUnicode_InternFromString("w");
+  py::handle b = PyUnicode_InternFromString("b");
+  py::handle nonlin = PyUnicode_InternFromString("nonlin");
+  py::handle neurons = PyUnicode_InternFromString("neurons");
+};
+
+const AttrNames& attr_names() {
+  static const AttrNames names;
+  return names;
+}
+
+py::list to_python(const Nodes& nodes) {
+  py::list out(nodes.size());
+  for (std::size_t i = 0; i < nodes.size(); ++i) out[i] = py::cast(nodes[i]);
+  return out;
+}
+
+/// The inputs of a layer as nodes: a list or tuple, or a single Value (the output of a one-neuron
+/// layer, which micrograd's Layer returns unwrapped).
+Nodes layer_inputs(py::handle x) {
+  if (const ScalarPtr* held = value_holder(x)) return Nodes{*held};
+  return read_operands(x, "Layer input");
+}
+
+/// Every neuron of `neurons` on x. A neuron not exactly of neuron_type may define its own
+/// __call__, so it is called through Python.
+Nodes layer_nodes(py::handle neurons, const Nodes& x, py::handle neuron_type) {
+  if (!PyList_Check(neurons.ptr())) {
+    throw py::type_error("Layer.neurons must be a list, got " + type_name(neurons));
+  }
+  const AttrNames& names = attr_names();
+  py::list items = py::reinterpret_borrow<py::list>(neurons);
+  Nodes out;
+  out.reserve(items.size());
+  py::object x_python;  // built only if some neuron needs a Python call
+  for (py::handle n : items) {
+    if (n.get_type().ptr() == neuron_type.ptr()) {
+      const bool nonlin = py::bool_(n.attr(names.nonlin));
+      out.push_back(neuron_node(n.attr(names.w), n.attr(names.b), x, nonlin));
+      continue;
+    }
+    if (!x_python) x_python = to_python(x);
+    out.push_back(require_operand(n(x_python), "a neuron's output"));
+  }
+  return out;
+}
+
+py::object unwrap_single(const Nodes& out) {
+  if (out.size() == 1) return py::cast(out[0]);
+  return to_python(out);
+}
+
+py::object neuron(py::handle w, py::handle b, py::handle x, bool nonlin) {
+  return py::cast(neuron_node(w, b, read_operands(x, "Neuron input"), nonlin));
+}
+
+py::object dense_layer(py::handle neurons, py::handle x, py::handle neuron_type) {
+  return unwrap_single(layer_nodes(neurons, layer_inputs(x), neuron_type));
+}
+
+/// Runs every layer in turn; only the final outputs become Python objects. Layers not exactly of
+/// layer_type are called through Python with the current activations.
+py::object mlp_forward(py::handle layers, py::handle x, py::handle layer_type,
+                       py::handle neuron_type) {
+  if (!PyList_Check(layers.ptr())) {
+    throw py::type_error("MLP.layers must be a list, got " + type_name(layers));
+  }
+  py::list items = py::reinterpret_borrow<py::list>(layers);
+  if (items.empty()) return py::reinterpret_borrow<py::object>(x);
+  Nodes current = layer_inputs(x);
+  for (py::handle layer : items) {
+    if (layer.get_type().ptr() == layer_type.ptr()) {
+      current = layer_nodes(layer.attr(attr_names().neurons), current, neuron_type);
+    } else {
+      current = layer_inputs(layer(unwrap_single(current)));
+    }
+  }
+  return unwrap_single(current);
+}
+
+}  // namespace
+
+void bind_neurons(py::module_& m) {
+  m.def("neuron", &neuron, py::arg("w"), py::arg("b"), py::arg("x"), py::arg("nonlin"),
+        "relu(b + sum(w_i * x_i)) (without relu when nonlin is False) as one graph node, summed "
+        "in micrograd's order.");
+  m.def("dense_layer", &dense_layer, py::arg("neurons"), py::arg("x"), py::arg("neuron_type"),
+        "Every neuron of a layer on input x in one call (a single Value when there is one neuron).");
+  m.def("mlp_forward", &mlp_forward, py::arg("layers"), py::arg("x"), py::arg("layer_type"),
+        py::arg("neuron_type"), "Every layer of an MLP on input x in one call.");
+}
+
+}  // namespace chaingrad

@@ -1,0 +1,120 @@
+#include "py_operands.h"
+
+namespace py = pybind11;
+
+namespace chaingrad {
+namespace {
+
+/// numpy's real scalar types (integer, floating, bool_), or an empty tuple without numpy.
+py::handle numpy_real_types() {
+  PYBIND11_CONSTINIT static py::gil_safe_call_once_and_store<py::object> storage;
+  return storage
+      .call_once_and_store_result([]() -> py::object {
+        try {
+          py::module_ np = py::module_::import("numpy");
+          return py::make_tuple(np.attr("integer"), np.attr("floating"), np.attr("bool_"));
+        } catch (py::error_already_set&) {
+          return py::tuple();
+        }
+      })
+      .get_stored();
+}
+
+// Note [fast Value check]
+// Every fused neuron reads hundreds of Values per call, and pybind11's generic caster looks the
+// C++ type up in its registry for each one. The exact Value type is checked by pointer instead,
+// and the holder is read straight from the instance (Python subclasses share its layout). The type
+// pointer is set once when the module is imported and never changes afterwards.
+PyTypeObject* value_type = nullptr;
+
+py::type_error uninitialised_value() {
+  return py::type_error("a Value created without calling Value.__init__ cannot be used");
+}
+
+}  // namespace
+
+void set_value_type(py::handle type) { value_type = reinterpret_cast<PyTypeObject*>(type.ptr()); }
+
+const ScalarPtr* value_holder(py::handle h) {
+  PyObject* o = h.ptr();
+  if (value_type == nullptr || !PyObject_TypeCheck(o, value_type)) return nullptr;
+  auto* inst = reinterpret_cast<py::detail::instance*>(o);
+  if (inst->simple_layout) {  // always the case for Value and its Python subclasses
+    if (!inst->simple_holder_constructed) throw uninitialised_value();
+    return reinterpret_cast<const ScalarPtr*>(&inst->simple_value_holder[1]);
+  }
+  py::detail::value_and_holder vh = inst->get_value_and_holder();
+  if (!vh.holder_constructed()) throw uninitialised_value();
+  return &vh.holder<ScalarPtr>();
+}
+
+bool read_number(py::handle h, Number& out) {
+  PyObject* o = h.ptr();
+  if (PyFloat_Check(o)) {
+    out = {PyFloat_AS_DOUBLE(o), false};
+    return true;
+  }
+  if (PyLong_Check(o)) {
+    const double v = PyLong_AsDouble(o);  // OverflowError for ints beyond float range
+    if (v == -1.0 && PyErr_Occurred()) throw py::error_already_set();
+    out = {v, true};
+    return true;
+  }
+  const int is_numpy = PyObject_IsInstance(o, numpy_real_types().ptr());
+  if (is_numpy < 0) throw py::error_already_set();
+  if (is_numpy == 0) return false;
+  const double v = PyFloat_AsDouble(o);
+  if (v == -1.0 && PyErr_Occurred()) throw py::error_already_set();
+  out = {v, PyIndex_Check(o) != 0};
+  return true;
+}
+
+Number require_number(py::handle h, const char* what) {
+  Number n;
+  if (!read_number(h, n)) {
+    throw py::type_error(std::string(what) +
+                         " must be a real number (int, float or numpy scalar), got " + type_name(h));
+  }
+  return n;
+}
+
+std::string type_name(py::handle h) { return Py_TYPE(h.ptr())->tp_name; }
+
+ScalarPtr make_leaf(const Number& n) {
+  auto leaf = std::make_shared<ScalarNode>(n.value);
+  leaf->data_is_int = n.is_int;
+  return leaf;
+}
+
+ScalarPtr as_operand(py::handle h) {
+  if (const ScalarPtr* held = value_holder(h)) return *held;
+  Number n;
+  if (read_number(h, n)) return make_leaf(n);
+  return nullptr;
+}
+
+ScalarPtr require_operand(py::handle h, const char* what, long index) {
+  ScalarPtr node = as_operand(h);
+  if (!node) {
+    std::string where = what;
+    if (index >= 0) where += "[" + std::to_string(index) + "]";
+    throw py::type_error(where + " must be a Value or a real number, got " + type_name(h));
+  }
+  return node;
+}
+
+std::vector<ScalarPtr> read_operands(py::handle seq, const char* what) {
+  PyObject* o = seq.ptr();
+  if (!PyList_Check(o) && !PyTuple_Check(o)) {
+    throw py::type_error(std::string(what) + " must be a list or tuple of Values or numbers, got " +
+                         type_name(seq));
+  }
+  const Py_ssize_t n = PySequence_Fast_GET_SIZE(o);
+  PyObject** items = PySequence_Fast_ITEMS(o);
+  std::vector<ScalarPtr> nodes;
+  nodes.reserve(static_cast<std::size_t>(n));
+  for (Py_ssize_t i = 0; i < n; ++i) nodes.push_back(require_operand(items[i], what, i));
+  return nodes;
+}
+
+}  // namespace chaingrad

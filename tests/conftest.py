@@ -1,0 +1,37 @@
+"""Shared test helpers: finite differences and optional peers (torch, micrograd)."""
+
+from __future__ import annotations
+
+from typing import Callable, List, Sequence
+
+import pytest
+
+
+def central_difference(f: Callable[[List[float]], float], xs: Sequence[float],
+                       eps: float = 1e-6) -> List[float]:
+    """d f / d x_i at xs by central differences in float64."""
+    grads = []
+    for i in range(len(xs)):
+        up, down = list(xs), list(xs)
+        up[i] += eps
+        down[i] -= eps
+        grads.append((f(up) - f(down)) / (2 * eps))
+    return grads
+
+
+@pytest.fixture
+def torch():
+    """PyTorch, or a clean skip where it is not installed."""
+    return pytest.importorskip("torch")
+
+
+@pytest.fixture
+def micrograd_engine():
+    """micrograd.engine (the PyPI package), or a clean skip where it is not installed."""
+    return pytest.importorskip("micrograd.engine")
+
+
+@pytest.fixture
+def micrograd_nn():
+    """micrograd.nn (the PyPI package), or a clean skip where it is not installed."""
+    return pytest.importorskip("micrograd.nn")

@@ -1,0 +1,110 @@
+"""chaingrad.micrograd.nn against micrograd's own: reprs, initialisation, values and gradients."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from chaingrad import Value
+from chaingrad.micrograd.nn import MLP, Layer, Module, Neuron
+
+
+def test_reprs_and_parameter_count():
+    model = MLP(2, [16, 16, 1])
+    text = repr(model)
+    assert text.startswith("MLP of [Layer of [ReLUNeuron(2), ReLUNeuron(2),")
+    assert text.endswith("Layer of [LinearNeuron(16)]]")
+    assert text.count("ReLUNeuron(16)") == 16
+    assert len(model.parameters()) == 337
+    assert repr(Neuron(3, nonlin=False)) == "LinearNeuron(3)"
+
+
+def test_neuron_matches_the_unfused_sum():
+    random.seed(0)
+    n = Neuron(4)
+    x = [Value(v) for v in (0.5, -1.0, 2.0, 0.25)]
+    out = n(x)
+    act = sum((wi * xi for wi, xi in zip(n.w, x)), n.b)
+    expected = act.relu()
+    assert out.data == expected.data
+    out.backward()
+    grads = [p.grad for p in n.parameters()] + [v.grad for v in x]
+    for p in n.parameters() + x:
+        p.grad = 0
+    expected.backward()
+    assert grads == [p.grad for p in n.parameters()] + [v.grad for v in x]
+
+
+def test_layer_of_one_neuron_returns_a_value():
+    out = Layer(3, 1)([1.0, 2.0, 3.0])
+    assert isinstance(out, Value)
+    outs = Layer(3, 2)([1.0, 2.0, 3.0])
+    assert isinstance(outs, list) and len(outs) == 2
+
+
+def test_numbers_as_inputs():
+    random.seed(1)
+    model = MLP(2, [3, 1])
+    a = model([0.5, -0.25])
+    b = model([Value(0.5), Value(-0.25)])
+    assert a.data == b.data
+
+
+def test_zero_grad_and_module_base():
+    model = MLP(2, [3, 1])
+    model([1.0, 2.0]).backward()
+    assert any(p.grad != 0 for p in model.parameters())
+    model.zero_grad()
+    assert all(p.grad == 0 and repr(p).endswith("grad=0)") for p in model.parameters())
+    assert Module().parameters() == []
+
+
+def test_subclass_call_is_honoured():
+    class Doubling(Neuron):
+        def __call__(self, x):
+            return super().__call__(x) * 2
+
+    random.seed(3)
+    layer = Layer(2, 2)
+    plain = [v.data for v in layer([1.0, 1.0])]
+    layer.neurons[1].__class__ = Doubling
+    out = [v.data for v in layer([1.0, 1.0])]
+    assert out == [plain[0], plain[1] * 2]
+
+
+def test_custom_layer_inside_mlp_is_called():
+    class Shift(Module):
+        def __call__(self, x):
+            return [xi + 1 for xi in x]
+
+    random.seed(4)
+    model = MLP(2, [2, 1])
+    before = model([0.3, 0.4]).data
+    model.layers.insert(1, Shift())
+    after = model([0.3, 0.4]).data
+    w = model.layers[2].neurons[0].w
+    assert after == pytest.approx(before + w[0].data + w[1].data, rel=1e-12)
+
+
+def test_same_initialisation_forward_and_training_as_micrograd(micrograd_nn):
+    random.seed(1337)
+    ours = MLP(3, [4, 4, 1])
+    random.seed(1337)
+    theirs = micrograd_nn.MLP(3, [4, 4, 1])
+    assert repr(ours) == repr(theirs)
+    assert [p.data for p in ours.parameters()] == [p.data for p in theirs.parameters()]
+
+    xs = [[0.5, -1.0, 0.25], [1.5, 0.5, -0.75], [-0.3, 0.2, 0.9]]
+    for _ in range(3):
+        for model in (ours, theirs):
+            engine = Value if model is ours else type(theirs.parameters()[0])
+            scores = [model(list(map(engine, x))) for x in xs]
+            loss = sum((1 + -1.0 * s).relu() for s in scores) * (1.0 / len(xs))
+            model.zero_grad()
+            loss.backward()
+            model._last = (loss.data, [p.grad for p in model.parameters()])
+            for p in model.parameters():
+                p.data -= 0.1 * p.grad
+        assert ours._last[0] == theirs._last[0]  # forward values are bit-identical
+        assert ours._last[1] == pytest.approx(theirs._last[1], rel=1e-12, abs=1e-15)

@@ -1,10 +1,10 @@
 #include <pybind11/pybind11.h>
 
 #include "neuron_bindings.h"
-#include "value_bindings.h"
+#include "value_type.h"
 
 PYBIND11_MODULE(_core, m) {
   m.doc() = "chaingrad's C++ engine: the computation graph, its ops and the backward sweep.";
-  chaingrad::bind_value(m);
+  chaingrad::add_value_type(m);
   chaingrad::bind_neurons(m);
 }

@@ -5,6 +5,7 @@
 
 #include "py_operands.h"
 #include "scalar_ops.h"
+#include "value_type.h"
 
 namespace py = pybind11;
 
@@ -13,7 +14,7 @@ namespace {
 
 using Nodes = std::vector<ScalarPtr>;
 
-/// act(b + w . x) as a WeightedSum node (and a ReLU node when nonlin), reading w item by item.
+/// act(b + w . x) as one node (relu when nonlin), reading w item by item.
 ScalarPtr neuron_node(py::handle w, py::handle b, const Nodes& x, bool nonlin) {
   PyObject* wo = w.ptr();
   if (!PyList_Check(wo) && !PyTuple_Check(wo)) {
@@ -32,8 +33,7 @@ ScalarPtr neuron_node(py::handle w, py::handle b, const Nodes& x, bool nonlin) {
     inputs.push_back(require_operand(weights[i], "Neuron.w", static_cast<long>(i)));
     inputs.push_back(x[i]);
   }
-  ScalarPtr out = weighted_sum(std::move(inputs));
-  return nonlin ? relu(out) : out;
+  return weighted_sum(std::move(inputs), nonlin);
 }
 
 /// The names of the Python attributes read on every call, interned once and never freed (a static
@@ -52,7 +52,7 @@ const AttrNames& attr_names() {
 
 py::list to_python(const Nodes& nodes) {
   py::list out(nodes.size());
-  for (std::size_t i = 0; i < nodes.size(); ++i) out[i] = py::cast(nodes[i]);
+  for (std::size_t i = 0; i < nodes.size(); ++i) out[i] = wrap_value(nodes[i]);
   return out;
 }
 
@@ -87,12 +87,12 @@ Nodes layer_nodes(py::handle neurons, const Nodes& x, py::handle neuron_type) {
 }
 
 py::object unwrap_single(const Nodes& out) {
-  if (out.size() == 1) return py::cast(out[0]);
+  if (out.size() == 1) return wrap_value(out[0]);
   return to_python(out);
 }
 
 py::object neuron(py::handle w, py::handle b, py::handle x, bool nonlin) {
-  return py::cast(neuron_node(w, b, read_operands(x, "Neuron input"), nonlin));
+  return wrap_value(neuron_node(w, b, read_operands(x, "Neuron input"), nonlin));
 }
 
 py::object dense_layer(py::handle neurons, py::handle x, py::handle neuron_type) {

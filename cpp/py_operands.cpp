@@ -1,5 +1,7 @@
 #include "py_operands.h"
 
+#include "value_type.h"
+
 namespace py = pybind11;
 
 namespace chaingrad {
@@ -20,33 +22,7 @@ py::handle numpy_real_types() {
       .get_stored();
 }
 
-// Note [fast Value check]
-// Every fused neuron reads hundreds of Values per call, and pybind11's generic caster looks the
-// C++ type up in its registry for each one. The exact Value type is checked by pointer instead,
-// and the holder is read straight from the instance (Python subclasses share its layout). The type
-// pointer is set once when the module is imported and never changes afterwards.
-PyTypeObject* value_type = nullptr;
-
-py::type_error uninitialised_value() {
-  return py::type_error("a Value created without calling Value.__init__ cannot be used");
-}
-
 }  // namespace
-
-void set_value_type(py::handle type) { value_type = reinterpret_cast<PyTypeObject*>(type.ptr()); }
-
-const ScalarPtr* value_holder(py::handle h) {
-  PyObject* o = h.ptr();
-  if (value_type == nullptr || !PyObject_TypeCheck(o, value_type)) return nullptr;
-  auto* inst = reinterpret_cast<py::detail::instance*>(o);
-  if (inst->simple_layout) {  // always the case for Value and its Python subclasses
-    if (!inst->simple_holder_constructed) throw uninitialised_value();
-    return reinterpret_cast<const ScalarPtr*>(&inst->simple_value_holder[1]);
-  }
-  py::detail::value_and_holder vh = inst->get_value_and_holder();
-  if (!vh.holder_constructed()) throw uninitialised_value();
-  return &vh.holder<ScalarPtr>();
-}
 
 bool read_number(py::handle h, Number& out) {
   PyObject* o = h.ptr();
@@ -81,7 +57,7 @@ Number require_number(py::handle h, const char* what) {
 std::string type_name(py::handle h) { return Py_TYPE(h.ptr())->tp_name; }
 
 ScalarPtr make_leaf(const Number& n) {
-  auto leaf = std::make_shared<ScalarNode>(n.value);
+  auto leaf = make_ref<ScalarNode>(n.value);
   leaf->data_is_int = n.is_int;
   return leaf;
 }

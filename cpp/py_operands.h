@@ -26,12 +26,6 @@ Number require_number(pybind11::handle h, const char* what);
 /// The Python type name of h, for error messages.
 std::string type_name(pybind11::handle h);
 
-/// Tells the operand readers which Python type is Value (called once, when Value is bound).
-void set_value_type(pybind11::handle type);
-
-/// The node held by h when h is a Value (or a subclass), else nullptr.
-const ScalarPtr* value_holder(pybind11::handle h);
-
 /// A new leaf for a number read from Python.
 ScalarPtr make_leaf(const Number& n);
 

@@ -8,11 +8,11 @@ namespace chaingrad {
 namespace {
 
 ScalarPtr make_unary(ScalarOp op, const ScalarPtr& a, double data, double aux = 0.0) {
-  return std::make_shared<ScalarNode>(op, std::vector<NodePtr>{a}, data, aux);
+  return make_ref<ScalarNode>(op, std::vector<NodePtr>{a}, data, aux);
 }
 
 ScalarPtr make_binary(ScalarOp op, const ScalarPtr& a, const ScalarPtr& b, double data) {
-  return std::make_shared<ScalarNode>(op, std::vector<NodePtr>{a, b}, data);
+  return make_ref<ScalarNode>(op, std::vector<NodePtr>{a, b}, data);
 }
 
 }  // namespace
@@ -54,14 +54,18 @@ ScalarPtr sigmoid(const ScalarPtr& a) {
   return make_unary(ScalarOp::Sigmoid, a, 1.0 / (1.0 + std::exp(-a->data())));
 }
 
-ScalarPtr weighted_sum(std::vector<NodePtr> inputs) {
+ScalarPtr weighted_sum(std::vector<NodePtr> inputs, bool relu) {
   double acc = static_cast<const ScalarNode&>(*inputs[0]).data();
   for (std::size_t i = 1; i + 1 < inputs.size(); i += 2) {
     const double w = static_cast<const ScalarNode&>(*inputs[i]).data();
     const double x = static_cast<const ScalarNode&>(*inputs[i + 1]).data();
     acc = acc + w * x;
   }
-  return std::make_shared<ScalarNode>(ScalarOp::WeightedSum, std::move(inputs), acc);
+  if (relu) {
+    return make_ref<ScalarNode>(ScalarOp::ReluWeightedSum, std::move(inputs),
+                                        acc < 0 ? 0.0 : acc);
+  }
+  return make_ref<ScalarNode>(ScalarOp::WeightedSum, std::move(inputs), acc);
 }
 
 void ScalarNode::begin_backward() {
@@ -118,17 +122,24 @@ void ScalarNode::backward() {
     case ScalarOp::Sigmoid:
       input(0).accumulate(data_ * (1.0 - data_) * g);
       return;
-    case ScalarOp::WeightedSum: {
-      const std::size_t n = (inputs().size() - 1) / 2;
-      input(0).accumulate(g);
-      for (std::size_t i = n; i-- > 0;) {  // last term first, as micrograd's sweep visits them
-        ScalarNode& w = input(1 + 2 * i);
-        ScalarNode& x = input(2 + 2 * i);
-        w.accumulate(x.data_ * g);
-        x.accumulate(w.data_ * g);
-      }
+    case ScalarOp::WeightedSum:
+      distribute_weighted_sum(g);
       return;
-    }
+    case ScalarOp::ReluWeightedSum:
+      // micrograd's relu node hands (out > 0) * g to the sum node, which passes it on unchanged.
+      distribute_weighted_sum((data_ > 0 ? 1.0 : 0.0) * g);
+      return;
+  }
+}
+
+void ScalarNode::distribute_weighted_sum(double g) {
+  const std::size_t n = (inputs().size() - 1) / 2;
+  input(0).accumulate(g);
+  for (std::size_t i = n; i-- > 0;) {  // last term first, as micrograd's sweep visits them
+    ScalarNode& w = input(1 + 2 * i);
+    ScalarNode& x = input(2 + 2 * i);
+    w.accumulate(x.data_ * g);
+    x.accumulate(w.data_ * g);
   }
 }
 
@@ -159,6 +170,7 @@ const char* scalar_op_name(ScalarOp op) {
     case ScalarOp::Log: return "log";
     case ScalarOp::Sigmoid: return "sigmoid";
     case ScalarOp::WeightedSum: return "wsum";
+    case ScalarOp::ReluWeightedSum: return "ReLU(wsum)";
   }
   return "?";
 }

@@ -2,7 +2,6 @@
 #pragma once
 
 #include <cstdint>
-#include <memory>
 #include <vector>
 
 #include "graph.h"
@@ -11,7 +10,7 @@ namespace chaingrad {
 
 /// The op that produced a scalar node; Leaf for values created by the user.
 enum class ScalarOp : std::uint8_t {
-  Leaf, Add, Sub, Mul, Div, Neg, Pow, Relu, Tanh, Exp, Log, Sigmoid, WeightedSum
+  Leaf, Add, Sub, Mul, Div, Neg, Pow, Relu, Tanh, Exp, Log, Sigmoid, WeightedSum, ReluWeightedSum
 };
 
 /// A float64 value in the graph with its gradient. Every op's result and local derivative are
@@ -38,6 +37,10 @@ class ScalarNode final : public Node {
   void begin_backward() override;
   void backward() override;
 
+  /// The Python object currently wrapping this node, not owned (set and cleared by the binding),
+  /// so that one node keeps one identity in Python, as micrograd's _prev and draw_dot expect.
+  void* wrapper = nullptr;
+
   // Presentation flags kept for micrograd's printing: a value built from a Python int prints as
   // an int, and a gradient nobody has accumulated into prints as 0 (micrograd's int zero).
   bool data_is_int = false;
@@ -46,6 +49,8 @@ class ScalarNode final : public Node {
 
  private:
   friend void scalar_backward(ScalarNode& root);
+
+  void distribute_weighted_sum(double g);
 
   void accumulate(double delta) {
     grad_ += delta;
@@ -58,7 +63,7 @@ class ScalarNode final : public Node {
   ScalarOp op_ = ScalarOp::Leaf;
 };
 
-using ScalarPtr = std::shared_ptr<ScalarNode>;
+using ScalarPtr = Ref<ScalarNode>;
 
 /// a + b, a - b, a * b, a / b (evaluated as micrograd does: a * b**-1).
 ScalarPtr add(const ScalarPtr& a, const ScalarPtr& b);
@@ -74,9 +79,10 @@ ScalarPtr exp(const ScalarPtr& a);
 ScalarPtr log(const ScalarPtr& a);
 ScalarPtr sigmoid(const ScalarPtr& a);
 
-/// b + w0*x0 + w1*x1 + ... summed left to right (micrograd's `sum(wi*xi, b)`) as one node.
+/// b + w0*x0 + w1*x1 + ... summed left to right (micrograd's `sum(wi*xi, b)`) as one node, and
+/// with relu applied when `relu` (micrograd's neuron: two of its nodes fused into one).
 /// inputs holds scalar nodes in the order [b, w0, x0, w1, x1, ...] (an odd count).
-ScalarPtr weighted_sum(std::vector<NodePtr> inputs);
+ScalarPtr weighted_sum(std::vector<NodePtr> inputs, bool relu = false);
 
 /// Backward pass from root: root's gradient becomes 1 and every node reachable from it receives
 /// d root / d node; leaves accumulate, non-leaf gradients are recomputed.

@@ -55,12 +55,25 @@ def test_huge_int_overflows_cleanly():
         Value(1.0) + 10 ** 400
 
 
-def test_uninitialised_value_is_refused():
+def test_value_created_by_new_alone_is_a_valid_zero():
     v = Value.__new__(Value)
+    assert v.data == 0.0 and (v + 1).data == 1.0
+    with pytest.raises(TypeError, match="Value"):
+        Value()
     with pytest.raises(TypeError):
-        v + 1
-    with pytest.raises(TypeError):
-        Value(1.0) * v
+        Value(1.0, 2.0)
+
+
+def test_subclass_with_its_own_init():
+    class Labeled(Value):
+        def __init__(self, data, label=""):
+            super().__init__(data)
+            self.label = label
+
+    v = Labeled(2.0, label="x")
+    w = v * 3
+    w.backward()
+    assert v.label == "x" and v.grad == 3.0 and type(w) is Value and w._prev[0] is v
 
 
 def test_domain_edges_follow_ieee():

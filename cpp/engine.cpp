@@ -27,7 +27,11 @@ std::vector<Node*> topological_order(Node& root) {
       Node* input = node->inputs_[next].get();
       if (input->visit_mark_ != stamp) {
         input->visit_mark_ = stamp;
-        stack.emplace_back(input, 0);
+        if (input->inputs_.empty()) {
+          order.push_back(input);  // a leaf is finished as soon as it is reached
+        } else {
+          stack.emplace_back(input, 0);
+        }
       }
     } else {
       order.push_back(node);

@@ -50,6 +50,29 @@ const AttrNames& attr_names() {
   return names;
 }
 
+/// Reads the plain attributes of exact Neuron objects. Looking each one up in the instance dict
+/// skips the class-hierarchy search of a full getattr, a fifth of a fused forward's time; a name
+/// missing from the dict falls back to getattr, which raises the usual AttributeError.
+class InstanceAttrs {
+ public:
+  explicit InstanceAttrs(py::handle obj)
+      : obj_(obj), dict_(py::reinterpret_steal<py::object>(PyObject_GenericGetDict(obj.ptr(), nullptr))) {
+    if (!dict_) PyErr_Clear();
+  }
+  py::object get(py::handle name) const {
+    if (dict_) {
+      PyObject* found = PyDict_GetItemWithError(dict_.ptr(), name.ptr());
+      if (found != nullptr) return py::reinterpret_borrow<py::object>(found);
+      if (PyErr_Occurred()) throw py::error_already_set();
+    }
+    return obj_.attr(name);
+  }
+
+ private:
+  py::handle obj_;
+  py::object dict_;
+};
+
 py::list to_python(const Nodes& nodes) {
   py::list out(nodes.size());
   for (std::size_t i = 0; i < nodes.size(); ++i) out[i] = wrap_value(nodes[i]);
@@ -76,8 +99,9 @@ Nodes layer_nodes(py::handle neurons, const Nodes& x, py::handle neuron_type) {
   py::object x_python;  // built only if some neuron needs a Python call
   for (py::handle n : items) {
     if (n.get_type().ptr() == neuron_type.ptr()) {
-      const bool nonlin = py::bool_(n.attr(names.nonlin));
-      out.push_back(neuron_node(n.attr(names.w), n.attr(names.b), x, nonlin));
+      const InstanceAttrs attrs(n);
+      const bool nonlin = py::bool_(attrs.get(names.nonlin));
+      out.push_back(neuron_node(attrs.get(names.w), attrs.get(names.b), x, nonlin));
       continue;
     }
     if (!x_python) x_python = to_python(x);

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gc
+import subprocess
+import sys
 from typing import Any, Callable, List, Optional, Tuple
 
 from chaingrad.bench.common import Row, median_time, rss_bytes
@@ -60,13 +62,25 @@ def _build_and_backward_ns(value: Any, repeats: int) -> Tuple[float, float]:
     return build / nodes * 1e9, backward / nodes * 1e9
 
 
-def _bytes_per_node(value: Any) -> float:
+def measure_bytes_per_node(engine: str) -> float:
+    """RSS growth per node while a 393k-node graph of `engine` ('chaingrad' or 'micrograd') is alive."""
+    if engine == "chaingrad":
+        from chaingrad import Value
+    else:
+        from micrograd.engine import Value
     gc.collect()
     before = rss_bytes()
-    root = _build_tree(value, TREE_LEAVES * 4)
+    root = _build_tree(Value, TREE_LEAVES * 4)
     after = rss_bytes()
     del root
     return (after - before) / _tree_nodes(TREE_LEAVES * 4)
+
+
+def _bytes_per_node(engine: str) -> float:
+    # A fresh process: memory freed by earlier rows would otherwise be reused and hide the growth.
+    code = f"from chaingrad.bench.scalar import measure_bytes_per_node as m; print(m({engine!r}))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return float(done.stdout.strip())
 
 
 def scalar_rows(quick: bool = False, report: Callable[[str], None] = print) -> List[Row]:
@@ -92,6 +106,6 @@ def scalar_rows(quick: bool = False, report: Callable[[str], None] = print) -> L
     rows.append(Row("backward()", "ns/node", backward, "micrograd", p_backward))
 
     report("memory ...")
-    rows.append(Row("graph memory (RSS growth)", "bytes/node", _bytes_per_node(Value), "micrograd",
-                    _bytes_per_node(peer[0]) if peer else None))
+    rows.append(Row("graph memory (RSS growth)", "bytes/node", _bytes_per_node("chaingrad"),
+                    "micrograd", _bytes_per_node("micrograd") if peer else None))
     return rows

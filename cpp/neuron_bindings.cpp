@@ -86,6 +86,13 @@ Nodes layer_inputs(py::handle x) {
   return read_operands(x, "Layer input");
 }
 
+/// The item at i of a list, or a null object once i is past its end. Python code called while a
+/// list is walked (a custom neuron or layer) may shrink it, so the length is read on every step.
+py::object list_item(py::handle list, Py_ssize_t i) {
+  if (i >= PyList_GET_SIZE(list.ptr())) return py::object();
+  return py::reinterpret_borrow<py::object>(PyList_GET_ITEM(list.ptr(), i));
+}
+
 /// Every neuron of `neurons` on x. A neuron not exactly of neuron_type may define its own
 /// __call__, so it is called through Python.
 Nodes layer_nodes(py::handle neurons, const Nodes& x, py::handle neuron_type) {
@@ -93,11 +100,12 @@ Nodes layer_nodes(py::handle neurons, const Nodes& x, py::handle neuron_type) {
     throw py::type_error("Layer.neurons must be a list, got " + type_name(neurons));
   }
   const AttrNames& names = attr_names();
-  py::list items = py::reinterpret_borrow<py::list>(neurons);
   Nodes out;
-  out.reserve(items.size());
+  out.reserve(static_cast<std::size_t>(PyList_GET_SIZE(neurons.ptr())));
   py::object x_python;  // built only if some neuron needs a Python call
-  for (py::handle n : items) {
+  for (Py_ssize_t i = 0;; ++i) {
+    py::object n = list_item(neurons, i);
+    if (!n) break;
     if (n.get_type().ptr() == neuron_type.ptr()) {
       const InstanceAttrs attrs(n);
       const bool nonlin = py::bool_(attrs.get(names.nonlin));
@@ -130,10 +138,11 @@ py::object mlp_forward(py::handle layers, py::handle x, py::handle layer_type,
   if (!PyList_Check(layers.ptr())) {
     throw py::type_error("MLP.layers must be a list, got " + type_name(layers));
   }
-  py::list items = py::reinterpret_borrow<py::list>(layers);
-  if (items.empty()) return py::reinterpret_borrow<py::object>(x);
+  if (PyList_GET_SIZE(layers.ptr()) == 0) return py::reinterpret_borrow<py::object>(x);
   Nodes current = layer_inputs(x);
-  for (py::handle layer : items) {
+  for (Py_ssize_t i = 0;; ++i) {
+    py::object layer = list_item(layers, i);
+    if (!layer) break;
     if (layer.get_type().ptr() == layer_type.ptr()) {
       current = layer_nodes(layer.attr(attr_names().neurons), current, neuron_type);
     } else {

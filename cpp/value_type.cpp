@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <exception>
+#include <mutex>
 #include <new>
 #include <string>
 
@@ -178,11 +179,25 @@ PyObject* unary(PyObject* self, PyObject* = nullptr) {
   return guarded<PyObject*>(nullptr, [&] { return wrap_value(op(as_value(self)->node)).release().ptr(); });
 }
 
+// Note [one backward at a time]
+// The sweep runs with the GIL released so other Python threads can work meanwhile. Two sweeps
+// at once could share nodes (one model's parameters used by two threads), and their traversal
+// stamps and gradient sums would then race; a process-wide mutex, taken after the GIL is
+// released so neither lock waits on the other, lets one sweep run at a time.
+std::mutex backward_mutex;
+
 PyObject* backward(PyObject* self, PyObject*) {
   ScalarPtr root = as_value(self)->node;
+  bool out_of_memory = false;
   Py_BEGIN_ALLOW_THREADS
-  scalar_backward(*root);
+  try {
+    std::lock_guard<std::mutex> one_at_a_time(backward_mutex);
+    scalar_backward(*root);
+  } catch (const std::bad_alloc&) {  // must not unwind past the GIL re-acquisition
+    out_of_memory = true;
+  }
   Py_END_ALLOW_THREADS
+  if (out_of_memory) return PyErr_NoMemory();
   Py_RETURN_NONE;
 }
 

@@ -108,3 +108,59 @@ def test_same_initialisation_forward_and_training_as_micrograd(micrograd_nn):
                 p.data -= 0.1 * p.grad
         assert ours._last[0] == theirs._last[0]  # forward values are bit-identical
         assert ours._last[1] == pytest.approx(theirs._last[1], rel=1e-12, abs=1e-15)
+
+
+def test_neuron_that_empties_its_layer_mid_call_does_not_crash():
+    layer = Layer(2, 4)
+
+    class Vandal(Neuron):
+        def __call__(self, x):
+            layer.neurons.clear()
+            return Value(1.0)
+
+    layer.neurons[1].__class__ = Vandal
+    out = layer([1.0, 2.0])
+    assert len(out) == 2  # neuron 0, then the vandal; the rest were removed during the call
+
+
+def test_layer_that_empties_the_mlp_mid_call_does_not_crash():
+    model = MLP(2, [3, 3, 1])
+
+    class Vandal(Module):
+        def __call__(self, x):
+            model.layers.clear()
+            return x
+
+    model.layers.insert(1, Vandal())
+    out = model([1.0, 2.0])
+    assert isinstance(out, list) and len(out) == 3
+
+
+def test_backward_from_threads_sharing_parameters():
+    import threading
+
+    random.seed(5)
+    model = MLP(2, [8, 1])
+    errors = []
+
+    def work():
+        try:
+            for _ in range(50):
+                model([0.5, -0.5]).backward()
+        except Exception as err:  # pragma: no cover - reported below
+            errors.append(err)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    model.zero_grad()
+    model([0.5, -0.5]).backward()
+    single = [p.grad for p in model.parameters()]
+    model.zero_grad()
+    for t in [threading.Thread(target=lambda: model([0.5, -0.5]).backward()) for _ in range(4)]:
+        t.start()
+        t.join()
+    assert [p.grad for p in model.parameters()] == pytest.approx([4 * g for g in single])

@@ -103,16 +103,19 @@ PyObject* get_data(PyObject* self, void*) {
   return as_python_number(n.data(), n.data_is_int).release().ptr();
 }
 
-int set_data(PyObject* self, PyObject* value, void*) {
+/// The setter of .data or .grad: a real number, remembered as an int when it was one.
+template <void (ScalarNode::*set)(double), bool ScalarNode::*is_int>
+int set_number(PyObject* self, PyObject* value, void* closure) {
+  const char* what = static_cast<const char*>(closure);
   if (value == nullptr) {
-    PyErr_SetString(PyExc_AttributeError, "Value.data cannot be deleted");
+    PyErr_Format(PyExc_AttributeError, "%s cannot be deleted", what);
     return -1;
   }
   return guarded(-1, [&] {
-    const Number n = require_number(value, "Value.data");
+    const Number n = require_number(value, what);
     ScalarNode& node = *as_value(self)->node;
-    node.set_data(n.value);
-    node.data_is_int = n.is_int;
+    (node.*set)(n.value);
+    node.*is_int = n.is_int;
     return 0;
   });
 }
@@ -120,20 +123,6 @@ int set_data(PyObject* self, PyObject* value, void*) {
 PyObject* get_grad(PyObject* self, void*) {
   const ScalarNode& n = *as_value(self)->node;
   return as_python_number(n.grad(), n.grad_is_int).release().ptr();
-}
-
-int set_grad(PyObject* self, PyObject* value, void*) {
-  if (value == nullptr) {
-    PyErr_SetString(PyExc_AttributeError, "Value.grad cannot be deleted (set it to 0)");
-    return -1;
-  }
-  return guarded(-1, [&] {
-    const Number n = require_number(value, "Value.grad");
-    ScalarNode& node = *as_value(self)->node;
-    node.set_grad(n.value);
-    node.grad_is_int = n.is_int;
-    return 0;
-  });
 }
 
 PyObject* get_op(PyObject* self, void*) {
@@ -157,10 +146,12 @@ PyObject* get_prev(PyObject* self, void*) {
 }
 
 PyGetSetDef value_getset[] = {
-    {"data", get_data, set_data,
-     "The value (float64; one set from an int prints as an int, as in micrograd).", nullptr},
-    {"grad", get_grad, set_grad,
-     "d(root)/d(this value) after root.backward(); leaves accumulate over calls.", nullptr},
+    {"data", get_data, set_number<&ScalarNode::set_data, &ScalarNode::data_is_int>,
+     "The value (float64; one set from an int prints as an int, as in micrograd).",
+     const_cast<char*>("Value.data")},
+    {"grad", get_grad, set_number<&ScalarNode::set_grad, &ScalarNode::grad_is_int>,
+     "d(root)/d(this value) after root.backward(); leaves accumulate over calls.",
+     const_cast<char*>("Value.grad")},
     {"_op", get_op, nullptr, "The op that produced this value ('' for a leaf).", nullptr},
     {"_prev", get_prev, nullptr, "The values this one was computed from, in the order the op took them.",
      nullptr},

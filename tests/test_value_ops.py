@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from chaingrad import Value
+from chaingrad.demos import micrograd_ex1
 from conftest import central_difference
 
 # name -> (function of Values, points to test at). Each function is also evaluated on floats
@@ -118,19 +119,8 @@ def test_against_torch(torch, name):
     assert b.grad == pytest.approx(tb.grad.item(), rel=1e-12)
 
 
-def _readme_expression(Value):
-    a = Value(-4.0)
-    b = Value(2.0)
-    c = a + b
-    d = a * b + b**3
-    c += c + 1
-    c += 1 + c + (-a)
-    d += d * 2 + (b + a).relu()
-    d += 3 * d + (b - a).relu()
-    e = c - d
-    f = e**2
-    g = f / 2.0
-    g += 10.0 / f
+def _readme_expression(value):
+    a, b, g = micrograd_ex1.expression(value)
     g.backward()
     return a, b, g
 

@@ -1,12 +1,14 @@
 """micrograd's README example (ex1.py in the notes): prints 24.7041, 138.8338, 645.5773."""
 
+from typing import Any, Tuple
+
 from chaingrad.micrograd.engine import Value
 
 
-def main() -> None:
-    """Evaluates the example expression and its gradients with respect to a and b."""
-    a = Value(-4.0)
-    b = Value(2.0)
+def expression(value: Any = Value) -> Tuple[Any, Any, Any]:
+    """Builds the README's expression g(a, b) from the given Value type; returns (a, b, g)."""
+    a = value(-4.0)
+    b = value(2.0)
     c = a + b
     d = a * b + b**3
     c += c + 1
@@ -17,6 +19,12 @@ def main() -> None:
     f = e**2
     g = f / 2.0
     g += 10.0 / f
+    return a, b, g
+
+
+def main() -> None:
+    """Evaluates the example expression and its gradients with respect to a and b."""
+    a, b, g = expression()
     print(f'{g.data:.4f}')
     g.backward()
     print(f'{a.grad:.4f}')

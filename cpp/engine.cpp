@@ -25,7 +25,7 @@ std::vector<Node*> topological_order(Node& root) {
     if (next < node->inputs_.size()) {
       stack.back().second = next + 1;
       Node* input = node->inputs_[next].get();
-      if (input->visit_mark_ != stamp) {
+      if (input != nullptr && input->visit_mark_ != stamp) {
         input->visit_mark_ = stamp;
         if (input->inputs_.empty()) {
           order.push_back(input);  // a leaf is finished as soon as it is reached

@@ -11,11 +11,24 @@ namespace chaingrad {
 template <class T>
 class Ref;
 
+/// Base of every object owned through Ref: holds the reference count (see Note [graph refcounts]).
+class RefCounted {
+ protected:
+  RefCounted() = default;
+  ~RefCounted() = default;
+
+ private:
+  template <class T>
+  friend class Ref;
+  std::uint32_t use_count_ = 0;
+};
+
 /// A vertex of the computation graph: the op that produced it, its inputs in call order (never a
 /// set: the order of gradient sums must not change between runs) and its gradient rule.
 /// A node owns its inputs and never its consumers, so a graph is a DAG that is freed when the
-/// last reference to its outputs goes.
-class Node {
+/// last reference to its outputs goes. An input may be null: an operand the gradient does not
+/// flow to (a tensor that does not require grad).
+class Node : public RefCounted {
  public:
   Node() = default;
   explicit Node(std::vector<Ref<Node>> inputs);
@@ -34,23 +47,20 @@ class Node {
   virtual void backward() = 0;
 
  private:
-  template <class T>
-  friend class Ref;
   friend std::vector<Node*> topological_order(Node& root);
 
   std::vector<Ref<Node>> inputs_;
   std::uint64_t visit_mark_ = 0;  // traversal stamp; see Note [visit marks] in engine.cpp
-  std::uint32_t use_count_ = 0;   // see Note [graph refcounts]
 };
 
 // Note [graph refcounts]
-// Nodes are reference-counted intrusively and without atomic instructions. Every reference is
+// Nodes (and tensors) are reference-counted intrusively and without atomic instructions. Every reference is
 // taken or dropped while the Python GIL is held: ops are called from Python, and the backward
 // sweep, which runs with the GIL released, walks raw pointers and never copies a Ref. A fused
 // neuron takes two references per weight, so atomic counts (std::shared_ptr) cost about a quarter
 // of its time for no benefit. Code that handles Refs off the GIL must not share them across threads.
 
-/// An owning pointer to a node; the node is deleted when its last Ref goes.
+/// An owning pointer to a RefCounted object; the object is deleted when its last Ref goes.
 template <class T>
 class Ref {
  public:

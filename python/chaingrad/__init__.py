@@ -1,10 +1,39 @@
 """chaingrad: a backpropagation engine with a C++ graph core.
 
-`Value` is micrograd's scalar autograd type; `chaingrad.micrograd` mirrors micrograd's modules,
-`chaingrad.net` is the course's gate network, and `chaingrad.demos` runs the notes' programs.
+`Value` is micrograd's scalar autograd type; `Tensor` and the functions below follow PyTorch, so
+the notes' PyTorch scripts run with `import chaingrad as torch`. `chaingrad.micrograd` mirrors
+micrograd's modules, `chaingrad.net` is the course's gate network, and `chaingrad.demos` runs the
+notes' programs.
 """
 
-from ._core import Value
+from chaingrad._core import Value
+from chaingrad.tensor import Size, Tensor, bool_, device, dtype, float32, float64, int64
+from chaingrad import autograd
+from chaingrad.autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from chaingrad.functional import (
+    abs, arange, argmax, argmin, as_tensor, cat, clamp, concat, empty, empty_like, exp, flatten,
+    from_dlpack, from_numpy, full, full_like, get_default_dtype, is_tensor, linspace, log,
+    log_softmax, manual_seed, matmul, max, maximum, mean, min, minimum, mm, norm, numel, ones,
+    ones_like, permute, pow, rand, rand_like, randint, randn, randn_like, relu, reshape, sigmoid,
+    softmax, sqrt, square, squeeze, stack, sum, tanh, tensor, transpose, unsqueeze, var, where,
+    zeros, zeros_like,
+)
+
+# PyTorch's dtype aliases
+float = float32
+double = float64
+long = int64
+bool = bool_
 
 __version__ = "0.1.0"
-__all__ = ["Value", "__version__"]
+__all__ = [
+    "Value", "Tensor", "Size", "dtype", "device", "float32", "float64", "int64", "bool_", "float",
+    "double", "long", "bool", "autograd", "no_grad", "enable_grad", "set_grad_enabled",
+    "is_grad_enabled", "abs", "arange", "argmax", "argmin", "as_tensor", "cat", "clamp", "concat",
+    "empty", "empty_like", "exp", "flatten", "from_dlpack", "from_numpy", "full", "full_like",
+    "get_default_dtype", "is_tensor", "linspace", "log", "log_softmax", "manual_seed", "matmul",
+    "max", "maximum", "mean", "min", "minimum", "mm", "norm", "numel", "ones", "ones_like",
+    "permute", "pow", "rand", "rand_like", "randint", "randn", "randn_like", "relu", "reshape",
+    "sigmoid", "softmax", "sqrt", "square", "squeeze", "stack", "sum", "tanh", "tensor",
+    "transpose", "unsqueeze", "var", "where", "zeros", "zeros_like", "__version__",
+]

@@ -1,0 +1,118 @@
+#include "tensor.h"
+
+#include <cstdlib>
+#include <new>
+#include <stdexcept>
+#include <utility>
+
+namespace chaingrad {
+
+std::size_t itemsize(DType dtype) {
+  switch (dtype) {
+    case DType::Bool: return 1;
+    case DType::Int64: return 8;
+    case DType::Float32: return 4;
+    case DType::Float64: return 8;
+  }
+  return 1;
+}
+
+const char* dtype_name(DType dtype) {
+  switch (dtype) {
+    case DType::Bool: return "bool";
+    case DType::Int64: return "int64";
+    case DType::Float32: return "float32";
+    case DType::Float64: return "float64";
+  }
+  return "?";
+}
+
+namespace {
+constexpr std::size_t kAlignment = 64;  // a cache line, and what AVX-512 loads like
+}
+
+Storage::Storage(std::size_t nbytes) : nbytes_(nbytes) {
+  const std::size_t rounded = (nbytes + kAlignment - 1) / kAlignment * kAlignment;
+  data_ = std::aligned_alloc(kAlignment, rounded == 0 ? kAlignment : rounded);
+  if (data_ == nullptr) throw std::bad_alloc();
+  release_ = [data = data_] { std::free(data); };
+}
+
+Storage::Storage(void* data, std::size_t nbytes, std::function<void()> release)
+    : data_(data), nbytes_(nbytes), release_(std::move(release)) {}
+
+Storage::~Storage() {
+  if (release_) release_();
+}
+
+TensorImpl::TensorImpl(std::shared_ptr<Storage> storage, DType dtype, Shape shape, Shape strides,
+                       std::int64_t offset)
+    : storage_(std::move(storage)),
+      dtype_(dtype),
+      shape_(std::move(shape)),
+      strides_(std::move(strides)),
+      offset_(offset),
+      numel_(shape_numel(shape_)) {}
+
+TensorImpl::~TensorImpl() = default;
+
+bool TensorImpl::is_contiguous() const {
+  std::int64_t expected = 1;
+  for (std::int64_t d = ndim() - 1; d >= 0; --d) {
+    if (shape_[d] == 1) continue;
+    if (strides_[d] != expected) return false;
+    expected *= shape_[d];
+  }
+  return true;
+}
+
+Shape contiguous_strides(const Shape& shape) {
+  Shape strides(shape.size());
+  std::int64_t stride = 1;
+  for (std::size_t d = shape.size(); d-- > 0;) {
+    strides[d] = stride;
+    stride *= shape[d];
+  }
+  return strides;
+}
+
+std::int64_t shape_numel(const Shape& shape) {
+  std::int64_t n = 1;
+  for (std::int64_t s : shape) n *= s;
+  return n;
+}
+
+std::string shape_str(const Shape& shape) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < shape.size(); ++i) {
+    if (i) out += ", ";
+    out += std::to_string(shape[i]);
+  }
+  return out + "]";
+}
+
+std::int64_t wrap_dim(std::int64_t dim, std::int64_t ndim) {
+  const std::int64_t n = ndim == 0 ? 1 : ndim;  // a 0-d tensor accepts dim 0 and -1, as in PyTorch
+  if (dim < -n || dim >= n) {
+    throw std::out_of_range("Dimension out of range (expected to be in range of [" +
+                            std::to_string(-n) + ", " + std::to_string(n - 1) + "], but got " +
+                            std::to_string(dim) + ")");
+  }
+  return dim < 0 ? dim + n : dim;
+}
+
+TensorPtr empty(const Shape& shape, DType dtype) {
+  for (std::int64_t s : shape) {
+    if (s < 0) throw std::runtime_error("negative dimension in shape " + shape_str(shape));
+  }
+  const std::int64_t n = shape_numel(shape);
+  auto storage = std::make_shared<Storage>(static_cast<std::size_t>(n) * itemsize(dtype));
+  return make_ref<TensorImpl>(std::move(storage), dtype, shape, contiguous_strides(shape), 0);
+}
+
+TensorPtr make_view(const TensorPtr& t, Shape shape, Shape strides, std::int64_t offset) {
+  return make_ref<TensorImpl>(t->storage(), t->dtype(), std::move(shape), std::move(strides),
+                              offset);
+}
+
+}  // namespace chaingrad

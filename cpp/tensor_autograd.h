@@ -1,0 +1,108 @@
+// Autograd for tensors on the shared graph core: gradient nodes, leaf accumulation, grad mode,
+// and the backward entry points.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "graph.h"
+#include "tensor.h"
+
+namespace chaingrad {
+
+/// Whether ops record gradient nodes on this thread (false inside `no_grad`).
+bool grad_enabled();
+void set_grad_enabled(bool enabled);
+
+/// A node that turns the gradient of its output tensor into gradients of its inputs. Each
+/// backward pass sums the gradients arriving from consumers in grad_, then apply() runs once.
+class TensorNode : public Node {
+ public:
+  using Node::Node;
+  /// PyTorch's name for the node ("MulBackward0"), shown by grad_fn.
+  virtual const char* name() const = 0;
+  /// Adds g to the gradient this node has received in the current pass.
+  void add_grad(const TensorPtr& g);
+  /// The gradient received in the current pass (null before any arrived).
+  const TensorPtr& received_grad() const { return grad_; }
+  /// Frees saved tensors after a backward pass without retain_graph.
+  virtual void release_saved() {}
+
+  void begin_backward() override { grad_.reset(); }
+  void backward() override;
+
+ protected:
+  /// Gradients for each input edge, in order (null where there is none).
+  virtual std::vector<TensorPtr> apply(const TensorPtr& grad) = 0;
+
+ private:
+  TensorPtr grad_;
+};
+
+/// The sink for a leaf tensor that requires grad: adds the gradient into leaf.grad.
+class AccumulateGrad final : public TensorNode {
+ public:
+  explicit AccumulateGrad(TensorPtr leaf);
+  ~AccumulateGrad() override;
+  const char* name() const override { return "AccumulateGrad"; }
+  const TensorPtr& leaf() const { return leaf_; }
+
+ protected:
+  std::vector<TensorPtr> apply(const TensorPtr& grad) override;
+
+ private:
+  TensorPtr leaf_;
+};
+
+/// A tensor kept for the backward pass, with the version it had when saved.
+struct SavedTensor {
+  TensorPtr tensor;
+  std::uint64_t version = 0;
+};
+
+/// The gradient rule of one op: gradients for each input from the output's gradient and the
+/// saved tensors (in the order they were saved).
+using GradRule = std::function<std::vector<TensorPtr>(const TensorPtr& grad,
+                                                      const std::vector<TensorPtr>& saved)>;
+
+/// The node of an ordinary op: its name, input edges, saved tensors and gradient rule.
+class FunctionNode final : public TensorNode {
+ public:
+  FunctionNode(const char* name, std::vector<NodePtr> edges, std::vector<SavedTensor> saved,
+               GradRule rule)
+      : TensorNode(std::move(edges)), name_(name), saved_(std::move(saved)), rule_(std::move(rule)) {}
+  const char* name() const override { return name_; }
+  void release_saved() override;
+
+ protected:
+  std::vector<TensorPtr> apply(const TensorPtr& grad) override;
+
+ private:
+  const char* name_;
+  std::vector<SavedTensor> saved_;
+  GradRule rule_;
+  bool released_ = false;
+};
+
+/// True when ops should record a node for an op on these inputs.
+bool any_requires_grad(std::initializer_list<const TensorPtr*> inputs);
+bool any_requires_grad(const std::vector<TensorPtr>& inputs);
+
+/// Makes `out` the result of a recorded op: the gradient flows to `inputs` through `rule`, which
+/// receives `saved` back. Does nothing (returns out) when no input requires grad or grad mode is
+/// off.
+TensorPtr record(TensorPtr out, const char* name, const std::vector<TensorPtr>& inputs,
+                 const std::vector<TensorPtr>& saved, GradRule rule);
+
+/// Backpropagates from root, seeded with gradient (ones for a one-element root when null):
+/// leaves that require grad accumulate into .grad. Frees saved tensors unless retain_graph.
+void backward(const TensorPtr& root, TensorPtr gradient, bool retain_graph);
+
+/// d root / d input for each input, without touching any .grad (PyTorch's autograd.grad).
+/// A null entry means the input is not reached (an error unless allow_unused).
+std::vector<TensorPtr> grad(const TensorPtr& root, const std::vector<TensorPtr>& inputs,
+                            TensorPtr gradient, bool retain_graph, bool allow_unused);
+
+}  // namespace chaingrad

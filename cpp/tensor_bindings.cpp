@@ -1,0 +1,291 @@
+// The tensor functions of chaingrad._core: factories, numpy interop, ops and autograd entry points.
+#include "tensor_bindings.h"
+
+#include <pybind11/numpy.h>
+#include <pybind11/stl.h>
+
+#include <cmath>
+#include <cstring>
+#include <optional>
+#include <random>
+#include <string>
+
+#include "tensor_autograd.h"
+#include "tensor_ops.h"
+#include "tensor_type.h"
+
+namespace py = pybind11;
+
+namespace chaingrad {
+namespace {
+
+using Dims = std::vector<std::int64_t>;
+
+py::object wrap(const TensorPtr& t) { return wrap_tensor(t); }
+TensorPtr arg(py::handle h) { return require_tensor(h, "argument"); }
+
+// --- numpy interop ---------------------------------------------------------------------------
+
+std::optional<DType> dtype_of_numpy(const py::dtype& dt) {
+  if (dt.is(py::dtype::of<bool>())) return DType::Bool;
+  if (dt.is(py::dtype::of<std::int64_t>()) || (dt.kind() == 'i' && dt.itemsize() == 8)) return DType::Int64;
+  if (dt.kind() == 'f' && dt.itemsize() == 4) return DType::Float32;
+  if (dt.kind() == 'f' && dt.itemsize() == 8) return DType::Float64;
+  if (dt.kind() == 'b') return DType::Bool;
+  return std::nullopt;
+}
+
+py::dtype numpy_dtype(DType d) {
+  switch (d) {
+    case DType::Bool: return py::dtype::of<bool>();
+    case DType::Int64: return py::dtype::of<std::int64_t>();
+    case DType::Float32: return py::dtype::of<float>();
+    case DType::Float64: return py::dtype::of<double>();
+  }
+  return py::dtype::of<float>();
+}
+
+/// A tensor over the array's memory (kept alive by the tensor), or over a copy when `copy`.
+TensorPtr from_numpy(py::array array, bool copy) {
+  const auto dtype = dtype_of_numpy(array.dtype());
+  if (!dtype) {
+    throw py::type_error("can't convert np.ndarray of type " + py::str(array.dtype()).cast<std::string>() +
+                         ". The only supported types are: float64, float32, int64 and bool.");
+  }
+  const std::int64_t size = static_cast<std::int64_t>(itemsize(*dtype));
+  for (py::ssize_t d = 0; d < array.ndim(); ++d) {
+    if (array.strides(d) % size != 0) {  // e.g. a field of a structured array
+      array = py::module_::import("numpy").attr("ascontiguousarray")(array);
+      break;
+    }
+  }
+  Shape shape, strides;
+  for (py::ssize_t d = 0; d < array.ndim(); ++d) {
+    shape.push_back(array.shape(d));
+    strides.push_back(array.strides(d) / size);
+  }
+  const bool writeable = array.attr("flags").attr("writeable").cast<bool>();
+  if (copy || !writeable) {
+    auto borrowed = std::make_shared<Storage>(const_cast<void*>(array.data()),
+                                              static_cast<std::size_t>(array.nbytes()), nullptr);
+    TensorPtr view = make_ref<TensorImpl>(std::move(borrowed), *dtype, shape, strides, 0);
+    TensorPtr out = empty(shape, *dtype);
+    copy_into(out, view);
+    return out;
+  }
+  py::object owner = array;
+  auto storage = std::make_shared<Storage>(const_cast<void*>(array.data()),
+                                           static_cast<std::size_t>(array.nbytes()),
+                                           [owner]() mutable { owner.release().dec_ref(); });
+  return make_ref<TensorImpl>(std::move(storage), *dtype, shape, strides, 0);
+}
+
+py::array to_numpy(const TensorPtr& t) {
+  const std::int64_t size = static_cast<std::int64_t>(itemsize(t->dtype()));
+  std::vector<py::ssize_t> shape(t->shape().begin(), t->shape().end()), strides;
+  for (std::int64_t s : t->strides()) strides.push_back(s * size);
+  // The capsule keeps the storage alive for as long as the array lives.
+  auto* keep = new std::shared_ptr<Storage>(t->storage());
+  py::capsule base(keep, [](void* p) { delete static_cast<std::shared_ptr<Storage>*>(p); });
+  return py::array(numpy_dtype(t->dtype()), shape, strides, t->data(), base);
+}
+
+// --- random numbers --------------------------------------------------------------------------
+
+// Note [random generator]
+// One generator per process, as PyTorch's default CPU generator: manual_seed() must make every
+// later factory call reproducible. Normal samples use Box-Muller on the 64-bit Mersenne Twister
+// so the numbers are the same on every platform (std::normal_distribution is not).
+std::mt19937_64& generator() {
+  static std::mt19937_64 engine(0x5eed);
+  return engine;
+}
+
+double uniform01() { return (generator()() >> 11) * (1.0 / 9007199254740992.0); }
+
+TensorPtr random_tensor(const Shape& shape, DType dtype, bool normal) {
+  if (!is_floating(dtype)) throw std::runtime_error("random floats need a floating point dtype");
+  TensorPtr out = empty(shape, dtype);
+  const std::int64_t n = out->numel();
+  std::vector<double> values(static_cast<std::size_t>(n));
+  for (std::int64_t i = 0; i < n; i += 2) {
+    if (!normal) {
+      values[i] = uniform01();
+      if (i + 1 < n) values[i + 1] = uniform01();
+      continue;
+    }
+    const double u1 = 1.0 - uniform01(), u2 = uniform01();
+    const double r = std::sqrt(-2.0 * std::log(u1));
+    values[i] = r * std::cos(2 * M_PI * u2);
+    if (i + 1 < n) values[i + 1] = r * std::sin(2 * M_PI * u2);
+  }
+  TensorPtr src = make_ref<TensorImpl>(std::make_shared<Storage>(values.data(), values.size() * sizeof(double), nullptr),
+                                       DType::Float64, shape, contiguous_strides(shape), 0);
+  copy_into(out, src);
+  return out;
+}
+
+TensorPtr randint(std::int64_t low, std::int64_t high, const Shape& shape) {
+  if (high <= low) {
+    throw std::runtime_error("random_ expects 'from' to be less than 'to', but got from=" +
+                             std::to_string(low) + " >= to=" + std::to_string(high));
+  }
+  TensorPtr out = empty(shape, DType::Int64);
+  std::uniform_int_distribution<std::int64_t> pick(low, high - 1);
+  std::int64_t* p = out->data_as<std::int64_t>();
+  for (std::int64_t i = 0; i < out->numel(); ++i) p[i] = pick(generator());
+  return out;
+}
+
+// --- factories -------------------------------------------------------------------------------
+
+TensorPtr full(const Shape& shape, double value, DType dtype) {
+  TensorPtr out = empty(shape, dtype);
+  fill(out, value);
+  return out;
+}
+
+TensorPtr arange(double start, double end, double step, DType dtype) {
+  if (step == 0) throw std::runtime_error("arange: step must be nonzero");
+  const double span = (end - start) / step;
+  const std::int64_t n = span > 0 ? static_cast<std::int64_t>(std::ceil(span)) : 0;
+  TensorPtr out = empty({n}, dtype);
+  TensorPtr src = empty({n}, DType::Float64);
+  for (std::int64_t i = 0; i < n; ++i) src->data_as<double>()[i] = start + static_cast<double>(i) * step;
+  copy_into(out, src);
+  return out;
+}
+
+TensorPtr linspace(double start, double end, std::int64_t steps, DType dtype) {
+  if (steps < 0) throw std::runtime_error("linspace: number of steps must be non-negative");
+  TensorPtr src = empty({steps}, DType::Float64);
+  double* p = src->data_as<double>();
+  const double step = steps > 1 ? (end - start) / static_cast<double>(steps - 1) : 0.0;
+  // from both ends, as PyTorch, so the last element is exactly `end`
+  const std::int64_t half = steps / 2;
+  for (std::int64_t i = 0; i < steps; ++i) {
+    p[i] = i < half ? start + step * static_cast<double>(i) : end - step * static_cast<double>(steps - i - 1);
+  }
+  return cast(src, dtype);
+}
+
+// --- argument helpers ------------------------------------------------------------------------
+
+std::vector<TensorPtr> tensor_list(const py::sequence& seq, const char* what) {
+  std::vector<TensorPtr> out;
+  for (py::handle h : seq) out.push_back(require_tensor(h, what));
+  return out;
+}
+
+}  // namespace
+
+void bind_tensors(py::module_& m) {
+  add_tensor_type(m);
+
+  m.def("from_numpy", [](py::array a, bool copy) { return wrap(from_numpy(std::move(a), copy)); },
+        py::arg("array"), py::arg("copy"), "A tensor over the array's memory, or over a copy.");
+  m.def("to_numpy", [](py::handle t) { return to_numpy(arg(t)); }, "An ndarray over the tensor's memory.");
+  m.def("full", [](const Shape& shape, double value, py::handle dtype) { return wrap(full(shape, value, dtype_from(dtype))); });
+  m.def("empty", [](const Shape& shape, py::handle dtype) { return wrap(empty(shape, dtype_from(dtype))); });
+  m.def("arange", [](double start, double end, double step, py::handle dtype) {
+    return wrap(arange(start, end, step, dtype_from(dtype)));
+  });
+  m.def("linspace", [](double start, double end, std::int64_t steps, py::handle dtype) {
+    return wrap(linspace(start, end, steps, dtype_from(dtype)));
+  });
+  m.def("randn", [](const Shape& shape, py::handle dtype) { return wrap(random_tensor(shape, dtype_from(dtype), true)); });
+  m.def("rand", [](const Shape& shape, py::handle dtype) { return wrap(random_tensor(shape, dtype_from(dtype), false)); });
+  m.def("randint", [](std::int64_t low, std::int64_t high, const Shape& shape) { return wrap(randint(low, high, shape)); });
+  m.def("manual_seed", [](std::uint64_t seed) { generator().seed(seed); }, "Seeds the random generator.");
+
+  m.def("set_grad_enabled", &set_grad_enabled, "Turns recording of autograd nodes on or off for this thread.");
+  m.def("is_grad_enabled", &grad_enabled, "Whether ops record autograd nodes on this thread.");
+  m.def("backward", [](py::handle t, py::handle gradient, bool retain_graph) {
+    backward(arg(t), gradient.is_none() ? TensorPtr() : require_tensor(gradient, "gradient"), retain_graph);
+  });
+  m.def("grad", [](py::handle output, const py::sequence& inputs, py::handle gradient, bool retain_graph,
+                   bool allow_unused) {
+    std::vector<TensorPtr> grads = grad(arg(output), tensor_list(inputs, "inputs"),
+                                        gradient.is_none() ? TensorPtr() : require_tensor(gradient, "grad_outputs"),
+                                        retain_graph, allow_unused);
+    py::tuple out(grads.size());
+    for (std::size_t i = 0; i < grads.size(); ++i) out[i] = grads[i] ? wrap(grads[i]) : py::none();
+    return out;
+  });
+
+  m.def("unary", [](py::handle t, const std::string& name) {
+    static const std::pair<const char*, UnaryOp> names[] = {
+        {"neg", UnaryOp::Neg}, {"abs", UnaryOp::Abs}, {"exp", UnaryOp::Exp}, {"log", UnaryOp::Log},
+        {"sqrt", UnaryOp::Sqrt}, {"tanh", UnaryOp::Tanh}, {"sigmoid", UnaryOp::Sigmoid},
+        {"relu", UnaryOp::Relu}, {"sign", UnaryOp::Sign}, {"square", UnaryOp::Square}};
+    for (const auto& [n, op] : names) {
+      if (name == n) return wrap(apply_unary(op, arg(t)));
+    }
+    throw py::value_error("unknown unary op " + name);
+  });
+  m.def("maximum", [](py::handle a, py::handle b) {
+    TensorPtr x = arg(a), y = arg(b);
+    return wrap(arith(BinaryOp::Maximum, x, y, promote(x->dtype(), y->dtype())));
+  });
+  m.def("minimum", [](py::handle a, py::handle b) {
+    TensorPtr x = arg(a), y = arg(b);
+    return wrap(arith(BinaryOp::Minimum, x, y, promote(x->dtype(), y->dtype())));
+  });
+  m.def("pow", [](py::handle a, py::handle b) {
+    TensorPtr x = arg(a), y = arg(b);
+    return wrap(arith(BinaryOp::Pow, x, y, promote(x->dtype(), y->dtype())));
+  });
+  m.def("clamp", [](py::handle t, std::optional<double> lo, std::optional<double> hi) { return wrap(clamp_op(arg(t), lo, hi)); });
+  m.def("where", [](py::handle c, py::handle a, py::handle b) {
+    TensorPtr x = arg(a), y = arg(b);
+    return wrap(where_op(arg(c), x, y, promote(x->dtype(), y->dtype())));
+  });
+  m.def("to_dtype", [](py::handle t, py::handle dtype, bool copy) { return wrap(to_dtype(arg(t), dtype_from(dtype), copy)); });
+
+  m.def("sum", [](py::handle t, const Dims& dims, bool keepdim) { return wrap(sum_op(arg(t), dims, keepdim)); });
+  m.def("mean", [](py::handle t, const Dims& dims, bool keepdim) { return wrap(mean_op(arg(t), dims, keepdim)); });
+  m.def("max_dim", [](py::handle t, std::int64_t dim, bool keepdim, bool smallest) {
+    auto [values, indices] = max_dim_op(arg(t), dim, keepdim, smallest);
+    return py::make_tuple(wrap(values), wrap(indices));
+  });
+  m.def("max_all", [](py::handle t, bool smallest) { return wrap(max_all_op(arg(t), smallest)); });
+  m.def("argmax", [](py::handle t, std::optional<std::int64_t> dim, bool keepdim, bool smallest) {
+    TensorPtr x = arg(t);
+    if (!dim) return wrap(argmax_all(x, smallest));
+    return wrap(max_along(x, *dim, keepdim, smallest).second);
+  });
+  m.def("norm", [](py::handle t, double p, const Dims& dims, bool keepdim) { return wrap(norm_op(arg(t), p, dims, keepdim)); });
+  m.def("var", [](py::handle t, const Dims& dims, double correction, bool keepdim) {
+    return wrap(var_op(arg(t), dims, correction, keepdim));
+  });
+  m.def("softmax", [](py::handle t, std::int64_t dim, bool log) { return wrap(softmax_op(arg(t), dim, log)); });
+  m.def("matmul", [](py::handle a, py::handle b) { return wrap(matmul_op(arg(a), arg(b))); });
+
+  m.def("reshape", [](py::handle t, const Shape& shape, bool must_view) { return wrap(reshape_op(arg(t), shape, must_view)); });
+  m.def("permute", [](py::handle t, const Dims& dims) { return wrap(permute_op(arg(t), dims)); });
+  m.def("transpose", [](py::handle t, std::int64_t a, std::int64_t b) { return wrap(transpose_op(arg(t), a, b)); });
+  m.def("unsqueeze", [](py::handle t, std::int64_t dim) { return wrap(unsqueeze_op(arg(t), dim)); });
+  m.def("squeeze", [](py::handle t, std::optional<Dims> dims) { return wrap(squeeze_op(arg(t), dims)); });
+  m.def("expand", [](py::handle t, const Shape& sizes) { return wrap(expand_op(arg(t), sizes)); });
+  m.def("contiguous", [](py::handle t) { return wrap(contiguous_op(arg(t))); });
+  m.def("clone", [](py::handle t) { return wrap(clone_op(arg(t))); });
+  m.def("cat", [](const py::sequence& ts, std::int64_t dim) { return wrap(cat_op(tensor_list(ts, "tensors"), dim)); });
+  m.def("stack", [](const py::sequence& ts, std::int64_t dim) { return wrap(stack_op(tensor_list(ts, "tensors"), dim)); });
+  m.def("is_contiguous", [](py::handle t) { return arg(t)->is_contiguous(); });
+  m.def("strides", [](py::handle t) { return arg(t)->strides(); });
+  m.def("storage_offset", [](py::handle t) { return arg(t)->offset(); });
+  m.def("fill_", [](py::handle t, double value) {
+    TensorPtr x = arg(t);
+    check_in_place(x, false, "fill_");
+    fill(x, value);
+    x->storage()->bump_version();
+  });
+  m.def("copy_", [](py::handle t, py::handle src) {
+    TensorPtr x = arg(t), s = require_tensor(src, "src");
+    assign_in_place(x, s, "copy_");
+  });
+  m.def("assign", [](py::handle t, py::handle value) { assign_in_place(arg(t), arg(value), "in-place op"); },
+        "Writes value into t as an in-place op does (version bump, history rebased).");
+}
+
+}  // namespace chaingrad

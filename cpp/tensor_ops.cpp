@@ -1,0 +1,426 @@
+#include "tensor_ops.h"
+
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
+#include "tensor_autograd.h"
+
+namespace chaingrad {
+namespace {
+
+using Grads = std::vector<TensorPtr>;
+using Saved = std::vector<TensorPtr>;
+
+TensorPtr mul_k(const TensorPtr& a, const TensorPtr& b) {
+  return binary(BinaryOp::Mul, a, b, promote(a->dtype(), b->dtype()));
+}
+TensorPtr div_k(const TensorPtr& a, const TensorPtr& b) {
+  return binary(BinaryOp::Div, a, b, promote(a->dtype(), b->dtype()));
+}
+TensorPtr sub_k(const TensorPtr& a, const TensorPtr& b) {
+  return binary(BinaryOp::Sub, a, b, promote(a->dtype(), b->dtype()));
+}
+TensorPtr scalar_like(double v, const TensorPtr& t) { return scalar_tensor(v, t->dtype()); }
+
+/// The gradient for an input of shape `shape` and dtype of `like`, reduced over broadcast dims.
+TensorPtr reduce_to(const TensorPtr& g, const TensorPtr& like) {
+  TensorPtr r = sum_to(g, like->shape());
+  return r->dtype() == like->dtype() ? r : cast(r, like->dtype());
+}
+
+}  // namespace
+
+TensorPtr arith(BinaryOp op, const TensorPtr& a, const TensorPtr& b, DType dtype) {
+  TensorPtr out = binary(op, a, b, dtype);
+  if (!any_requires_grad({&a, &b})) return out;
+  const bool ga = a->requires_grad, gb = b->requires_grad;
+  switch (op) {
+    case BinaryOp::Add:
+      return record(out, "AddBackward0", {a, b}, {},
+                    [sa = a->shape(), sb = b->shape(), da = a->dtype(), db = b->dtype()](const TensorPtr& g, const Saved&) {
+                      return Grads{cast(sum_to(g, sa), da), cast(sum_to(g, sb), db)};
+                    });
+    case BinaryOp::Sub:
+      return record(out, "SubBackward0", {a, b}, {},
+                    [sa = a->shape(), sb = b->shape(), da = a->dtype(), db = b->dtype()](const TensorPtr& g, const Saved&) {
+                      return Grads{cast(sum_to(g, sa), da), cast(sum_to(unary(UnaryOp::Neg, g), sb), db)};
+                    });
+    case BinaryOp::Mul: {
+      // Save only the operand each gradient needs, so in-place updates of the other are allowed.
+      Saved saved;
+      if (gb) saved.push_back(a);
+      if (ga) saved.push_back(b);
+      return record(out, "MulBackward0", {a, b}, saved,
+                    [ga, gb, sa = a->shape(), sb = b->shape(), da = a->dtype(), db = b->dtype()](
+                        const TensorPtr& g, const Saved& s) {
+                      const TensorPtr a_ = gb ? s[0] : nullptr;
+                      const TensorPtr b_ = ga ? s[gb ? 1 : 0] : nullptr;
+                      return Grads{ga ? cast(sum_to(mul_k(g, b_), sa), da) : nullptr,
+                                   gb ? cast(sum_to(mul_k(g, a_), sb), db) : nullptr};
+                    });
+    }
+    case BinaryOp::Div:
+      return record(out, "DivBackward0", {a, b}, {a, b},
+                    [ga, gb](const TensorPtr& g, const Saved& s) {
+                      const TensorPtr& a_ = s[0];
+                      const TensorPtr& b_ = s[1];
+                      TensorPtr grad_a = ga ? reduce_to(div_k(g, b_), a_) : nullptr;
+                      TensorPtr grad_b;
+                      if (gb) {  // -g * a / b^2
+                        TensorPtr q = div_k(div_k(mul_k(g, a_), b_), b_);
+                        grad_b = reduce_to(unary(UnaryOp::Neg, q), b_);
+                      }
+                      return Grads{grad_a, grad_b};
+                    });
+    case BinaryOp::Pow:
+      return record(out, "PowBackward1", {a, b}, {a, b, out},
+                    [ga, gb](const TensorPtr& g, const Saved& s) {
+                      const TensorPtr &a_ = s[0], &b_ = s[1], &o = s[2];
+                      TensorPtr grad_a, grad_b;
+                      if (ga) {  // g * b * a^(b-1)
+                        TensorPtr e = sub_k(b_, scalar_like(1, b_));
+                        TensorPtr p = binary(BinaryOp::Pow, a_, e, promote(a_->dtype(), e->dtype()));
+                        grad_a = reduce_to(mul_k(mul_k(g, b_), p), a_);
+                      }
+                      if (gb) {  // g * a^b * log(a)
+                        grad_b = reduce_to(mul_k(mul_k(g, o), unary(UnaryOp::Log, a_)), b_);
+                      }
+                      return Grads{grad_a, grad_b};
+                    });
+    case BinaryOp::Maximum:
+    case BinaryOp::Minimum: {
+      const bool is_max = op == BinaryOp::Maximum;
+      return record(out, is_max ? "MaximumBackward0" : "MinimumBackward0", {a, b}, {a, b},
+                    [is_max](const TensorPtr& g, const Saved& s) {
+                      // ties split the gradient evenly, as PyTorch
+                      const TensorPtr &a_ = s[0], &b_ = s[1];
+                      const DType dt = g->dtype();
+                      TensorPtr a_wins = cast(binary(is_max ? BinaryOp::Gt : BinaryOp::Lt, a_, b_, promote(a_->dtype(), b_->dtype())), dt);
+                      TensorPtr tie = cast(binary(BinaryOp::Eq, a_, b_, promote(a_->dtype(), b_->dtype())), dt);
+                      TensorPtr half_tie = mul_k(tie, scalar_tensor(0.5, dt));
+                      TensorPtr wa = binary(BinaryOp::Add, a_wins, half_tie, dt);
+                      TensorPtr wb = sub_k(binary(BinaryOp::Sub, scalar_tensor(1, dt), a_wins, dt), half_tie);
+                      return Grads{reduce_to(mul_k(g, wa), a_), reduce_to(mul_k(g, wb), b_)};
+                    });
+    }
+    default:
+      return out;
+  }
+}
+
+TensorPtr pow_scalar(const TensorPtr& a, double exponent) {
+  const DType dtype = is_floating(a->dtype()) || exponent != std::floor(exponent) || exponent < 0
+                          ? (is_floating(a->dtype()) ? a->dtype() : DType::Float32)
+                          : a->dtype();
+  TensorPtr e = scalar_tensor(exponent, dtype);
+  TensorPtr out = binary(BinaryOp::Pow, a, e, dtype);
+  return record(out, "PowBackward0", {a}, {a}, [exponent](const TensorPtr& g, const Saved& s) {
+    const TensorPtr& a_ = s[0];
+    if (exponent == 0.0) return Grads{mul_k(g, scalar_like(0, g))};
+    TensorPtr p = binary(BinaryOp::Pow, a_, scalar_tensor(exponent - 1, g->dtype()), g->dtype());
+    return Grads{mul_k(mul_k(g, p), scalar_tensor(exponent, g->dtype()))};
+  });
+}
+
+TensorPtr compare(BinaryOp op, const TensorPtr& a, const TensorPtr& b, DType dtype) {
+  return binary(op, a, b, dtype);
+}
+
+TensorPtr apply_unary(UnaryOp op, const TensorPtr& t) {
+  TensorPtr out = unary(op, t);
+  if (!any_requires_grad({&t})) return out;
+  switch (op) {
+    case UnaryOp::Neg:
+      return record(out, "NegBackward0", {t}, {}, [](const TensorPtr& g, const Saved&) {
+        return Grads{unary(UnaryOp::Neg, g)};
+      });
+    case UnaryOp::Abs:
+      return record(out, "AbsBackward0", {t}, {t}, [](const TensorPtr& g, const Saved& s) {
+        return Grads{mul_k(g, unary(UnaryOp::Sign, s[0]))};
+      });
+    case UnaryOp::Exp:
+      return record(out, "ExpBackward0", {t}, {out}, [](const TensorPtr& g, const Saved& s) {
+        return Grads{mul_k(g, s[0])};
+      });
+    case UnaryOp::Log:
+      return record(out, "LogBackward0", {t}, {t}, [](const TensorPtr& g, const Saved& s) {
+        return Grads{div_k(g, s[0])};
+      });
+    case UnaryOp::Sqrt:
+      return record(out, "SqrtBackward0", {t}, {out}, [](const TensorPtr& g, const Saved& s) {
+        return Grads{div_k(g, mul_k(s[0], scalar_like(2, s[0])))};
+      });
+    case UnaryOp::Tanh:
+      return record(out, "TanhBackward0", {t}, {out}, [](const TensorPtr& g, const Saved& s) {
+        TensorPtr one_minus = sub_k(scalar_like(1, s[0]), unary(UnaryOp::Square, s[0]));
+        return Grads{mul_k(g, one_minus)};
+      });
+    case UnaryOp::Sigmoid:
+      return record(out, "SigmoidBackward0", {t}, {out}, [](const TensorPtr& g, const Saved& s) {
+        return Grads{mul_k(g, mul_k(s[0], sub_k(scalar_like(1, s[0]), s[0])))};
+      });
+    case UnaryOp::Relu:
+      return record(out, "ReluBackward0", {t}, {out}, [](const TensorPtr& g, const Saved& s) {
+        TensorPtr mask = cast(binary(BinaryOp::Gt, s[0], scalar_like(0, s[0]), s[0]->dtype()), g->dtype());
+        return Grads{mul_k(g, mask)};
+      });
+    case UnaryOp::Square:
+      return record(out, "PowBackward0", {t}, {t}, [](const TensorPtr& g, const Saved& s) {
+        return Grads{mul_k(g, mul_k(s[0], scalar_like(2, s[0])))};
+      });
+    case UnaryOp::Sign:
+      return record(out, "SignBackward0", {t}, {}, [](const TensorPtr& g, const Saved&) {
+        return Grads{mul_k(g, scalar_like(0, g))};
+      });
+  }
+  return out;
+}
+
+TensorPtr clamp_op(const TensorPtr& t, std::optional<double> lo, std::optional<double> hi) {
+  if (!lo && !hi) throw std::runtime_error("clamp: at least one of 'min' or 'max' must not be None");
+  TensorPtr out = clamp(t, lo ? &*lo : nullptr, hi ? &*hi : nullptr);
+  return record(out, "ClampBackward1", {t}, {t}, [lo, hi](const TensorPtr& g, const Saved& s) {
+    // gradient passes where lo <= x <= hi
+    TensorPtr inside = scalar_tensor(1, DType::Bool);
+    if (lo) inside = binary(BinaryOp::Mul, inside, binary(BinaryOp::Ge, s[0], scalar_like(*lo, s[0]), s[0]->dtype()), DType::Bool);
+    if (hi) inside = binary(BinaryOp::Mul, inside, binary(BinaryOp::Le, s[0], scalar_like(*hi, s[0]), s[0]->dtype()), DType::Bool);
+    return Grads{mul_k(g, cast(inside, g->dtype()))};
+  });
+}
+
+TensorPtr where_op(const TensorPtr& cond, const TensorPtr& a, const TensorPtr& b, DType dtype) {
+  TensorPtr out = where(cond, a, b, dtype);
+  return record(out, "WhereBackward0", {a, b}, {cond},
+                [sa = a->shape(), sb = b->shape(), da = a->dtype(), db = b->dtype()](const TensorPtr& g, const Saved& s) {
+                  TensorPtr zero = scalar_like(0, g);
+                  return Grads{cast(sum_to(where(s[0], g, zero, g->dtype()), sa), da),
+                               cast(sum_to(where(s[0], zero, g, g->dtype()), sb), db)};
+                });
+}
+
+TensorPtr to_dtype(const TensorPtr& t, DType dtype, bool copy) {
+  if (t->dtype() == dtype && !copy) return t;
+  TensorPtr out = cast(t, dtype, /*copy=*/true);
+  if (!is_floating(dtype)) return out;  // integer results do not carry gradients
+  return record(out, "ToCopyBackward0", {t}, {}, [from = t->dtype()](const TensorPtr& g, const Saved&) {
+    return Grads{cast(g, from)};
+  });
+}
+
+// --- reductions ------------------------------------------------------------------------------
+
+namespace {
+
+/// g (reduced over dims without keepdim) broadcast back to the input's shape.
+TensorPtr unreduce(const TensorPtr& g, const Shape& in_shape, const std::vector<std::int64_t>& dims,
+                   bool keepdim) {
+  Shape kept = in_shape;
+  for (std::int64_t d : dims) kept[d] = 1;
+  TensorPtr gk = keepdim ? g : make_view(contiguous(g), kept, contiguous_strides(kept), 0);
+  TensorPtr out = empty(in_shape, g->dtype());
+  copy_into(out, gk);
+  return out;
+}
+
+std::vector<std::int64_t> all_dims_if_empty(const std::vector<std::int64_t>& dims, std::int64_t ndim) {
+  if (!dims.empty()) return normalize_dims(dims, ndim);
+  std::vector<std::int64_t> all;
+  for (std::int64_t d = 0; d < ndim; ++d) all.push_back(d);
+  return all;
+}
+
+std::int64_t reduced_count(const Shape& shape, const std::vector<std::int64_t>& dims) {
+  std::int64_t n = 1;
+  for (std::int64_t d : dims) n *= shape[d];
+  return n;
+}
+
+}  // namespace
+
+TensorPtr sum_op(const TensorPtr& t, const std::vector<std::int64_t>& dims_in, bool keepdim) {
+  const std::vector<std::int64_t> dims = all_dims_if_empty(dims_in, t->ndim());
+  TensorPtr out = sum(t, dims, keepdim);
+  return record(out, dims_in.empty() ? "SumBackward0" : "SumBackward1", {t}, {},
+                [shape = t->shape(), dims, keepdim](const TensorPtr& g, const Saved&) {
+                  return Grads{unreduce(g, shape, dims, keepdim)};
+                });
+}
+
+TensorPtr mean_op(const TensorPtr& t, const std::vector<std::int64_t>& dims_in, bool keepdim) {
+  if (!is_floating(t->dtype())) {
+    throw std::runtime_error(std::string("mean(): could not infer output dtype. Input dtype must be "
+                                         "either a floating point or complex dtype. Got: ") +
+                             dtype_name(t->dtype()));
+  }
+  const std::vector<std::int64_t> dims = all_dims_if_empty(dims_in, t->ndim());
+  const double count = static_cast<double>(reduced_count(t->shape(), dims));
+  TensorPtr out = binary(BinaryOp::Div, sum(t, dims, keepdim), scalar_like(count, t), t->dtype());
+  return record(out, dims_in.empty() ? "MeanBackward0" : "MeanBackward1", {t}, {},
+                [shape = t->shape(), dims, keepdim, count](const TensorPtr& g, const Saved&) {
+                  return Grads{div_k(unreduce(g, shape, dims, keepdim), scalar_like(count, g))};
+                });
+}
+
+std::pair<TensorPtr, TensorPtr> max_dim_op(const TensorPtr& t, std::int64_t dim, bool keepdim,
+                                           bool smallest) {
+  auto [values, indices] = max_along(t, dim, keepdim, smallest);
+  if (t->ndim() == 0) return {record(values, smallest ? "MinBackward0" : "MaxBackward0", {t}, {}, [](const TensorPtr& g, const Saved&) { return Grads{g}; }), indices};
+  const std::int64_t d = wrap_dim(dim, t->ndim());
+  values = record(values, smallest ? "MinBackward0" : "MaxBackward0", {t}, {indices},
+                  [shape = t->shape(), d, keepdim](const TensorPtr& g, const Saved& s) {
+                    // scatter g to the chosen index along d
+                    TensorPtr idx = s[0];
+                    Shape kept = shape;
+                    kept[d] = 1;
+                    TensorPtr gk = keepdim ? contiguous(g) : make_view(contiguous(g), kept, contiguous_strides(kept), 0);
+                    TensorPtr ik = keepdim ? contiguous(idx) : make_view(contiguous(idx), kept, contiguous_strides(kept), 0);
+                    TensorPtr out = empty(shape, g->dtype());
+                    fill(out, 0.0);
+                    // positions along d equal to the index receive g
+                    Shape arange_shape(shape.size(), 1);
+                    arange_shape[d] = shape[d];
+                    TensorPtr positions = empty(arange_shape, DType::Int64);
+                    for (std::int64_t k = 0; k < shape[d]; ++k) positions->data_as<std::int64_t>()[k] = k;
+                    TensorPtr hit = cast(binary(BinaryOp::Eq, positions, ik, DType::Int64), g->dtype());
+                    return Grads{binary(BinaryOp::Mul, hit, gk, g->dtype())};
+                  });
+  return {values, indices};
+}
+
+TensorPtr max_all_op(const TensorPtr& t, bool smallest) {
+  TensorPtr out = max_all(t, smallest);
+  return record(out, smallest ? "MinBackward1" : "MaxBackward1", {t}, {t, out},
+                [](const TensorPtr& g, const Saved& s) {
+                  // ties share the gradient evenly, as PyTorch's amax-style rule
+                  TensorPtr hit = cast(binary(BinaryOp::Eq, s[0], s[1], s[0]->dtype()), g->dtype());
+                  TensorPtr count = sum(hit, {}, false);
+                  return Grads{mul_k(hit, div_k(g, count))};
+                });
+}
+
+TensorPtr norm_op(const TensorPtr& t, double p, const std::vector<std::int64_t>& dims_in, bool keepdim) {
+  if (!is_floating(t->dtype())) {
+    throw std::runtime_error(std::string("linalg.vector_norm: Expected a floating point tensor as input. Got ") +
+                             dtype_name(t->dtype()));
+  }
+  if (p != 2.0) {  // general p: (sum |x|^p)^(1/p), composed from differentiable ops
+    TensorPtr s = sum_op(pow_scalar(apply_unary(UnaryOp::Abs, t), p), dims_in, keepdim);
+    return pow_scalar(s, 1.0 / p);
+  }
+  const std::vector<std::int64_t> dims = all_dims_if_empty(dims_in, t->ndim());
+  TensorPtr out = unary(UnaryOp::Sqrt, sum(unary(UnaryOp::Square, t), dims, keepdim));
+  return record(out, "LinalgVectorNormBackward0", {t}, {t, out},
+                [dims, keepdim](const TensorPtr& g, const Saved& s) {
+                  // x / ||x|| * g, and 0 where the norm is 0
+                  const TensorPtr &x = s[0], &n = s[1];
+                  TensorPtr nk = unreduce(n, x->shape(), dims, keepdim);
+                  TensorPtr gk = unreduce(g, x->shape(), dims, keepdim);
+                  TensorPtr zero = scalar_like(0, x);
+                  TensorPtr safe = where(binary(BinaryOp::Eq, nk, zero, x->dtype()), scalar_like(1, x), nk, x->dtype());
+                  TensorPtr ratio = where(binary(BinaryOp::Eq, nk, zero, x->dtype()), zero, div_k(x, safe), x->dtype());
+                  return Grads{mul_k(ratio, gk)};
+                });
+}
+
+TensorPtr var_op(const TensorPtr& t, const std::vector<std::int64_t>& dims_in, double correction,
+                 bool keepdim) {
+  const std::vector<std::int64_t> dims = all_dims_if_empty(dims_in, t->ndim());
+  const double n = static_cast<double>(reduced_count(t->shape(), dims));
+  TensorPtr centered = arith(BinaryOp::Sub, t, mean_op(t, dims, true), t->dtype());
+  TensorPtr squares = sum_op(apply_unary(UnaryOp::Square, centered), dims, keepdim);
+  return arith(BinaryOp::Div, squares, scalar_tensor(std::max(n - correction, 0.0), t->dtype()), t->dtype());
+}
+
+TensorPtr softmax_op(const TensorPtr& t, std::int64_t dim, bool log) {
+  if (!is_floating(t->dtype())) throw std::runtime_error("softmax: expected a floating point tensor");
+  const std::int64_t d = wrap_dim(dim, t->ndim());
+  const std::vector<std::int64_t> dims = t->ndim() == 0 ? std::vector<std::int64_t>{} : std::vector<std::int64_t>{d};
+  // stable: shift by the max along dim before exponentiating
+  TensorPtr shift = t->ndim() == 0 ? t : max_along(t, d, true, false).first;
+  TensorPtr shifted = binary(BinaryOp::Sub, t, shift, t->dtype());
+  TensorPtr e = unary(UnaryOp::Exp, shifted);
+  TensorPtr total = sum(e, dims, true);
+  if (log) {
+    TensorPtr out = binary(BinaryOp::Sub, shifted, unary(UnaryOp::Log, total), t->dtype());
+    return record(out, "LogSoftmaxBackward0", {t}, {out}, [dims](const TensorPtr& g, const Saved& s) {
+      // g - softmax * sum(g)
+      TensorPtr soft = unary(UnaryOp::Exp, s[0]);
+      return Grads{sub_k(g, mul_k(soft, sum(g, dims, true)))};
+    });
+  }
+  TensorPtr out = binary(BinaryOp::Div, e, total, t->dtype());
+  return record(out, "SoftmaxBackward0", {t}, {out}, [dims](const TensorPtr& g, const Saved& s) {
+    // y * (g - sum(g * y))
+    const TensorPtr& y = s[0];
+    return Grads{mul_k(y, sub_k(g, sum(mul_k(g, y), dims, true)))};
+  });
+}
+
+TensorPtr matmul_op(const TensorPtr& a, const TensorPtr& b) {
+  TensorPtr out = matmul(a, b);
+  const char* name = a->ndim() == 1 && b->ndim() == 1 ? "DotBackward0"
+                     : a->ndim() == 2 && b->ndim() == 1 ? "MvBackward0"
+                     : a->ndim() <= 2 && b->ndim() == 2 ? "MmBackward0"
+                                                          : "BmmBackward0";
+  const bool ga = a->requires_grad, gb = b->requires_grad;
+  return record(out, name, {a, b}, {a, b}, [ga, gb](const TensorPtr& g, const Saved& s) {
+    const TensorPtr &a_ = s[0], &b_ = s[1];
+    // Promote 1-d operands and the gradient to matrices, as the forward did.
+    auto as_matrix = [](const TensorPtr& t, bool row) {
+      if (t->ndim() != 1) return t;
+      return row ? make_view(t, {1, t->shape()[0]}, {0, t->strides()[0]}, t->offset())
+                 : make_view(t, {t->shape()[0], 1}, {t->strides()[0], 0}, t->offset());
+    };
+    const TensorPtr A = as_matrix(a_, true), B = as_matrix(b_, false);
+    Shape gshape(g->shape());
+    if (a_->ndim() == 1) gshape.insert(gshape.end() - (b_->ndim() == 1 ? 0 : 1), 1);
+    if (b_->ndim() == 1) gshape.push_back(1);
+    TensorPtr G = make_view(contiguous(g), gshape, contiguous_strides(gshape), 0);
+    auto mT = [](const TensorPtr& t) {
+      const std::int64_t n = t->ndim();
+      Shape sh = t->shape(), st = t->strides();
+      std::swap(sh[n - 1], sh[n - 2]);
+      std::swap(st[n - 1], st[n - 2]);
+      return make_view(t, sh, st, t->offset());
+    };
+    TensorPtr grad_a, grad_b;
+    if (ga) {
+      TensorPtr r = sum_to(matmul(G, mT(B)), A->shape());
+      grad_a = make_view(contiguous(r), a_->shape(), contiguous_strides(a_->shape()), 0);
+    }
+    if (gb) {
+      TensorPtr r = sum_to(matmul(mT(A), G), B->shape());
+      grad_b = make_view(contiguous(r), b_->shape(), contiguous_strides(b_->shape()), 0);
+    }
+    return Grads{grad_a, grad_b};
+  });
+}
+
+// --- in place ----------------------------------------------------------------------------------
+
+void check_in_place(const TensorPtr& self, bool other_requires_grad, const char* op) {
+  if (!grad_enabled()) return;
+  if (self->requires_grad && !self->grad_fn) {
+    throw std::runtime_error(std::string("a leaf Variable that requires grad is being used in an "
+                                         "in-place operation (") + op + "); wrap it in no_grad()");
+  }
+  if ((self->requires_grad || other_requires_grad) && self->is_view) {
+    throw std::runtime_error(std::string(op) +
+                             ": in-place operations on a view of a tensor that requires grad are "
+                             "not supported; use an out-of-place op or .clone() first");
+  }
+}
+
+void assign_in_place(const TensorPtr& self, const TensorPtr& value, const char* op) {
+  check_in_place(self, value->requires_grad, op);
+  copy_into(self, value);
+  self->storage()->bump_version();
+  if (grad_enabled() && value->requires_grad) {
+    // self now holds value's data, so its history is value's (value was computed from self)
+    self->requires_grad = true;
+    self->grad_fn = value->grad_fn;
+  }
+}
+
+}  // namespace chaingrad

@@ -1,0 +1,182 @@
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+
+#include "gil.h"
+#include "tensor_kernels.h"
+#include "tensor_loops.h"
+
+namespace chaingrad {
+
+std::vector<std::int64_t> normalize_dims(const std::vector<std::int64_t>& dims, std::int64_t ndim) {
+  std::vector<std::int64_t> out;
+  out.reserve(dims.size());
+  for (std::int64_t d : dims) out.push_back(wrap_dim(d, ndim));
+  std::sort(out.begin(), out.end());
+  if (std::adjacent_find(out.begin(), out.end()) != out.end()) {
+    throw std::runtime_error("dim " + std::to_string(*std::adjacent_find(out.begin(), out.end())) +
+                                " appears multiple times in the list of dims");
+  }
+  if (ndim == 0) out.clear();  // dim 0 of a 0-d tensor reduces nothing
+  return out;
+}
+
+namespace {
+
+/// The shape after reducing dims (kept as size 1, or dropped), and the strides that map an input
+/// index to its output element (0 along reduced dims).
+struct Reduction {
+  Shape kept_shape;   // reduced dims as 1
+  Shape out_shape;    // as returned (reduced dims dropped unless keepdim)
+  Shape gather;       // per input dim: the output stride, 0 where reduced
+};
+
+Reduction plan_reduction(const Shape& in, const std::vector<std::int64_t>& dims, bool keepdim) {
+  Reduction r;
+  r.kept_shape = in;
+  for (std::int64_t d : dims) r.kept_shape[d] = 1;
+  const Shape kept_strides = contiguous_strides(r.kept_shape);
+  r.gather.resize(in.size());
+  for (std::size_t d = 0; d < in.size(); ++d) {
+    const bool reduced = std::find(dims.begin(), dims.end(), static_cast<std::int64_t>(d)) != dims.end();
+    r.gather[d] = reduced ? 0 : kept_strides[d];
+    if (!reduced || keepdim) r.out_shape.push_back(r.kept_shape[d]);
+  }
+  return r;
+}
+
+}  // namespace
+
+TensorPtr sum(const TensorPtr& t, const std::vector<std::int64_t>& dims_in, bool keepdim) {
+  std::vector<std::int64_t> dims = normalize_dims(dims_in, t->ndim());
+  if (dims_in.empty()) {
+    for (std::int64_t d = 0; d < t->ndim(); ++d) dims.push_back(d);
+  }
+  const Reduction r = plan_reduction(t->shape(), dims, keepdim);
+  const DType out_dtype = is_floating(t->dtype()) ? t->dtype() : DType::Int64;
+  TensorPtr out = empty(r.out_shape, out_dtype);
+  // Accumulate in double (or int64): float32 sums of many terms keep their precision.
+  const std::int64_t count = shape_numel(r.kept_shape);
+  std::vector<double> acc_f(is_floating(out_dtype) ? count : 0, 0.0);
+  std::vector<std::int64_t> acc_i(is_floating(out_dtype) ? 0 : count, 0);
+  {
+    GilRelease unlocked(t->numel() >= kParallelGrain);
+    dispatch(t->dtype(), [&](auto tag) {
+      using T = decltype(tag);
+      const T* x = t->data_as<T>();
+      for_each_run<2>(t->shape(), {t->strides().data(), r.gather.data()},
+                      [&](const auto& off, const auto& step, std::int64_t n) {
+                        if constexpr (std::is_floating_point_v<T>) {
+                          double* a = acc_f.data() + off[1];
+                          for (std::int64_t j = 0; j < n; ++j) a[j * step[1]] += x[off[0] + j * step[0]];
+                        } else {
+                          std::int64_t* a = acc_i.data() + off[1];
+                          for (std::int64_t j = 0; j < n; ++j) {
+                            a[j * step[1]] += static_cast<std::int64_t>(x[off[0] + j * step[0]]);
+                          }
+                        }
+                      });
+    });
+  }
+  dispatch(out_dtype, [&](auto tag) {
+    using T = decltype(tag);
+    T* o = out->data_as<T>();
+    for (std::int64_t i = 0; i < count; ++i) {
+      if constexpr (std::is_floating_point_v<T>) o[i] = static_cast<T>(acc_f[i]);
+      else o[i] = static_cast<T>(acc_i[i]);
+    }
+  });
+  return out;
+}
+
+std::pair<TensorPtr, TensorPtr> max_along(const TensorPtr& t, std::int64_t dim_in, bool keepdim,
+                                          bool smallest) {
+  const char* name = smallest ? "min" : "max";
+  if (t->ndim() == 0) {
+    TensorPtr values = cast(t, t->dtype(), /*copy=*/true);
+    TensorPtr index = scalar_tensor(0, DType::Int64);
+    wrap_dim(dim_in, 0);
+    return {values, index};
+  }
+  const std::int64_t dim = wrap_dim(dim_in, t->ndim());
+  const std::int64_t length = t->shape()[dim];
+  if (length == 0) {
+    throw std::runtime_error(std::string(name) + "(): Expected reduction dim " +
+                                std::to_string(dim) + " to have non-zero size");
+  }
+  const Reduction r = plan_reduction(t->shape(), {dim}, keepdim);
+  TensorPtr values = empty(r.out_shape, t->dtype());
+  TensorPtr indices = empty(r.out_shape, DType::Int64);
+  // Walk the output positions; the inner loop runs along dim.
+  Shape outer_shape = t->shape();
+  outer_shape[dim] = 1;
+  const Shape out_strides = contiguous_strides(r.kept_shape);
+  dispatch(t->dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T* x = t->data_as<T>();
+    T* v = values->data_as<T>();
+    std::int64_t* ix = indices->data_as<std::int64_t>();
+    const std::int64_t stride = t->strides()[dim];
+    for_each_run<2>(outer_shape, {t->strides().data(), out_strides.data()},
+                    [&](const auto& off, const auto& step, std::int64_t n) {
+                      for (std::int64_t j = 0; j < n; ++j) {
+                        const T* row = x + off[0] + j * step[0];
+                        T best = row[0];
+                        std::int64_t best_i = 0;
+                        for (std::int64_t k = 1; k < length; ++k) {
+                          const T candidate = row[k * stride];
+                          bool better = smallest ? candidate < best : candidate > best;
+                          if constexpr (std::is_floating_point_v<T>) {
+                            if (std::isnan(best)) better = false;  // NaN wins and stays, as PyTorch
+                            else if (std::isnan(candidate)) better = true;
+                          }
+                          if (better) {
+                            best = candidate;
+                            best_i = k;
+                          }
+                        }
+                        v[off[1] + j * step[1]] = best;
+                        ix[off[1] + j * step[1]] = best_i;
+                      }
+                    });
+  });
+  return {values, indices};
+}
+
+TensorPtr max_all(const TensorPtr& t, bool smallest) {
+  if (t->numel() == 0) {
+    throw std::runtime_error(std::string(smallest ? "min" : "max") +
+                                "(): Expected reduction dim to be specified for input.numel() == 0. "
+                                "Specify the reduction dim with the 'dim' argument.");
+  }
+  TensorPtr flat = contiguous(t);
+  TensorPtr view = make_view(flat, {flat->numel()}, {1}, flat->offset());
+  return max_along(view, 0, false, smallest).first;
+}
+
+TensorPtr argmax_all(const TensorPtr& t, bool smallest) {
+  if (t->numel() == 0) throw std::runtime_error("argmax(): cannot take the argmax of an empty tensor");
+  TensorPtr flat = contiguous(t);
+  TensorPtr view = make_view(flat, {flat->numel()}, {1}, flat->offset());
+  return max_along(view, 0, false, smallest).second;
+}
+
+TensorPtr sum_to(const TensorPtr& grad, const Shape& shape) {
+  if (grad->shape() == shape) return grad;
+  const std::int64_t lead = grad->ndim() - static_cast<std::int64_t>(shape.size());
+  if (lead < 0) {
+    throw std::runtime_error("sum_to: gradient of shape " + shape_str(grad->shape()) +
+                                " has fewer dims than " + shape_str(shape));
+  }
+  std::vector<std::int64_t> dims;
+  for (std::int64_t d = 0; d < grad->ndim(); ++d) {
+    if (d < lead || (shape[d - lead] == 1 && grad->shape()[d] != 1)) dims.push_back(d);
+  }
+  TensorPtr reduced = dims.empty() ? grad : sum(grad, dims, /*keepdim=*/true);
+  // drop the leading dims that broadcasting added
+  return make_view(contiguous(reduced), shape, contiguous_strides(shape), 0);
+}
+
+}  // namespace chaingrad

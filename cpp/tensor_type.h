@@ -1,0 +1,30 @@
+// The Python type TensorBase (chaingrad.Tensor's C base): one CPython object per tensor, with the
+// arithmetic operators as number slots.
+#pragma once
+
+#include <pybind11/pybind11.h>
+
+#include "tensor.h"
+
+namespace chaingrad {
+
+/// Creates TensorBase and GradFn and adds them to module m.
+void add_tensor_type(pybind11::module_& m);
+
+/// The tensor held by h when h is a Tensor, else nullptr.
+TensorImpl* tensor_of(pybind11::handle h);
+/// Like tensor_of, but raises TypeError naming `what` and h's type.
+TensorPtr require_tensor(pybind11::handle h, const char* what);
+
+/// The Python Tensor for t: the object already wrapping it if there is one, else a new one.
+pybind11::object wrap_tensor(const TensorPtr& t);
+
+/// The Python object for a dtype, and back (registered by chaingrad at import).
+pybind11::object dtype_object(DType dtype);
+DType dtype_from(pybind11::handle h);
+
+/// Raises the Python exception matching a C++ one (std::runtime_error -> RuntimeError, ...);
+/// for use in catch blocks of raw CPython entry points.
+void set_python_error();
+
+}  // namespace chaingrad

@@ -1,0 +1,426 @@
+"""PyTorch's top-level tensor functions (chaingrad.tensor, zeros, cat, ...), exported by chaingrad.
+
+Several names here (sum, max, min, abs, all, any) shadow Python builtins on purpose, as in
+PyTorch's namespace; this module uses the builtins through `builtins.`.
+"""
+
+from __future__ import annotations
+
+import builtins
+import numbers
+from typing import Any, Optional, Sequence, Union
+
+import numpy as np
+
+from chaingrad import _core
+from chaingrad.tensor import Tensor, _BY_NUMPY, _shape_args, bool_, device, dtype, float32, int64
+
+__all__ = [
+    "tensor", "as_tensor", "from_numpy", "from_dlpack", "is_tensor", "numel",
+    "zeros", "ones", "full", "empty", "zeros_like", "ones_like", "full_like", "empty_like",
+    "rand_like", "randn_like", "arange", "linspace", "randn", "rand", "randint", "manual_seed",
+    "cat", "concat", "stack", "where", "maximum", "minimum", "matmul", "mm", "sum", "mean", "max",
+    "min", "argmax", "argmin", "abs", "exp", "log", "sqrt", "tanh", "sigmoid", "relu", "clamp",
+    "norm", "var", "softmax", "log_softmax", "pow", "square", "flatten", "reshape", "unsqueeze",
+    "squeeze", "permute", "transpose", "get_default_dtype",
+]
+
+Shape = Union[int, Sequence[int]]
+
+
+def get_default_dtype() -> dtype:
+    """The dtype of floating tensors made from Python floats: float32."""
+    return float32
+
+
+def _check_device(dev: Any) -> None:
+    if dev is not None:
+        device(dev)
+
+
+def _numpy_data(data: Any, dt: Optional[dtype]) -> np.ndarray:
+    """data as an ndarray of a chaingrad dtype, inferring it as PyTorch does."""
+    if isinstance(data, Tensor):
+        array = _core.to_numpy(data)
+    elif isinstance(data, (np.ndarray, np.generic)):
+        array = np.asarray(data)
+        if dt is None and array.dtype not in _BY_NUMPY:
+            kind = array.dtype.kind
+            if kind in "iu":
+                array = array.astype(np.int64)
+            elif kind == "f":
+                array = array.astype(np.float32)
+            elif kind != "b":
+                raise TypeError(f"can't convert np.ndarray of type {array.dtype}. The only supported "
+                                "types are: float64, float32, int64 and bool.")
+    else:
+        try:
+            array = np.asarray(data)
+        except (ValueError, TypeError) as err:
+            raise ValueError(f"tensor(): could not build a tensor from {type(data).__name__}: {err}") from None
+        kind = array.dtype.kind
+        if kind == "f":
+            array = array.astype(np.float32)
+        elif kind in "iu":
+            array = array.astype(np.int64)
+        elif kind != "b":
+            raise TypeError(f"tensor(): could not infer dtype of {type(data).__name__} "
+                            f"(numpy made {array.dtype}); pass numbers, bools or nested lists of them")
+    if dt is not None:
+        if not isinstance(dt, dtype):
+            raise TypeError(f"dtype must be a chaingrad dtype, got {type(dt).__name__}")
+        array = array.astype(dt.numpy)
+    return array
+
+
+def tensor(data: Any, dtype: Optional[dtype] = None, device: Any = None,
+           requires_grad: bool = False) -> Tensor:
+    """A new tensor holding a copy of data (numbers, nested lists, an ndarray or a tensor)."""
+    _check_device(device)
+    out = _core.from_numpy(_numpy_data(data, dtype), True)
+    if requires_grad:
+        out.requires_grad = True
+    return out
+
+
+def as_tensor(data: Any, dtype: Optional[dtype] = None, device: Any = None) -> Tensor:
+    """data as a tensor, sharing memory when it already is one (or a matching ndarray)."""
+    _check_device(device)
+    if isinstance(data, Tensor) and (dtype is None or data.dtype is dtype):
+        return data
+    if isinstance(data, np.ndarray) and (dtype is None or data.dtype == dtype.numpy) \
+            and data.dtype in _BY_NUMPY:
+        return _core.from_numpy(data, False)
+    return tensor(data, dtype=dtype)
+
+
+def from_numpy(array: np.ndarray) -> Tensor:
+    """A tensor sharing the array's memory (a copy for read-only arrays)."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"expected np.ndarray (got {type(array).__name__})")
+    return _core.from_numpy(array, False)
+
+
+def from_dlpack(obj: Any) -> Tensor:
+    """A tensor sharing the memory of any object that speaks DLPack (CPU only)."""
+    return from_numpy(np.from_dlpack(obj))
+
+
+def is_tensor(obj: Any) -> bool:
+    """True for a chaingrad Tensor."""
+    return isinstance(obj, Tensor)
+
+
+def numel(t: Tensor) -> int:
+    """The number of elements of t."""
+    return t.numel()
+
+
+def _factory(shape: Sequence[Any], value: float, dt: Optional[dtype], requires_grad: bool) -> Tensor:
+    out = _core.full(_shape_args(tuple(shape)), value, dt or float32)
+    if requires_grad:
+        out.requires_grad = True
+    return out
+
+
+def zeros(*size: Any, dtype: Optional[dtype] = None, device: Any = None,
+          requires_grad: bool = False) -> Tensor:
+    """A tensor of zeros."""
+    _check_device(device)
+    return _factory(size, 0.0, dtype, requires_grad)
+
+
+def ones(*size: Any, dtype: Optional[dtype] = None, device: Any = None,
+         requires_grad: bool = False) -> Tensor:
+    """A tensor of ones."""
+    _check_device(device)
+    return _factory(size, 1.0, dtype, requires_grad)
+
+
+def empty(*size: Any, dtype: Optional[dtype] = None, device: Any = None,
+          requires_grad: bool = False) -> Tensor:
+    """A tensor with unspecified contents (zeros here)."""
+    _check_device(device)
+    return _factory(size, 0.0, dtype, requires_grad)
+
+
+def full(size: Shape, fill_value: Union[int, builtins.float, builtins.bool], *,
+         dtype: Optional[dtype] = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    """A tensor filled with fill_value (its dtype follows fill_value when not given)."""
+    _check_device(device)
+    if dtype is None:
+        dtype = bool_ if isinstance(fill_value, builtins.bool) else \
+            int64 if isinstance(fill_value, numbers.Integral) else float32
+    shape = [size] if isinstance(size, int) else list(size)
+    return _factory(shape, float(fill_value), dtype, requires_grad)
+
+
+def _like(t: Tensor, dt: Optional[dtype]) -> dtype:
+    return dt or t.dtype
+
+
+def zeros_like(t: Tensor, dtype: Optional[dtype] = None, requires_grad: bool = False) -> Tensor:
+    """zeros with t's shape (and dtype)."""
+    return _factory(t.shape, 0.0, _like(t, dtype), requires_grad)
+
+
+def ones_like(t: Tensor, dtype: Optional[dtype] = None, requires_grad: bool = False) -> Tensor:
+    """ones with t's shape (and dtype)."""
+    return _factory(t.shape, 1.0, _like(t, dtype), requires_grad)
+
+
+def empty_like(t: Tensor, dtype: Optional[dtype] = None, requires_grad: bool = False) -> Tensor:
+    """empty with t's shape (and dtype)."""
+    return _factory(t.shape, 0.0, _like(t, dtype), requires_grad)
+
+
+def full_like(t: Tensor, fill_value: builtins.float, dtype: Optional[dtype] = None,
+              requires_grad: bool = False) -> Tensor:
+    """full with t's shape (and dtype)."""
+    return _factory(t.shape, float(fill_value), _like(t, dtype), requires_grad)
+
+
+def rand_like(t: Tensor, dtype: Optional[dtype] = None) -> Tensor:
+    """rand with t's shape (and dtype)."""
+    return rand(*t.shape, dtype=_like(t, dtype))
+
+
+def randn_like(t: Tensor, dtype: Optional[dtype] = None) -> Tensor:
+    """randn with t's shape (and dtype)."""
+    return randn(*t.shape, dtype=_like(t, dtype))
+
+
+def arange(start: builtins.float, end: Optional[builtins.float] = None, step: builtins.float = 1, *,
+           dtype: Optional[dtype] = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    """start, start+step, ... below end (int64 when all arguments are ints)."""
+    _check_device(device)
+    if end is None:
+        start, end = 0, start
+    if dtype is None:
+        ints = builtins.all(isinstance(v, numbers.Integral) for v in (start, end, step))
+        dtype = int64 if ints else float32
+    out = _core.arange(float(start), float(end), float(step), dtype)
+    if requires_grad:
+        out.requires_grad = True
+    return out
+
+
+def linspace(start: builtins.float, end: builtins.float, steps: int, *, dtype: Optional[dtype] = None,
+             device: Any = None, requires_grad: bool = False) -> Tensor:
+    """steps evenly spaced values from start to end inclusive."""
+    _check_device(device)
+    out = _core.linspace(float(start), float(end), int(steps), dtype or float32)
+    if requires_grad:
+        out.requires_grad = True
+    return out
+
+
+def randn(*size: Any, dtype: Optional[dtype] = None, device: Any = None,
+          requires_grad: bool = False) -> Tensor:
+    """Samples of the standard normal distribution."""
+    _check_device(device)
+    out = _core.randn(_shape_args(size), dtype or float32)
+    if requires_grad:
+        out.requires_grad = True
+    return out
+
+
+def rand(*size: Any, dtype: Optional[dtype] = None, device: Any = None,
+         requires_grad: bool = False) -> Tensor:
+    """Samples of the uniform distribution on [0, 1)."""
+    _check_device(device)
+    out = _core.rand(_shape_args(size), dtype or float32)
+    if requires_grad:
+        out.requires_grad = True
+    return out
+
+
+def randint(low: int, high: Optional[int] = None, size: Sequence[int] = (), *,
+            dtype: Optional[dtype] = None, device: Any = None) -> Tensor:
+    """Random integers in [low, high) (randint(high, size) starts at 0)."""
+    _check_device(device)
+    if high is None:
+        low, high = 0, low
+    out = _core.randint(int(low), int(high), [int(s) for s in size])
+    return out if dtype in (None, int64) else out.to(dtype)
+
+
+def manual_seed(seed: int) -> None:
+    """Seeds the random generator used by randn, rand, randint and the nn initialisers."""
+    _core.manual_seed(int(seed) & 0xFFFFFFFFFFFFFFFF)
+
+
+def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+    """The tensors joined along an existing dim."""
+    return _core.cat(list(tensors), dim)
+
+
+concat = cat
+
+
+def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+    """The tensors joined along a new dim."""
+    return _core.stack(list(tensors), dim)
+
+
+def _as(t: Any, like: Tensor) -> Tensor:
+    return t if isinstance(t, Tensor) else _core.full([], float(t), like.dtype)
+
+
+def where(condition: Tensor, input: Any, other: Any) -> Tensor:
+    """input where condition holds, else other (broadcast)."""
+    if isinstance(input, Tensor):
+        return _core.where(condition, input, _as(other, input))
+    if isinstance(other, Tensor):
+        return _core.where(condition, _as(input, other), other)
+    return _core.where(condition, tensor(input), tensor(other))
+
+
+def maximum(input: Tensor, other: Tensor) -> Tensor:
+    """Elementwise maximum."""
+    return _core.maximum(input, other)
+
+
+def minimum(input: Tensor, other: Tensor) -> Tensor:
+    """Elementwise minimum."""
+    return _core.minimum(input, other)
+
+
+def matmul(input: Tensor, other: Tensor) -> Tensor:
+    """The matrix product (batched and broadcast as in PyTorch)."""
+    return _core.matmul(input, other)
+
+
+mm = matmul
+
+
+def sum(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
+    """input.sum(dim, keepdim)."""
+    return input.sum(dim, keepdim)
+
+
+def mean(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
+    """input.mean(dim, keepdim)."""
+    return input.mean(dim, keepdim)
+
+
+def max(input: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
+    """input.max(dim, keepdim)."""
+    return input.max(dim, keepdim)
+
+
+def min(input: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
+    """input.min(dim, keepdim)."""
+    return input.min(dim, keepdim)
+
+
+def argmax(input: Tensor, dim: Optional[int] = None, keepdim: bool = False) -> Tensor:
+    """input.argmax(dim, keepdim)."""
+    return input.argmax(dim, keepdim)
+
+
+def argmin(input: Tensor, dim: Optional[int] = None, keepdim: bool = False) -> Tensor:
+    """input.argmin(dim, keepdim)."""
+    return input.argmin(dim, keepdim)
+
+
+def abs(input: Tensor) -> Tensor:
+    """|input|."""
+    return input.abs()
+
+
+def exp(input: Tensor) -> Tensor:
+    """e ** input."""
+    return input.exp()
+
+
+def log(input: Tensor) -> Tensor:
+    """Natural log."""
+    return input.log()
+
+
+def sqrt(input: Tensor) -> Tensor:
+    """Square root."""
+    return input.sqrt()
+
+
+def tanh(input: Tensor) -> Tensor:
+    """tanh."""
+    return input.tanh()
+
+
+def sigmoid(input: Tensor) -> Tensor:
+    """1 / (1 + e ** -input)."""
+    return input.sigmoid()
+
+
+def relu(input: Tensor) -> Tensor:
+    """max(input, 0)."""
+    return input.relu()
+
+
+def square(input: Tensor) -> Tensor:
+    """input * input."""
+    return input.square()
+
+
+def clamp(input: Tensor, min: Optional[builtins.float] = None,
+          max: Optional[builtins.float] = None) -> Tensor:
+    """input limited to [min, max]."""
+    return input.clamp(min, max)
+
+
+def norm(input: Tensor, p: builtins.float = 2, dim: Any = None, keepdim: bool = False) -> Tensor:
+    """The p-norm."""
+    return input.norm(p, dim, keepdim)
+
+
+def var(input: Tensor, dim: Any = None, unbiased: bool = True, keepdim: bool = False) -> Tensor:
+    """Variance."""
+    return input.var(dim, unbiased, keepdim)
+
+
+def softmax(input: Tensor, dim: int) -> Tensor:
+    """Softmax along dim."""
+    return input.softmax(dim)
+
+
+def log_softmax(input: Tensor, dim: int) -> Tensor:
+    """Log-softmax along dim."""
+    return input.log_softmax(dim)
+
+
+def pow(input: Any, exponent: Any) -> Tensor:
+    """input ** exponent."""
+    return input ** exponent
+
+
+def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    """input.flatten(start_dim, end_dim)."""
+    return input.flatten(start_dim, end_dim)
+
+
+def reshape(input: Tensor, shape: Sequence[int]) -> Tensor:
+    """input.reshape(shape)."""
+    return input.reshape(shape)
+
+
+def unsqueeze(input: Tensor, dim: int) -> Tensor:
+    """input.unsqueeze(dim)."""
+    return input.unsqueeze(dim)
+
+
+def squeeze(input: Tensor, dim: Any = None) -> Tensor:
+    """input.squeeze(dim)."""
+    return input.squeeze(dim)
+
+
+def permute(input: Tensor, dims: Sequence[int]) -> Tensor:
+    """input.permute(dims)."""
+    return input.permute(*dims)
+
+
+def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
+    """input.transpose(dim0, dim1)."""
+    return input.transpose(dim0, dim1)
+

@@ -1,0 +1,538 @@
+"""chaingrad.Tensor: PyTorch's tensor API on the C++ engine (the operators live in C++ slots)."""
+
+from __future__ import annotations
+
+import builtins
+from collections import namedtuple
+from typing import Any, Iterator, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from chaingrad import _core
+from chaingrad._tensor_str import format_tensor
+
+__all__ = ["dtype", "Size", "Tensor", "float32", "float64", "int64", "bool_", "device"]
+
+
+class dtype:
+    """An element type (chaingrad.float32, float64, int64, bool)."""
+
+    __slots__ = ("name", "itemsize", "is_floating_point", "numpy")
+
+    def __init__(self, name: str, itemsize: int, is_floating_point: bool, numpy_type: type) -> None:
+        self.name = name
+        self.itemsize = itemsize
+        self.is_floating_point = is_floating_point
+        self.numpy = np.dtype(numpy_type)
+
+    def __repr__(self) -> str:
+        return f"chaingrad.{self.name}"
+
+    def __reduce__(self) -> str:
+        return self.name if self.name != "bool" else "bool_"
+
+
+float32 = dtype("float32", 4, True, np.float32)
+float64 = dtype("float64", 8, True, np.float64)
+int64 = dtype("int64", 8, False, np.int64)
+bool_ = dtype("bool", 1, False, np.bool_)
+_BY_NUMPY = {d.numpy: d for d in (float32, float64, int64, bool_)}
+
+
+class device:
+    """Where a tensor lives; chaingrad runs on the CPU."""
+
+    __slots__ = ("type", "index")
+
+    def __init__(self, spec: Union[str, "device"] = "cpu", index: Optional[int] = None) -> None:
+        name = spec.type if isinstance(spec, device) else str(spec)
+        if name != "cpu":
+            raise RuntimeError(f"chaingrad runs on the CPU only (got device {name!r}): it was built "
+                               "without CUDA")
+        self.type, self.index = "cpu", index
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, (device, str)) and str(other) == "cpu"
+
+    def __hash__(self) -> int:
+        return hash("cpu")
+
+    def __repr__(self) -> str:
+        return "device(type='cpu')"
+
+    def __str__(self) -> str:
+        return "cpu"
+
+
+_CPU = device("cpu")
+
+
+class Size(tuple):
+    """A tensor's shape: a tuple of ints that prints as chaingrad.Size([...])."""
+
+    def __repr__(self) -> str:
+        return f"chaingrad.Size({list(self)})"
+
+    def numel(self) -> int:
+        """The number of elements of a tensor of this shape."""
+        n = 1
+        for s in self:
+            n *= s
+        return n
+
+
+_MinMax = namedtuple("_MinMax", ["values", "indices"])
+
+
+def _dims(dim: Union[None, int, Sequence[int]]) -> list:
+    if dim is None:
+        return []
+    if isinstance(dim, int):
+        return [dim]
+    return list(dim)
+
+
+def _shape_args(shape: Tuple[Any, ...]) -> list:
+    """(2, 3), ((2, 3),) and ([2, 3],) all mean the shape [2, 3]."""
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list, Size)):
+        shape = tuple(shape[0])
+    return [int(s) for s in shape]
+
+
+class Tensor(_core.TensorBase):
+    """An n-d array of float32, float64, int64 or bool with autograd, as torch.Tensor."""
+
+    __slots__ = ()
+
+    # --- printing and conversion ---
+    def __repr__(self) -> str:
+        return format_tensor(self)
+
+    def __format__(self, spec: str) -> str:
+        if self.ndim == 0 and spec:
+            return format(self.item(), spec)
+        return format(str(self), spec)
+
+    def numpy(self) -> np.ndarray:
+        """The data as an ndarray sharing this tensor's memory."""
+        if self.requires_grad:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. "
+                               "Use tensor.detach().numpy() instead.")
+        return _core.to_numpy(self)
+
+    def __array__(self, dtype: Any = None, copy: Optional[bool] = None) -> np.ndarray:
+        data = _core.to_numpy(self)
+        if copy:
+            data = data.copy()
+        return data if dtype is None else data.astype(dtype)
+
+    def tolist(self) -> Any:
+        """The data as (nested) Python numbers."""
+        return _core.to_numpy(self).tolist()
+
+    def __iter__(self) -> Iterator["Tensor"]:
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self.shape[0]))
+
+    def __dlpack__(self, stream: Any = None, **kwargs: Any) -> Any:
+        return _core.to_numpy(self).__dlpack__(**kwargs)
+
+    def __dlpack_device__(self) -> Tuple[int, int]:
+        return (1, 0)  # kDLCPU
+
+    # --- shape ---
+    def size(self, dim: Optional[int] = None) -> Union[Size, int]:
+        """The shape, or the size of one dim."""
+        return self.shape if dim is None else self.shape[dim]
+
+    def dim(self) -> int:
+        """The number of dimensions."""
+        return self.ndim
+
+    def numel(self) -> int:
+        """The number of elements."""
+        return self.shape.numel()
+
+    nelement = numel
+
+    def element_size(self) -> int:
+        """Bytes per element."""
+        return self.dtype.itemsize
+
+    @property
+    def device(self) -> device:
+        """Always the CPU."""
+        return _CPU
+
+    is_cuda = False
+
+    def stride(self, dim: Optional[int] = None) -> Union[Tuple[int, ...], int]:
+        """Elements to skip per step along each dim."""
+        strides = tuple(_core.strides(self))
+        return strides if dim is None else strides[dim]
+
+    def storage_offset(self) -> int:
+        """Where the first element lies in the storage, in elements."""
+        return _core.storage_offset(self)
+
+    def is_contiguous(self) -> bool:
+        """True when the elements lie in row-major order without gaps."""
+        return _core.is_contiguous(self)
+
+    def view(self, *shape: Any) -> "Tensor":
+        """The same data with another shape (no copy; the tensor must be contiguous)."""
+        return _core.reshape(self, _shape_args(shape), True)
+
+    def reshape(self, *shape: Any) -> "Tensor":
+        """The data with another shape: a view when possible, else a copy."""
+        return _core.reshape(self, _shape_args(shape), False)
+
+    def view_as(self, other: "Tensor") -> "Tensor":
+        """view(other.shape)."""
+        return self.view(other.shape)
+
+    def reshape_as(self, other: "Tensor") -> "Tensor":
+        """reshape(other.shape)."""
+        return self.reshape(other.shape)
+
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> "Tensor":
+        """Merges dims start_dim..end_dim into one."""
+        if self.ndim == 0:
+            return self.reshape(1)
+        shape = list(self.shape)
+        s, e = start_dim % len(shape), end_dim % len(shape)
+        if s > e:
+            raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
+        merged = 1
+        for d in shape[s:e + 1]:
+            merged *= d
+        return self.reshape(shape[:s] + [merged] + shape[e + 1:])
+
+    def unsqueeze(self, dim: int) -> "Tensor":
+        """A new size-1 dim at dim."""
+        return _core.unsqueeze(self, dim)
+
+    def squeeze(self, dim: Union[None, int, Sequence[int]] = None) -> "Tensor":
+        """Drops size-1 dims (all, or those in dim)."""
+        return _core.squeeze(self, None if dim is None else _dims(dim))
+
+    def permute(self, *dims: Any) -> "Tensor":
+        """The dims in a new order."""
+        return _core.permute(self, _shape_args(dims))
+
+    def transpose(self, dim0: int, dim1: int) -> "Tensor":
+        """dim0 and dim1 swapped."""
+        return _core.transpose(self, dim0, dim1)
+
+    def t(self) -> "Tensor":
+        """The transpose of a matrix (a vector or scalar stays as it is)."""
+        if self.ndim > 2:
+            raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {self.ndim}D")
+        return self if self.ndim < 2 else self.transpose(0, 1)
+
+    @property
+    def T(self) -> "Tensor":
+        """All dims reversed."""
+        return self.permute(*range(self.ndim - 1, -1, -1))
+
+    @property
+    def mT(self) -> "Tensor":
+        """The last two dims swapped."""
+        return self.transpose(-2, -1)
+
+    def expand(self, *sizes: Any) -> "Tensor":
+        """A view repeating size-1 dims to sizes (-1 keeps a dim)."""
+        return _core.expand(self, _shape_args(sizes))
+
+    def expand_as(self, other: "Tensor") -> "Tensor":
+        """expand(other.shape)."""
+        return self.expand(other.shape)
+
+    def contiguous(self) -> "Tensor":
+        """self if contiguous, else a contiguous copy."""
+        return _core.contiguous(self)
+
+    def clone(self) -> "Tensor":
+        """A copy that stays in the graph."""
+        return _core.clone(self)
+
+    # --- dtype ---
+    def to(self, *args: Any, **kwargs: Any) -> "Tensor":
+        """The tensor with another dtype (device 'cpu' is accepted and changes nothing)."""
+        target = kwargs.get("dtype")
+        copy = bool(kwargs.get("copy", False))
+        for a in args + tuple(v for k, v in kwargs.items() if k == "device"):
+            if isinstance(a, dtype):
+                target = a
+            elif isinstance(a, Tensor):
+                target = a.dtype
+            else:
+                device(a)  # raises for anything but the CPU
+        if target is None:
+            return self.clone() if copy else self
+        return _core.to_dtype(self, target, copy)
+
+    def type(self, dtype_: dtype) -> "Tensor":
+        """to(dtype_)."""
+        return self.to(dtype_)
+
+    def float(self) -> "Tensor":
+        """to(float32)."""
+        return self.to(float32)
+
+    def double(self) -> "Tensor":
+        """to(float64)."""
+        return self.to(float64)
+
+    def long(self) -> "Tensor":
+        """to(int64)."""
+        return self.to(int64)
+
+    def bool(self) -> "Tensor":
+        """to(bool)."""
+        return self.to(bool_)
+
+    def cpu(self) -> "Tensor":
+        """self: chaingrad tensors live on the CPU."""
+        return self
+
+    # --- autograd ---
+    def backward(self, gradient: Optional["Tensor"] = None, retain_graph: Optional[bool] = None,
+                 create_graph: bool = False) -> None:
+        """Accumulates d self / d leaf into the .grad of every leaf that requires grad."""
+        if create_graph:
+            raise NotImplementedError("create_graph=True (higher-order gradients) is not supported yet")
+        _core.backward(self, gradient, bool(retain_graph))
+
+    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+        """Sets requires_grad in place; returns self."""
+        self.requires_grad = requires_grad
+        return self
+
+    # --- elementwise ---
+    def add(self, other: Any, alpha: float = 1) -> "Tensor":
+        """self + alpha * other."""
+        return self + (other * alpha if alpha != 1 else other)
+
+    def sub(self, other: Any, alpha: float = 1) -> "Tensor":
+        """self - alpha * other."""
+        return self - (other * alpha if alpha != 1 else other)
+
+    def mul(self, other: Any) -> "Tensor":
+        """self * other."""
+        return self * other
+
+    def div(self, other: Any) -> "Tensor":
+        """self / other."""
+        return self / other
+
+    def pow(self, exponent: Any) -> "Tensor":
+        """self ** exponent (a number or a tensor, broadcast)."""
+        return self ** exponent
+
+    def neg(self) -> "Tensor":
+        """-self."""
+        return -self
+
+    def abs(self) -> "Tensor":
+        """|self|."""
+        return _core.unary(self, "abs")
+
+    def exp(self) -> "Tensor":
+        """e ** self."""
+        return _core.unary(self, "exp")
+
+    def log(self) -> "Tensor":
+        """Natural log."""
+        return _core.unary(self, "log")
+
+    def sqrt(self) -> "Tensor":
+        """Square root."""
+        return _core.unary(self, "sqrt")
+
+    def tanh(self) -> "Tensor":
+        """tanh."""
+        return _core.unary(self, "tanh")
+
+    def sigmoid(self) -> "Tensor":
+        """1 / (1 + e ** -self)."""
+        return _core.unary(self, "sigmoid")
+
+    def relu(self) -> "Tensor":
+        """max(self, 0)."""
+        return _core.unary(self, "relu")
+
+    def sign(self) -> "Tensor":
+        """-1, 0 or 1 by sign."""
+        return _core.unary(self, "sign")
+
+    def square(self) -> "Tensor":
+        """self * self."""
+        return _core.unary(self, "square")
+
+    def clamp(self, min: Optional[float] = None, max: Optional[float] = None) -> "Tensor":
+        """self limited to [min, max]."""
+        return _core.clamp(self, min, max)
+
+    clip = clamp
+
+    def maximum(self, other: "Tensor") -> "Tensor":
+        """Elementwise maximum."""
+        return _core.maximum(self, other)
+
+    def minimum(self, other: "Tensor") -> "Tensor":
+        """Elementwise minimum."""
+        return _core.minimum(self, other)
+
+    def matmul(self, other: "Tensor") -> "Tensor":
+        """self @ other."""
+        return _core.matmul(self, other)
+
+    mm = matmul
+
+    def dot(self, other: "Tensor") -> "Tensor":
+        """The dot product of two vectors."""
+        if self.ndim != 1 or other.ndim != 1:
+            raise RuntimeError(f"1D tensors expected, but got {self.ndim}D and {other.ndim}D tensors")
+        return _core.matmul(self, other)
+
+    def eq(self, other: Any) -> "Tensor":
+        """self == other, elementwise."""
+        return self == other
+
+    def ne(self, other: Any) -> "Tensor":
+        """self != other, elementwise."""
+        return self != other
+
+    def lt(self, other: Any) -> "Tensor":
+        """self < other, elementwise."""
+        return self < other
+
+    def le(self, other: Any) -> "Tensor":
+        """self <= other, elementwise."""
+        return self <= other
+
+    def gt(self, other: Any) -> "Tensor":
+        """self > other, elementwise."""
+        return self > other
+
+    def ge(self, other: Any) -> "Tensor":
+        """self >= other, elementwise."""
+        return self >= other
+
+    # --- in place ---
+    def add_(self, other: Any, alpha: float = 1) -> "Tensor":
+        """self += alpha * other; returns self."""
+        self += other * alpha if alpha != 1 else other
+        return self
+
+    def sub_(self, other: Any, alpha: float = 1) -> "Tensor":
+        """self -= alpha * other; returns self."""
+        self -= other * alpha if alpha != 1 else other
+        return self
+
+    def mul_(self, other: Any) -> "Tensor":
+        """self *= other; returns self."""
+        self *= other
+        return self
+
+    def div_(self, other: Any) -> "Tensor":
+        """self /= other; returns self."""
+        self /= other
+        return self
+
+    def fill_(self, value: float) -> "Tensor":
+        """Sets every element to value; returns self."""
+        _core.fill_(self, float(value))
+        return self
+
+    def copy_(self, src: "Tensor") -> "Tensor":
+        """Copies src (broadcast, converted) into self; returns self."""
+        _core.copy_(self, src)
+        return self
+
+    def clamp_(self, min: Optional[float] = None, max: Optional[float] = None) -> "Tensor":
+        """clamp in place; returns self."""
+        _core.assign(self, self.clamp(min, max))
+        return self
+
+    # --- reductions ---
+    def sum(self, dim: Union[None, int, Sequence[int]] = None, keepdim: bool = False) -> "Tensor":
+        """Sum over dim (all dims when None)."""
+        return _core.sum(self, _dims(dim), keepdim)
+
+    def mean(self, dim: Union[None, int, Sequence[int]] = None, keepdim: bool = False) -> "Tensor":
+        """Mean over dim (all dims when None)."""
+        return _core.mean(self, _dims(dim), keepdim)
+
+    def max(self, dim: Any = None, keepdim: bool = False) -> Any:
+        """The largest element, or (values, indices) along dim, or the elementwise max with a tensor."""
+        if isinstance(dim, Tensor):
+            return self.maximum(dim)
+        if dim is None:
+            return _core.max_all(self, False)
+        return _MinMax(*_core.max_dim(self, dim, keepdim, False))
+
+    def min(self, dim: Any = None, keepdim: bool = False) -> Any:
+        """The smallest element, or (values, indices) along dim, or the elementwise min with a tensor."""
+        if isinstance(dim, Tensor):
+            return self.minimum(dim)
+        if dim is None:
+            return _core.max_all(self, True)
+        return _MinMax(*_core.max_dim(self, dim, keepdim, True))
+
+    def amax(self, dim: Union[None, int, Sequence[int]] = None, keepdim: bool = False) -> "Tensor":
+        """The largest element over dim."""
+        return self.max() if dim is None else self.max(dim, keepdim).values
+
+    def argmax(self, dim: Optional[int] = None, keepdim: bool = False) -> "Tensor":
+        """Index of the largest element (of the flattened tensor when dim is None)."""
+        return _core.argmax(self, dim, keepdim, False)
+
+    def argmin(self, dim: Optional[int] = None, keepdim: bool = False) -> "Tensor":
+        """Index of the smallest element (of the flattened tensor when dim is None)."""
+        return _core.argmax(self, dim, keepdim, True)
+
+    def norm(self, p: float = 2, dim: Union[None, int, Sequence[int]] = None,
+             keepdim: bool = False) -> "Tensor":
+        """The p-norm over dim (all dims when None)."""
+        return _core.norm(self, float(p), _dims(dim), keepdim)
+
+    def var(self, dim: Union[None, int, Sequence[int]] = None, unbiased: bool = True,
+            keepdim: bool = False, *, correction: Optional[float] = None) -> "Tensor":
+        """Variance over dim, with Bessel's correction unless unbiased=False."""
+        c = float(correction) if correction is not None else (1.0 if unbiased else 0.0)
+        return _core.var(self, _dims(dim), c, keepdim)
+
+    def std(self, dim: Union[None, int, Sequence[int]] = None, unbiased: bool = True,
+            keepdim: bool = False, *, correction: Optional[float] = None) -> "Tensor":
+        """Standard deviation over dim."""
+        return self.var(dim, unbiased, keepdim, correction=correction).sqrt()
+
+    def softmax(self, dim: int) -> "Tensor":
+        """exp(self) / sum(exp(self)) along dim, computed stably."""
+        return _core.softmax(self, dim, False)
+
+    def log_softmax(self, dim: int) -> "Tensor":
+        """log(softmax(self)) along dim, computed stably."""
+        return _core.softmax(self, dim, True)
+
+    def all(self) -> "Tensor":
+        """True when every element is nonzero."""
+        return (self != 0).long().sum() == self.numel()
+
+    def any(self) -> "Tensor":
+        """True when some element is nonzero."""
+        return (self != 0).long().sum() > 0
+
+    def __rpow__(self, base: Any) -> "Tensor":
+        return _core.pow(_scalar_like(base, self), self)
+
+
+def _scalar_like(value: Any, like: Tensor) -> Tensor:
+    dt = like.dtype if isinstance(value, builtins.float) or like.dtype.is_floating_point else int64
+    return _core.full([], float(value), dt)
+
+
+_core._register_python_types(Tensor, Size, bool_, int64, float32, float64)

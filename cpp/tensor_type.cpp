@@ -9,6 +9,7 @@
 
 #include "py_operands.h"
 #include "tensor_autograd.h"
+#include "tensor_numpy.h"
 #include "tensor_ops.h"
 
 namespace py = pybind11;
@@ -82,6 +83,15 @@ bool read_operand(PyObject* o, Operand& out) {
     if (overflow != 0) throw std::overflow_error("Python int too large to convert to an int64 tensor");
     if (v == -1 && PyErr_Occurred()) throw py::error_already_set();
     out = {int_scalar(v), 0};
+    return true;
+  }
+  if (py::isinstance<py::array>(o)) {  // an ndarray operand acts as a tensor of its data
+    py::array a = py::reinterpret_borrow<py::array>(o);
+    const char kind = a.dtype().kind();
+    if (kind == 'i' || kind == 'u') a = a.attr("astype")("int64");
+    else if (kind == 'f' && a.dtype().itemsize() == 2) a = a.attr("astype")("float32");
+    TensorPtr t = from_numpy(a, /*copy=*/false);
+    out = {t, t->ndim() > 0 ? 2 : 1};
     return true;
   }
   Number n;

@@ -3,12 +3,15 @@
 
 #include <pybind11/stl.h>
 
+#include <cblas.h>
+
 #include <cmath>
 #include <cstring>
 #include <optional>
 #include <random>
 #include <string>
 
+#include "parallel.h"
 #include "tensor_autograd.h"
 #include "tensor_ops.h"
 #include "tensor_numpy.h"
@@ -130,6 +133,20 @@ void bind_tensors(py::module_& m) {
   m.def("randn", [](const Shape& shape, py::handle dtype) { return wrap(random_tensor(shape, dtype_from(dtype), true)); });
   m.def("rand", [](const Shape& shape, py::handle dtype) { return wrap(random_tensor(shape, dtype_from(dtype), false)); });
   m.def("randint", [](std::int64_t low, std::int64_t high, const Shape& shape) { return wrap(randint(low, high, shape)); });
+  m.def("set_num_threads", [](int n) {
+    if (n < 1) throw py::value_error("set_num_threads: expected a positive number of threads, got " + std::to_string(n));
+#ifdef _OPENMP
+    omp_set_num_threads(n);
+#endif
+    scipy_openblas_set_num_threads(n);
+  }, "Threads for the OpenMP kernels and OpenBLAS.");
+  m.def("get_num_threads", []() {
+#ifdef _OPENMP
+    return omp_get_max_threads();
+#else
+    return 1;
+#endif
+  }, "Threads the OpenMP kernels use.");
   m.def("manual_seed", [](std::uint64_t seed) { generator().seed(seed); }, "Seeds the random generator.");
 
   m.def("set_grad_enabled", &set_grad_enabled, "Turns recording of autograd nodes on or off for this thread.");

@@ -8,9 +8,18 @@
 #include <type_traits>
 
 #include "gil.h"
+#include "parallel.h"
+#include "vec_math.h"
 #include "tensor_loops.h"
 
 namespace chaingrad {
+namespace {
+
+/// How an operand is read by a flat loop over a contiguous output: element i, or always element 0.
+bool is_flat(const TensorImpl& t, const Shape& out) { return t.shape() == out && t.is_contiguous(); }
+bool is_single(const TensorImpl& t) { return t.numel() == 1; }
+
+}  // namespace
 
 Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
   const std::size_t n = std::max(a.size(), b.size());
@@ -43,6 +52,12 @@ void copy_into(const TensorPtr& dst, const TensorPtr& src) {
       using In = decltype(in_tag);
       Out* out = dst->data_as<Out>();
       const In* in = src->data_as<In>();
+      if (dst->is_contiguous() && is_flat(*src, dst->shape())) {
+        parallel_for(dst->numel(), [&](std::int64_t b, std::int64_t e) {
+          for (std::int64_t i = b; i < e; ++i) out[i] = static_cast<Out>(in[i]);
+        });
+        return;
+      }
       for_each_run<2>(dst->shape(), {dst->strides().data(), src_strides.data()},
                       [&](const auto& off, const auto& step, std::int64_t n) {
                         Out* o = out + off[0];
@@ -100,24 +115,50 @@ namespace {
 
 // --- unary ---------------------------------------------------------------------------------
 
-template <class T>
-T apply_unary(UnaryOp op, T x) {
+template <UnaryOp op, class T>
+T unary_value(T x) {
   if constexpr (std::is_same_v<T, bool>) {
     return x;  // only abs reaches a bool loop; unary() computes the other ops in int64
+  } else if constexpr (op == UnaryOp::Neg) {
+    return -x;
+  } else if constexpr (op == UnaryOp::Abs) {
+    return x < 0 ? -x : x;
+  } else if constexpr (op == UnaryOp::Exp) {
+    if constexpr (std::is_same_v<T, float>) return fast_expf(x);
+    else return std::exp(x);
+  } else if constexpr (op == UnaryOp::Log) {
+    return std::log(x);
+  } else if constexpr (op == UnaryOp::Sqrt) {
+    return std::sqrt(x);
+  } else if constexpr (op == UnaryOp::Tanh) {
+    if constexpr (std::is_same_v<T, float>) return fast_tanhf(x);
+    else return std::tanh(x);
+  } else if constexpr (op == UnaryOp::Sigmoid) {
+    if constexpr (std::is_same_v<T, float>) return fast_sigmoidf(x);
+    else return T(1) / (T(1) + std::exp(-x));
+  } else if constexpr (op == UnaryOp::Relu) {
+    return x > 0 ? x : T(0);  // nan > 0 is false: relu(nan) is 0, as PyTorch
+  } else if constexpr (op == UnaryOp::Sign) {
+    return static_cast<T>((T(0) < x) - (x < T(0)));
   } else {
-    switch (op) {
-      case UnaryOp::Neg: return -x;
-      case UnaryOp::Abs: return x < 0 ? -x : x;
-      case UnaryOp::Exp: return std::exp(x);
-      case UnaryOp::Log: return std::log(x);
-      case UnaryOp::Sqrt: return std::sqrt(x);
-      case UnaryOp::Tanh: return std::tanh(x);
-      case UnaryOp::Sigmoid: return T(1) / (T(1) + std::exp(-x));
-      case UnaryOp::Relu: return x > 0 ? x : T(0);  // nan > 0 is false: relu(nan) is 0, as PyTorch
-      case UnaryOp::Sign: return static_cast<T>((T(0) < x) - (x < T(0)));
-      case UnaryOp::Square: return x * x;
-    }
-    return x;
+    return x * x;
+  }
+}
+
+/// Calls f(std::integral_constant<UnaryOp, op>{}) for the runtime op, so loops see a constant.
+template <class F>
+void with_unary(UnaryOp op, F&& f) {
+  switch (op) {
+    case UnaryOp::Neg: return f(std::integral_constant<UnaryOp, UnaryOp::Neg>{});
+    case UnaryOp::Abs: return f(std::integral_constant<UnaryOp, UnaryOp::Abs>{});
+    case UnaryOp::Exp: return f(std::integral_constant<UnaryOp, UnaryOp::Exp>{});
+    case UnaryOp::Log: return f(std::integral_constant<UnaryOp, UnaryOp::Log>{});
+    case UnaryOp::Sqrt: return f(std::integral_constant<UnaryOp, UnaryOp::Sqrt>{});
+    case UnaryOp::Tanh: return f(std::integral_constant<UnaryOp, UnaryOp::Tanh>{});
+    case UnaryOp::Sigmoid: return f(std::integral_constant<UnaryOp, UnaryOp::Sigmoid>{});
+    case UnaryOp::Relu: return f(std::integral_constant<UnaryOp, UnaryOp::Relu>{});
+    case UnaryOp::Sign: return f(std::integral_constant<UnaryOp, UnaryOp::Sign>{});
+    case UnaryOp::Square: return f(std::integral_constant<UnaryOp, UnaryOp::Square>{});
   }
 }
 
@@ -139,56 +180,85 @@ T int_pow(T base, T exponent) {
   return result;
 }
 
-template <class T>
-T apply_binary(BinaryOp op, T a, T b) {
-  if constexpr (std::is_same_v<T, bool>) {
-    switch (op) {
-      case BinaryOp::Add: case BinaryOp::Maximum: return a || b;
-      case BinaryOp::Mul: case BinaryOp::Minimum: return a && b;
-      default: return a;  // rejected before the loop
-    }
+template <BinaryOp op, class T>
+auto binary_value(T a, T b) {
+  if constexpr (op == BinaryOp::Eq) return a == b;
+  else if constexpr (op == BinaryOp::Ne) return a != b;
+  else if constexpr (op == BinaryOp::Lt) return a < b;
+  else if constexpr (op == BinaryOp::Le) return a <= b;
+  else if constexpr (op == BinaryOp::Gt) return a > b;
+  else if constexpr (op == BinaryOp::Ge) return a >= b;
+  else if constexpr (std::is_same_v<T, bool>) {
+    if constexpr (op == BinaryOp::Add || op == BinaryOp::Maximum) return static_cast<bool>(a || b);
+    else return static_cast<bool>(a && b);  // Mul, Minimum; Sub/Div/Pow are rejected before
+  } else if constexpr (op == BinaryOp::Add) {
+    return static_cast<T>(a + b);
+  } else if constexpr (op == BinaryOp::Sub) {
+    return static_cast<T>(a - b);
+  } else if constexpr (op == BinaryOp::Mul) {
+    return static_cast<T>(a * b);
+  } else if constexpr (op == BinaryOp::Div) {
+    if constexpr (std::is_integral_v<T>) return static_cast<T>(b == 0 ? 0 : a / b);  // callers divide in float
+    else return static_cast<T>(a / b);
+  } else if constexpr (op == BinaryOp::Pow) {
+    if constexpr (std::is_integral_v<T>) return int_pow(a, b);
+    else return static_cast<T>(std::pow(a, b));
+  } else if constexpr (std::is_floating_point_v<T>) {  // Maximum, Minimum propagate NaN
+    if (a != a || b != b) return std::numeric_limits<T>::quiet_NaN();
+    return op == BinaryOp::Maximum ? (a > b ? a : b) : (a < b ? a : b);
   } else {
-    switch (op) {
-      case BinaryOp::Add: return a + b;
-      case BinaryOp::Sub: return a - b;
-      case BinaryOp::Mul: return a * b;
-      case BinaryOp::Div:
-        if constexpr (std::is_integral_v<T>) return b == 0 ? 0 : a / b;  // callers divide in float
-        else return a / b;
-      case BinaryOp::Pow:
-        if constexpr (std::is_integral_v<T>) return int_pow(a, b);
-        else return std::pow(a, b);
-      case BinaryOp::Maximum:
-        if constexpr (std::is_floating_point_v<T>) {
-          if (std::isnan(a) || std::isnan(b)) return std::numeric_limits<T>::quiet_NaN();
-        }
-        return a > b ? a : b;
-      case BinaryOp::Minimum:
-        if constexpr (std::is_floating_point_v<T>) {
-          if (std::isnan(a) || std::isnan(b)) return std::numeric_limits<T>::quiet_NaN();
-        }
-        return a < b ? a : b;
-      default: return a;  // comparisons go through apply_compare
-    }
+    return op == BinaryOp::Maximum ? (a > b ? a : b) : (a < b ? a : b);
   }
 }
 
-template <class T>
-bool apply_compare(BinaryOp op, T a, T b) {
+template <class F>
+void with_binary(BinaryOp op, F&& f) {
   switch (op) {
-    case BinaryOp::Eq: return a == b;
-    case BinaryOp::Ne: return a != b;
-    case BinaryOp::Lt: return a < b;
-    case BinaryOp::Le: return a <= b;
-    case BinaryOp::Gt: return a > b;
-    case BinaryOp::Ge: return a >= b;
-    default: return false;
+    case BinaryOp::Add: return f(std::integral_constant<BinaryOp, BinaryOp::Add>{});
+    case BinaryOp::Sub: return f(std::integral_constant<BinaryOp, BinaryOp::Sub>{});
+    case BinaryOp::Mul: return f(std::integral_constant<BinaryOp, BinaryOp::Mul>{});
+    case BinaryOp::Div: return f(std::integral_constant<BinaryOp, BinaryOp::Div>{});
+    case BinaryOp::Pow: return f(std::integral_constant<BinaryOp, BinaryOp::Pow>{});
+    case BinaryOp::Maximum: return f(std::integral_constant<BinaryOp, BinaryOp::Maximum>{});
+    case BinaryOp::Minimum: return f(std::integral_constant<BinaryOp, BinaryOp::Minimum>{});
+    case BinaryOp::Eq: return f(std::integral_constant<BinaryOp, BinaryOp::Eq>{});
+    case BinaryOp::Ne: return f(std::integral_constant<BinaryOp, BinaryOp::Ne>{});
+    case BinaryOp::Lt: return f(std::integral_constant<BinaryOp, BinaryOp::Lt>{});
+    case BinaryOp::Le: return f(std::integral_constant<BinaryOp, BinaryOp::Le>{});
+    case BinaryOp::Gt: return f(std::integral_constant<BinaryOp, BinaryOp::Gt>{});
+    case BinaryOp::Ge: return f(std::integral_constant<BinaryOp, BinaryOp::Ge>{});
   }
+}
+
+/// out[i] = f(x[i], y[i]) over a contiguous output, on every core for large outputs. Operands are
+/// flat (same shape, contiguous) or single elements; anything else takes the strided walk.
+template <class O, class T, class F>
+bool flat_binary(O* z, const T* x, bool x_flat, const T* y, bool y_flat, std::int64_t n, F f) {
+  if (x_flat && y_flat) {
+    parallel_for(n, [&](std::int64_t b, std::int64_t e) { for (std::int64_t i = b; i < e; ++i) z[i] = f(x[i], y[i]); });
+  } else if (x_flat) {
+    const T v = y[0];
+    parallel_for(n, [&](std::int64_t b, std::int64_t e) { for (std::int64_t i = b; i < e; ++i) z[i] = f(x[i], v); });
+  } else if (y_flat) {
+    const T v = x[0];
+    parallel_for(n, [&](std::int64_t b, std::int64_t e) { for (std::int64_t i = b; i < e; ++i) z[i] = f(v, y[i]); });
+  } else {
+    return false;
+  }
+  return true;
 }
 
 bool is_comparison(BinaryOp op) { return op >= BinaryOp::Eq; }
 
 }  // namespace
+
+template <class T>
+void flat_unary(UnaryOp op, T* y, const T* x, std::int64_t begin, std::int64_t end) {
+  with_unary(op, [&](auto op_c) {
+    constexpr UnaryOp o = decltype(op_c)::value;
+    for (std::int64_t i = begin; i < end; ++i) y[i] = unary_value<o, T>(x[i]);
+  });
+}
 
 TensorPtr unary(UnaryOp op, const TensorPtr& t) {
   DType dtype = t->dtype();
@@ -208,12 +278,21 @@ TensorPtr unary(UnaryOp op, const TensorPtr& t) {
     using T = decltype(tag);
     const T* x = in->data_as<T>();
     T* y = out->data_as<T>();
-    for_each_run<2>(out->shape(), {out->strides().data(), in->strides().data()},
-                    [&](const auto& off, const auto& step, std::int64_t n) {
-                      for (std::int64_t j = 0; j < n; ++j) {
-                        y[off[0] + j * step[0]] = apply_unary<T>(op, x[off[1] + j * step[1]]);
-                      }
-                    });
+    with_unary(op, [&](auto op_c) {
+      constexpr UnaryOp o = decltype(op_c)::value;
+      if (in->is_contiguous()) {
+        parallel_for(out->numel(), [&](std::int64_t b, std::int64_t e) {
+          flat_unary<T>(op, y, x, b, e);
+        });
+        return;
+      }
+      for_each_run<2>(out->shape(), {out->strides().data(), in->strides().data()},
+                      [&](const auto& off, const auto& step, std::int64_t n) {
+                        for (std::int64_t j = 0; j < n; ++j) {
+                          y[off[0] + j * step[0]] = unary_value<o, T>(x[off[1] + j * step[1]]);
+                        }
+                      });
+    });
   });
   return out;
 }
@@ -256,30 +335,26 @@ TensorPtr binary(BinaryOp op, const TensorPtr& a, const TensorPtr& b, DType dtyp
   const Shape xs = broadcast_strides(*x, shape);
   const Shape ys = broadcast_strides(*y, shape);
   TensorPtr out = empty(shape, is_comparison(op) ? DType::Bool : dtype);
+  const bool x_flat = is_flat(*x, shape), y_flat = is_flat(*y, shape);
+  const bool flat = (x_flat || is_single(*x)) && (y_flat || is_single(*y));
   GilRelease unlocked(out->numel() >= kParallelGrain);
   dispatch(dtype, [&](auto tag) {
     using T = decltype(tag);
     const T* px = x->data_as<T>();
     const T* py = y->data_as<T>();
-    if (is_comparison(op)) {
-      bool* pz = out->data_as<bool>();
+    with_binary(op, [&](auto op_c) {
+      constexpr BinaryOp o = decltype(op_c)::value;
+      using Out = decltype(binary_value<o, T>(T{}, T{}));
+      Out* pz = out->data_as<Out>();
+      auto f = [](T a, T b) { return binary_value<o, T>(a, b); };
+      if (flat && flat_binary(pz, px, x_flat, py, y_flat, out->numel(), f)) return;
       for_each_run<3>(shape, {out->strides().data(), xs.data(), ys.data()},
                       [&](const auto& off, const auto& step, std::int64_t n) {
                         for (std::int64_t j = 0; j < n; ++j) {
-                          pz[off[0] + j * step[0]] =
-                              apply_compare<T>(op, px[off[1] + j * step[1]], py[off[2] + j * step[2]]);
+                          pz[off[0] + j * step[0]] = f(px[off[1] + j * step[1]], py[off[2] + j * step[2]]);
                         }
                       });
-      return;
-    }
-    T* pz = out->data_as<T>();
-    for_each_run<3>(shape, {out->strides().data(), xs.data(), ys.data()},
-                    [&](const auto& off, const auto& step, std::int64_t n) {
-                      for (std::int64_t j = 0; j < n; ++j) {
-                        pz[off[0] + j * step[0]] =
-                            apply_binary<T>(op, px[off[1] + j * step[1]], py[off[2] + j * step[2]]);
-                      }
-                    });
+    });
   });
   return out;
 }

@@ -5,6 +5,7 @@
 #include <type_traits>
 
 #include "gil.h"
+#include "parallel.h"
 #include "tensor_kernels.h"
 #include "tensor_loops.h"
 
@@ -47,6 +48,44 @@ Reduction plan_reduction(const Shape& in, const std::vector<std::int64_t>& dims,
   return r;
 }
 
+/// in[0] + in[stride] + ... over n elements, with four independent partial sums so the loop is
+/// not serialised on one accumulator.
+template <class T, class Acc>
+Acc run_sum(const T* in, std::int64_t stride, std::int64_t n) {
+  Acc s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  std::int64_t j = 0;
+  if (stride == 1) {
+    for (; j + 4 <= n; j += 4) {
+      s0 += static_cast<Acc>(in[j]);
+      s1 += static_cast<Acc>(in[j + 1]);
+      s2 += static_cast<Acc>(in[j + 2]);
+      s3 += static_cast<Acc>(in[j + 3]);
+    }
+  }
+  for (; j < n; ++j) s0 += static_cast<Acc>(in[j * stride]);
+  return (s0 + s1) + (s2 + s3);
+}
+
+/// The sum of n contiguous elements, each core summing one chunk.
+template <class T, class Acc>
+Acc parallel_sum(const T* in, std::int64_t n) {
+  constexpr int kMaxThreads = 256;
+  Acc partial[kMaxThreads] = {};
+  std::int64_t chunks = 1;
+#ifdef _OPENMP
+  if (n >= kParallelGrain) chunks = std::min<std::int64_t>(omp_get_max_threads(), kMaxThreads);
+#endif
+  const std::int64_t size = (n + chunks - 1) / chunks;
+#pragma omp parallel for if (chunks > 1) num_threads(static_cast<int>(chunks))
+  for (std::int64_t c = 0; c < chunks; ++c) {
+    const std::int64_t b = c * size, e = std::min(n, b + size);
+    if (b < e) partial[c] = run_sum<T, Acc>(in + b, 1, e - b);
+  }
+  Acc total = 0;
+  for (std::int64_t c = 0; c < chunks; ++c) total += partial[c];
+  return total;
+}
+
 }  // namespace
 
 TensorPtr sum(const TensorPtr& t, const std::vector<std::int64_t>& dims_in, bool keepdim) {
@@ -65,18 +104,24 @@ TensorPtr sum(const TensorPtr& t, const std::vector<std::int64_t>& dims_in, bool
     GilRelease unlocked(t->numel() >= kParallelGrain);
     dispatch(t->dtype(), [&](auto tag) {
       using T = decltype(tag);
+      using Acc = std::conditional_t<std::is_floating_point_v<T>, double, std::int64_t>;
+      Acc* acc = nullptr;
+      if constexpr (std::is_floating_point_v<T>) acc = acc_f.data();
+      else acc = acc_i.data();
       const T* x = t->data_as<T>();
+      if (count == 1 && t->is_contiguous()) {  // everything into one number: split over the cores
+        acc[0] = parallel_sum<T, Acc>(x, t->numel());
+        return;
+      }
       for_each_run<2>(t->shape(), {t->strides().data(), r.gather.data()},
                       [&](const auto& off, const auto& step, std::int64_t n) {
-                        if constexpr (std::is_floating_point_v<T>) {
-                          double* a = acc_f.data() + off[1];
-                          for (std::int64_t j = 0; j < n; ++j) a[j * step[1]] += x[off[0] + j * step[0]];
-                        } else {
-                          std::int64_t* a = acc_i.data() + off[1];
-                          for (std::int64_t j = 0; j < n; ++j) {
-                            a[j * step[1]] += static_cast<std::int64_t>(x[off[0] + j * step[0]]);
-                          }
+                        Acc* a = acc + off[1];
+                        const T* in = x + off[0];
+                        if (step[1] == 0) {  // the run is reduced into one output: keep it in a register
+                          a[0] += run_sum<T, Acc>(in, step[0], n);
+                          return;
                         }
+                        for (std::int64_t j = 0; j < n; ++j) a[j * step[1]] += static_cast<Acc>(in[j * step[0]]);
                       });
     });
   }

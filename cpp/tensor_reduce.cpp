@@ -75,8 +75,9 @@ Acc parallel_sum(const T* in, std::int64_t n) {
 #ifdef _OPENMP
   if (n >= kParallelGrain) chunks = std::min<std::int64_t>(omp_get_max_threads(), kMaxThreads);
 #endif
+  if (chunks == 1) return run_sum<T, Acc>(in, 1, n);  // no parallel region for small sums
   const std::int64_t size = (n + chunks - 1) / chunks;
-#pragma omp parallel for if (chunks > 1) num_threads(static_cast<int>(chunks))
+#pragma omp parallel for num_threads(static_cast<int>(chunks))
   for (std::int64_t c = 0; c < chunks; ++c) {
     const std::int64_t b = c * size, e = std::min(n, b + size);
     if (b < e) partial[c] = run_sum<T, Acc>(in + b, 1, e - b);

@@ -6,7 +6,9 @@ micrograd's modules, `chaingrad.net` is the course's gate network, and `chaingra
 notes' programs.
 """
 
-from chaingrad._core import Value
+import os as _os
+
+from chaingrad._core import Value, get_num_threads, set_num_threads
 from chaingrad.tensor import Size, Tensor, bool_, device, dtype, float32, float64, int64
 from chaingrad import autograd
 from chaingrad.autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
@@ -19,6 +21,11 @@ from chaingrad.functional import (
     zeros, zeros_like,
 )
 
+# A child forked after OpenMP ran would hang in its first parallel region (libgomp is not
+# fork-safe); one thread in the child avoids the team, as PyTorch does.
+if hasattr(_os, "register_at_fork"):
+    _os.register_at_fork(after_in_child=lambda: set_num_threads(1))
+
 # PyTorch's dtype aliases
 float = float32
 double = float64
@@ -27,7 +34,7 @@ bool = bool_
 
 __version__ = "0.1.0"
 __all__ = [
-    "Value", "Tensor", "Size", "dtype", "device", "float32", "float64", "int64", "bool_", "float",
+    "Value", "Tensor", "get_num_threads", "set_num_threads", "Size", "dtype", "device", "float32", "float64", "int64", "bool_", "float",
     "double", "long", "bool", "autograd", "no_grad", "enable_grad", "set_grad_enabled",
     "is_grad_enabled", "abs", "arange", "argmax", "argmin", "as_tensor", "cat", "clamp", "concat",
     "empty", "empty_like", "exp", "flatten", "from_dlpack", "from_numpy", "full", "full_like",

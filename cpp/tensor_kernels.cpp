@@ -9,7 +9,8 @@
 
 #include "gil.h"
 #include "parallel.h"
-#include "vec_math.h"
+#include "elementwise.h"
+#include "elementwise_isa.h"
 #include "tensor_loops.h"
 
 namespace chaingrad {
@@ -115,53 +116,6 @@ namespace {
 
 // --- unary ---------------------------------------------------------------------------------
 
-template <UnaryOp op, class T>
-T unary_value(T x) {
-  if constexpr (std::is_same_v<T, bool>) {
-    return x;  // only abs reaches a bool loop; unary() computes the other ops in int64
-  } else if constexpr (op == UnaryOp::Neg) {
-    return -x;
-  } else if constexpr (op == UnaryOp::Abs) {
-    return x < 0 ? -x : x;
-  } else if constexpr (op == UnaryOp::Exp) {
-    if constexpr (std::is_same_v<T, float>) return fast_expf(x);
-    else return std::exp(x);
-  } else if constexpr (op == UnaryOp::Log) {
-    return std::log(x);
-  } else if constexpr (op == UnaryOp::Sqrt) {
-    return std::sqrt(x);
-  } else if constexpr (op == UnaryOp::Tanh) {
-    if constexpr (std::is_same_v<T, float>) return fast_tanhf(x);
-    else return std::tanh(x);
-  } else if constexpr (op == UnaryOp::Sigmoid) {
-    if constexpr (std::is_same_v<T, float>) return fast_sigmoidf(x);
-    else return T(1) / (T(1) + std::exp(-x));
-  } else if constexpr (op == UnaryOp::Relu) {
-    return x > 0 ? x : T(0);  // nan > 0 is false: relu(nan) is 0, as PyTorch
-  } else if constexpr (op == UnaryOp::Sign) {
-    return static_cast<T>((T(0) < x) - (x < T(0)));
-  } else {
-    return x * x;
-  }
-}
-
-/// Calls f(std::integral_constant<UnaryOp, op>{}) for the runtime op, so loops see a constant.
-template <class F>
-void with_unary(UnaryOp op, F&& f) {
-  switch (op) {
-    case UnaryOp::Neg: return f(std::integral_constant<UnaryOp, UnaryOp::Neg>{});
-    case UnaryOp::Abs: return f(std::integral_constant<UnaryOp, UnaryOp::Abs>{});
-    case UnaryOp::Exp: return f(std::integral_constant<UnaryOp, UnaryOp::Exp>{});
-    case UnaryOp::Log: return f(std::integral_constant<UnaryOp, UnaryOp::Log>{});
-    case UnaryOp::Sqrt: return f(std::integral_constant<UnaryOp, UnaryOp::Sqrt>{});
-    case UnaryOp::Tanh: return f(std::integral_constant<UnaryOp, UnaryOp::Tanh>{});
-    case UnaryOp::Sigmoid: return f(std::integral_constant<UnaryOp, UnaryOp::Sigmoid>{});
-    case UnaryOp::Relu: return f(std::integral_constant<UnaryOp, UnaryOp::Relu>{});
-    case UnaryOp::Sign: return f(std::integral_constant<UnaryOp, UnaryOp::Sign>{});
-    case UnaryOp::Square: return f(std::integral_constant<UnaryOp, UnaryOp::Square>{});
-  }
-}
-
 bool is_transcendental(UnaryOp op) {
   return op == UnaryOp::Exp || op == UnaryOp::Log || op == UnaryOp::Sqrt || op == UnaryOp::Tanh ||
          op == UnaryOp::Sigmoid;
@@ -169,69 +123,6 @@ bool is_transcendental(UnaryOp op) {
 
 // --- binary --------------------------------------------------------------------------------
 
-template <class T>
-T int_pow(T base, T exponent) {
-  T result = 1;
-  while (exponent > 0) {
-    if (exponent & 1) result *= base;
-    base *= base;
-    exponent >>= 1;
-  }
-  return result;
-}
-
-template <BinaryOp op, class T>
-auto binary_value(T a, T b) {
-  if constexpr (op == BinaryOp::Eq) return a == b;
-  else if constexpr (op == BinaryOp::Ne) return a != b;
-  else if constexpr (op == BinaryOp::Lt) return a < b;
-  else if constexpr (op == BinaryOp::Le) return a <= b;
-  else if constexpr (op == BinaryOp::Gt) return a > b;
-  else if constexpr (op == BinaryOp::Ge) return a >= b;
-  else if constexpr (std::is_same_v<T, bool>) {
-    if constexpr (op == BinaryOp::Add || op == BinaryOp::Maximum) return static_cast<bool>(a || b);
-    else return static_cast<bool>(a && b);  // Mul, Minimum; Sub/Div/Pow are rejected before
-  } else if constexpr (op == BinaryOp::Add) {
-    return static_cast<T>(a + b);
-  } else if constexpr (op == BinaryOp::Sub) {
-    return static_cast<T>(a - b);
-  } else if constexpr (op == BinaryOp::Mul) {
-    return static_cast<T>(a * b);
-  } else if constexpr (op == BinaryOp::Div) {
-    if constexpr (std::is_integral_v<T>) return static_cast<T>(b == 0 ? 0 : a / b);  // callers divide in float
-    else return static_cast<T>(a / b);
-  } else if constexpr (op == BinaryOp::Pow) {
-    if constexpr (std::is_integral_v<T>) return int_pow(a, b);
-    else return static_cast<T>(std::pow(a, b));
-  } else if constexpr (std::is_floating_point_v<T>) {  // Maximum, Minimum propagate NaN
-    if (a != a || b != b) return std::numeric_limits<T>::quiet_NaN();
-    return op == BinaryOp::Maximum ? (a > b ? a : b) : (a < b ? a : b);
-  } else {
-    return op == BinaryOp::Maximum ? (a > b ? a : b) : (a < b ? a : b);
-  }
-}
-
-template <class F>
-void with_binary(BinaryOp op, F&& f) {
-  switch (op) {
-    case BinaryOp::Add: return f(std::integral_constant<BinaryOp, BinaryOp::Add>{});
-    case BinaryOp::Sub: return f(std::integral_constant<BinaryOp, BinaryOp::Sub>{});
-    case BinaryOp::Mul: return f(std::integral_constant<BinaryOp, BinaryOp::Mul>{});
-    case BinaryOp::Div: return f(std::integral_constant<BinaryOp, BinaryOp::Div>{});
-    case BinaryOp::Pow: return f(std::integral_constant<BinaryOp, BinaryOp::Pow>{});
-    case BinaryOp::Maximum: return f(std::integral_constant<BinaryOp, BinaryOp::Maximum>{});
-    case BinaryOp::Minimum: return f(std::integral_constant<BinaryOp, BinaryOp::Minimum>{});
-    case BinaryOp::Eq: return f(std::integral_constant<BinaryOp, BinaryOp::Eq>{});
-    case BinaryOp::Ne: return f(std::integral_constant<BinaryOp, BinaryOp::Ne>{});
-    case BinaryOp::Lt: return f(std::integral_constant<BinaryOp, BinaryOp::Lt>{});
-    case BinaryOp::Le: return f(std::integral_constant<BinaryOp, BinaryOp::Le>{});
-    case BinaryOp::Gt: return f(std::integral_constant<BinaryOp, BinaryOp::Gt>{});
-    case BinaryOp::Ge: return f(std::integral_constant<BinaryOp, BinaryOp::Ge>{});
-  }
-}
-
-/// out[i] = f(x[i], y[i]) over a contiguous output, on every core for large outputs. Operands are
-/// flat (same shape, contiguous) or single elements; anything else takes the strided walk.
 template <class O, class T, class F>
 bool flat_binary(O* z, const T* x, bool x_flat, const T* y, bool y_flat, std::int64_t n, F f) {
   if (x_flat && y_flat) {
@@ -251,14 +142,6 @@ bool flat_binary(O* z, const T* x, bool x_flat, const T* y, bool y_flat, std::in
 bool is_comparison(BinaryOp op) { return op >= BinaryOp::Eq; }
 
 }  // namespace
-
-template <class T>
-void flat_unary(UnaryOp op, T* y, const T* x, std::int64_t begin, std::int64_t end) {
-  with_unary(op, [&](auto op_c) {
-    constexpr UnaryOp o = decltype(op_c)::value;
-    for (std::int64_t i = begin; i < end; ++i) y[i] = unary_value<o, T>(x[i]);
-  });
-}
 
 TensorPtr unary(UnaryOp op, const TensorPtr& t) {
   DType dtype = t->dtype();
@@ -282,7 +165,9 @@ TensorPtr unary(UnaryOp op, const TensorPtr& t) {
       constexpr UnaryOp o = decltype(op_c)::value;
       if (in->is_contiguous()) {
         parallel_for(out->numel(), [&](std::int64_t b, std::int64_t e) {
-          flat_unary<T>(op, y, x, b, e);
+          if constexpr (std::is_same_v<T, float>) flat_kernels().unary_f32(op, y, x, b, e);
+          else if constexpr (std::is_same_v<T, double>) flat_kernels().unary_f64(op, y, x, b, e);
+          else flat_unary<T>(op, y, x, b, e);
         });
         return;
       }
@@ -347,6 +232,15 @@ TensorPtr binary(BinaryOp op, const TensorPtr& a, const TensorPtr& b, DType dtyp
       using Out = decltype(binary_value<o, T>(T{}, T{}));
       Out* pz = out->data_as<Out>();
       auto f = [](T a, T b) { return binary_value<o, T>(a, b); };
+      if constexpr (std::is_floating_point_v<T> && o < BinaryOp::Eq) {
+        if (flat) {  // the widest instruction set's loop (see Note [ISA dispatch])
+          parallel_for(out->numel(), [&](std::int64_t b, std::int64_t e) {
+            if constexpr (std::is_same_v<T, float>) flat_kernels().arith_f32(op, pz, px, x_flat, py, y_flat, b, e);
+            else flat_kernels().arith_f64(op, pz, px, x_flat, py, y_flat, b, e);
+          });
+          return;
+        }
+      }
       if (flat && flat_binary(pz, px, x_flat, py, y_flat, out->numel(), f)) return;
       for_each_run<3>(shape, {out->strides().data(), xs.data(), ys.data()},
                       [&](const auto& off, const auto& step, std::int64_t n) {

@@ -166,3 +166,18 @@ def test_linspace_arange_match_numpy():
     assert cg.linspace(0, 1, 5).tolist()[-1] == 1.0
     assert cg.arange(5).tolist() == [0, 1, 2, 3, 4] and cg.arange(5).dtype is cg.int64
     np.testing.assert_allclose(cg.arange(0, 1, 0.25).numpy(), [0, 0.25, 0.5, 0.75])
+
+
+@pytest.mark.parametrize("name,ref", [("exp", np.exp), ("tanh", np.tanh),
+                                      ("sigmoid", lambda v: 1 / (1 + np.exp(-v)))])
+def test_float32_transcendentals_within_two_ulp(name, ref):
+    x = np.concatenate([np.linspace(-87, 88.7, 200001), np.linspace(-1e-3, 1e-3, 2001)]).astype(np.float32)
+    ours = getattr(cg.from_numpy(x), name)().numpy().astype(np.float64)
+    expected = ref(x.astype(np.float64))
+    ok = np.abs(expected) > 1e-37
+    assert np.max(np.abs(ours[ok] - expected[ok]) / np.abs(expected[ok])) < 2.5e-7
+    special = cg.tensor([np.nan, np.inf, -np.inf, 0.0, -0.0, 100.0, -100.0])
+    got = getattr(special, name)().numpy()
+    want = ref(np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, 100.0, -100.0], dtype=np.float32))
+    np.testing.assert_array_equal(np.signbit(got[3:5]), np.signbit(want[3:5]))
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=3e-45)  # exp(-100) is a denormal

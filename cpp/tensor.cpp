@@ -102,11 +102,18 @@ std::int64_t wrap_dim(std::int64_t dim, std::int64_t ndim) {
 }
 
 TensorPtr empty(const Shape& shape, DType dtype) {
+  std::int64_t n = 1;
   for (std::int64_t s : shape) {
     if (s < 0) throw std::runtime_error("negative dimension in shape " + shape_str(shape));
+    if (__builtin_mul_overflow(n, s, &n)) {
+      throw std::overflow_error("shape " + shape_str(shape) + " has more elements than fit in memory");
+    }
   }
-  const std::int64_t n = shape_numel(shape);
-  auto storage = std::make_shared<Storage>(static_cast<std::size_t>(n) * itemsize(dtype));
+  std::int64_t nbytes = 0;
+  if (__builtin_mul_overflow(n, static_cast<std::int64_t>(itemsize(dtype)), &nbytes)) {
+    throw std::overflow_error("shape " + shape_str(shape) + " has more elements than fit in memory");
+  }
+  auto storage = std::make_shared<Storage>(static_cast<std::size_t>(nbytes));
   return make_ref<TensorImpl>(std::move(storage), dtype, shape, contiguous_strides(shape), 0);
 }
 

@@ -192,3 +192,20 @@ def test_numpy_scalars_and_arrays_mix():
     out = np.ones(2) * t
     assert isinstance(out, cg.Tensor) and out.dtype is cg.float64 and out.tolist() == [1.0, 1.0]
     assert (t + np.array([1, 2])).tolist() == [2.0, 3.0]
+
+
+def test_hostile_sizes_raise_cleanly():
+    with pytest.raises(OverflowError, match="more elements than fit"):
+        cg.zeros(2**40, 2**40)
+    with pytest.raises(MemoryError):
+        cg.zeros(2**46)
+    with pytest.raises(RuntimeError, match="negative dimension"):
+        cg.zeros(-1)
+    with pytest.raises(RuntimeError, match="only one dimension can be inferred"):
+        cg.ones(4).reshape(-1, -1)
+    with pytest.raises(ValueError):
+        cg.tensor([[1.0, 2.0], [3.0]])
+    with pytest.raises(TypeError):
+        cg.tensor(np.array([object()]))
+    with pytest.raises(OverflowError):
+        cg.ones(1).expand(2**32, 2**32).contiguous()

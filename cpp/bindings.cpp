@@ -1,6 +1,7 @@
 #include <pybind11/pybind11.h>
 
 #include "neuron_bindings.h"
+#include "optim_kernels.h"
 #include "tensor_bindings.h"
 #include "value_type.h"
 
@@ -9,4 +10,5 @@ PYBIND11_MODULE(_core, m) {
   chaingrad::add_value_type(m);
   chaingrad::bind_neurons(m);
   chaingrad::bind_tensors(m);
+  chaingrad::bind_optim(m);
 }

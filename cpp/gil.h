@@ -9,7 +9,7 @@ namespace chaingrad {
 
 /// Element count above which a kernel releases the GIL (and, where it can, uses every core):
 /// below it the bookkeeping costs more than it saves.
-constexpr std::int64_t kParallelGrain = 1 << 15;
+constexpr std::int64_t kParallelGrain = 1 << 17;
 
 /// Releases the GIL for its lifetime when `release` is true and this thread holds it. Code inside
 /// must not touch Python objects or copy a Ref (see Note [graph refcounts]).

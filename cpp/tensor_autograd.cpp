@@ -56,7 +56,12 @@ std::vector<TensorPtr> AccumulateGrad::apply(const TensorPtr& grad) {
   if (!accumulate_into_leaves) return {};
   TensorPtr g = grad->shape() == leaf_->shape() ? grad : sum_to(grad, leaf_->shape());
   if (!leaf_->grad) {
-    leaf_->grad = cast(g, leaf_->dtype(), /*copy=*/true);  // never alias a tensor of the graph
+    // Adopt a gradient nothing else can see (the usual case: a fresh result of the rule above);
+    // copy anything shared, so .grad never aliases a tensor of the graph.
+    const std::uint32_t holders = g.get() == grad.get() ? 2 : 1;  // `grad` is the node's own buffer
+    const bool sole = g.use_count() == holders && g->storage().use_count() == 1 && g->is_contiguous() &&
+                      g->offset() == 0 && g->dtype() == leaf_->dtype() && !g->requires_grad;
+    leaf_->grad = sole ? g : cast(g, leaf_->dtype(), /*copy=*/true);
   } else {
     // In place, as PyTorch: a reference to x.grad taken earlier sees the sum.
     copy_into(leaf_->grad, binary(BinaryOp::Add, leaf_->grad, g, leaf_->grad->dtype()));

@@ -210,6 +210,9 @@ void bind_tensors(py::module_& m) {
     return wrap(var_op(arg(t), dims, correction, keepdim));
   });
   m.def("softmax", [](py::handle t, std::int64_t dim, bool log) { return wrap(softmax_op(arg(t), dim, log)); });
+  m.def("linear", [](py::handle x, py::handle w, py::handle b) {
+    return wrap(linear_op(arg(x), arg(w), b.is_none() ? TensorPtr() : require_tensor(b, "bias")));
+  }, "x @ weight.T + bias as one GEMM (nn.Linear).");
   m.def("matmul", [](py::handle a, py::handle b) { return wrap(matmul_op(arg(a), arg(b))); });
 
   m.def("reshape", [](py::handle t, const Shape& shape, bool must_view) { return wrap(reshape_op(arg(t), shape, must_view)); });
@@ -235,6 +238,9 @@ void bind_tensors(py::module_& m) {
     TensorPtr x = arg(t), s = require_tensor(src, "src");
     assign_in_place(x, s, "copy_");
   });
+  m.def("as_subclass", [](py::handle t, py::handle cls, bool requires_grad) {
+    return make_subclass(require_tensor(t, "data"), cls, requires_grad);
+  }, "A new tensor object of class cls sharing t's data, outside the graph (nn.Parameter).");
   m.def("assign", [](py::handle t, py::handle value) { assign_in_place(arg(t), arg(value), "in-place op"); },
         "Writes value into t as an in-place op does (version bump, history rebased).");
 }

@@ -253,6 +253,25 @@ TensorPtr binary(BinaryOp op, const TensorPtr& a, const TensorPtr& b, DType dtyp
   return out;
 }
 
+TensorPtr relu_backward(const TensorPtr& g, const TensorPtr& y) {
+  if (g->shape() != y->shape() || g->dtype() != y->dtype() || !g->is_contiguous() || !y->is_contiguous()) {
+    return binary(BinaryOp::Mul, g, cast(binary(BinaryOp::Gt, y, scalar_tensor(0, y->dtype()), y->dtype()), g->dtype()),
+                  g->dtype());
+  }
+  TensorPtr out = empty(g->shape(), g->dtype());
+  GilRelease unlocked(out->numel() >= kParallelGrain);
+  dispatch(g->dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T* pg = g->data_as<T>();
+    const T* py = y->data_as<T>();
+    T* po = out->data_as<T>();
+    parallel_for(out->numel(), [&](std::int64_t b, std::int64_t e) {
+      for (std::int64_t i = b; i < e; ++i) po[i] = py[i] > T(0) ? pg[i] : T(0);
+    });
+  });
+  return out;
+}
+
 TensorPtr where(const TensorPtr& cond, const TensorPtr& a, const TensorPtr& b, DType dtype) {
   const Shape shape = broadcast_shapes(cond->shape(), broadcast_shapes(a->shape(), b->shape(), "where"),
                                        "where");

@@ -40,6 +40,9 @@ TensorPtr binary(BinaryOp op, const TensorPtr& a, const TensorPtr& b, DType dtyp
 /// The op's name for messages ("add", "mul", ...).
 const char* binary_op_name(BinaryOp op);
 
+/// g where y > 0, else 0 (the gradient of relu given its output y), in one pass.
+TensorPtr relu_backward(const TensorPtr& g, const TensorPtr& y);
+
 /// cond ? a : b elementwise with broadcasting, computed in dtype.
 TensorPtr where(const TensorPtr& cond, const TensorPtr& a, const TensorPtr& b, DType dtype);
 /// t limited to [lo, hi] (either bound may be absent).
@@ -60,6 +63,10 @@ TensorPtr sum_to(const TensorPtr& grad, const Shape& shape);
 
 /// Matrix product with PyTorch's matmul semantics (1-d, 2-d, batched with broadcasting).
 TensorPtr matmul(const TensorPtr& a, const TensorPtr& b);
+
+/// bias + a @ b for matrices a (n, k), b (k, m) and a bias broadcast to (n, m) (or none), with
+/// the bias accumulated by the GEMM itself.
+TensorPtr addmm(const TensorPtr& bias, const TensorPtr& a, const TensorPtr& b);
 
 /// Dims normalised against ndim, sorted, without duplicates (throws on a repeat).
 std::vector<std::int64_t> normalize_dims(const std::vector<std::int64_t>& dims, std::int64_t ndim);

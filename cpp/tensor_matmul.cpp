@@ -32,12 +32,13 @@ BlasMatrix blas_view(const TensorPtr& m) {  // m is 2-d
   return {c, false, std::max<std::int64_t>(cols, 1)};
 }
 
+/// out = a @ b + beta * out for 2-d a, b and a contiguous out (beta is 0 or 1).
 template <class T>
-void gemm(const TensorPtr& a, const TensorPtr& b, const TensorPtr& out) {
+void gemm(const TensorPtr& a, const TensorPtr& b, const TensorPtr& out, double beta = 0.0) {
   const std::int64_t n = a->shape()[0], k = a->shape()[1], m = b->shape()[1];
   if (n == 0 || m == 0) return;
   if (k == 0) {
-    fill(out, 0.0);
+    if (beta == 0.0) fill(out, 0.0);
     return;
   }
   if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>) {
@@ -50,10 +51,10 @@ void gemm(const TensorPtr& a, const TensorPtr& b, const TensorPtr& out) {
     GilRelease unlocked(n * m * k >= kParallelGrain);
     if constexpr (std::is_same_v<T, float>) {
       scipy_cblas_sgemm(CblasRowMajor, ta, tb, int(n), int(m), int(k), 1.0f, A.owner->data_as<float>(),
-                        int(A.ld), B.owner->data_as<float>(), int(B.ld), 0.0f, out->data_as<float>(), int(m));
+                        int(A.ld), B.owner->data_as<float>(), int(B.ld), float(beta), out->data_as<float>(), int(m));
     } else {
       scipy_cblas_dgemm(CblasRowMajor, ta, tb, int(n), int(m), int(k), 1.0, A.owner->data_as<double>(),
-                        int(A.ld), B.owner->data_as<double>(), int(B.ld), 0.0, out->data_as<double>(), int(m));
+                        int(A.ld), B.owner->data_as<double>(), int(B.ld), beta, out->data_as<double>(), int(m));
     }
   } else {  // int64: no BLAS; a plain i-k-j loop
     const T* pa = a->data_as<T>();
@@ -62,7 +63,9 @@ void gemm(const TensorPtr& a, const TensorPtr& b, const TensorPtr& out) {
     const std::int64_t as0 = a->strides()[0], as1 = a->strides()[1];
     const std::int64_t bs0 = b->strides()[0], bs1 = b->strides()[1];
     for (std::int64_t i = 0; i < n; ++i) {
-      for (std::int64_t j = 0; j < m; ++j) pc[i * m + j] = 0;
+      if (beta == 0.0) {
+        for (std::int64_t j = 0; j < m; ++j) pc[i * m + j] = 0;
+      }
       for (std::int64_t p = 0; p < k; ++p) {
         const T av = pa[i * as0 + p * as1];
         for (std::int64_t j = 0; j < m; ++j) pc[i * m + j] += av * pb[p * bs0 + j * bs1];
@@ -82,6 +85,23 @@ TensorPtr batch_matrix(const TensorPtr& t, const Shape& batch, const Shape& bstr
 }
 
 }  // namespace
+
+TensorPtr addmm(const TensorPtr& bias, const TensorPtr& a, const TensorPtr& b) {
+  if (a->ndim() != 2 || b->ndim() != 2 || a->shape()[1] != b->shape()[0]) {
+    throw std::runtime_error("addmm: shapes " + shape_str(a->shape()) + " and " + shape_str(b->shape()) +
+                             " cannot be multiplied");
+  }
+  if (a->dtype() != b->dtype() || (bias && bias->dtype() != a->dtype())) {
+    throw std::runtime_error("addmm: expected all operands to have the same dtype");
+  }
+  TensorPtr out = empty({a->shape()[0], b->shape()[1]}, a->dtype());
+  if (bias) copy_into(out, bias);  // broadcast the bias over the rows, then accumulate into it
+  dispatch(a->dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    if constexpr (!std::is_same_v<T, bool>) gemm<T>(a, b, out, bias ? 1.0 : 0.0);
+  });
+  return out;
+}
 
 TensorPtr matmul(const TensorPtr& a_in, const TensorPtr& b_in) {
   if (a_in->ndim() == 0 || b_in->ndim() == 0) {

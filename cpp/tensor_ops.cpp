@@ -162,8 +162,7 @@ TensorPtr apply_unary(UnaryOp op, const TensorPtr& t) {
       });
     case UnaryOp::Relu:
       return record(out, "ReluBackward0", {t}, {out}, [](const TensorPtr& g, const Saved& s) {
-        TensorPtr mask = cast(binary(BinaryOp::Gt, s[0], scalar_like(0, s[0]), s[0]->dtype()), g->dtype());
-        return Grads{mul_k(g, mask)};
+        return Grads{relu_backward(g, s[0])};
       });
     case UnaryOp::Square:
       return record(out, "PowBackward0", {t}, {t}, [](const TensorPtr& g, const Saved& s) {
@@ -395,6 +394,47 @@ TensorPtr matmul_op(const TensorPtr& a, const TensorPtr& b) {
     }
     return Grads{grad_a, grad_b};
   });
+}
+
+TensorPtr linear_op(const TensorPtr& x, const TensorPtr& weight, const TensorPtr& bias) {
+  if (x->ndim() == 0 || weight->ndim() != 2 || x->shape().back() != weight->shape()[1]) {
+    throw std::runtime_error("linear: input of shape " + shape_str(x->shape()) + " and weight of shape " +
+                             shape_str(weight->shape()) + " do not fit (the input's last dim must be the "
+                             "weight's second)");
+  }
+  if (bias && (bias->ndim() != 1 || bias->shape()[0] != weight->shape()[0])) {
+    throw std::runtime_error("linear: bias of shape " + shape_str(bias->shape()) + " does not match " +
+                             std::to_string(weight->shape()[0]) + " output features");
+  }
+  const std::int64_t in = weight->shape()[1], out_features = weight->shape()[0];
+  const TensorPtr x2 = contiguous(x);
+  const std::int64_t rows = x->numel() / std::max<std::int64_t>(in, 1);
+  const TensorPtr flat = make_view(x2, {rows, in}, {in, 1}, x2->offset());
+  const TensorPtr wt = make_view(weight, {in, out_features}, {weight->strides()[1], weight->strides()[0]},
+                                 weight->offset());
+  TensorPtr out2 = addmm(bias, flat, wt);
+  Shape out_shape = x->shape();
+  out_shape.back() = out_features;
+  TensorPtr out = make_view(out2, out_shape, contiguous_strides(out_shape), 0);
+  std::vector<TensorPtr> inputs{x, weight};
+  if (bias) inputs.push_back(bias);
+  const bool gx = x->requires_grad, gw = weight->requires_grad;
+  return record(out, bias ? "AddmmBackward0" : "MmBackward0", inputs, {flat, weight},
+                [gx, gw, x_shape = x->shape(), rows, out_features](const TensorPtr& g, const Saved& s) {
+                  const TensorPtr &flat_x = s[0], &w = s[1];
+                  const TensorPtr g2 = make_view(contiguous(g), {rows, out_features}, {out_features, 1}, 0);
+                  Grads grads(3);
+                  if (gx) {
+                    TensorPtr gi = matmul(g2, w);
+                    grads[0] = make_view(gi, x_shape, contiguous_strides(x_shape), 0);
+                  }
+                  if (gw) {
+                    TensorPtr gt = make_view(g2, {out_features, rows}, {1, out_features}, g2->offset());
+                    grads[1] = matmul(gt, flat_x);
+                  }
+                  grads[2] = sum(g2, {0}, false);
+                  return grads;
+                });
 }
 
 // --- in place ----------------------------------------------------------------------------------

@@ -41,6 +41,8 @@ TensorPtr softmax_op(const TensorPtr& t, std::int64_t dim, bool log);
 
 // --- linear algebra ------------------------------------------------------------------------
 TensorPtr matmul_op(const TensorPtr& a, const TensorPtr& b);
+/// x @ weight.T + bias (nn.Linear) for x of any leading shape, as one GEMM.
+TensorPtr linear_op(const TensorPtr& x, const TensorPtr& weight, const TensorPtr& bias);
 
 // --- views and copies ----------------------------------------------------------------------
 /// shape with one -1 resolved against numel; throws naming the shape when impossible.

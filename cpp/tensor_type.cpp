@@ -613,6 +613,25 @@ py::object wrap_tensor(const TensorPtr& t) {
   return py::reinterpret_steal<py::object>(self);
 }
 
+py::object make_subclass(const TensorPtr& t, py::handle cls, bool requires_grad) {
+  if (!PyType_Check(cls.ptr()) || !PyType_IsSubtype(reinterpret_cast<PyTypeObject*>(cls.ptr()), base_type)) {
+    throw py::type_error("as_subclass: the class must subclass Tensor");
+  }
+  if (requires_grad && !is_floating(t->dtype())) {
+    throw std::runtime_error("only Tensors of floating point dtype can require gradients");
+  }
+  TensorPtr alias = make_view(t, t->shape(), t->strides(), t->offset());
+  alias->requires_grad = requires_grad;
+  PyTypeObject* type = reinterpret_cast<PyTypeObject*>(cls.ptr());
+  PyObject* self = type->tp_alloc(type, 0);
+  if (self == nullptr) throw py::error_already_set();
+  TensorObject* o = as_tensor(self);
+  new (&o->impl) TensorPtr(alias);
+  o->weakrefs = nullptr;
+  alias->wrapper = self;
+  return py::reinterpret_steal<py::object>(self);
+}
+
 py::object dtype_object(DType dtype) {
   PyObject* o = dtype_objects[static_cast<int>(dtype)];
   if (o == nullptr) return py::str(dtype_name(dtype));

@@ -19,6 +19,9 @@ TensorPtr require_tensor(pybind11::handle h, const char* what);
 /// The Python Tensor for t: the object already wrapping it if there is one, else a new one.
 pybind11::object wrap_tensor(const TensorPtr& t);
 
+/// A new Python object of class cls (a Tensor subclass) over a detached alias of t's data.
+pybind11::object make_subclass(const TensorPtr& t, pybind11::handle cls, bool requires_grad);
+
 /// The Python object for a dtype, and back (registered by chaingrad at import).
 pybind11::object dtype_object(DType dtype);
 DType dtype_from(pybind11::handle h);

@@ -65,7 +65,7 @@ TensorPtr reshape_op(const TensorPtr& t, const Shape& shape_in, bool must_view) 
     TensorPtr c = contiguous(t);
     out = make_view(c, shape, contiguous_strides(shape), c->offset());
   }
-  return record(out, must_view ? "ViewBackward0" : "ReshapeAliasBackward0", {t}, {},
+  return record(out, t->is_contiguous() ? "ViewBackward0" : "UnsafeViewBackward0", {t}, {},
                 [from = t->shape()](const TensorPtr& g, const Saved&) { return Grads{reshaped(g, from)}; });
 }
 
@@ -293,18 +293,24 @@ Layout index_layout(const TensorImpl& t, const std::vector<IndexItem>& items) {
 }  // namespace
 
 TensorPtr index_op(const TensorPtr& t, const std::vector<IndexItem>& items) {
+  // grad_fn is named after the last op that changes the view, as PyTorch chains them
   std::int64_t consumed = 0;
-  bool sliced = false;
+  const char* name = "AliasBackward0";
   for (const IndexItem& item : items) {
     if (item.kind != IndexItem::Kind::NewAxis) ++consumed;
-    sliced |= item.kind == IndexItem::Kind::Slice;
+    if (item.kind == IndexItem::Kind::Integer) name = "SelectBackward0";
+    if (item.kind == IndexItem::Kind::NewAxis) name = "UnsqueezeBackward0";
+    if (item.kind == IndexItem::Kind::Slice && consumed <= t->ndim() &&
+        !(item.start == 0 && item.step == 1 && item.stop == t->shape()[consumed - 1])) {
+      name = "SliceBackward0";
+    }
   }
   if (consumed != t->ndim()) {
     throw std::out_of_range("too many indices for tensor of dimension " + std::to_string(t->ndim()));
   }
   const Layout v = index_layout(*t, items);
   TensorPtr out = as_view(t, v.shape, v.strides, v.offset);
-  return record(out, sliced ? "SliceBackward0" : "SelectBackward0", {t}, {},
+  return record(out, name, {t}, {},
                 [from = t->shape(), items](const TensorPtr& g, const Saved&) {
                   // g placed where the view looked into the input, zeros elsewhere
                   TensorPtr out = empty(from, g->dtype());

@@ -104,6 +104,13 @@ class Tensor(_core.TensorBase):
 
     __slots__ = ()
 
+    def __new__(cls, *data: Any) -> "Tensor":
+        """Tensor(data) or Tensor(*sizes): PyTorch's legacy constructor (float32)."""
+        from chaingrad.functional import tensor, zeros
+        if len(data) == 1 and not isinstance(data[0], int):
+            return tensor(data[0], dtype=float32)
+        return zeros(*data)
+
     # --- printing and conversion ---
     def __repr__(self) -> str:
         return format_tensor(self)
@@ -528,6 +535,17 @@ class Tensor(_core.TensorBase):
 
     def __rpow__(self, base: Any) -> "Tensor":
         return _core.pow(_scalar_like(base, self), self)
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        return (_rebuild_tensor, (_core.to_numpy(self).copy(), self.requires_grad))
+
+
+def _rebuild_tensor(array: np.ndarray, requires_grad: bool) -> Tensor:
+    """Unpickles a tensor (used only by chaingrad.load(..., weights_only=False))."""
+    t = _core.from_numpy(array, True)
+    if requires_grad:
+        t.requires_grad = True
+    return t
 
 
 def _scalar_like(value: Any, like: Tensor) -> Tensor:

@@ -1,0 +1,258 @@
+// Fused optimizer steps: one call updates every parameter of a group (the notes' training loops run
+// thousands of tiny steps, so a Python loop over parameters would dominate them).
+#include "optim_kernels.h"
+
+#include <pybind11/stl.h>
+
+#include <cmath>
+#include <type_traits>
+#include <string>
+#include <vector>
+
+#include "gil.h"
+#include "tensor_type.h"
+
+namespace py = pybind11;
+
+namespace chaingrad {
+namespace {
+
+/// The tensors of a Python list (None entries stay null), checked against the parameters.
+std::vector<TensorPtr> tensors(const py::list& items, const std::vector<TensorPtr>& params,
+                               const char* what, bool allow_none) {
+  if (items.size() != params.size()) {
+    throw std::runtime_error(std::string(what) + ": expected " + std::to_string(params.size()) +
+                             " tensors, got " + std::to_string(items.size()));
+  }
+  std::vector<TensorPtr> out;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (items[i].is_none()) {
+      if (!allow_none) throw std::runtime_error(std::string(what) + "[" + std::to_string(i) + "] is None");
+      out.emplace_back();
+      continue;
+    }
+    TensorPtr t = require_tensor(items[i], what);
+    if (!params.empty() && (t->shape() != params[i]->shape() || t->dtype() != params[i]->dtype())) {
+      throw std::runtime_error(std::string(what) + "[" + std::to_string(i) + "] has shape " +
+                               shape_str(t->shape()) + " and dtype " + dtype_name(t->dtype()) +
+                               ", but its parameter has shape " + shape_str(params[i]->shape()) +
+                               " and dtype " + dtype_name(params[i]->dtype()));
+    }
+    if (!t->is_contiguous()) {
+      throw std::runtime_error(std::string(what) + "[" + std::to_string(i) + "] is not contiguous");
+    }
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
+std::vector<TensorPtr> parameters(const py::list& items) {
+  std::vector<TensorPtr> out;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    TensorPtr t = require_tensor(items[i], "params");
+    if (!is_floating(t->dtype())) {
+      throw std::runtime_error("params[" + std::to_string(i) + "]: optimizers update floating point tensors only, got " +
+                               dtype_name(t->dtype()));
+    }
+    if (!t->is_contiguous()) throw std::runtime_error("params[" + std::to_string(i) + "] is not contiguous");
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
+std::int64_t total_numel(const std::vector<TensorPtr>& ts) {
+  std::int64_t n = 0;
+  for (const TensorPtr& t : ts) n += t->numel();
+  return n;
+}
+
+/// Calls f(T{}) for a float32 or float64 parameter.
+template <class F>
+void floating(DType dtype, F&& f) {
+  if (dtype == DType::Float32) f(float{});
+  else f(double{});
+}
+
+template <class T>
+T* data(const TensorPtr& t) {
+  return t ? t->data_as<T>() : nullptr;
+}
+
+void bump(const std::vector<TensorPtr>& ts) {
+  for (const TensorPtr& t : ts) {
+    if (t) t->storage()->bump_version();
+  }
+}
+
+template <class T>
+struct AdamConstants {
+  T step_size, one_minus_beta1, beta2, one_minus_beta2, eps, weight_decay, bias_correction2_sqrt, decay;
+};
+
+template <class T, bool kDecay, bool kDecoupled, bool kAmsgrad, bool kMaximize>
+void adam_loop(T* __restrict p, const T* __restrict g, T* __restrict m, T* __restrict v,
+               T* __restrict vmax, std::int64_t n, const AdamConstants<T>& c) {
+  for (std::int64_t i = 0; i < n; ++i) {
+    T d = kMaximize ? -g[i] : g[i];
+    T w = p[i];
+    if constexpr (kDecay && kDecoupled) w = w * c.decay;  // AdamW
+    if constexpr (kDecay && !kDecoupled) d = d + c.weight_decay * w;  // Adam's L2 penalty
+    const T mi = m[i] + c.one_minus_beta1 * (d - m[i]);  // lerp, as PyTorch
+    const T vi = c.beta2 * v[i] + c.one_minus_beta2 * d * d;
+    m[i] = mi;
+    v[i] = vi;
+    T second = vi;
+    if constexpr (kAmsgrad) {
+      second = vmax[i] > vi ? vmax[i] : vi;
+      vmax[i] = second;
+    }
+    const T denom = std::sqrt(second) / c.bias_correction2_sqrt + c.eps;
+    p[i] = w - c.step_size * (mi / denom);
+  }
+}
+
+/// Calls f with four std::bool_constant values for the runtime flags.
+template <class F>
+void with_flags(bool a, bool b, bool c, bool d, F&& f) {
+  auto one = [&](auto fa) {
+    auto two = [&](auto fb) {
+      auto three = [&](auto fc) {
+        if (d) f(fa, fb, fc, std::true_type{});
+        else f(fa, fb, fc, std::false_type{});
+      };
+      if (c) three(std::true_type{});
+      else three(std::false_type{});
+    };
+    if (b) two(std::true_type{});
+    else two(std::false_type{});
+  };
+  if (a) one(std::true_type{});
+  else one(std::false_type{});
+}
+
+}  // namespace
+
+void sgd_step(const py::list& params_in, const py::list& grads_in, const py::list& bufs_in, double lr,
+              double momentum, double dampening, double weight_decay, bool nesterov, bool maximize,
+              bool first) {
+  const auto params = parameters(params_in);
+  const auto grads = tensors(grads_in, params, "grads", false);
+  const auto bufs = tensors(bufs_in, params, "momentum_buffer", momentum == 0.0);
+  {
+    GilRelease unlocked(total_numel(params) >= kParallelGrain);
+    for (std::size_t k = 0; k < params.size(); ++k) {
+      floating(params[k]->dtype(), [&](auto tag) {
+        using T = decltype(tag);
+        T* p = data<T>(params[k]);
+        const T* g = data<T>(grads[k]);
+        T* buf = data<T>(bufs[k]);
+        const T lr_ = T(lr), mom = T(momentum), damp = T(1 - dampening), wd = T(weight_decay);
+        for (std::int64_t i = 0; i < params[k]->numel(); ++i) {
+          T d = maximize ? -g[i] : g[i];
+          if (weight_decay != 0) d = d + wd * p[i];
+          if (momentum != 0) {
+            buf[i] = first ? d : mom * buf[i] + damp * d;
+            d = nesterov ? d + mom * buf[i] : buf[i];
+          }
+          p[i] = p[i] - lr_ * d;
+        }
+      });
+    }
+  }
+  bump(params);
+  bump(bufs);
+}
+
+void rmsprop_step(const py::list& params_in, const py::list& grads_in, const py::list& square_avg_in,
+                  const py::list& grad_avg_in, const py::list& bufs_in, double lr, double alpha, double eps,
+                  double weight_decay, double momentum, bool centered, bool maximize) {
+  const auto params = parameters(params_in);
+  const auto grads = tensors(grads_in, params, "grads", false);
+  const auto square_avg = tensors(square_avg_in, params, "square_avg", false);
+  const auto grad_avg = tensors(grad_avg_in, params, "grad_avg", !centered);
+  const auto bufs = tensors(bufs_in, params, "momentum_buffer", momentum == 0.0);
+  {
+    GilRelease unlocked(total_numel(params) >= kParallelGrain);
+    for (std::size_t k = 0; k < params.size(); ++k) {
+      floating(params[k]->dtype(), [&](auto tag) {
+        using T = decltype(tag);
+        T* p = data<T>(params[k]);
+        const T* g = data<T>(grads[k]);
+        T* sq = data<T>(square_avg[k]);
+        T* ga = data<T>(grad_avg[k]);
+        T* buf = data<T>(bufs[k]);
+        const T a = T(alpha), one_minus_a = T(1 - alpha), e = T(eps), lr_ = T(lr), mom = T(momentum),
+                wd = T(weight_decay);
+        for (std::int64_t i = 0; i < params[k]->numel(); ++i) {
+          T d = maximize ? -g[i] : g[i];
+          if (weight_decay != 0) d = d + wd * p[i];
+          sq[i] = a * sq[i] + one_minus_a * d * d;
+          T avg;
+          if (centered) {
+            ga[i] = a * ga[i] + one_minus_a * d;
+            avg = std::sqrt(sq[i] - ga[i] * ga[i]) + e;
+          } else {
+            avg = std::sqrt(sq[i]) + e;
+          }
+          if (momentum > 0) {
+            buf[i] = mom * buf[i] + d / avg;
+            p[i] = p[i] - lr_ * buf[i];
+          } else {
+            p[i] = p[i] - lr_ * (d / avg);
+          }
+        }
+      });
+    }
+  }
+  bump(params);
+  bump(square_avg);
+  bump(grad_avg);
+  bump(bufs);
+}
+
+void adam_step(const py::list& params_in, const py::list& grads_in, const py::list& exp_avg_in,
+               const py::list& exp_avg_sq_in, const py::list& max_sq_in, const std::vector<double>& steps,
+               double lr, double beta1, double beta2, double eps, double weight_decay, bool decoupled,
+               bool amsgrad, bool maximize) {
+  const auto params = parameters(params_in);
+  const auto grads = tensors(grads_in, params, "grads", false);
+  const auto exp_avg = tensors(exp_avg_in, params, "exp_avg", false);
+  const auto exp_avg_sq = tensors(exp_avg_sq_in, params, "exp_avg_sq", false);
+  const auto max_sq = tensors(max_sq_in, params, "max_exp_avg_sq", !amsgrad);
+  if (steps.size() != params.size()) throw std::runtime_error("adam_step: one step count per parameter expected");
+  {
+    GilRelease unlocked(total_numel(params) >= kParallelGrain);
+    for (std::size_t k = 0; k < params.size(); ++k) {
+      floating(params[k]->dtype(), [&](auto tag) {
+        using T = decltype(tag);
+        T* p = data<T>(params[k]);
+        const T* g = data<T>(grads[k]);
+        T* m = data<T>(exp_avg[k]);
+        T* v = data<T>(exp_avg_sq[k]);
+        T* vmax = data<T>(max_sq[k]);
+        const double bc1 = 1 - std::pow(beta1, steps[k]);
+        const double bc2_sqrt = std::sqrt(1 - std::pow(beta2, steps[k]));
+        const AdamConstants<T> c{T(lr / bc1), T(1 - beta1), T(beta2), T(1 - beta2), T(eps), T(weight_decay),
+                                 T(bc2_sqrt), T(1 - lr * weight_decay)};
+        const std::int64_t n = params[k]->numel();
+        // the flags pick a loop without branches inside, so it vectorizes
+        with_flags(weight_decay != 0, decoupled, amsgrad, maximize, [&](auto wd, auto dec, auto ams, auto max) {
+          adam_loop<T, decltype(wd)::value, decltype(dec)::value, decltype(ams)::value, decltype(max)::value>(
+              p, g, m, v, vmax, n, c);
+        });
+      });
+    }
+  }
+  bump(params);
+  bump(exp_avg);
+  bump(exp_avg_sq);
+  bump(max_sq);
+}
+
+void bind_optim(py::module_& m) {
+  m.def("sgd_step", &sgd_step, "SGD (momentum, dampening, Nesterov, weight decay) on a list of parameters.");
+  m.def("rmsprop_step", &rmsprop_step, "RMSprop (centered, momentum, weight decay) on a list of parameters.");
+  m.def("adam_step", &adam_step, "Adam or AdamW (decoupled) on a list of parameters.");
+}
+
+}  // namespace chaingrad

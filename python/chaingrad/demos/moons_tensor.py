@@ -1,0 +1,70 @@
+"""The moons demo on tensors: the same MLP(2, [16, 16, 1]) and max-margin loss as the scalar demo,
+written with chaingrad.nn and a whole-batch forward pass.
+
+Run: python -m chaingrad.demos.moons_tensor [--steps 100]
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import List, Optional, Sequence, Tuple
+
+import chaingrad as torch
+from chaingrad import nn
+from chaingrad.demos.moons import moons_data
+
+__all__ = ["MLP", "train", "main"]
+
+
+class MLP(nn.Module):
+    """Linear layers with ReLU between them (none after the last), as micrograd's MLP."""
+
+    def __init__(self, nin: int, nouts: List[int]) -> None:
+        super().__init__()
+        sizes = [nin] + nouts
+        layers: List[nn.Module] = []
+        for i in range(len(nouts)):
+            layers.append(nn.Linear(sizes[i], sizes[i + 1]))
+            if i != len(nouts) - 1:
+                layers.append(nn.ReLU())
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x).squeeze(-1)
+
+
+def train(steps: int = 100, report: Optional[callable] = print) -> Tuple[MLP, List[Tuple[float, float]]]:
+    """SGD with learning rate 1.0 - 0.9*k/steps on the max-margin loss; returns the model and history."""
+    X_np, y_np = moons_data()
+    torch.manual_seed(1337)
+    X = torch.tensor(X_np, dtype=torch.float32)
+    y = torch.tensor(y_np, dtype=torch.float32)
+    model = MLP(2, [16, 16, 1])
+    optimizer = torch.optim.SGD(model.parameters(), lr=1.0)
+    history = []
+    for k in range(steps):
+        scores = model(X)
+        loss = (1 - y * scores).relu().mean()
+        accuracy = ((y > 0) == (scores > 0)).long().sum().item() / len(y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.param_groups[0]["lr"] = 1.0 - 0.9 * k / steps
+        optimizer.step()
+        history.append((loss.item(), accuracy))
+        if report is not None:
+            report(f"step {k} loss {loss.item()}, accuracy {accuracy * 100}%")
+    return model, history
+
+
+def main(argv: Optional[Sequence[str]] = None) -> None:
+    """Trains the tensor MLP on the moons and prints the loss and accuracy per step."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=100, help="training steps (default 100)")
+    args = parser.parse_args(argv)
+    model, _ = train(args.steps)
+    print(model)
+    print("number of parameters", sum(p.numel() for p in model.parameters()))
+
+
+if __name__ == "__main__":
+    main()

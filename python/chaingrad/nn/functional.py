@@ -1,0 +1,129 @@
+"""torch.nn.functional's activations, layers and losses on chaingrad tensors."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from chaingrad import _core
+from chaingrad import functional as F
+from chaingrad.tensor import Tensor
+
+__all__ = ["linear", "relu", "tanh", "sigmoid", "softmax", "log_softmax", "dropout", "flatten",
+           "mse_loss", "l1_loss", "cross_entropy", "nll_loss", "binary_cross_entropy_with_logits",
+           "one_hot"]
+
+
+def _reduce(loss: Tensor, reduction: str, op: str) -> Tensor:
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    if reduction == "none":
+        return loss
+    raise ValueError(f"{op}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+
+
+def _same_shape(input: Tensor, target: Tensor, op: str) -> None:
+    if tuple(input.shape) != tuple(target.shape):
+        raise ValueError(f"{op}: target size {tuple(target.shape)} differs from input size "
+                         f"{tuple(input.shape)}; they must match (no silent broadcasting)")
+
+
+def linear(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None) -> Tensor:
+    """input @ weight.T + bias, as one GEMM that accumulates into the broadcast bias."""
+    return _core.linear(input, weight, bias)
+
+
+def relu(input: Tensor) -> Tensor:
+    """max(input, 0)."""
+    return input.relu()
+
+
+def tanh(input: Tensor) -> Tensor:
+    """tanh."""
+    return input.tanh()
+
+
+def sigmoid(input: Tensor) -> Tensor:
+    """1 / (1 + e^-input)."""
+    return input.sigmoid()
+
+
+def softmax(input: Tensor, dim: int) -> Tensor:
+    """Softmax along dim."""
+    return input.softmax(dim)
+
+
+def log_softmax(input: Tensor, dim: int) -> Tensor:
+    """Log-softmax along dim."""
+    return input.log_softmax(dim)
+
+
+def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    """input.flatten(start_dim, end_dim)."""
+    return input.flatten(start_dim, end_dim)
+
+
+def dropout(input: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
+    """Zeroes each element with probability p and scales the rest by 1/(1-p) (identity in eval)."""
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0.0:
+        return input
+    if p == 1.0:
+        return input * 0.0
+    keep = (F.rand(*input.shape) >= p).to(input.dtype)
+    return input * keep * (1.0 / (1.0 - p))
+
+
+def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+    """(input - target)^2, reduced."""
+    _same_shape(input, target, "mse_loss")
+    return _reduce((input - target) ** 2, reduction, "mse_loss")
+
+
+def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+    """|input - target|, reduced."""
+    _same_shape(input, target, "l1_loss")
+    return _reduce((input - target).abs(), reduction, "l1_loss")
+
+
+def one_hot(target: Tensor, num_classes: int = -1) -> Tensor:
+    """int64 class indices as rows of zeros with a one at the index."""
+    if target.dtype.is_floating_point:
+        raise RuntimeError("one_hot is only applicable to index tensor (int64)")
+    if num_classes < 0:
+        num_classes = int(target.max().item()) + 1
+    if target.numel() and (target.min().item() < 0 or target.max().item() >= num_classes):
+        raise IndexError(f"Class values must be in [0, {num_classes}), got "
+                         f"[{target.min().item()}, {target.max().item()}]")
+    return (target.unsqueeze(-1) == F.arange(num_classes)).long()
+
+
+def nll_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+    """-input[n, target[n]] for log-probabilities input (N, C), reduced."""
+    if input.ndim != 2 or target.ndim != 1 or target.shape[0] != input.shape[0]:
+        raise ValueError(f"nll_loss: expected input (N, C) and target (N,), got {tuple(input.shape)} "
+                         f"and {tuple(target.shape)}")
+    picked = (input * one_hot(target, input.shape[1]).to(input.dtype)).sum(1)
+    return _reduce(-picked, reduction, "nll_loss")
+
+
+def cross_entropy(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+    """Softmax cross-entropy of logits input (N, C) against class indices (N,) or probabilities (N, C)."""
+    logp = input.log_softmax(-1)
+    if target.dtype.is_floating_point:
+        _same_shape(input, target, "cross_entropy")
+        return _reduce(-(logp * target).sum(-1), reduction, "cross_entropy")
+    return nll_loss(logp, target, reduction)
+
+
+def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+    """Binary cross-entropy of sigmoid(input) against target, computed stably from the logits."""
+    _same_shape(input, target, "binary_cross_entropy_with_logits")
+    target = target.to(input.dtype)
+    # max(x, 0) - x*y + log(1 + e^-|x|)
+    loss = input.relu() - input * target + ((-input.abs()).exp() + 1.0).log()
+    return _reduce(loss, reduction, "binary_cross_entropy_with_logits")
+
+

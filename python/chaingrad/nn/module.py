@@ -1,0 +1,265 @@
+"""nn.Module: parameters and submodules registered by attribute assignment, as in PyTorch."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Set, Tuple
+
+from chaingrad import autograd
+from chaingrad.nn.parameter import Parameter
+from chaingrad.tensor import Tensor, dtype
+
+__all__ = ["Module"]
+
+
+class _IncompatibleKeys(NamedTuple):
+    missing_keys: List[str]
+    unexpected_keys: List[str]
+
+
+class Module:
+    """Base class of every layer and model: call it to run forward()."""
+
+    training: bool
+
+    def __init__(self) -> None:
+        object.__setattr__(self, "_parameters", OrderedDict())
+        object.__setattr__(self, "_buffers", OrderedDict())
+        object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "training", True)
+
+    # --- registration ---
+    def __setattr__(self, name: str, value: Any) -> None:
+        if "_parameters" not in self.__dict__:
+            raise AttributeError("cannot assign attributes before Module.__init__() call")
+        for table in (self._parameters, self._modules, self._buffers):
+            table.pop(name, None)
+        if isinstance(value, Parameter):
+            self._parameters[name] = value
+        elif isinstance(value, Module):
+            self._modules[name] = value
+        else:
+            object.__setattr__(self, name, value)
+            return
+        self.__dict__.pop(name, None)
+
+    def __getattr__(self, name: str) -> Any:
+        for table in ("_parameters", "_modules", "_buffers"):
+            entries = self.__dict__.get(table)
+            if entries is not None and name in entries:
+                return entries[name]
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+
+    def __delattr__(self, name: str) -> None:
+        for table in (self._parameters, self._modules, self._buffers):
+            if name in table:
+                del table[name]
+                return
+        object.__delattr__(self, name)
+
+    def register_parameter(self, name: str, param: Optional[Parameter]) -> None:
+        """Adds (or, with None, clears) a parameter under name."""
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(f"cannot assign '{type(param).__name__}' as parameter '{name}' (a Parameter or None is required)")
+        self._parameters[name] = param
+
+    def register_buffer(self, name: str, tensor: Optional[Tensor]) -> None:
+        """Adds a tensor that is saved in the state dict but not trained."""
+        self._buffers[name] = tensor
+
+    def add_module(self, name: str, module: Optional["Module"]) -> None:
+        """Adds a submodule under name."""
+        self._modules[name] = module
+
+    # --- traversal ---
+    def named_modules(self, prefix: str = "") -> Iterator[Tuple[str, "Module"]]:
+        """This module and every submodule, with dotted names, each once."""
+        seen: Set[int] = set()
+        stack = [(prefix, self)]
+        while stack:
+            name, module = stack.pop(0)
+            if id(module) in seen:
+                continue
+            seen.add(id(module))
+            yield name, module
+            stack[0:0] = [(f"{name}.{k}" if name else k, m) for k, m in module._modules.items() if m is not None]
+
+    def modules(self) -> Iterator["Module"]:
+        """This module and every submodule."""
+        for _, m in self.named_modules():
+            yield m
+
+    def named_children(self) -> Iterator[Tuple[str, "Module"]]:
+        """The direct submodules with their names."""
+        for name, m in self._modules.items():
+            if m is not None:
+                yield name, m
+
+    def children(self) -> Iterator["Module"]:
+        """The direct submodules."""
+        for _, m in self.named_children():
+            yield m
+
+    def named_parameters(self, prefix: str = "", recurse: bool = True) -> Iterator[Tuple[str, Parameter]]:
+        """Every parameter with its dotted name, each once."""
+        seen: Set[int] = set()
+        modules = self.named_modules(prefix) if recurse else [(prefix, self)]
+        for mod_name, module in modules:
+            for name, p in module._parameters.items():
+                if p is None or id(p) in seen:
+                    continue
+                seen.add(id(p))
+                yield (f"{mod_name}.{name}" if mod_name else name), p
+
+    def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
+        """Every parameter (what an optimizer trains)."""
+        for _, p in self.named_parameters(recurse=recurse):
+            yield p
+
+    def named_buffers(self, prefix: str = "") -> Iterator[Tuple[str, Tensor]]:
+        """Every buffer with its dotted name."""
+        for mod_name, module in self.named_modules(prefix):
+            for name, b in module._buffers.items():
+                if b is not None:
+                    yield (f"{mod_name}.{name}" if mod_name else name), b
+
+    def buffers(self) -> Iterator[Tensor]:
+        """Every buffer."""
+        for _, b in self.named_buffers():
+            yield b
+
+    # --- modes and dtypes ---
+    def train(self, mode: bool = True) -> "Module":
+        """Sets training mode (Dropout is active) on this module and its submodules."""
+        for m in self.modules():
+            object.__setattr__(m, "training", bool(mode))
+        return self
+
+    def eval(self) -> "Module":
+        """train(False)."""
+        return self.train(False)
+
+    def requires_grad_(self, requires_grad: bool = True) -> "Module":
+        """Sets requires_grad on every parameter."""
+        for p in self.parameters():
+            p.requires_grad_(requires_grad)
+        return self
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Clears every parameter's gradient (to None, or to zeros)."""
+        for p in self.parameters():
+            if p.grad is None:
+                continue
+            if set_to_none:
+                p.grad = None
+            else:
+                p.grad.zero_()
+
+    def to(self, *args: Any, **kwargs: Any) -> "Module":
+        """Converts the parameters and buffers to a dtype ('cpu' is accepted and changes nothing)."""
+        target = kwargs.get("dtype")
+        for a in args:
+            if isinstance(a, dtype):
+                target = a
+        if target is None:
+            for a in list(args) + [kwargs.get("device")]:
+                if a is not None and not isinstance(a, dtype):
+                    Tensor.to(_probe(), a)  # raises for anything but the CPU
+            return self
+        if not target.is_floating_point:
+            raise TypeError(f"Module.to() only accepts floating point dtypes, got {target}")
+        with autograd.no_grad():
+            for module in self.modules():
+                for name, p in list(module._parameters.items()):
+                    if p is not None and p.dtype is not target:
+                        module._parameters[name] = Parameter(p.to(target), p.requires_grad)
+                for name, b in list(module._buffers.items()):
+                    if b is not None and b.dtype.is_floating_point:
+                        module._buffers[name] = b.to(target)
+        return self
+
+    def float(self) -> "Module":
+        """to(float32)."""
+        from chaingrad.tensor import float32
+        return self.to(float32)
+
+    def double(self) -> "Module":
+        """to(float64)."""
+        from chaingrad.tensor import float64
+        return self.to(float64)
+
+    # --- state ---
+    def state_dict(self, prefix: str = "") -> "OrderedDict[str, Tensor]":
+        """Every parameter and buffer by dotted name (detached tensors sharing the data)."""
+        out: "OrderedDict[str, Tensor]" = OrderedDict()
+        for name, p in self.named_parameters(prefix):
+            out[name] = p.detach()
+        for name, b in self.named_buffers(prefix):
+            out[name] = b.detach()
+        return out
+
+    def load_state_dict(self, state_dict: Dict[str, Tensor], strict: bool = True) -> _IncompatibleKeys:
+        """Copies tensors into the parameters and buffers of the same names (shapes must match)."""
+        if not isinstance(state_dict, dict):
+            raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict).__name__}.")
+        own: Dict[str, Tensor] = dict(self.named_parameters())
+        own.update(dict(self.named_buffers()))
+        missing = [k for k in own if k not in state_dict]
+        unexpected = [k for k in state_dict if k not in own]
+        errors = []
+        for key, target in own.items():
+            if key not in state_dict:
+                continue
+            value = state_dict[key]
+            if not isinstance(value, Tensor):
+                errors.append(f'While copying the parameter named "{key}", expected a Tensor, got {type(value).__name__}.')
+            elif tuple(value.shape) != tuple(target.shape):
+                errors.append(f"size mismatch for {key}: copying a param with shape {value.shape} from "
+                              f"checkpoint, the shape in current model is {target.shape}.")
+        if strict:
+            if missing:
+                errors.insert(0, "Missing key(s) in state_dict: " + ", ".join(f'"{k}"' for k in missing) + ".")
+            if unexpected:
+                errors.insert(0, "Unexpected key(s) in state_dict: " + ", ".join(f'"{k}"' for k in unexpected) + ".")
+        if errors:
+            raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t" + "\n\t".join(errors))
+        with autograd.no_grad():
+            for key, target in own.items():
+                if key in state_dict:
+                    target.copy_(state_dict[key])
+        return _IncompatibleKeys(missing, unexpected)
+
+    # --- calling and printing ---
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        """The computation; subclasses define it."""
+        raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required "forward" function')
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.forward(*args, **kwargs)
+
+    def extra_repr(self) -> str:
+        """The part of repr inside the parentheses (the layer's settings)."""
+        return ""
+
+    def __repr__(self) -> str:
+        lines = []
+        extra = self.extra_repr()
+        if extra:
+            lines = extra.split("\n")
+        for name, m in self._modules.items():
+            child = repr(m).replace("\n", "\n  ")
+            lines.append(f"({name}): {child}")
+        main = type(self).__name__ + "("
+        if lines:
+            if len(lines) == 1 and not self._modules:
+                return main + lines[0] + ")"
+            return main + "\n  " + "\n  ".join(lines) + "\n)"
+        return main + ")"
+
+    def __dir__(self) -> List[str]:
+        return sorted(set(super().__dir__()) | set(self._parameters) | set(self._modules) | set(self._buffers))
+
+
+def _probe() -> Tensor:
+    from chaingrad.functional import zeros
+    return zeros(0)

@@ -1,0 +1,34 @@
+"""torch.nn.utils: gradient clipping."""
+
+from __future__ import annotations
+
+from typing import Iterable, Union
+
+from chaingrad import autograd
+from chaingrad import functional as F
+from chaingrad.tensor import Tensor
+
+__all__ = ["clip_grad_norm_"]
+
+
+def clip_grad_norm_(parameters: Union[Tensor, Iterable[Tensor]], max_norm: float,
+                    norm_type: float = 2.0, error_if_nonfinite: bool = False) -> Tensor:
+    """Scales the gradients so their joint norm is at most max_norm; returns the norm before."""
+    params = [parameters] if isinstance(parameters, Tensor) else list(parameters)
+    grads = [p.grad for p in params if p.grad is not None]
+    if not grads:
+        return F.tensor(0.0)
+    with autograd.no_grad():
+        if norm_type == float("inf"):
+            total = F.stack([g.abs().max().to(grads[0].dtype) for g in grads]).max()
+        else:
+            total = F.stack([g.norm(norm_type).to(grads[0].dtype) for g in grads]).norm(norm_type)
+        value = total.item()
+        if error_if_nonfinite and (value != value or value in (float("inf"), float("-inf"))):
+            raise RuntimeError(f"The total norm of order {norm_type} for gradients is non-finite, so it "
+                               "cannot be clipped.")
+        coef = max_norm / (value + 1e-6)
+        if coef < 1:
+            for g in grads:
+                g.mul_(coef)
+    return total

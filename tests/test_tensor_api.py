@@ -180,7 +180,8 @@ def test_errors_name_shapes_and_ops():
     with pytest.raises(ValueError, match="step must be greater than zero"):
         cg.ones(3)[::-1]
     with pytest.raises(TypeError, match="create tensors with"):
-        cg.Tensor([1.0])
+        cg._core.TensorBase()
+    assert cg.Tensor([1, 2]).dtype is cg.float32 and cg.Tensor(2, 3).shape == (2, 3)  # legacy constructor
     with pytest.raises(OverflowError):
         cg.ones(2) * 10**30
 

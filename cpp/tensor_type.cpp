@@ -7,6 +7,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "py_errors.h"
 #include "py_operands.h"
 #include "tensor_autograd.h"
 #include "tensor_numpy.h"
@@ -41,16 +42,6 @@ PyObject* size_class = nullptr;         // chaingrad.Size
 PyObject* dtype_objects[4] = {nullptr, nullptr, nullptr, nullptr};
 
 TensorObject* as_tensor(PyObject* o) { return reinterpret_cast<TensorObject*>(o); }
-
-template <class Result, class Body>
-Result guarded(Result failed, Body&& body) {
-  try {
-    return body();
-  } catch (...) {
-    set_python_error();
-  }
-  return failed;
-}
 
 // --- operands --------------------------------------------------------------------------------
 
@@ -569,24 +560,6 @@ PyType_Spec grad_fn_spec = {"chaingrad._core.GradFn", sizeof(GradFnObject), 0, P
                             grad_fn_slots};
 
 }  // namespace
-
-void set_python_error() {
-  try {
-    throw;
-  } catch (py::error_already_set& e) {
-    e.restore();
-  } catch (py::builtin_exception& e) {
-    e.set_error();
-  } catch (const std::bad_alloc&) {
-    PyErr_NoMemory();
-  } catch (const std::out_of_range& e) {
-    PyErr_SetString(PyExc_IndexError, e.what());
-  } catch (const std::overflow_error& e) {
-    PyErr_SetString(PyExc_OverflowError, e.what());
-  } catch (const std::exception& e) {
-    PyErr_SetString(PyExc_RuntimeError, e.what());
-  }
-}
 
 TensorImpl* tensor_of(py::handle h) {
   if (base_type == nullptr || !PyObject_TypeCheck(h.ptr(), base_type)) return nullptr;

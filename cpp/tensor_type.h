@@ -26,8 +26,4 @@ pybind11::object make_subclass(const TensorPtr& t, pybind11::handle cls, bool re
 pybind11::object dtype_object(DType dtype);
 DType dtype_from(pybind11::handle h);
 
-/// Raises the Python exception matching a C++ one (std::runtime_error -> RuntimeError, ...);
-/// for use in catch blocks of raw CPython entry points.
-void set_python_error();
-
 }  // namespace chaingrad

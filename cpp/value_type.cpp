@@ -3,11 +3,11 @@
 #include <structmember.h>
 
 #include <cmath>
-#include <exception>
 #include <mutex>
 #include <new>
 #include <string>
 
+#include "py_errors.h"
 #include "py_operands.h"
 
 namespace py = pybind11;
@@ -30,23 +30,6 @@ struct ValueObject {
 PyTypeObject* value_type = nullptr;  // created once by add_value_type, never replaced
 
 ValueObject* as_value(PyObject* o) { return reinterpret_cast<ValueObject*>(o); }
-
-/// Runs body, turning a C++ or pybind11 exception into a Python error; returns `failed` then.
-template <class Result, class Body>
-Result guarded(Result failed, Body&& body) {
-  try {
-    return body();
-  } catch (py::error_already_set& e) {
-    e.restore();
-  } catch (py::builtin_exception& e) {
-    e.set_error();
-  } catch (const std::bad_alloc&) {
-    PyErr_NoMemory();
-  } catch (const std::exception& e) {
-    PyErr_SetString(PyExc_RuntimeError, e.what());
-  }
-  return failed;
-}
 
 PyObject* new_wrapper(PyTypeObject* type, ScalarPtr node) {
   PyObject* self = type->tp_alloc(type, 0);

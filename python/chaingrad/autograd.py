@@ -8,7 +8,8 @@ from typing import Any, Callable, Optional, Sequence, Tuple, TypeVar, Union
 from chaingrad import _core
 from chaingrad.tensor import Tensor
 
-__all__ = ["no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "grad", "backward"]
+__all__ = ["no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "grad", "backward",
+           "clear_grads"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -89,3 +90,14 @@ def backward(tensors: Union[Tensor, Sequence[Tensor]],
         else list(grad_tensors)
     for t, g in zip(ts, gs):
         t.backward(g, retain_graph=retain_graph)
+
+
+def clear_grads(params: Sequence[Tensor], set_to_none: bool = True) -> None:
+    """Clears the .grad of each tensor: to None, or to zeros in place (Module and Optimizer zero_grad)."""
+    for p in params:
+        if p.grad is None:
+            continue
+        if set_to_none:
+            p.grad = None
+        else:
+            p.grad.zero_()

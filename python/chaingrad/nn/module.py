@@ -147,13 +147,7 @@ class Module:
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Clears every parameter's gradient (to None, or to zeros)."""
-        for p in self.parameters():
-            if p.grad is None:
-                continue
-            if set_to_none:
-                p.grad = None
-            else:
-                p.grad.zero_()
+        autograd.clear_grads(list(self.parameters()), set_to_none)
 
     def to(self, *args: Any, **kwargs: Any) -> "Module":
         """Converts the parameters and buffers to a dtype ('cpu' is accepted and changes nothing)."""

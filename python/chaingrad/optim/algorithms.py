@@ -17,6 +17,14 @@ def _check(name: str, value: float, low: float = 0.0) -> None:
         raise ValueError(f"Invalid {name} value: {value}")
 
 
+def _counted_states(opt: Optimizer, params: List[Tensor]) -> List[Dict[str, Any]]:
+    """Each parameter's state with its step count advanced by one."""
+    states = [opt.state.setdefault(p, {}) for p in params]
+    for s in states:
+        s["step"] = s.get("step", 0) + 1
+    return states
+
+
 def _buffer(state: Dict[str, Any], key: str, like: Tensor) -> Tensor:
     if key not in state:
         state[key] = F.zeros_like(like)
@@ -76,9 +84,7 @@ class RMSprop(Optimizer):
             params = self._with_grads(g)
             if not params:
                 continue
-            states = [self.state.setdefault(p, {}) for p in params]
-            for s in states:
-                s["step"] = s.get("step", 0) + 1
+            states = _counted_states(self, params)
             _core.rmsprop_step(
                 params, [p.grad for p in params], [_buffer(s, "square_avg", p) for s, p in zip(states, params)],
                 [_buffer(s, "grad_avg", p) if g["centered"] else None for s, p in zip(states, params)],
@@ -108,9 +114,7 @@ class Adam(Optimizer):
             params = self._with_grads(g)
             if not params:
                 continue
-            states = [self.state.setdefault(p, {}) for p in params]
-            for s in states:
-                s["step"] = s.get("step", 0) + 1
+            states = _counted_states(self, params)
             beta1, beta2 = g["betas"]
             _core.adam_step(
                 params, [p.grad for p in params], [_buffer(s, "exp_avg", p) for s, p in zip(states, params)],

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any, Dict, Iterable, List, Union
 
+from chaingrad.autograd import clear_grads
 from chaingrad.tensor import Tensor
 
 __all__ = ["Optimizer"]
@@ -48,14 +49,7 @@ class Optimizer:
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Clears the gradients of every parameter (to None, or to zeros)."""
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                if set_to_none:
-                    p.grad = None
-                else:
-                    p.grad.zero_()
+        clear_grads([p for group in self.param_groups for p in group["params"]], set_to_none)
 
     def step(self) -> None:
         """Updates the parameters from their gradients."""

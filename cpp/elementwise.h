@@ -40,6 +40,10 @@ T unary_value(T x) {
     else return T(1) / (T(1) + std::exp(-x));
   } else if constexpr (op == UnaryOp::Relu) {
     return x > 0 ? x : T(0);  // nan > 0 is false: relu(nan) is 0, as PyTorch
+  } else if constexpr (op == UnaryOp::Sin) {
+    return std::sin(x);
+  } else if constexpr (op == UnaryOp::Cos) {
+    return std::cos(x);
   } else if constexpr (op == UnaryOp::Sign) {
     return static_cast<T>((T(0) < x) - (x < T(0)));
   } else {
@@ -61,6 +65,8 @@ void with_unary(UnaryOp op, F&& f) {
     case UnaryOp::Relu: return f(std::integral_constant<UnaryOp, UnaryOp::Relu>{});
     case UnaryOp::Sign: return f(std::integral_constant<UnaryOp, UnaryOp::Sign>{});
     case UnaryOp::Square: return f(std::integral_constant<UnaryOp, UnaryOp::Square>{});
+    case UnaryOp::Sin: return f(std::integral_constant<UnaryOp, UnaryOp::Sin>{});
+    case UnaryOp::Cos: return f(std::integral_constant<UnaryOp, UnaryOp::Cos>{});
   }
 }
 

@@ -168,7 +168,8 @@ void bind_tensors(py::module_& m) {
     static const std::pair<const char*, UnaryOp> names[] = {
         {"neg", UnaryOp::Neg}, {"abs", UnaryOp::Abs}, {"exp", UnaryOp::Exp}, {"log", UnaryOp::Log},
         {"sqrt", UnaryOp::Sqrt}, {"tanh", UnaryOp::Tanh}, {"sigmoid", UnaryOp::Sigmoid},
-        {"relu", UnaryOp::Relu}, {"sign", UnaryOp::Sign}, {"square", UnaryOp::Square}};
+        {"relu", UnaryOp::Relu}, {"sign", UnaryOp::Sign}, {"square", UnaryOp::Square},
+        {"sin", UnaryOp::Sin}, {"cos", UnaryOp::Cos}};
     for (const auto& [n, op] : names) {
       if (name == n) return wrap(apply_unary(op, arg(t)));
     }

@@ -118,7 +118,7 @@ namespace {
 
 bool is_transcendental(UnaryOp op) {
   return op == UnaryOp::Exp || op == UnaryOp::Log || op == UnaryOp::Sqrt || op == UnaryOp::Tanh ||
-         op == UnaryOp::Sigmoid;
+         op == UnaryOp::Sigmoid || op == UnaryOp::Sin || op == UnaryOp::Cos;
 }
 
 // --- binary --------------------------------------------------------------------------------

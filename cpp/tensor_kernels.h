@@ -28,7 +28,7 @@ TensorPtr scalar_tensor(double value, DType dtype);
 /// The single element of a one-element tensor as a double.
 double item(const TensorPtr& t);
 
-enum class UnaryOp : std::uint8_t { Neg, Abs, Exp, Log, Sqrt, Tanh, Sigmoid, Relu, Sign, Square };
+enum class UnaryOp : std::uint8_t { Neg, Abs, Exp, Log, Sqrt, Tanh, Sigmoid, Relu, Sign, Square, Sin, Cos };
 /// op applied elementwise. Transcendental ops on integer tensors compute in float32, as PyTorch.
 TensorPtr unary(UnaryOp op, const TensorPtr& t);
 

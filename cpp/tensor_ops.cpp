@@ -168,6 +168,14 @@ TensorPtr apply_unary(UnaryOp op, const TensorPtr& t) {
       return record(out, "PowBackward0", {t}, {t}, [](const TensorPtr& g, const Saved& s) {
         return Grads{mul_k(g, mul_k(s[0], scalar_like(2, s[0])))};
       });
+    case UnaryOp::Sin:
+      return record(out, "SinBackward0", {t}, {t}, [](const TensorPtr& g, const Saved& s) {
+        return Grads{mul_k(g, unary(UnaryOp::Cos, s[0]))};
+      });
+    case UnaryOp::Cos:
+      return record(out, "CosBackward0", {t}, {t}, [](const TensorPtr& g, const Saved& s) {
+        return Grads{unary(UnaryOp::Neg, mul_k(g, unary(UnaryOp::Sin, s[0])))};
+      });
     case UnaryOp::Sign:
       return record(out, "SignBackward0", {t}, {}, [](const TensorPtr& g, const Saved&) {
         return Grads{mul_k(g, scalar_like(0, g))};
@@ -440,6 +448,14 @@ TensorPtr linear_op(const TensorPtr& x, const TensorPtr& weight, const TensorPtr
 // --- in place ----------------------------------------------------------------------------------
 
 void check_in_place(const TensorPtr& self, bool other_requires_grad, const char* op) {
+  for (std::int64_t d = 0; d < self->ndim(); ++d) {
+    if (self->strides()[d] == 0 && self->shape()[d] > 1) {
+      throw std::runtime_error(std::string(op) +
+                               ": unsupported operation: more than one element of the written-to tensor "
+                               "refers to a single memory location (an expanded view). Please clone() "
+                               "the tensor before performing the operation.");
+    }
+  }
   if (!grad_enabled()) return;
   if (self->requires_grad && !self->grad_fn) {
     throw std::runtime_error(std::string("a leaf Variable that requires grad is being used in an "

@@ -188,3 +188,12 @@ def test_setitem_and_copy_fill():
     w = cg.ones(2, requires_grad=True)
     with pytest.raises(RuntimeError, match="leaf Variable"):
         w[0] = 3.0
+
+
+def test_in_place_into_an_expanded_view_is_refused():
+    x = cg.ones(1).expand(5)
+    for op in (lambda: x.add_(1), lambda: x.fill_(2.0), lambda: x.zero_(), lambda: x.copy_(cg.zeros(5))):
+        with pytest.raises(RuntimeError, match="more than one element of the written-to tensor"):
+            op()
+    with pytest.raises(RuntimeError, match="more than one element"):
+        x[1:] = 3.0

@@ -35,6 +35,8 @@ UNARY = {
     "tanh": (lambda a: a.tanh(), np.tanh),
     "sigmoid": (lambda a: a.sigmoid(), lambda a: 1 / (1 + np.exp(-a))),
     "relu": (lambda a: a.relu(), lambda a: np.maximum(a, 0)),
+    "sin": (lambda a: a.sin(), np.sin),
+    "cos": (lambda a: a.cos(), np.cos),
     "clamp": (lambda a: a.clamp(-0.3, 0.4), lambda a: np.clip(a, -0.3, 0.4)),
 }
 

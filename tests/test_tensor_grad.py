@@ -24,6 +24,7 @@ OPS = {
     "sqrt": (lambda a: a.sqrt(), [(2, 2)], (0.5, 2)),
     "tanh": (lambda a: a.tanh(), [(2, 2)], (-1, 1)),
     "sigmoid": (lambda a: a.sigmoid(), [(2, 2)], (-1, 1)),
+    "sin_cos": (lambda a: a.sin() * a.cos() + a.cos(), [(2, 3)], (-3, 3)),
     "relu": (lambda a: a.relu(), [(3, 3)], (-1, 1)),
     "clamp": (lambda a: a.clamp(-0.5, 0.5), [(3, 3)], (-1, 1)),
     "clamp_min": (lambda a: a.clamp(min=0.1), [(4,)], (-1, 1)),

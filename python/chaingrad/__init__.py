@@ -18,7 +18,8 @@ from chaingrad.functional import (
     from_dlpack, from_numpy, full, full_like, get_default_dtype, is_tensor, linspace, log,
     log_softmax, manual_seed, matmul, max, maximum, mean, min, minimum, mm, norm, numel, ones,
     ones_like, permute, pow, rand, rand_like, randint, randn, randn_like, relu, reshape, sigmoid,
-    softmax, sqrt, square, squeeze, stack, sum, tanh, tensor, transpose, unsqueeze, var, where,
+    sin, cos, softmax, sqrt, square, squeeze, stack, sum, tanh, tensor, transpose, unsqueeze, var,
+    where,
     zeros, zeros_like,
 )
 
@@ -42,6 +43,6 @@ __all__ = [
     "get_default_dtype", "is_tensor", "linspace", "log", "log_softmax", "manual_seed", "matmul",
     "max", "maximum", "mean", "min", "minimum", "mm", "norm", "numel", "ones", "ones_like",
     "permute", "pow", "rand", "rand_like", "randint", "randn", "randn_like", "relu", "reshape",
-    "sigmoid", "softmax", "sqrt", "square", "squeeze", "stack", "sum", "tanh", "tensor",
+    "sigmoid", "sin", "cos", "softmax", "sqrt", "square", "squeeze", "stack", "sum", "tanh", "tensor",
     "transpose", "unsqueeze", "var", "where", "zeros", "zeros_like", "__version__",
 ]

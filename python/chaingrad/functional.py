@@ -20,7 +20,7 @@ __all__ = [
     "zeros", "ones", "full", "empty", "zeros_like", "ones_like", "full_like", "empty_like",
     "rand_like", "randn_like", "arange", "linspace", "randn", "rand", "randint", "manual_seed",
     "cat", "concat", "stack", "where", "maximum", "minimum", "matmul", "mm", "sum", "mean", "max",
-    "min", "argmax", "argmin", "abs", "exp", "log", "sqrt", "tanh", "sigmoid", "relu", "clamp",
+    "min", "argmax", "argmin", "abs", "exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "relu", "clamp",
     "norm", "var", "softmax", "log_softmax", "pow", "square", "flatten", "reshape", "unsqueeze",
     "squeeze", "permute", "transpose", "get_default_dtype",
 ]
@@ -342,6 +342,16 @@ def log(input: Tensor) -> Tensor:
 def sqrt(input: Tensor) -> Tensor:
     """Square root."""
     return input.sqrt()
+
+
+def sin(input: Tensor) -> Tensor:
+    """Sine."""
+    return input.sin()
+
+
+def cos(input: Tensor) -> Tensor:
+    """Cosine."""
+    return input.cos()
 
 
 def tanh(input: Tensor) -> Tensor:

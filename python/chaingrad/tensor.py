@@ -370,6 +370,14 @@ class Tensor(_core.TensorBase):
         """max(self, 0)."""
         return _core.unary(self, "relu")
 
+    def sin(self) -> "Tensor":
+        """Sine."""
+        return _core.unary(self, "sin")
+
+    def cos(self) -> "Tensor":
+        """Cosine."""
+        return _core.unary(self, "cos")
+
     def sign(self) -> "Tensor":
         """-1, 0 or 1 by sign."""
         return _core.unary(self, "sign")

@@ -25,12 +25,16 @@ ScalarPtr neuron_node(py::handle w, py::handle b, const Nodes& x, bool nonlin) {
     throw py::value_error("Neuron(" + std::to_string(n) + ") expects " + std::to_string(n) +
                           " inputs, got " + std::to_string(x.size()));
   }
-  PyObject** weights = PySequence_Fast_ITEMS(wo);
   std::vector<NodePtr> inputs;
   inputs.reserve(2 * n + 1);
   inputs.push_back(require_operand(b, "Neuron.b"));
   for (std::size_t i = 0; i < n; ++i) {
-    inputs.push_back(require_operand(weights[i], "Neuron.w", static_cast<long>(i)));
+    // fetched one at a time: reading a numpy scalar may run Python code that changes the list
+    if (static_cast<std::size_t>(PySequence_Fast_GET_SIZE(wo)) != n) {
+      throw std::runtime_error("Neuron.w changed size during the forward pass");
+    }
+    py::object weight = py::reinterpret_borrow<py::object>(PySequence_Fast_GET_ITEM(wo, static_cast<Py_ssize_t>(i)));
+    inputs.push_back(require_operand(weight, "Neuron.w", static_cast<long>(i)));
     inputs.push_back(x[i]);
   }
   return weighted_sum(std::move(inputs), nonlin);

@@ -36,9 +36,12 @@ bool read_number(py::handle h, Number& out) {
     out = {v, true};
     return true;
   }
-  const int is_numpy = PyObject_IsInstance(o, numpy_real_types().ptr());
-  if (is_numpy < 0) throw py::error_already_set();
-  if (is_numpy == 0) return false;
+  // A subtype check on the real type: isinstance() would consult a user-defined __class__.
+  bool is_numpy = false;
+  for (py::handle type : numpy_real_types()) {
+    is_numpy = is_numpy || PyType_IsSubtype(Py_TYPE(o), reinterpret_cast<PyTypeObject*>(type.ptr()));
+  }
+  if (!is_numpy) return false;
   const double v = PyFloat_AsDouble(o);
   if (v == -1.0 && PyErr_Occurred()) throw py::error_already_set();
   out = {v, PyIndex_Check(o) != 0};
@@ -85,11 +88,14 @@ std::vector<ScalarPtr> read_operands(py::handle seq, const char* what) {
     throw py::type_error(std::string(what) + " must be a list or tuple of Values or numbers, got " +
                          type_name(seq));
   }
-  const Py_ssize_t n = PySequence_Fast_GET_SIZE(o);
-  PyObject** items = PySequence_Fast_ITEMS(o);
   std::vector<ScalarPtr> nodes;
-  nodes.reserve(static_cast<std::size_t>(n));
-  for (Py_ssize_t i = 0; i < n; ++i) nodes.push_back(require_operand(items[i], what, i));
+  nodes.reserve(static_cast<std::size_t>(PySequence_Fast_GET_SIZE(o)));
+  // Items are fetched one at a time (and held) because reading a numpy scalar may run Python code
+  // that changes the list.
+  for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(o); ++i) {
+    py::object item = py::reinterpret_borrow<py::object>(PySequence_Fast_GET_ITEM(o, i));
+    nodes.push_back(require_operand(item, what, i));
+  }
   return nodes;
 }
 

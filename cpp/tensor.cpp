@@ -78,7 +78,12 @@ Shape contiguous_strides(const Shape& shape) {
 
 std::int64_t shape_numel(const Shape& shape) {
   std::int64_t n = 1;
-  for (std::int64_t s : shape) n *= s;
+  for (std::int64_t s : shape) {
+    if (s < 0) throw std::runtime_error("negative dimension in shape " + shape_str(shape));
+    if (__builtin_mul_overflow(n, s, &n)) {
+      throw std::overflow_error("shape " + shape_str(shape) + " has more elements than fit in memory");
+    }
+  }
   return n;
 }
 

@@ -1,7 +1,9 @@
 #include "tensor_autograd.h"
 
 #include <stdexcept>
+#include <mutex>
 #include <string>
+#include <unordered_set>
 
 #include "engine.h"
 #include "tensor_kernels.h"
@@ -179,6 +181,11 @@ class CollectOnly {
 
 }  // namespace
 
+std::mutex& backward_mutex() {
+  static std::mutex m;  // see Note [one tensor backward at a time] in tensor_autograd.h
+  return m;
+}
+
 void backward(const TensorPtr& root, TensorPtr gradient, bool retain_graph) {
   NodePtr node = root_node(root);
   const TensorPtr seed = seed_gradient(root, std::move(gradient));
@@ -200,8 +207,10 @@ std::vector<TensorPtr> grad(const TensorPtr& root, const std::vector<TensorPtr>&
   {
     CollectOnly collect;
     const std::vector<Node*> order = sweep(node, seed);
+    const std::unordered_set<Node*> reached(order.begin(), order.end());
     for (std::size_t i = 0; i < inputs.size(); ++i) {
-      TensorPtr g = targets[i] ? static_cast<TensorNode&>(*targets[i]).received_grad() : TensorPtr();
+      const bool in_pass = targets[i] && reached.count(targets[i].get()) != 0;
+      TensorPtr g = in_pass ? static_cast<TensorNode&>(*targets[i]).received_grad() : TensorPtr();
       if (g && g->shape() != inputs[i]->shape()) g = sum_to(g, inputs[i]->shape());
       if (!g && !allow_unused) {
         throw std::runtime_error(

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -95,6 +96,13 @@ bool any_requires_grad(const std::vector<TensorPtr>& inputs);
 /// off.
 TensorPtr record(TensorPtr out, const char* name, const std::vector<TensorPtr>& inputs,
                  const std::vector<TensorPtr>& saved, GradRule rule);
+
+// Note [one tensor backward at a time]
+// Kernels inside a backward pass release the GIL; another thread's backward over a graph sharing
+// nodes would meanwhile reset those nodes' gradient buffers (freeing what the kernel reads) and
+// mix the two passes' sums. Callers therefore hold backward_mutex() for a whole pass, taking it
+// with the GIL released so that neither lock waits on the other.
+std::mutex& backward_mutex();
 
 /// Backpropagates from root, seeded with gradient (ones for a one-element root when null):
 /// leaves that require grad accumulate into .grad. Frees saved tensors unless retain_graph.

@@ -6,6 +6,7 @@
 #include <cblas.h>
 
 #include <cmath>
+#include <mutex>
 #include <cstring>
 #include <optional>
 #include <random>
@@ -152,13 +153,26 @@ void bind_tensors(py::module_& m) {
   m.def("set_grad_enabled", &set_grad_enabled, "Turns recording of autograd nodes on or off for this thread.");
   m.def("is_grad_enabled", &grad_enabled, "Whether ops record autograd nodes on this thread.");
   m.def("backward", [](py::handle t, py::handle gradient, bool retain_graph) {
-    backward(arg(t), gradient.is_none() ? TensorPtr() : require_tensor(gradient, "gradient"), retain_graph);
+    const TensorPtr root = arg(t);
+    const TensorPtr seed = gradient.is_none() ? TensorPtr() : require_tensor(gradient, "gradient");
+    std::unique_lock<std::mutex> one_pass(backward_mutex(), std::defer_lock);
+    {
+      py::gil_scoped_release unlocked;
+      one_pass.lock();
+    }
+    backward(root, seed, retain_graph);
   });
   m.def("grad", [](py::handle output, const py::sequence& inputs, py::handle gradient, bool retain_graph,
                    bool allow_unused) {
-    std::vector<TensorPtr> grads = grad(arg(output), tensor_list(inputs, "inputs"),
-                                        gradient.is_none() ? TensorPtr() : require_tensor(gradient, "grad_outputs"),
-                                        retain_graph, allow_unused);
+    const TensorPtr root = arg(output);
+    const std::vector<TensorPtr> wrt = tensor_list(inputs, "inputs");
+    const TensorPtr seed = gradient.is_none() ? TensorPtr() : require_tensor(gradient, "grad_outputs");
+    std::unique_lock<std::mutex> one_pass(backward_mutex(), std::defer_lock);
+    {
+      py::gil_scoped_release unlocked;
+      one_pass.lock();
+    }
+    std::vector<TensorPtr> grads = grad(root, wrt, seed, retain_graph, allow_unused);
     py::tuple out(grads.size());
     for (std::size_t i = 0; i < grads.size(); ++i) out[i] = grads[i] ? wrap(grads[i]) : py::none();
     return out;
@@ -232,6 +246,7 @@ void bind_tensors(py::module_& m) {
   m.def("fill_", [](py::handle t, double value) {
     TensorPtr x = arg(t);
     check_in_place(x, false, "fill_");
+    check_untracked_write(x, "fill_");
     fill(x, value);
     x->storage()->bump_version();
   });

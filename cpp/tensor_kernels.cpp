@@ -39,7 +39,11 @@ Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
   return out;
 }
 
-void copy_into(const TensorPtr& dst, const TensorPtr& src) {
+void copy_into(const TensorPtr& dst, const TensorPtr& src_in) {
+  // Source and destination in one storage (x[1:] = x[:-1]) could overlap: read a copy instead.
+  const TensorPtr src = src_in->storage() == dst->storage() && src_in.get() != dst.get()
+                            ? cast(src_in, src_in->dtype(), /*copy=*/true)
+                            : src_in;
   if (broadcast_shapes(dst->shape(), src->shape(), "copy") != dst->shape()) {
     throw std::runtime_error("copy: source of shape " + shape_str(src->shape()) +
                                 " cannot be broadcast to destination of shape " +
@@ -81,6 +85,15 @@ TensorPtr cast(const TensorPtr& t, DType dtype, bool copy) {
 TensorPtr contiguous(const TensorPtr& t) {
   if (t->is_contiguous()) return t;
   return cast(t, t->dtype(), /*copy=*/true);
+}
+
+TensorPtr as_shape(const TensorPtr& t, const Shape& shape) {
+  if (shape_numel(shape) != t->numel()) {
+    throw std::runtime_error("as_shape: " + shape_str(t->shape()) + " has " + std::to_string(t->numel()) +
+                             " elements, not the " + std::to_string(shape_numel(shape)) + " of " + shape_str(shape));
+  }
+  TensorPtr c = contiguous(t);
+  return make_view(c, shape, contiguous_strides(shape), c->offset());
 }
 
 void fill(const TensorPtr& dst, double value) {

@@ -19,6 +19,9 @@ Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op);
 TensorPtr cast(const TensorPtr& t, DType dtype, bool copy = false);
 /// t itself when contiguous, else a contiguous copy.
 TensorPtr contiguous(const TensorPtr& t);
+/// t's elements (row-major) viewed with another shape of the same size, copying only when t is
+/// not contiguous; the view keeps t's storage offset.
+TensorPtr as_shape(const TensorPtr& t, const Shape& shape);
 /// Writes src (broadcast to dst's shape, converted to dst's dtype) into dst's elements.
 void copy_into(const TensorPtr& dst, const TensorPtr& src);
 /// Sets every element of dst to value.

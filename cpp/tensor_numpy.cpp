@@ -33,6 +33,9 @@ py::dtype numpy_dtype(DType d) {
 }  // namespace
 
 TensorPtr from_numpy(py::array array, bool copy) {
+  if (array.dtype().attr("byteorder").cast<std::string>() == ">") {  // non-native byte order
+    array = array.attr("astype")(array.dtype().attr("newbyteorder")("="));
+  }
   const auto dtype = dtype_of_numpy(array.dtype());
   if (!dtype) {
     throw py::type_error("can't convert np.ndarray of type " + py::str(array.dtype()).cast<std::string>() +

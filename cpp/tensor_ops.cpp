@@ -83,8 +83,11 @@ TensorPtr arith(BinaryOp op, const TensorPtr& a, const TensorPtr& b, DType dtype
                         TensorPtr p = binary(BinaryOp::Pow, a_, e, promote(a_->dtype(), e->dtype()));
                         grad_a = reduce_to(mul_k(mul_k(g, b_), p), a_);
                       }
-                      if (gb) {  // g * a^b * log(a)
-                        grad_b = reduce_to(mul_k(mul_k(g, o), unary(UnaryOp::Log, a_)), b_);
+                      if (gb) {  // g * a^b * log(a), taken as 0 where a == 0 (as PyTorch)
+                        TensorPtr log_a = unary(UnaryOp::Log, a_);
+                        TensorPtr at_zero = binary(BinaryOp::Eq, a_, scalar_like(0, a_), a_->dtype());
+                        TensorPtr term = mul_k(mul_k(g, o), log_a);
+                        grad_b = reduce_to(where(at_zero, scalar_like(0, term), term, term->dtype()), b_);
                       }
                       return Grads{grad_a, grad_b};
                     });
@@ -224,7 +227,7 @@ TensorPtr unreduce(const TensorPtr& g, const Shape& in_shape, const std::vector<
                    bool keepdim) {
   Shape kept = in_shape;
   for (std::int64_t d : dims) kept[d] = 1;
-  TensorPtr gk = keepdim ? g : make_view(contiguous(g), kept, contiguous_strides(kept), 0);
+  TensorPtr gk = keepdim ? g : as_shape(g, kept);
   TensorPtr out = empty(in_shape, g->dtype());
   copy_into(out, gk);
   return out;
@@ -280,8 +283,8 @@ std::pair<TensorPtr, TensorPtr> max_dim_op(const TensorPtr& t, std::int64_t dim,
                     TensorPtr idx = s[0];
                     Shape kept = shape;
                     kept[d] = 1;
-                    TensorPtr gk = keepdim ? contiguous(g) : make_view(contiguous(g), kept, contiguous_strides(kept), 0);
-                    TensorPtr ik = keepdim ? contiguous(idx) : make_view(contiguous(idx), kept, contiguous_strides(kept), 0);
+                    TensorPtr gk = keepdim ? contiguous(g) : as_shape(g, kept);
+                    TensorPtr ik = keepdim ? contiguous(idx) : as_shape(idx, kept);
                     TensorPtr out = empty(shape, g->dtype());
                     fill(out, 0.0);
                     // positions along d equal to the index receive g
@@ -383,7 +386,7 @@ TensorPtr matmul_op(const TensorPtr& a, const TensorPtr& b) {
     Shape gshape(g->shape());
     if (a_->ndim() == 1) gshape.insert(gshape.end() - (b_->ndim() == 1 ? 0 : 1), 1);
     if (b_->ndim() == 1) gshape.push_back(1);
-    TensorPtr G = make_view(contiguous(g), gshape, contiguous_strides(gshape), 0);
+    TensorPtr G = as_shape(g, gshape);
     auto mT = [](const TensorPtr& t) {
       const std::int64_t n = t->ndim();
       Shape sh = t->shape(), st = t->strides();
@@ -394,11 +397,11 @@ TensorPtr matmul_op(const TensorPtr& a, const TensorPtr& b) {
     TensorPtr grad_a, grad_b;
     if (ga) {
       TensorPtr r = sum_to(matmul(G, mT(B)), A->shape());
-      grad_a = make_view(contiguous(r), a_->shape(), contiguous_strides(a_->shape()), 0);
+      grad_a = as_shape(r, a_->shape());
     }
     if (gb) {
       TensorPtr r = sum_to(matmul(mT(A), G), B->shape());
-      grad_b = make_view(contiguous(r), b_->shape(), contiguous_strides(b_->shape()), 0);
+      grad_b = as_shape(r, b_->shape());
     }
     return Grads{grad_a, grad_b};
   });
@@ -410,13 +413,16 @@ TensorPtr linear_op(const TensorPtr& x, const TensorPtr& weight, const TensorPtr
                              shape_str(weight->shape()) + " do not fit (the input's last dim must be the "
                              "weight's second)");
   }
+  if (!is_floating(x->dtype()) || x->dtype() != weight->dtype() || (bias && bias->dtype() != x->dtype())) {
+    throw std::runtime_error("linear: expected floating point input, weight and bias of one dtype");
+  }
   if (bias && (bias->ndim() != 1 || bias->shape()[0] != weight->shape()[0])) {
     throw std::runtime_error("linear: bias of shape " + shape_str(bias->shape()) + " does not match " +
                              std::to_string(weight->shape()[0]) + " output features");
   }
   const std::int64_t in = weight->shape()[1], out_features = weight->shape()[0];
   const TensorPtr x2 = contiguous(x);
-  const std::int64_t rows = x->numel() / std::max<std::int64_t>(in, 1);
+  const std::int64_t rows = shape_numel(Shape(x->shape().begin(), x->shape().end() - 1));
   const TensorPtr flat = make_view(x2, {rows, in}, {in, 1}, x2->offset());
   const TensorPtr wt = make_view(weight, {in, out_features}, {weight->strides()[1], weight->strides()[0]},
                                  weight->offset());
@@ -430,7 +436,7 @@ TensorPtr linear_op(const TensorPtr& x, const TensorPtr& weight, const TensorPtr
   return record(out, bias ? "AddmmBackward0" : "MmBackward0", inputs, {flat, weight},
                 [gx, gw, x_shape = x->shape(), rows, out_features](const TensorPtr& g, const Saved& s) {
                   const TensorPtr &flat_x = s[0], &w = s[1];
-                  const TensorPtr g2 = make_view(contiguous(g), {rows, out_features}, {out_features, 1}, 0);
+                  const TensorPtr g2 = as_shape(g, {rows, out_features});
                   Grads grads(3);
                   if (gx) {
                     TensorPtr gi = matmul(g2, w);
@@ -468,14 +474,30 @@ void check_in_place(const TensorPtr& self, bool other_requires_grad, const char*
   }
 }
 
+void check_untracked_write(const TensorPtr& self, const char* op) {
+  if (grad_enabled() && self->requires_grad && self->grad_fn) {
+    throw std::runtime_error(std::string(op) + ": writing into a tensor that requires grad (it is part of a "
+                             "graph) is not recorded by autograd; use an out-of-place op, or no_grad()");
+  }
+}
+
 void assign_in_place(const TensorPtr& self, const TensorPtr& value, const char* op) {
   check_in_place(self, value->requires_grad, op);
+  const bool recording = grad_enabled() && value->requires_grad;
+  if (recording && value->shape() != self->shape()) {
+    throw std::runtime_error(std::string(op) + ": an in-place copy that broadcasts a tensor requiring grad ("
+                             + shape_str(value->shape()) + " into " + shape_str(self->shape()) +
+                             ") is not supported; expand() it first");
+  }
+  if (!recording) check_untracked_write(self, op);
+  // self now holds value's data, so its history is value's; a leaf gets a node that passes the
+  // gradient on to it
+  const TensorPtr history = recording && !value->grad_fn ? clone_op(value) : value;
   copy_into(self, value);
   self->storage()->bump_version();
-  if (grad_enabled() && value->requires_grad) {
-    // self now holds value's data, so its history is value's (value was computed from self)
+  if (recording) {
     self->requires_grad = true;
-    self->grad_fn = value->grad_fn;
+    self->grad_fn = history->grad_fn;
   }
 }
 

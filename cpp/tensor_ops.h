@@ -72,6 +72,9 @@ TensorPtr index_op(const TensorPtr& t, const std::vector<IndexItem>& items);
 /// Writes value (broadcast, converted) into self, bumps its version and, when autograd is
 /// recording, makes `history` (the out-of-place result) self's new grad_fn.
 void assign_in_place(const TensorPtr& self, const TensorPtr& value, const char* op);
+/// Refuses a write that autograd cannot record (fill_, zero_, slice assignment) into a tensor that
+/// is part of a graph.
+void check_untracked_write(const TensorPtr& self, const char* op);
 /// Checks that an in-place op on self is allowed under the current grad mode.
 void check_in_place(const TensorPtr& self, bool other_requires_grad, const char* op);
 

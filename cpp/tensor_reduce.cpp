@@ -220,9 +220,17 @@ TensorPtr sum_to(const TensorPtr& grad, const Shape& shape) {
   for (std::int64_t d = 0; d < grad->ndim(); ++d) {
     if (d < lead || (shape[d - lead] == 1 && grad->shape()[d] != 1)) dims.push_back(d);
   }
+  for (std::int64_t d = lead; d < grad->ndim(); ++d) {
+    const std::int64_t want = shape[d - lead], have = grad->shape()[d];
+    if (want != have && want != 1) {
+      throw std::runtime_error("sum_to: gradient of shape " + shape_str(grad->shape()) +
+                               " does not reduce to " + shape_str(shape));
+    }
+  }
   TensorPtr reduced = dims.empty() ? grad : sum(grad, dims, /*keepdim=*/true);
   // drop the leading dims that broadcasting added
-  return make_view(contiguous(reduced), shape, contiguous_strides(shape), 0);
+  TensorPtr c = contiguous(reduced);
+  return make_view(c, shape, contiguous_strides(shape), c->offset());
 }
 
 }  // namespace chaingrad

@@ -196,7 +196,10 @@ PyObject* float_slot(PyObject* self) {
 
 PyObject* int_slot(PyObject* self) {
   return guarded<PyObject*>(nullptr, [&] {
-    return PyLong_FromDouble(std::trunc(single_value(self, "int()")));
+    const TensorPtr& t = as_tensor(self)->impl;
+    const double v = single_value(self, "int()");
+    if (t->dtype() == DType::Int64) return PyLong_FromLongLong(*t->data_as<std::int64_t>());
+    return PyLong_FromDouble(std::trunc(v));
   });
 }
 
@@ -206,6 +209,7 @@ PyObject* index_slot(PyObject* self) {
     if (is_floating(t->dtype()) || t->numel() != 1) {
       throw py::type_error("only integer tensors of a single element can be converted to an index");
     }
+    if (t->dtype() == DType::Int64) return PyLong_FromLongLong(*t->data_as<std::int64_t>());
     return PyLong_FromLongLong(static_cast<long long>(item(t)));
   });
 }
@@ -294,6 +298,7 @@ int setitem(PyObject* self, PyObject* key, PyObject* value) {
                            Py_TYPE(value)->tp_name);
     }
     check_in_place(t, v.t->requires_grad, "setitem");
+    check_untracked_write(t, "setitem");
     if (grad_enabled() && v.t->requires_grad) {
       throw std::runtime_error("assigning a tensor that requires grad into a slice is not supported; "
                                "build the result with cat/stack or wrap it in no_grad()");
@@ -382,7 +387,9 @@ int set_grad(PyObject* self, PyObject* value, void*) {
       throw std::runtime_error(std::string("assigned grad has data of a different type: ") +
                                dtype_name(g->dtype()) + " vs " + dtype_name(t->dtype()));
     }
-    t->grad = TensorPtr(g);
+    if (g == t.get()) throw std::runtime_error("a tensor cannot be its own gradient (x.grad = x)");
+    // a gradient that is itself in a graph would tie that graph to this tensor: keep its data only
+    t->grad = g->requires_grad ? detach_op(TensorPtr(g)) : TensorPtr(g);
     return 0;
   });
 }
@@ -441,6 +448,7 @@ PyObject* zero_method(PyObject* self, PyObject*) {
   return guarded<PyObject*>(nullptr, [&] {
     const TensorPtr& t = as_tensor(self)->impl;
     check_in_place(t, false, "zero_");
+    check_untracked_write(t, "zero_");
     fill(t, 0.0);
     t->storage()->bump_version();
     Py_INCREF(self);
@@ -469,8 +477,9 @@ PyObject* tensor_new(PyTypeObject*, PyObject*, PyObject*) {
 void tensor_dealloc(PyObject* self) {
   PyTypeObject* type = Py_TYPE(self);
   TensorObject* t = as_tensor(self);
-  if (t->weakrefs != nullptr) PyObject_ClearWeakRefs(self);
+  // Forget the wrapper first: a weakref callback may reach this tensor again and must get a new one.
   if (t->impl && t->impl->wrapper == self) t->impl->wrapper = nullptr;
+  if (t->weakrefs != nullptr) PyObject_ClearWeakRefs(self);
   t->impl.~TensorPtr();
   type->tp_free(self);
   Py_DECREF(type);
@@ -533,6 +542,11 @@ PyObject* grad_fn_next(PyObject* self, void*) {
   });
 }
 
+PyObject* grad_fn_new(PyTypeObject*, PyObject*, PyObject*) {
+  PyErr_SetString(PyExc_TypeError, "GradFn objects are created by autograd, not directly");
+  return nullptr;
+}
+
 void grad_fn_dealloc(PyObject* self) {
   PyTypeObject* type = Py_TYPE(self);
   reinterpret_cast<GradFnObject*>(self)->node.~NodePtr();
@@ -550,6 +564,7 @@ PyGetSetDef grad_fn_getset[] = {
 
 PyType_Slot grad_fn_slots[] = {
     {Py_tp_doc, const_cast<char*>("A node of the autograd graph (a tensor's grad_fn).")},
+    {Py_tp_new, reinterpret_cast<void*>(grad_fn_new)},
     {Py_tp_dealloc, reinterpret_cast<void*>(grad_fn_dealloc)},
     {Py_tp_repr, reinterpret_cast<void*>(grad_fn_repr)},
     {Py_tp_methods, grad_fn_methods},

@@ -18,12 +18,6 @@ TensorPtr as_view(const TensorPtr& t, Shape shape, Shape strides, std::int64_t o
   return v;
 }
 
-/// g laid out as a fresh contiguous tensor of `shape` (same numel).
-TensorPtr reshaped(const TensorPtr& g, const Shape& shape) {
-  TensorPtr c = contiguous(g);
-  return make_view(c, shape, contiguous_strides(shape), c->offset());
-}
-
 }  // namespace
 
 Shape infer_shape(const Shape& shape, std::int64_t numel) {
@@ -35,8 +29,8 @@ Shape infer_shape(const Shape& shape, std::int64_t numel) {
       infer_at = static_cast<std::int64_t>(i);
     } else if (out[i] < 0) {
       throw std::runtime_error("invalid shape dimension " + std::to_string(out[i]));
-    } else {
-      known *= out[i];
+    } else if (__builtin_mul_overflow(known, out[i], &known)) {
+      throw std::overflow_error("shape " + shape_str(shape) + " has more elements than fit in memory");
     }
   }
   if (infer_at >= 0) {
@@ -66,7 +60,7 @@ TensorPtr reshape_op(const TensorPtr& t, const Shape& shape_in, bool must_view) 
     out = make_view(c, shape, contiguous_strides(shape), c->offset());
   }
   return record(out, t->is_contiguous() ? "ViewBackward0" : "UnsafeViewBackward0", {t}, {},
-                [from = t->shape()](const TensorPtr& g, const Saved&) { return Grads{reshaped(g, from)}; });
+                [from = t->shape()](const TensorPtr& g, const Saved&) { return Grads{as_shape(g, from)}; });
 }
 
 TensorPtr permute_op(const TensorPtr& t, const std::vector<std::int64_t>& dims_in) {
@@ -117,7 +111,7 @@ TensorPtr unsqueeze_op(const TensorPtr& t, std::int64_t dim) {
   strides.insert(strides.begin() + d, stride);
   TensorPtr out = as_view(t, shape, strides, t->offset());
   return record(out, "UnsqueezeBackward0", {t}, {},
-                [from = t->shape()](const TensorPtr& g, const Saved&) { return Grads{reshaped(g, from)}; });
+                [from = t->shape()](const TensorPtr& g, const Saved&) { return Grads{as_shape(g, from)}; });
 }
 
 TensorPtr squeeze_op(const TensorPtr& t, const std::optional<std::vector<std::int64_t>>& dims_in) {
@@ -134,7 +128,7 @@ TensorPtr squeeze_op(const TensorPtr& t, const std::optional<std::vector<std::in
   }
   TensorPtr out = as_view(t, shape, strides, t->offset());
   return record(out, dims_in ? "SqueezeBackward1" : "SqueezeBackward0", {t}, {},
-                [from = t->shape()](const TensorPtr& g, const Saved&) { return Grads{reshaped(g, from)}; });
+                [from = t->shape()](const TensorPtr& g, const Saved&) { return Grads{as_shape(g, from)}; });
 }
 
 TensorPtr expand_op(const TensorPtr& t, const Shape& sizes) {
@@ -148,6 +142,7 @@ TensorPtr expand_op(const TensorPtr& t, const Shape& sizes) {
   for (std::size_t i = 0; i < sizes.size(); ++i) {
     const bool existing = i >= lead;
     const std::int64_t have = existing ? t->shape()[i - lead] : 1;
+    if (sizes[i] < -1) throw std::runtime_error("expand: invalid size " + std::to_string(sizes[i]) + " in " + shape_str(sizes));
     const std::int64_t want = sizes[i] == -1 ? have : sizes[i];
     if (sizes[i] == -1 && !existing) throw std::runtime_error("expand: -1 is not allowed in a new leading dimension");
     if (have != want && have != 1) {

@@ -72,8 +72,9 @@ int value_init(PyObject* self, PyObject* args, PyObject* kwargs) {
 void value_dealloc(PyObject* self) {
   PyTypeObject* type = Py_TYPE(self);
   ValueObject* v = as_value(self);
-  if (v->weakrefs != nullptr) PyObject_ClearWeakRefs(self);
+  // Forget the wrapper first: a weakref callback may reach this node again and must get a new one.
   if (v->node && v->node->wrapper == self) v->node->wrapper = nullptr;
+  if (v->weakrefs != nullptr) PyObject_ClearWeakRefs(self);
   v->node.~ScalarPtr();  // may free a whole graph (iteratively: see Note [iterative teardown])
   type->tp_free(self);
   Py_DECREF(type);  // instances of heap types own a reference to their type

@@ -511,8 +511,18 @@ class Tensor(_core.TensorBase):
 
     def norm(self, p: float = 2, dim: Union[None, int, Sequence[int]] = None,
              keepdim: bool = False) -> "Tensor":
-        """The p-norm over dim (all dims when None)."""
-        return _core.norm(self, float(p), _dims(dim), keepdim)
+        """The p-norm over dim (all dims when None); p may be inf, -inf or 0 (the count of nonzeros)."""
+        p = float(p)
+        if p == 0:
+            return (self != 0).to(self.dtype).sum(dim, keepdim)
+        if p in (float("inf"), float("-inf")):
+            out = self.abs()
+            dims = sorted({d % max(self.ndim, 1) for d in _dims(dim)} if dim is not None else range(self.ndim),
+                          reverse=True)
+            for d in dims:
+                out = (out.max if p > 0 else out.min)(d, keepdim=keepdim).values
+            return out
+        return _core.norm(self, p, _dims(dim), keepdim)
 
     def var(self, dim: Union[None, int, Sequence[int]] = None, unbiased: bool = True,
             keepdim: bool = False, *, correction: Optional[float] = None) -> "Tensor":

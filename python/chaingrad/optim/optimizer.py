@@ -39,6 +39,8 @@ class Optimizer:
                 raise ValueError("can't optimize a non-leaf Tensor")
             if not p.dtype.is_floating_point:
                 raise ValueError(f"optimizers update floating point tensors only, got {p.dtype}")
+        if len({id(p) for p in params}) != len(params):
+            raise ValueError("optimizer contains a parameter group with duplicate parameters")
         seen = {id(p) for g in self.param_groups for p in g["params"]}
         if any(id(p) in seen for p in params):
             raise ValueError("some parameters appear in more than one parameter group")

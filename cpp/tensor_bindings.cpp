@@ -257,6 +257,8 @@ void bind_tensors(py::module_& m) {
   m.def("as_subclass", [](py::handle t, py::handle cls, bool requires_grad) {
     return make_subclass(require_tensor(t, "data"), cls, requires_grad);
   }, "A new tensor object of class cls sharing t's data, outside the graph (nn.Parameter).");
+  m.def("set_data", [](py::handle t, py::handle data) { replace_data(t, require_tensor(data, "data")); },
+        "Makes the Python tensor t stand for data's storage, shape and dtype (t.data = ...).");
   m.def("assign", [](py::handle t, py::handle value) { assign_in_place(arg(t), arg(value), "in-place op"); },
         "Writes value into t as an in-place op does (version bump, history rebased).");
 }

@@ -620,6 +620,21 @@ py::object make_subclass(const TensorPtr& t, py::handle cls, bool requires_grad)
   return py::reinterpret_steal<py::object>(self);
 }
 
+void replace_data(py::handle obj, const TensorPtr& data) {
+  TensorImpl* current = tensor_of(obj);
+  if (current == nullptr) throw py::type_error("set_data: expected a Tensor");
+  if (current->grad_fn) throw std::runtime_error("t.data = ... is only supported for leaf tensors");
+  if (current->requires_grad && !is_floating(data->dtype())) {
+    throw std::runtime_error("only Tensors of floating point dtype can require gradients");
+  }
+  TensorPtr alias = make_view(data, data->shape(), data->strides(), data->offset());
+  alias->requires_grad = current->requires_grad;
+  TensorObject* o = as_tensor(obj.ptr());
+  if (o->impl->wrapper == obj.ptr()) o->impl->wrapper = nullptr;
+  alias->wrapper = obj.ptr();
+  o->impl = alias;
+}
+
 py::object dtype_object(DType dtype) {
   PyObject* o = dtype_objects[static_cast<int>(dtype)];
   if (o == nullptr) return py::str(dtype_name(dtype));

@@ -22,6 +22,10 @@ pybind11::object wrap_tensor(const TensorPtr& t);
 /// A new Python object of class cls (a Tensor subclass) over a detached alias of t's data.
 pybind11::object make_subclass(const TensorPtr& t, pybind11::handle cls, bool requires_grad);
 
+/// Points the Python tensor obj at a detached alias of data (PyTorch's `t.data = ...`), keeping
+/// obj's identity and requires_grad; obj must be a leaf.
+void replace_data(pybind11::handle obj, const TensorPtr& data);
+
 /// The Python object for a dtype, and back (registered by chaingrad at import).
 pybind11::object dtype_object(DType dtype);
 DType dtype_from(pybind11::handle h);

@@ -62,6 +62,8 @@ def _numpy_data(data: Any, dt: Optional[dtype]) -> np.ndarray:
         if kind == "f":
             array = array.astype(np.float32)
         elif kind in "iu":
+            if kind == "u" and array.size and array.max() > np.iinfo(np.int64).max:
+                raise OverflowError("tensor(): value does not fit in int64")
             array = array.astype(np.int64)
         elif kind != "b":
             raise TypeError(f"tensor(): could not infer dtype of {type(data).__name__} "
@@ -239,6 +241,8 @@ def randint(low: int, high: Optional[int] = None, size: Sequence[int] = (), *,
             dtype: Optional[dtype] = None, device: Any = None) -> Tensor:
     """Random integers in [low, high) (randint(high, size) starts at 0)."""
     _check_device(device)
+    if isinstance(high, (tuple, list)):  # randint(high, size)
+        low, high, size = 0, low, high
     if high is None:
         low, high = 0, low
     out = _core.randint(int(low), int(high), [int(s) for s in size])
@@ -264,7 +268,13 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
 
 
 def _as(t: Any, like: Tensor) -> Tensor:
-    return t if isinstance(t, Tensor) else _core.full([], float(t), like.dtype)
+    if isinstance(t, Tensor):
+        return t
+    if like.dtype.is_floating_point:
+        dt = like.dtype
+    else:
+        dt = float32 if isinstance(t, builtins.float) else (bool_ if isinstance(t, builtins.bool) else int64)
+    return _core.full([], float(t), dt)
 
 
 def where(condition: Tensor, input: Any, other: Any) -> Tensor:

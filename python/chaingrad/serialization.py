@@ -22,7 +22,7 @@ from typing import IO, Any, Dict, List, Tuple, Union
 import numpy as np
 
 from chaingrad import functional as F
-from chaingrad.tensor import Tensor, dtype as DType
+from chaingrad.tensor import Size, Tensor, dtype as DType
 from chaingrad.tensor import bool_, float32, float64, int64
 
 __all__ = ["save", "load", "UnsafeCheckpointError"]
@@ -75,7 +75,7 @@ class _Writer:
             return self.tensor(obj)
         if isinstance(obj, DType):
             return {"$dtype": obj.name}
-        if type(obj) in (list, tuple):
+        if type(obj) in (list, tuple, Size):
             return {"$list" if type(obj) is list else "$tuple": [self.encode(v, depth + 1) for v in obj]}
         if type(obj) in (dict, OrderedDict) and all(isinstance(k, (str, int)) and not isinstance(k, bool) for k in obj):
             tag = "$odict" if type(obj) is OrderedDict else "$dict"
@@ -218,6 +218,14 @@ class _Reader:
         if not isinstance(config, dict) or not all(
                 isinstance(v, (int, float, str, bool)) or v is None for v in config.values()):
             raise ValueError(f"load: corrupt configuration for {cls.__name__}: {config!r}")
+        tensors = node.get("tensors", {})
+        if not isinstance(tensors, dict) or not all(isinstance(t, dict) for t in tensors.values()):
+            _bad(tensors)
+        if cls.__name__ == "Linear":  # check the sizes against the stored weight before allocating
+            weight = tensors.get("weight")
+            shape = self.blob(weight.get("$tensor"))[1] if isinstance(weight, dict) else None
+            if shape != [config.get("out_features"), config.get("in_features")]:
+                raise ValueError(f"load: Linear configured as {config!r} but its weight has shape {shape}")
         children = [(name, self.decode(child, depth + 1)) for name, child in _as_list(node.get("children", []))]
         if cls.__name__ == "Sequential":
             module = cls(OrderedDict(children))
@@ -228,9 +236,6 @@ class _Reader:
                 raise ValueError(f"load: corrupt configuration for {cls.__name__}: {err}") from None
             for name, child in children:
                 module.add_module(name, child)
-        tensors = node.get("tensors", {})
-        if not isinstance(tensors, dict):
-            _bad(tensors)
         own = {name for name, p in module._parameters.items() if p is not None}
         if set(tensors) != own:
             raise ValueError(f"load: {cls.__name__} expects tensors {sorted(own)}, the checkpoint has "
@@ -288,4 +293,8 @@ def load(f: FileLike, map_location: Any = None, weights_only: bool = True) -> An
         return _Reader(payload, weights_only).result()
     except RecursionError:
         raise ValueError("load: checkpoint description nests too deeply") from None
+    except (TypeError, AttributeError, KeyError, IndexError, OverflowError, MemoryError, RuntimeError) as err:
+        if isinstance(err, UnsafeCheckpointError):
+            raise
+        raise ValueError(f"load: corrupt checkpoint ({type(err).__name__}: {err})") from None
 

@@ -168,6 +168,17 @@ class Tensor(_core.TensorBase):
         return self.dtype.itemsize
 
     @property
+    def data(self) -> "Tensor":
+        """The same data outside the graph; assigning replaces this leaf's data (any shape or dtype)."""
+        return self.detach()
+
+    @data.setter
+    def data(self, value: "Tensor") -> None:
+        if not isinstance(value, Tensor):
+            raise TypeError(f"data must be a Tensor, got {type(value).__name__}")
+        _core.set_data(self, value)
+
+    @property
     def device(self) -> device:
         """Always the CPU."""
         return _CPU
@@ -208,7 +219,7 @@ class Tensor(_core.TensorBase):
         if self.ndim == 0:
             return self.reshape(1)
         shape = list(self.shape)
-        s, e = start_dim % len(shape), end_dim % len(shape)
+        s, e = _core_dim(start_dim, len(shape)), _core_dim(end_dim, len(shape))
         if s > e:
             raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
         merged = 1
@@ -498,8 +509,13 @@ class Tensor(_core.TensorBase):
         return _MinMax(*_core.max_dim(self, dim, keepdim, True))
 
     def amax(self, dim: Union[None, int, Sequence[int]] = None, keepdim: bool = False) -> "Tensor":
-        """The largest element over dim."""
-        return self.max() if dim is None else self.max(dim, keepdim).values
+        """The largest element over dim (one dim or several)."""
+        if dim is None:
+            return self.max()
+        out = self
+        for d in sorted({_core_dim(d, self.ndim) for d in _dims(dim)}, reverse=True):
+            out = out.max(d, keepdim).values
+        return out
 
     def argmax(self, dim: Optional[int] = None, keepdim: bool = False) -> "Tensor":
         """Index of the largest element (of the flattened tensor when dim is None)."""
@@ -517,7 +533,7 @@ class Tensor(_core.TensorBase):
             return (self != 0).to(self.dtype).sum(dim, keepdim)
         if p in (float("inf"), float("-inf")):
             out = self.abs()
-            dims = sorted({d % max(self.ndim, 1) for d in _dims(dim)} if dim is not None else range(self.ndim),
+            dims = sorted({_core_dim(d, self.ndim) for d in _dims(dim)} if dim is not None else range(self.ndim),
                           reverse=True)
             for d in dims:
                 out = (out.max if p > 0 else out.min)(d, keepdim=keepdim).values
@@ -566,8 +582,19 @@ def _rebuild_tensor(array: np.ndarray, requires_grad: bool) -> Tensor:
     return t
 
 
+def _core_dim(dim: int, ndim: int) -> int:
+    """dim in [-ndim, ndim) as an index; IndexError otherwise (as PyTorch)."""
+    n = max(ndim, 1)
+    if not -n <= dim < n:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})")
+    return dim % n
+
+
 def _scalar_like(value: Any, like: Tensor) -> Tensor:
-    dt = like.dtype if isinstance(value, builtins.float) or like.dtype.is_floating_point else int64
+    if like.dtype.is_floating_point:
+        dt = like.dtype
+    else:
+        dt = float32 if isinstance(value, builtins.float) else int64
     return _core.full([], float(value), dt)
 
 

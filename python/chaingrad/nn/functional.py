@@ -110,11 +110,23 @@ def nll_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
 
 
 def cross_entropy(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
-    """Softmax cross-entropy of logits input (N, C) against class indices (N,) or probabilities (N, C)."""
-    logp = input.log_softmax(-1)
+    """Softmax cross-entropy of logits (N, C, d...) (or (C,)) against class indices (N, d...) or
+    class probabilities shaped like the input; the classes are dim 1, as in PyTorch."""
+    if input.ndim == 1:  # one unbatched sample
+        loss = cross_entropy(input.unsqueeze(0), target.unsqueeze(0), "none")[0]
+        return _reduce(loss, reduction, "cross_entropy")
+    if input.ndim > 2:  # (N, C, d...) -> (N*d..., C)
+        classes = input.shape[1]
+        moved = input.permute(0, *range(2, input.ndim), 1)
+        rest = tuple(moved.shape[:-1])
+        flat_target = target.permute(0, *range(2, target.ndim), 1).reshape(-1, classes) \
+            if target.dtype.is_floating_point else target.reshape(-1)
+        loss = cross_entropy(moved.reshape(-1, classes), flat_target, "none").reshape(*rest)
+        return _reduce(loss, reduction, "cross_entropy")
+    logp = input.log_softmax(1)
     if target.dtype.is_floating_point:
         _same_shape(input, target, "cross_entropy")
-        return _reduce(-(logp * target).sum(-1), reduction, "cross_entropy")
+        return _reduce(-(logp * target).sum(1), reduction, "cross_entropy")
     return nll_loss(logp, target, reduction)
 
 

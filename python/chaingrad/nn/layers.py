@@ -21,14 +21,15 @@ __all__ = ["Linear", "Sequential", "Flatten", "ReLU", "Tanh", "Sigmoid", "Softma
 class Linear(Module):
     """y = x @ weight.T + bias, initialised as PyTorch does (uniform in ±1/sqrt(in_features))."""
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True, dtype: Any = None) -> None:
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, device: Any = None,
+                 dtype: Any = None) -> None:
         super().__init__()
         if in_features < 0 or out_features < 0:
             raise ValueError(f"Linear: sizes must be non-negative, got {in_features} and {out_features}")
         self.in_features = in_features
         self.out_features = out_features
-        self.weight = Parameter(F.empty(out_features, in_features, dtype=dtype))
-        self.bias = Parameter(F.empty(out_features, dtype=dtype)) if bias else None
+        self.weight = Parameter(F.empty(out_features, in_features, dtype=dtype, device=device))
+        self.bias = Parameter(F.empty(out_features, dtype=dtype, device=device)) if bias else None
         if not bias:
             self.register_parameter("bias", None)
         self.reset_parameters()
@@ -60,6 +61,8 @@ class Sequential(Module):
         super().__init__()
         if len(args) == 1 and isinstance(args[0], OrderedDict):
             for name, m in args[0].items():
+                if not isinstance(m, Module):
+                    raise TypeError(f"Sequential: entry {name!r} is {type(m).__name__}, not a Module")
                 self.add_module(name, m)
         else:
             for i, m in enumerate(args):
@@ -75,7 +78,7 @@ class Sequential(Module):
     def __getitem__(self, idx: Union[int, slice]) -> Union[Module, "Sequential"]:
         modules = list(self._modules.values())
         if isinstance(idx, slice):
-            return Sequential(*modules[idx])
+            return Sequential(OrderedDict(list(self._modules.items())[idx]))
         if not -len(modules) <= idx < len(modules):
             raise IndexError(f"index {idx} is out of range")
         return modules[idx]

@@ -32,6 +32,15 @@ class Module:
     def __setattr__(self, name: str, value: Any) -> None:
         if "_parameters" not in self.__dict__:
             raise AttributeError("cannot assign attributes before Module.__init__() call")
+        if name in self._parameters and not isinstance(value, Parameter):
+            if value is not None:
+                raise TypeError(f"cannot assign '{type(value).__name__}' as parameter '{name}' "
+                                "(chaingrad.nn.Parameter or None expected)")
+            self._parameters[name] = None
+            return
+        if name in self._buffers and (value is None or isinstance(value, Tensor)):
+            self._buffers[name] = value
+            return
         for table in (self._parameters, self._modules, self._buffers):
             table.pop(name, None)
         if isinstance(value, Parameter):
@@ -69,6 +78,8 @@ class Module:
 
     def add_module(self, name: str, module: Optional["Module"]) -> None:
         """Adds a submodule under name."""
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"{type(module).__name__} is not a Module subclass")
         self._modules[name] = module
 
     # --- traversal ---
@@ -164,9 +175,11 @@ class Module:
             raise TypeError(f"Module.to() only accepts floating point dtypes, got {target}")
         with autograd.no_grad():
             for module in self.modules():
-                for name, p in list(module._parameters.items()):
+                for p in module._parameters.values():
                     if p is not None and p.dtype is not target:
-                        module._parameters[name] = Parameter(p.to(target), p.requires_grad)
+                        p.data = p.to(target)  # same Parameter object: optimizers keep working
+                        if p.grad is not None:
+                            p.grad = p.grad.to(target)
                 for name, b in list(module._buffers.items()):
                     if b is not None and b.dtype.is_floating_point:
                         module._buffers[name] = b.to(target)
@@ -186,10 +199,10 @@ class Module:
     def state_dict(self, prefix: str = "") -> "OrderedDict[str, Tensor]":
         """Every parameter and buffer by dotted name (detached tensors sharing the data)."""
         out: "OrderedDict[str, Tensor]" = OrderedDict()
-        for name, p in self.named_parameters(prefix):
-            out[name] = p.detach()
-        for name, b in self.named_buffers(prefix):
-            out[name] = b.detach()
+        for name, p in self.named_parameters():
+            out[prefix + name] = p.detach()
+        for name, b in self.named_buffers():
+            out[prefix + name] = b.detach()
         return out
 
     def load_state_dict(self, state_dict: Dict[str, Tensor], strict: bool = True) -> _IncompatibleKeys:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any, Dict, Iterable, List, Union
 
-from chaingrad.autograd import clear_grads
+from chaingrad.autograd import clear_grads, enable_grad
 from chaingrad.tensor import Tensor
 
 __all__ = ["Optimizer"]
@@ -20,6 +20,9 @@ class Optimizer:
         self.defaults = defaults
         self.state: Dict[Tensor, Dict[str, Any]] = {}
         self.param_groups: List[Dict[str, Any]] = []
+        if isinstance(params, Tensor):
+            raise TypeError("params argument given to the optimizer should be an iterable of Tensors or "
+                            f"dicts, but got {type(params).__name__}")
         groups = list(params)
         if not groups:
             raise ValueError("optimizer got an empty parameter list")
@@ -53,8 +56,16 @@ class Optimizer:
         """Clears the gradients of every parameter (to None, or to zeros)."""
         clear_grads([p for group in self.param_groups for p in group["params"]], set_to_none)
 
-    def step(self) -> None:
-        """Updates the parameters from their gradients."""
+    def step(self, closure: Any = None) -> Any:
+        """Updates the parameters from their gradients (after calling closure, if given, for the loss)."""
+        loss = None
+        if closure is not None:
+            with enable_grad():
+                loss = closure()
+        self._update()
+        return loss
+
+    def _update(self) -> None:
         raise NotImplementedError
 
     def _with_grads(self, group: Dict[str, Any]) -> List[Tensor]:

@@ -66,11 +66,15 @@ std::int64_t total_numel(const std::vector<TensorPtr>& ts) {
   return n;
 }
 
-/// Calls f(T{}) for a float32 or float64 parameter.
-template <class F>
-void floating(DType dtype, F&& f) {
-  if (dtype == DType::Float32) f(float{});
-  else f(double{});
+/// Calls update(k, T{}) for every parameter k, with T its element type (float or double), the
+/// GIL released when the parameters are large.
+template <class Update>
+void each_parameter(const std::vector<TensorPtr>& params, Update&& update) {
+  GilRelease unlocked(total_numel(params) >= kParallelGrain);
+  for (std::size_t k = 0; k < params.size(); ++k) {
+    if (params[k]->dtype() == DType::Float32) update(k, float{});
+    else update(k, double{});
+  }
 }
 
 template <class T>
@@ -138,27 +142,22 @@ void sgd_step(const py::list& params_in, const py::list& grads_in, const py::lis
   const auto params = parameters(params_in);
   const auto grads = tensors(grads_in, params, "grads", false);
   const auto bufs = tensors(bufs_in, params, "momentum_buffer", momentum == 0.0);
-  {
-    GilRelease unlocked(total_numel(params) >= kParallelGrain);
-    for (std::size_t k = 0; k < params.size(); ++k) {
-      floating(params[k]->dtype(), [&](auto tag) {
-        using T = decltype(tag);
-        T* p = data<T>(params[k]);
-        const T* g = data<T>(grads[k]);
-        T* buf = data<T>(bufs[k]);
-        const T lr_ = T(lr), mom = T(momentum), damp = T(1 - dampening), wd = T(weight_decay);
-        for (std::int64_t i = 0; i < params[k]->numel(); ++i) {
-          T d = maximize ? -g[i] : g[i];
-          if (weight_decay != 0) d = d + wd * p[i];
-          if (momentum != 0) {
-            buf[i] = first ? d : mom * buf[i] + damp * d;
-            d = nesterov ? d + mom * buf[i] : buf[i];
-          }
-          p[i] = p[i] - lr_ * d;
-        }
-      });
+  each_parameter(params, [&](std::size_t k, auto tag) {
+    using T = decltype(tag);
+    T* p = data<T>(params[k]);
+    const T* g = data<T>(grads[k]);
+    T* buf = data<T>(bufs[k]);
+    const T lr_ = T(lr), mom = T(momentum), damp = T(1 - dampening), wd = T(weight_decay);
+    for (std::int64_t i = 0; i < params[k]->numel(); ++i) {
+      T d = maximize ? -g[i] : g[i];
+      if (weight_decay != 0) d = d + wd * p[i];
+      if (momentum != 0) {
+        buf[i] = first ? d : mom * buf[i] + damp * d;
+        d = nesterov ? d + mom * buf[i] : buf[i];
+      }
+      p[i] = p[i] - lr_ * d;
     }
-  }
+  });
   bump(params);
   bump(bufs);
 }
@@ -171,39 +170,34 @@ void rmsprop_step(const py::list& params_in, const py::list& grads_in, const py:
   const auto square_avg = tensors(square_avg_in, params, "square_avg", false);
   const auto grad_avg = tensors(grad_avg_in, params, "grad_avg", !centered);
   const auto bufs = tensors(bufs_in, params, "momentum_buffer", momentum == 0.0);
-  {
-    GilRelease unlocked(total_numel(params) >= kParallelGrain);
-    for (std::size_t k = 0; k < params.size(); ++k) {
-      floating(params[k]->dtype(), [&](auto tag) {
-        using T = decltype(tag);
-        T* p = data<T>(params[k]);
-        const T* g = data<T>(grads[k]);
-        T* sq = data<T>(square_avg[k]);
-        T* ga = data<T>(grad_avg[k]);
-        T* buf = data<T>(bufs[k]);
-        const T a = T(alpha), one_minus_a = T(1 - alpha), e = T(eps), lr_ = T(lr), mom = T(momentum),
-                wd = T(weight_decay);
-        for (std::int64_t i = 0; i < params[k]->numel(); ++i) {
-          T d = maximize ? -g[i] : g[i];
-          if (weight_decay != 0) d = d + wd * p[i];
-          sq[i] = a * sq[i] + one_minus_a * d * d;
-          T avg;
-          if (centered) {
-            ga[i] = a * ga[i] + one_minus_a * d;
-            avg = std::sqrt(sq[i] - ga[i] * ga[i]) + e;
-          } else {
-            avg = std::sqrt(sq[i]) + e;
-          }
-          if (momentum > 0) {
-            buf[i] = mom * buf[i] + d / avg;
-            p[i] = p[i] - lr_ * buf[i];
-          } else {
-            p[i] = p[i] - lr_ * (d / avg);
-          }
-        }
-      });
+  each_parameter(params, [&](std::size_t k, auto tag) {
+    using T = decltype(tag);
+    T* p = data<T>(params[k]);
+    const T* g = data<T>(grads[k]);
+    T* sq = data<T>(square_avg[k]);
+    T* ga = data<T>(grad_avg[k]);
+    T* buf = data<T>(bufs[k]);
+    const T a = T(alpha), one_minus_a = T(1 - alpha), e = T(eps), lr_ = T(lr), mom = T(momentum),
+            wd = T(weight_decay);
+    for (std::int64_t i = 0; i < params[k]->numel(); ++i) {
+      T d = maximize ? -g[i] : g[i];
+      if (weight_decay != 0) d = d + wd * p[i];
+      sq[i] = a * sq[i] + one_minus_a * d * d;
+      T avg;
+      if (centered) {
+        ga[i] = a * ga[i] + one_minus_a * d;
+        avg = std::sqrt(sq[i] - ga[i] * ga[i]) + e;
+      } else {
+        avg = std::sqrt(sq[i]) + e;
+      }
+      if (momentum > 0) {
+        buf[i] = mom * buf[i] + d / avg;
+        p[i] = p[i] - lr_ * buf[i];
+      } else {
+        p[i] = p[i] - lr_ * (d / avg);
+      }
     }
-  }
+  });
   bump(params);
   bump(square_avg);
   bump(grad_avg);
@@ -220,29 +214,24 @@ void adam_step(const py::list& params_in, const py::list& grads_in, const py::li
   const auto exp_avg_sq = tensors(exp_avg_sq_in, params, "exp_avg_sq", false);
   const auto max_sq = tensors(max_sq_in, params, "max_exp_avg_sq", !amsgrad);
   if (steps.size() != params.size()) throw std::runtime_error("adam_step: one step count per parameter expected");
-  {
-    GilRelease unlocked(total_numel(params) >= kParallelGrain);
-    for (std::size_t k = 0; k < params.size(); ++k) {
-      floating(params[k]->dtype(), [&](auto tag) {
-        using T = decltype(tag);
-        T* p = data<T>(params[k]);
-        const T* g = data<T>(grads[k]);
-        T* m = data<T>(exp_avg[k]);
-        T* v = data<T>(exp_avg_sq[k]);
-        T* vmax = data<T>(max_sq[k]);
-        const double bc1 = 1 - std::pow(beta1, steps[k]);
-        const double bc2_sqrt = std::sqrt(1 - std::pow(beta2, steps[k]));
-        const AdamConstants<T> c{T(lr / bc1), T(1 - beta1), T(beta2), T(1 - beta2), T(eps), T(weight_decay),
-                                 T(bc2_sqrt), T(1 - lr * weight_decay)};
-        const std::int64_t n = params[k]->numel();
-        // the flags pick a loop without branches inside, so it vectorizes
-        with_flags(weight_decay != 0, decoupled, amsgrad, maximize, [&](auto wd, auto dec, auto ams, auto max) {
-          adam_loop<T, decltype(wd)::value, decltype(dec)::value, decltype(ams)::value, decltype(max)::value>(
-              p, g, m, v, vmax, n, c);
-        });
-      });
-    }
-  }
+  each_parameter(params, [&](std::size_t k, auto tag) {
+    using T = decltype(tag);
+    T* p = data<T>(params[k]);
+    const T* g = data<T>(grads[k]);
+    T* m = data<T>(exp_avg[k]);
+    T* v = data<T>(exp_avg_sq[k]);
+    T* vmax = data<T>(max_sq[k]);
+    const double bc1 = 1 - std::pow(beta1, steps[k]);
+    const double bc2_sqrt = std::sqrt(1 - std::pow(beta2, steps[k]));
+    const AdamConstants<T> c{T(lr / bc1), T(1 - beta1), T(beta2), T(1 - beta2), T(eps), T(weight_decay),
+                             T(bc2_sqrt), T(1 - lr * weight_decay)};
+    const std::int64_t n = params[k]->numel();
+    // the flags pick a loop without branches inside, so it vectorizes
+    with_flags(weight_decay != 0, decoupled, amsgrad, maximize, [&](auto wd, auto dec, auto ams, auto max) {
+      adam_loop<T, decltype(wd)::value, decltype(dec)::value, decltype(ams)::value, decltype(max)::value>(
+          p, g, m, v, vmax, n, c);
+    });
+  });
   bump(params);
   bump(exp_avg);
   bump(exp_avg_sq);

@@ -126,10 +126,6 @@ TensorPtr pow_scalar(const TensorPtr& a, double exponent) {
   });
 }
 
-TensorPtr compare(BinaryOp op, const TensorPtr& a, const TensorPtr& b, DType dtype) {
-  return binary(op, a, b, dtype);
-}
-
 TensorPtr apply_unary(UnaryOp op, const TensorPtr& t) {
   TensorPtr out = unary(op, t);
   if (!any_requires_grad({&t})) return out;

@@ -17,8 +17,6 @@ namespace chaingrad {
 TensorPtr arith(BinaryOp op, const TensorPtr& a, const TensorPtr& b, DType dtype);
 /// a ** exponent for a Python-number exponent (PowBackward0).
 TensorPtr pow_scalar(const TensorPtr& a, double exponent);
-/// Comparisons (no gradient): a bool tensor.
-TensorPtr compare(BinaryOp op, const TensorPtr& a, const TensorPtr& b, DType dtype);
 TensorPtr apply_unary(UnaryOp op, const TensorPtr& t);
 TensorPtr clamp_op(const TensorPtr& t, std::optional<double> lo, std::optional<double> hi);
 TensorPtr where_op(const TensorPtr& cond, const TensorPtr& a, const TensorPtr& b, DType dtype);

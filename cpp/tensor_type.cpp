@@ -220,7 +220,7 @@ PyObject* richcompare(PyObject* a, PyObject* b, int op) {
     if (!read_operand(a, x) || !read_operand(b, y)) Py_RETURN_NOTIMPLEMENTED;
     static const BinaryOp ops[] = {BinaryOp::Lt, BinaryOp::Le, BinaryOp::Eq,
                                    BinaryOp::Ne, BinaryOp::Gt, BinaryOp::Ge};
-    return wrap_tensor(compare(ops[op], x.t, y.t, result_type(x, y))).release().ptr();
+    return wrap_tensor(binary(ops[op], x.t, y.t, result_type(x, y))).release().ptr();  // no gradient
   });
 }
 

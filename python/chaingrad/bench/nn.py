@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, List, Optional
+from typing import Any, Callable, List, Optional, Tuple
 
 import numpy as np
 
@@ -21,12 +21,17 @@ def _torch() -> Optional[Any]:
     return torch
 
 
-def _regression_rmsprop(lib: Any, steps: int) -> None:
+def _regression_problem(lib: Any) -> Tuple[Any, Any, Any, Any]:
+    """The notes' cubic fit: inputs (x, x^2, x^3), targets, Linear(3, 1) + Flatten, summed MSE."""
     x = lib.linspace(-math.pi, math.pi, 2000)
     y = 0 + 1 * x + 2 * x ** 2 + 3 * x ** 3
     xx = x.unsqueeze(-1).pow(lib.tensor([1, 2, 3]))
     model = lib.nn.Sequential(lib.nn.Linear(3, 1), lib.nn.Flatten(0, 1))
-    loss_fn = lib.nn.MSELoss(reduction="sum")
+    return xx, y, model, lib.nn.MSELoss(reduction="sum")
+
+
+def _regression_rmsprop(lib: Any, steps: int) -> None:
+    xx, y, model, loss_fn = _regression_problem(lib)
     optimizer = lib.optim.RMSprop(model.parameters(), lr=1e-3)
     for _ in range(steps):
         loss = loss_fn(model(xx), y)
@@ -36,11 +41,7 @@ def _regression_rmsprop(lib: Any, steps: int) -> None:
 
 
 def _regression_manual_sgd(lib: Any, steps: int) -> None:
-    x = lib.linspace(-math.pi, math.pi, 2000)
-    y = 0 + 1 * x + 2 * x ** 2 + 3 * x ** 3
-    xx = x.unsqueeze(-1).pow(lib.tensor([1, 2, 3]))
-    model = lib.nn.Sequential(lib.nn.Linear(3, 1), lib.nn.Flatten(0, 1))
-    loss_fn = lib.nn.MSELoss(reduction="sum")
+    xx, y, model, loss_fn = _regression_problem(lib)
     for _ in range(steps):
         loss = loss_fn(model(xx), y)
         model.zero_grad()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 from chaingrad import _core
 from chaingrad import functional as F
@@ -17,12 +17,16 @@ def _check(name: str, value: float, low: float = 0.0) -> None:
         raise ValueError(f"Invalid {name} value: {value}")
 
 
-def _counted_states(opt: Optimizer, params: List[Tensor]) -> List[Dict[str, Any]]:
-    """Each parameter's state with its step count advanced by one."""
-    states = [opt.state.setdefault(p, {}) for p in params]
-    for s in states:
-        s["step"] = s.get("step", 0) + 1
-    return states
+def _counted_groups(opt: Optimizer) -> Iterator[Tuple[Dict[str, Any], List[Tensor], List[Dict[str, Any]]]]:
+    """Each group with its parameters that have gradients and their states, step counts advanced."""
+    for group in opt.param_groups:
+        params = [p for p in group["params"] if p.grad is not None]
+        if not params:
+            continue
+        states = [opt.state.setdefault(p, {}) for p in params]
+        for s in states:
+            s["step"] = s.get("step", 0) + 1
+        yield group, params, states
 
 
 def _buffer(state: Dict[str, Any], key: str, like: Tensor) -> Tensor:
@@ -80,11 +84,7 @@ class RMSprop(Optimizer):
 
     def _update(self) -> None:
         """One update of every parameter that has a gradient."""
-        for g in self.param_groups:
-            params = self._with_grads(g)
-            if not params:
-                continue
-            states = _counted_states(self, params)
+        for g, params, states in _counted_groups(self):
             _core.rmsprop_step(
                 params, [p.grad for p in params], [_buffer(s, "square_avg", p) for s, p in zip(states, params)],
                 [_buffer(s, "grad_avg", p) if g["centered"] else None for s, p in zip(states, params)],
@@ -110,11 +110,7 @@ class Adam(Optimizer):
 
     def _update(self) -> None:
         """One update of every parameter that has a gradient."""
-        for g in self.param_groups:
-            params = self._with_grads(g)
-            if not params:
-                continue
-            states = _counted_states(self, params)
+        for g, params, states in _counted_groups(self):
             beta1, beta2 = g["betas"]
             _core.adam_step(
                 params, [p.grad for p in params], [_buffer(s, "exp_avg", p) for s, p in zip(states, params)],

@@ -4,11 +4,13 @@
 
 #include <pybind11/stl.h>
 
+#include <algorithm>
 #include <cmath>
 #include <type_traits>
 #include <string>
 #include <vector>
 
+#include "cuda_backend.h"
 #include "gil.h"
 #include "tensor_type.h"
 
@@ -41,6 +43,10 @@ std::vector<TensorPtr> tensors(const py::list& items, const std::vector<TensorPt
     if (!t->is_contiguous()) {
       throw std::runtime_error(std::string(what) + "[" + std::to_string(i) + "] is not contiguous");
     }
+    if (!params.empty() && t->device() != params[i]->device()) {
+      throw std::runtime_error(std::string(what) + "[" + std::to_string(i) + "] is on " + t->device().str() +
+                               ", but its parameter is on " + params[i]->device().str());
+    }
     out.push_back(std::move(t));
   }
   return out;
@@ -66,15 +72,49 @@ std::int64_t total_numel(const std::vector<TensorPtr>& ts) {
   return n;
 }
 
-/// Calls update(k, T{}) for every parameter k, with T its element type (float or double), the
-/// GIL released when the parameters are large.
-template <class Update>
-void each_parameter(const std::vector<TensorPtr>& params, Update&& update) {
-  GilRelease unlocked(total_numel(params) >= kParallelGrain);
+/// Steps the parameters that live on CUDA devices, one fused launch per (device, dtype):
+/// launch(dtype, device, slots) with slot_of(k) describing parameter k. Returns the indices of the
+/// parameters left for the CPU.
+template <class SlotOf, class Launch>
+std::vector<std::size_t> step_cuda_parameters(const std::vector<TensorPtr>& params, SlotOf&& slot_of, Launch&& launch) {
+  std::vector<std::size_t> on_cpu;
+  std::vector<std::pair<std::pair<int, DType>, std::vector<cuda::ParamSlot>>> groups;
   for (std::size_t k = 0; k < params.size(); ++k) {
+    if (!params[k]->is_cuda()) {
+      on_cpu.push_back(k);
+      continue;
+    }
+    const std::pair<int, DType> key{params[k]->device().index, params[k]->dtype()};
+    auto it = std::find_if(groups.begin(), groups.end(), [&](const auto& g) { return g.first == key; });
+    if (it == groups.end()) it = groups.insert(groups.end(), {key, {}});
+    it->second.push_back(slot_of(k));
+  }
+  for (const auto& [key, slots] : groups) launch(key.second, key.first, slots);
+  return on_cpu;
+}
+
+/// Calls update(k, T{}) for every parameter k in `indices`, with T its element type (float or
+/// double), the GIL released when the parameters are large.
+template <class Update>
+void each_parameter(const std::vector<TensorPtr>& params, const std::vector<std::size_t>& indices, Update&& update) {
+  GilRelease unlocked(total_numel(params) >= kParallelGrain);
+  for (std::size_t k : indices) {
     if (params[k]->dtype() == DType::Float32) update(k, float{});
     else update(k, double{});
   }
+}
+
+/// A parameter as the CUDA optimizer kernels see it.
+cuda::ParamSlot slot(const TensorPtr& p, const TensorPtr& g, const TensorPtr& s0, const TensorPtr& s1,
+                     const TensorPtr& s2) {
+  cuda::ParamSlot out;
+  out.param = p->data();
+  out.grad = g->data();
+  out.state[0] = s0 ? s0->data() : nullptr;
+  out.state[1] = s1 ? s1->data() : nullptr;
+  out.state[2] = s2 ? s2->data() : nullptr;
+  out.numel = p->numel();
+  return out;
 }
 
 template <class T>
@@ -142,7 +182,12 @@ void sgd_step(const py::list& params_in, const py::list& grads_in, const py::lis
   const auto params = parameters(params_in);
   const auto grads = tensors(grads_in, params, "grads", false);
   const auto bufs = tensors(bufs_in, params, "momentum_buffer", momentum == 0.0);
-  each_parameter(params, [&](std::size_t k, auto tag) {
+  const auto on_cpu = step_cuda_parameters(
+      params, [&](std::size_t k) { return slot(params[k], grads[k], bufs[k], nullptr, nullptr); },
+      [&](DType dtype, int device, const std::vector<cuda::ParamSlot>& slots) {
+        cuda::sgd_step(dtype, device, slots, {lr, momentum, dampening, weight_decay, nesterov, maximize, first});
+      });
+  each_parameter(params, on_cpu, [&](std::size_t k, auto tag) {
     using T = decltype(tag);
     T* p = data<T>(params[k]);
     const T* g = data<T>(grads[k]);
@@ -170,7 +215,12 @@ void rmsprop_step(const py::list& params_in, const py::list& grads_in, const py:
   const auto square_avg = tensors(square_avg_in, params, "square_avg", false);
   const auto grad_avg = tensors(grad_avg_in, params, "grad_avg", !centered);
   const auto bufs = tensors(bufs_in, params, "momentum_buffer", momentum == 0.0);
-  each_parameter(params, [&](std::size_t k, auto tag) {
+  const auto on_cpu = step_cuda_parameters(
+      params, [&](std::size_t k) { return slot(params[k], grads[k], square_avg[k], grad_avg[k], bufs[k]); },
+      [&](DType dtype, int device, const std::vector<cuda::ParamSlot>& slots) {
+        cuda::rmsprop_step(dtype, device, slots, {lr, alpha, eps, weight_decay, momentum, centered, maximize});
+      });
+  each_parameter(params, on_cpu, [&](std::size_t k, auto tag) {
     using T = decltype(tag);
     T* p = data<T>(params[k]);
     const T* g = data<T>(grads[k]);
@@ -214,7 +264,18 @@ void adam_step(const py::list& params_in, const py::list& grads_in, const py::li
   const auto exp_avg_sq = tensors(exp_avg_sq_in, params, "exp_avg_sq", false);
   const auto max_sq = tensors(max_sq_in, params, "max_exp_avg_sq", !amsgrad);
   if (steps.size() != params.size()) throw std::runtime_error("adam_step: one step count per parameter expected");
-  each_parameter(params, [&](std::size_t k, auto tag) {
+  const auto on_cpu = step_cuda_parameters(
+      params,
+      [&](std::size_t k) {
+        cuda::ParamSlot s = slot(params[k], grads[k], exp_avg[k], exp_avg_sq[k], max_sq[k]);
+        s.bias_correction1 = 1 - std::pow(beta1, steps[k]);
+        s.bias_correction2_sqrt = std::sqrt(1 - std::pow(beta2, steps[k]));
+        return s;
+      },
+      [&](DType dtype, int device, const std::vector<cuda::ParamSlot>& slots) {
+        cuda::adam_step(dtype, device, slots, {lr, beta1, beta2, eps, weight_decay, decoupled, amsgrad, maximize});
+      });
+  each_parameter(params, on_cpu, [&](std::size_t k, auto tag) {
     using T = decltype(tag);
     T* p = data<T>(params[k]);
     const T* g = data<T>(grads[k]);

@@ -5,6 +5,8 @@
 #include <stdexcept>
 #include <utility>
 
+#include "cuda_backend.h"
+
 namespace chaingrad {
 
 std::size_t itemsize(DType dtype) {
@@ -31,15 +33,22 @@ namespace {
 constexpr std::size_t kAlignment = 64;  // a cache line, and what AVX-512 loads like
 }
 
-Storage::Storage(std::size_t nbytes) : nbytes_(nbytes) {
+std::string Device::str() const { return is_cuda() ? "cuda:" + std::to_string(index) : "cpu"; }
+
+Storage::Storage(std::size_t nbytes, Device device) : nbytes_(nbytes), device_(device) {
+  if (device.is_cuda()) {
+    data_ = cuda::allocate(nbytes, device.index);
+    release_ = [data = data_, index = device.index] { cuda::release(data, index); };
+    return;
+  }
   const std::size_t rounded = (nbytes + kAlignment - 1) / kAlignment * kAlignment;
   data_ = std::aligned_alloc(kAlignment, rounded == 0 ? kAlignment : rounded);
   if (data_ == nullptr) throw std::bad_alloc();
   release_ = [data = data_] { std::free(data); };
 }
 
-Storage::Storage(void* data, std::size_t nbytes, std::function<void()> release)
-    : data_(data), nbytes_(nbytes), release_(std::move(release)) {}
+Storage::Storage(void* data, std::size_t nbytes, std::function<void()> release, Device device)
+    : data_(data), nbytes_(nbytes), release_(std::move(release)), device_(device) {}
 
 Storage::~Storage() {
   if (release_) release_();
@@ -106,7 +115,7 @@ std::int64_t wrap_dim(std::int64_t dim, std::int64_t ndim) {
   return dim < 0 ? dim + n : dim;
 }
 
-TensorPtr empty(const Shape& shape, DType dtype) {
+TensorPtr empty(const Shape& shape, DType dtype, Device device) {
   std::int64_t n = 1;
   for (std::int64_t s : shape) {
     if (s < 0) throw std::runtime_error("negative dimension in shape " + shape_str(shape));
@@ -118,7 +127,7 @@ TensorPtr empty(const Shape& shape, DType dtype) {
   if (__builtin_mul_overflow(n, static_cast<std::int64_t>(itemsize(dtype)), &nbytes)) {
     throw std::overflow_error("shape " + shape_str(shape) + " has more elements than fit in memory");
   }
-  auto storage = std::make_shared<Storage>(static_cast<std::size_t>(nbytes));
+  auto storage = std::make_shared<Storage>(static_cast<std::size_t>(nbytes), device);
   return make_ref<TensorImpl>(std::move(storage), dtype, shape, contiguous_strides(shape), 0);
 }
 

@@ -26,21 +26,36 @@ inline DType promote(DType a, DType b) { return a > b ? a : b; }
 
 using Shape = std::vector<std::int64_t>;
 
+/// Where a tensor's memory lives: the host, or CUDA device `index`.
+struct Device {
+  enum class Kind : std::uint8_t { CPU, CUDA };
+  Kind kind = Kind::CPU;
+  int index = 0;
+
+  bool is_cuda() const { return kind == Kind::CUDA; }
+  bool operator==(const Device& o) const { return kind == o.kind && (kind == Kind::CPU || index == o.index); }
+  bool operator!=(const Device& o) const { return !(*this == o); }
+  /// "cpu" or "cuda:0".
+  std::string str() const;
+};
+
 /// A block of memory shared by a tensor and all its views, with the version counter that in-place
 /// ops bump (so autograd can tell that a tensor it saved was modified).
 class Storage {
  public:
-  /// Fresh, 64-byte aligned, uninitialised memory for nbytes.
-  explicit Storage(std::size_t nbytes);
+  /// Fresh, uninitialised memory for nbytes: 64-byte aligned host memory, or a block of the CUDA
+  /// caching allocator.
+  explicit Storage(std::size_t nbytes, Device device = {});
   /// Memory owned by someone else (a numpy array, a DLPack producer); release runs when the last
   /// view goes.
-  Storage(void* data, std::size_t nbytes, std::function<void()> release);
+  Storage(void* data, std::size_t nbytes, std::function<void()> release, Device device = {});
   Storage(const Storage&) = delete;
   Storage& operator=(const Storage&) = delete;
   ~Storage();
 
   void* data() const { return data_; }
   std::size_t nbytes() const { return nbytes_; }
+  const Device& device() const { return device_; }
   std::uint64_t version() const { return version_; }
   void bump_version() { ++version_; }
 
@@ -48,6 +63,7 @@ class Storage {
   void* data_;
   std::size_t nbytes_;
   std::function<void()> release_;
+  Device device_;
   std::uint64_t version_ = 0;
 };
 
@@ -71,6 +87,8 @@ class TensorImpl : public RefCounted {
   std::int64_t numel() const { return numel_; }
   bool is_contiguous() const;
   const std::shared_ptr<Storage>& storage() const { return storage_; }
+  const Device& device() const { return storage_->device(); }
+  bool is_cuda() const { return storage_->device().is_cuda(); }
   /// Address of the first element.
   char* data() const {
     return static_cast<char*>(storage_->data()) + offset_ * static_cast<std::int64_t>(itemsize(dtype_));
@@ -113,7 +131,7 @@ std::string shape_str(const Shape& shape);
 std::int64_t wrap_dim(std::int64_t dim, std::int64_t ndim);
 
 /// A new contiguous tensor with uninitialised data.
-TensorPtr empty(const Shape& shape, DType dtype);
+TensorPtr empty(const Shape& shape, DType dtype, Device device = {});
 /// A new tensor sharing t's storage, with other shape, strides and offset.
 TensorPtr make_view(const TensorPtr& t, Shape shape, Shape strides, std::int64_t offset);
 

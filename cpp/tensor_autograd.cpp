@@ -140,9 +140,13 @@ TensorPtr seed_gradient(const TensorPtr& root, TensorPtr gradient) {
       throw std::runtime_error("grad can be implicitly created only for scalar outputs (got a " +
                                describe(root) + "); pass gradient=");
     }
-    TensorPtr ones = empty(root->shape(), root->dtype());
+    TensorPtr ones = empty(root->shape(), root->dtype(), root->device());
     fill(ones, 1.0);
     return ones;
+  }
+  if (gradient->device() != root->device()) {
+    throw std::runtime_error("backward: gradient is on " + gradient->device().str() + " but the output is on " +
+                             root->device().str());
   }
   if (gradient->shape() != root->shape()) {
     throw std::runtime_error("backward: gradient has shape " + shape_str(gradient->shape()) +

@@ -12,8 +12,11 @@
 #include <random>
 #include <string>
 
+#include "cuda_backend.h"
 #include "parallel.h"
 #include "tensor_autograd.h"
+#include "tensor_device.h"
+#include "tensor_dlpack.h"
 #include "tensor_ops.h"
 #include "tensor_numpy.h"
 #include "tensor_type.h"
@@ -41,9 +44,13 @@ std::mt19937_64& generator() {
 
 double uniform01() { return (generator()() >> 11) * (1.0 / 9007199254740992.0); }
 
-TensorPtr random_tensor(const Shape& shape, DType dtype, bool normal) {
+TensorPtr random_tensor(const Shape& shape, DType dtype, bool normal, const Device& device) {
   if (!is_floating(dtype)) throw std::runtime_error("random floats need a floating point dtype");
-  TensorPtr out = empty(shape, dtype);
+  TensorPtr out = empty(shape, dtype, device);
+  if (device.is_cuda()) {  // the device's own generator (Note [random generator])
+    cuda::random(*out, normal);
+    return out;
+  }
   const std::int64_t n = out->numel();
   std::vector<double> values(static_cast<std::size_t>(n));
   for (std::int64_t i = 0; i < n; i += 2) {
@@ -63,12 +70,16 @@ TensorPtr random_tensor(const Shape& shape, DType dtype, bool normal) {
   return out;
 }
 
-TensorPtr randint(std::int64_t low, std::int64_t high, const Shape& shape) {
+TensorPtr randint(std::int64_t low, std::int64_t high, const Shape& shape, const Device& device) {
   if (high <= low) {
     throw std::runtime_error("random_ expects 'from' to be less than 'to', but got from=" +
                              std::to_string(low) + " >= to=" + std::to_string(high));
   }
-  TensorPtr out = empty(shape, DType::Int64);
+  TensorPtr out = empty(shape, DType::Int64, device);
+  if (device.is_cuda()) {
+    cuda::randint(*out, low, high);
+    return out;
+  }
   std::uniform_int_distribution<std::int64_t> pick(low, high - 1);
   std::int64_t* p = out->data_as<std::int64_t>();
   for (std::int64_t i = 0; i < out->numel(); ++i) p[i] = pick(generator());
@@ -77,8 +88,8 @@ TensorPtr randint(std::int64_t low, std::int64_t high, const Shape& shape) {
 
 // --- factories -------------------------------------------------------------------------------
 
-TensorPtr full(const Shape& shape, double value, DType dtype) {
-  TensorPtr out = empty(shape, dtype);
+TensorPtr full(const Shape& shape, double value, DType dtype, const Device& device) {
+  TensorPtr out = empty(shape, dtype, device);
   fill(out, value);
   return out;
 }
@@ -115,6 +126,25 @@ std::vector<TensorPtr> tensor_list(const py::sequence& seq, const char* what) {
   return out;
 }
 
+/// The chaingrad.cuda queries: they answer on a machine without CUDA too.
+void bind_cuda(py::module_& m) {
+  m.def("cuda_is_built", &cuda::is_built, "Whether the CUDA kernels were compiled in.");
+  m.def("cuda_device_count", &cuda::device_count, "Usable CUDA devices (0 without driver or device).");
+  m.def("cuda_unavailable_reason", &cuda::unavailable_reason, "Why no CUDA device can be used, or ''.");
+  m.def("cuda_device_name", &cuda::device_name, "A device's name.");
+  m.def("cuda_synchronize", [](int index) {
+    py::gil_scoped_release unlocked;
+    cuda::synchronize(index);
+  }, "Waits for every kernel queued on the device.");
+  m.def("cuda_stream_wait", &cuda::stream_wait, "Makes a foreign stream wait for chaingrad's queued kernels.");
+  m.def("cuda_memory_allocated", &cuda::memory_allocated, "Bytes held by live tensors on the device.");
+  m.def("cuda_max_memory_allocated", &cuda::max_memory_allocated, "The peak of cuda_memory_allocated.");
+  m.def("cuda_empty_cache", &cuda::empty_cache, "Returns cached, unused device memory to the driver.");
+  m.def("cuda_manual_seed", &cuda::manual_seed, "Seeds the generator of every CUDA device.");
+  m.def("cuda_load_cublas", &cuda::load_cublas, "Loads cuBLAS from a path; '' or why it failed.");
+  m.def("cuda_has_cublas", &cuda::has_cublas, "Whether matmuls go through cuBLAS.");
+}
+
 }  // namespace
 
 void bind_tensors(py::module_& m) {
@@ -123,17 +153,34 @@ void bind_tensors(py::module_& m) {
   m.def("from_numpy", [](py::array a, bool copy) { return wrap(from_numpy(std::move(a), copy)); },
         py::arg("array"), py::arg("copy"), "A tensor over the array's memory, or over a copy.");
   m.def("to_numpy", [](py::handle t) { return to_numpy(arg(t)); }, "An ndarray over the tensor's memory.");
-  m.def("full", [](const Shape& shape, double value, py::handle dtype) { return wrap(full(shape, value, dtype_from(dtype))); });
-  m.def("empty", [](const Shape& shape, py::handle dtype) { return wrap(empty(shape, dtype_from(dtype))); });
-  m.def("arange", [](double start, double end, double step, py::handle dtype) {
-    return wrap(arange(start, end, step, dtype_from(dtype)));
+  m.def("to_dlpack", [](py::handle t) { return to_dlpack(arg(t)); }, "A DLPack capsule over the tensor's memory.");
+  m.def("from_dlpack", [](const py::capsule& c) { return wrap(from_dlpack(c)); },
+        "A tensor over a DLPack capsule's memory (CPU or CUDA).");
+  m.def("full", [](const Shape& shape, double value, py::handle dtype, const std::string& device) {
+    return wrap(full(shape, value, dtype_from(dtype), parse_device(device)));
   });
-  m.def("linspace", [](double start, double end, std::int64_t steps, py::handle dtype) {
-    return wrap(linspace(start, end, steps, dtype_from(dtype)));
+  m.def("empty", [](const Shape& shape, py::handle dtype, const std::string& device) {
+    return wrap(empty(shape, dtype_from(dtype), parse_device(device)));
   });
-  m.def("randn", [](const Shape& shape, py::handle dtype) { return wrap(random_tensor(shape, dtype_from(dtype), true)); });
-  m.def("rand", [](const Shape& shape, py::handle dtype) { return wrap(random_tensor(shape, dtype_from(dtype), false)); });
-  m.def("randint", [](std::int64_t low, std::int64_t high, const Shape& shape) { return wrap(randint(low, high, shape)); });
+  m.def("arange", [](double start, double end, double step, py::handle dtype, const std::string& device) {
+    return wrap(to_device(arange(start, end, step, dtype_from(dtype)), parse_device(device)));
+  });
+  m.def("linspace", [](double start, double end, std::int64_t steps, py::handle dtype, const std::string& device) {
+    return wrap(to_device(linspace(start, end, steps, dtype_from(dtype)), parse_device(device)));
+  });
+  m.def("randn", [](const Shape& shape, py::handle dtype, const std::string& device) {
+    return wrap(random_tensor(shape, dtype_from(dtype), true, parse_device(device)));
+  });
+  m.def("rand", [](const Shape& shape, py::handle dtype, const std::string& device) {
+    return wrap(random_tensor(shape, dtype_from(dtype), false, parse_device(device)));
+  });
+  m.def("randint", [](std::int64_t low, std::int64_t high, const Shape& shape, const std::string& device) {
+    return wrap(randint(low, high, shape, parse_device(device)));
+  });
+  m.def("to_device", [](py::handle t, const std::string& device) { return wrap(to_device_op(arg(t), parse_device(device))); },
+        "The tensor on another device (differentiable).");
+  m.def("device", [](py::handle t) { return arg(t)->device().str(); }, "'cpu' or 'cuda:N'.");
+  bind_cuda(m);
   m.def("set_num_threads", [](int n) {
     if (n < 1) throw py::value_error("set_num_threads: expected a positive number of threads, got " + std::to_string(n));
 #ifdef _OPENMP
@@ -148,7 +195,10 @@ void bind_tensors(py::module_& m) {
     return 1;
 #endif
   }, "Threads the OpenMP kernels use.");
-  m.def("manual_seed", [](std::uint64_t seed) { generator().seed(seed); }, "Seeds the random generator.");
+  m.def("manual_seed", [](std::uint64_t seed) {
+    generator().seed(seed);
+    cuda::manual_seed(seed);
+  }, "Seeds the CPU generator and every CUDA device's.");
 
   m.def("set_grad_enabled", &set_grad_enabled, "Turns recording of autograd nodes on or off for this thread.");
   m.def("is_grad_enabled", &grad_enabled, "Whether ops record autograd nodes on this thread.");

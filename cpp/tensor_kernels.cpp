@@ -11,6 +11,7 @@
 #include "parallel.h"
 #include "elementwise.h"
 #include "elementwise_isa.h"
+#include "tensor_device.h"
 #include "tensor_loops.h"
 
 namespace chaingrad {
@@ -41,14 +42,21 @@ Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
 
 void copy_into(const TensorPtr& dst, const TensorPtr& src_in) {
   // Source and destination in one storage (x[1:] = x[:-1]) could overlap: read a copy instead.
-  const TensorPtr src = src_in->storage() == dst->storage() && src_in.get() != dst.get()
-                            ? cast(src_in, src_in->dtype(), /*copy=*/true)
-                            : src_in;
+  TensorPtr src = src_in->storage() == dst->storage() && src_in.get() != dst.get()
+                      ? cast(src_in, src_in->dtype(), /*copy=*/true)
+                      : src_in;
   if (broadcast_shapes(dst->shape(), src->shape(), "copy") != dst->shape()) {
     throw std::runtime_error("copy: source of shape " + shape_str(src->shape()) +
                                 " cannot be broadcast to destination of shape " +
                                 shape_str(dst->shape()));
   }
+  // A copy may cross devices (as PyTorch's copy_): the source moves first, then converts there.
+  if (dst->is_cuda()) {
+    if (src->device() != dst->device() && !(src->ndim() == 0 && !src->is_cuda())) src = to_device(src, dst->device());
+    cuda::copy(*dst, cuda_operand(src, dst->shape()));
+    return;
+  }
+  if (src->is_cuda()) src = to_device(src, dst->device());
   const Shape src_strides = broadcast_strides(*src, dst->shape());
   GilRelease unlocked(dst->numel() >= kParallelGrain);
   dispatch(dst->dtype(), [&](auto out_tag) {
@@ -77,7 +85,7 @@ void copy_into(const TensorPtr& dst, const TensorPtr& src_in) {
 
 TensorPtr cast(const TensorPtr& t, DType dtype, bool copy) {
   if (t->dtype() == dtype && !copy) return t;
-  TensorPtr out = empty(t->shape(), dtype);
+  TensorPtr out = empty(t->shape(), dtype, t->device());
   copy_into(out, t);
   return out;
 }
@@ -97,6 +105,7 @@ TensorPtr as_shape(const TensorPtr& t, const Shape& shape) {
 }
 
 void fill(const TensorPtr& dst, double value) {
+  if (dst->is_cuda()) return cuda::fill(*dst, value);
   dispatch(dst->dtype(), [&](auto tag) {
     using T = decltype(tag);
     const T v = static_cast<T>(value);
@@ -119,9 +128,10 @@ double item(const TensorPtr& t) {
     throw std::runtime_error("a Tensor with " + std::to_string(t->numel()) +
                                 " elements cannot be converted to Scalar");
   }
+  const TensorPtr host = to_device(t, Device{});
   return dispatch(t->dtype(), [&](auto tag) {
     using T = decltype(tag);
-    return static_cast<double>(*t->data_as<T>());
+    return static_cast<double>(*host->data_as<T>());
   });
 }
 
@@ -168,7 +178,11 @@ TensorPtr unary(UnaryOp op, const TensorPtr& t) {
     dtype = DType::Int64;
   }
   const TensorPtr in = cast(t, dtype);
-  TensorPtr out = empty(in->shape(), dtype);
+  TensorPtr out = empty(in->shape(), dtype, in->device());
+  if (out->is_cuda()) {
+    cuda::unary(op, *out, cuda_operand(in, out->shape()));
+    return out;
+  }
   GilRelease unlocked(out->numel() >= kParallelGrain);
   dispatch(dtype, [&](auto tag) {
     using T = decltype(tag);
@@ -216,13 +230,17 @@ const char* binary_op_name(BinaryOp op) {
 
 TensorPtr binary(BinaryOp op, const TensorPtr& a, const TensorPtr& b, DType dtype) {
   const Shape shape = broadcast_shapes(a->shape(), b->shape(), binary_op_name(op));
+  const Device device = common_device(binary_op_name(op), {a.get(), b.get()});
   if (dtype == DType::Bool && (op == BinaryOp::Sub || op == BinaryOp::Div || op == BinaryOp::Pow)) {
     throw std::runtime_error(std::string(binary_op_name(op)) +
                                 ": not supported for two bool tensors; convert one with .int()");
   }
   const TensorPtr x = cast(a, dtype);
   const TensorPtr y = cast(b, dtype);
-  if (op == BinaryOp::Pow && dtype == DType::Int64) {
+  if (op == BinaryOp::Pow && dtype == DType::Int64 && y->is_cuda() && cuda::any_negative(*y)) {
+    throw std::runtime_error("pow: integers to negative integer powers are not allowed");
+  }
+  if (op == BinaryOp::Pow && dtype == DType::Int64 && !y->is_cuda()) {
     const std::int64_t* e = y->data_as<std::int64_t>();
     bool negative = false;
     for_each_run<1>(y->shape(), {y->strides().data()}, [&](const auto& off, const auto& step, std::int64_t n) {
@@ -230,9 +248,13 @@ TensorPtr binary(BinaryOp op, const TensorPtr& a, const TensorPtr& b, DType dtyp
     });
     if (negative) throw std::runtime_error("pow: integers to negative integer powers are not allowed");
   }
+  TensorPtr out = empty(shape, is_comparison(op) ? DType::Bool : dtype, device);
+  if (device.is_cuda()) {
+    cuda::binary(op, dtype, *out, cuda_operand(x, shape), cuda_operand(y, shape));
+    return out;
+  }
   const Shape xs = broadcast_strides(*x, shape);
   const Shape ys = broadcast_strides(*y, shape);
-  TensorPtr out = empty(shape, is_comparison(op) ? DType::Bool : dtype);
   const bool x_flat = is_flat(*x, shape), y_flat = is_flat(*y, shape);
   const bool flat = (x_flat || is_single(*x)) && (y_flat || is_single(*y));
   GilRelease unlocked(out->numel() >= kParallelGrain);
@@ -267,11 +289,16 @@ TensorPtr binary(BinaryOp op, const TensorPtr& a, const TensorPtr& b, DType dtyp
 }
 
 TensorPtr relu_backward(const TensorPtr& g, const TensorPtr& y) {
-  if (g->shape() != y->shape() || g->dtype() != y->dtype() || !g->is_contiguous() || !y->is_contiguous()) {
+  if (g->shape() != y->shape() || g->dtype() != y->dtype() || !g->is_contiguous() || !y->is_contiguous() ||
+      g->device() != y->device()) {
     return binary(BinaryOp::Mul, g, cast(binary(BinaryOp::Gt, y, scalar_tensor(0, y->dtype()), y->dtype()), g->dtype()),
                   g->dtype());
   }
-  TensorPtr out = empty(g->shape(), g->dtype());
+  TensorPtr out = empty(g->shape(), g->dtype(), g->device());
+  if (out->is_cuda()) {
+    cuda::relu_backward(*out, *g, *y);
+    return out;
+  }
   GilRelease unlocked(out->numel() >= kParallelGrain);
   dispatch(g->dtype(), [&](auto tag) {
     using T = decltype(tag);
@@ -288,9 +315,15 @@ TensorPtr relu_backward(const TensorPtr& g, const TensorPtr& y) {
 TensorPtr where(const TensorPtr& cond, const TensorPtr& a, const TensorPtr& b, DType dtype) {
   const Shape shape = broadcast_shapes(cond->shape(), broadcast_shapes(a->shape(), b->shape(), "where"),
                                        "where");
+  const Device device = common_device("where", {cond.get(), a.get(), b.get()});
   const TensorPtr c = cast(cond, DType::Bool);
   const TensorPtr x = cast(a, dtype);
   const TensorPtr y = cast(b, dtype);
+  if (device.is_cuda()) {
+    TensorPtr out = empty(shape, dtype, device);
+    cuda::where(*out, cuda_operand(c, shape), cuda_operand(x, shape), cuda_operand(y, shape));
+    return out;
+  }
   const Shape cs = broadcast_strides(*c, shape), xs = broadcast_strides(*x, shape),
               ys = broadcast_strides(*y, shape);
   TensorPtr out = empty(shape, dtype);
@@ -313,7 +346,11 @@ TensorPtr where(const TensorPtr& cond, const TensorPtr& a, const TensorPtr& b, D
 
 TensorPtr clamp(const TensorPtr& t, const double* lo, const double* hi) {
   if (t->dtype() == DType::Bool) throw std::runtime_error("clamp is not supported for bool tensors");
-  TensorPtr out = empty(t->shape(), t->dtype());
+  TensorPtr out = empty(t->shape(), t->dtype(), t->device());
+  if (out->is_cuda()) {
+    cuda::clamp(*out, cuda_operand(t, out->shape()), lo, hi);
+    return out;
+  }
   dispatch(t->dtype(), [&](auto tag) {
     using T = decltype(tag);
     const T* x = t->data_as<T>();

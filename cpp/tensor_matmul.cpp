@@ -6,6 +6,7 @@
 
 #include "gil.h"
 #include "tensor_kernels.h"
+#include "tensor_device.h"
 #include "tensor_loops.h"
 
 namespace chaingrad {
@@ -39,6 +40,11 @@ void gemm(const TensorPtr& a, const TensorPtr& b, const TensorPtr& out, double b
   if (n == 0 || m == 0) return;
   if (k == 0) {
     if (beta == 0.0) fill(out, 0.0);
+    return;
+  }
+  if (out->is_cuda()) {
+    cuda::gemm(out->dtype(), n, m, k, a->data(), a->strides()[0], a->strides()[1], b->data(), b->strides()[0],
+               b->strides()[1], beta, out->data(), out->strides()[0], out->device().index);
     return;
   }
   if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>) {
@@ -94,7 +100,8 @@ TensorPtr addmm(const TensorPtr& bias, const TensorPtr& a, const TensorPtr& b) {
   if (a->dtype() != b->dtype() || (bias && bias->dtype() != a->dtype())) {
     throw std::runtime_error("addmm: expected all operands to have the same dtype");
   }
-  TensorPtr out = empty({a->shape()[0], b->shape()[1]}, a->dtype());
+  const Device device = common_device("addmm", {bias.get(), a.get(), b.get()});
+  TensorPtr out = empty({a->shape()[0], b->shape()[1]}, a->dtype(), device);
   if (bias) copy_into(out, bias);  // broadcast the bias over the rows, then accumulate into it
   dispatch(a->dtype(), [&](auto tag) {
     using T = decltype(tag);
@@ -113,6 +120,7 @@ TensorPtr matmul(const TensorPtr& a_in, const TensorPtr& b_in) {
     throw std::runtime_error(std::string("matmul: expected both operands to have the same dtype, got ") +
                                 dtype_name(a_in->dtype()) + " and " + dtype_name(b_in->dtype()));
   }
+  const Device device = common_device("matmul", {a_in.get(), b_in.get()});
   if (a_in->dtype() == DType::Bool) throw std::runtime_error("matmul: not supported for bool tensors");
   // 1-d operands become a row (left) or a column (right), removed again from the result.
   const bool a_vec = a_in->ndim() == 1, b_vec = b_in->ndim() == 1;
@@ -131,7 +139,7 @@ TensorPtr matmul(const TensorPtr& a_in, const TensorPtr& b_in) {
   Shape out_shape = batch;
   out_shape.push_back(n);
   out_shape.push_back(m);
-  TensorPtr out = empty(out_shape, a->dtype());
+  TensorPtr out = empty(out_shape, a->dtype(), device);
 
   // batch strides of a and b, broadcast (0 on expanded dims)
   auto batch_strides = [&](const TensorPtr& t) {

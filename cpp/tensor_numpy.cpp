@@ -70,6 +70,10 @@ TensorPtr from_numpy(py::array array, bool copy) {
 }
 
 py::array to_numpy(const TensorPtr& t) {
+  if (t->is_cuda()) {
+    throw py::type_error("can't convert " + t->device().str() +
+                         " device type tensor to numpy. Use Tensor.cpu() to copy the tensor to host memory first.");
+  }
   const std::int64_t size = static_cast<std::int64_t>(itemsize(t->dtype()));
   std::vector<py::ssize_t> shape(t->shape().begin(), t->shape().end()), strides;
   for (std::int64_t s : t->strides()) strides.push_back(s * size);

@@ -1,5 +1,7 @@
 #include "tensor_ops.h"
 
+#include "tensor_device.h"
+
 #include <cmath>
 #include <stdexcept>
 #include <string>
@@ -205,6 +207,12 @@ TensorPtr where_op(const TensorPtr& cond, const TensorPtr& a, const TensorPtr& b
                 });
 }
 
+TensorPtr to_device_op(const TensorPtr& t, const Device& device) {
+  if (t->device() == device) return t;
+  return record(to_device(t, device), "ToCopyBackward0", {t}, {},
+                [from = t->device()](const TensorPtr& g, const Saved&) { return Grads{to_device(g, from)}; });
+}
+
 TensorPtr to_dtype(const TensorPtr& t, DType dtype, bool copy) {
   if (t->dtype() == dtype && !copy) return t;
   TensorPtr out = cast(t, dtype, /*copy=*/true);
@@ -224,7 +232,7 @@ TensorPtr unreduce(const TensorPtr& g, const Shape& in_shape, const std::vector<
   Shape kept = in_shape;
   for (std::int64_t d : dims) kept[d] = 1;
   TensorPtr gk = keepdim ? g : as_shape(g, kept);
-  TensorPtr out = empty(in_shape, g->dtype());
+  TensorPtr out = empty(in_shape, g->dtype(), g->device());
   copy_into(out, gk);
   return out;
 }
@@ -281,13 +289,12 @@ std::pair<TensorPtr, TensorPtr> max_dim_op(const TensorPtr& t, std::int64_t dim,
                     kept[d] = 1;
                     TensorPtr gk = keepdim ? contiguous(g) : as_shape(g, kept);
                     TensorPtr ik = keepdim ? contiguous(idx) : as_shape(idx, kept);
-                    TensorPtr out = empty(shape, g->dtype());
-                    fill(out, 0.0);
                     // positions along d equal to the index receive g
                     Shape arange_shape(shape.size(), 1);
                     arange_shape[d] = shape[d];
                     TensorPtr positions = empty(arange_shape, DType::Int64);
                     for (std::int64_t k = 0; k < shape[d]; ++k) positions->data_as<std::int64_t>()[k] = k;
+                    positions = to_device(positions, g->device());
                     TensorPtr hit = cast(binary(BinaryOp::Eq, positions, ik, DType::Int64), g->dtype());
                     return Grads{binary(BinaryOp::Mul, hit, gk, g->dtype())};
                   });

@@ -20,6 +20,9 @@ TensorPtr pow_scalar(const TensorPtr& a, double exponent);
 TensorPtr apply_unary(UnaryOp op, const TensorPtr& t);
 TensorPtr clamp_op(const TensorPtr& t, std::optional<double> lo, std::optional<double> hi);
 TensorPtr where_op(const TensorPtr& cond, const TensorPtr& a, const TensorPtr& b, DType dtype);
+/// t on another device (ToCopyBackward0: the gradient goes back to t's device); t itself when it is
+/// there already.
+TensorPtr to_device_op(const TensorPtr& t, const Device& device);
 /// A copy converted to dtype (ToCopyBackward0); t itself when the dtype matches and !copy.
 TensorPtr to_dtype(const TensorPtr& t, DType dtype, bool copy);
 

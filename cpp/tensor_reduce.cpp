@@ -7,6 +7,7 @@
 #include "gil.h"
 #include "parallel.h"
 #include "tensor_kernels.h"
+#include "tensor_device.h"
 #include "tensor_loops.h"
 
 namespace chaingrad {
@@ -96,7 +97,11 @@ TensorPtr sum(const TensorPtr& t, const std::vector<std::int64_t>& dims_in, bool
   }
   const Reduction r = plan_reduction(t->shape(), dims, keepdim);
   const DType out_dtype = is_floating(t->dtype()) ? t->dtype() : DType::Int64;
-  TensorPtr out = empty(r.out_shape, out_dtype);
+  TensorPtr out = empty(r.out_shape, out_dtype, t->device());
+  if (out->is_cuda()) {
+    cuda::sum(*out, *t, dims);
+    return out;
+  }
   // Accumulate in double (or int64): float32 sums of many terms keep their precision.
   const std::int64_t count = shape_numel(r.kept_shape);
   std::vector<double> acc_f(is_floating(out_dtype) ? count : 0, 0.0);
@@ -142,7 +147,7 @@ std::pair<TensorPtr, TensorPtr> max_along(const TensorPtr& t, std::int64_t dim_i
   const char* name = smallest ? "min" : "max";
   if (t->ndim() == 0) {
     TensorPtr values = cast(t, t->dtype(), /*copy=*/true);
-    TensorPtr index = scalar_tensor(0, DType::Int64);
+    TensorPtr index = to_device(scalar_tensor(0, DType::Int64), t->device());
     wrap_dim(dim_in, 0);
     return {values, index};
   }
@@ -153,8 +158,12 @@ std::pair<TensorPtr, TensorPtr> max_along(const TensorPtr& t, std::int64_t dim_i
                                 std::to_string(dim) + " to have non-zero size");
   }
   const Reduction r = plan_reduction(t->shape(), {dim}, keepdim);
-  TensorPtr values = empty(r.out_shape, t->dtype());
-  TensorPtr indices = empty(r.out_shape, DType::Int64);
+  TensorPtr values = empty(r.out_shape, t->dtype(), t->device());
+  TensorPtr indices = empty(r.out_shape, DType::Int64, t->device());
+  if (t->is_cuda()) {
+    cuda::max_along(*values, *indices, *t, dim, smallest);
+    return {values, indices};
+  }
   // Walk the output positions; the inner loop runs along dim.
   Shape outer_shape = t->shape();
   outer_shape[dim] = 1;

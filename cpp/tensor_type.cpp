@@ -10,6 +10,7 @@
 #include "py_errors.h"
 #include "py_operands.h"
 #include "tensor_autograd.h"
+#include "tensor_device.h"
 #include "tensor_numpy.h"
 #include "tensor_ops.h"
 
@@ -52,6 +53,9 @@ struct Operand {
   TensorPtr t;
   int rank = 0;
 };
+
+/// The single element of an int64 tensor, exactly (item() goes through a double).
+std::int64_t int_value(const TensorPtr& t) { return *to_device(t, Device{})->data_as<std::int64_t>(); }
 
 TensorPtr int_scalar(std::int64_t v) {
   TensorPtr t = empty({}, DType::Int64);
@@ -198,7 +202,7 @@ PyObject* int_slot(PyObject* self) {
   return guarded<PyObject*>(nullptr, [&] {
     const TensorPtr& t = as_tensor(self)->impl;
     const double v = single_value(self, "int()");
-    if (t->dtype() == DType::Int64) return PyLong_FromLongLong(*t->data_as<std::int64_t>());
+    if (t->dtype() == DType::Int64) return PyLong_FromLongLong(int_value(t));
     return PyLong_FromDouble(std::trunc(v));
   });
 }
@@ -209,7 +213,7 @@ PyObject* index_slot(PyObject* self) {
     if (is_floating(t->dtype()) || t->numel() != 1) {
       throw py::type_error("only integer tensors of a single element can be converted to an index");
     }
-    if (t->dtype() == DType::Int64) return PyLong_FromLongLong(*t->data_as<std::int64_t>());
+    if (t->dtype() == DType::Int64) return PyLong_FromLongLong(int_value(t));
     return PyLong_FromLongLong(static_cast<long long>(item(t)));
   });
 }
@@ -387,6 +391,10 @@ int set_grad(PyObject* self, PyObject* value, void*) {
       throw std::runtime_error(std::string("assigned grad has data of a different type: ") +
                                dtype_name(g->dtype()) + " vs " + dtype_name(t->dtype()));
     }
+    if (g->device() != t->device()) {
+      throw std::runtime_error("assigned grad has data located on " + g->device().str() +
+                               ", but the tensor is on " + t->device().str());
+    }
     if (g == t.get()) throw std::runtime_error("a tensor cannot be its own gradient (x.grad = x)");
     // a gradient that is itself in a graph would tie that graph to this tensor: keep its data only
     t->grad = g->requires_grad ? detach_op(TensorPtr(g)) : TensorPtr(g);
@@ -439,7 +447,7 @@ PyObject* item_method(PyObject* self, PyObject*) {
     const TensorPtr& t = as_tensor(self)->impl;
     const double v = single_value(self, "item()");
     if (t->dtype() == DType::Bool) return PyBool_FromLong(v != 0.0);
-    if (t->dtype() == DType::Int64) return PyLong_FromLongLong(*t->data_as<std::int64_t>());
+    if (t->dtype() == DType::Int64) return PyLong_FromLongLong(int_value(t));
     return PyFloat_FromDouble(v);
   });
 }

@@ -196,11 +196,16 @@ TensorPtr cat_op(const std::vector<TensorPtr>& tensors, std::int64_t dim) {
                                  " in the list.");
       }
     }
+    if (t->device() != first->device()) {
+      throw std::runtime_error("Expected all tensors to be on the same device, but found at least two devices, " +
+                               first->device().str() + " and " + t->device().str() + "! (in cat, tensor number " +
+                               std::to_string(i) + ")");
+    }
     dtype = promote(dtype, t->dtype());
     shape[d] += t->shape()[d];
     sizes.push_back(t->shape()[d]);
   }
-  TensorPtr out = empty(shape, dtype);
+  TensorPtr out = empty(shape, dtype, first->device());
   const Shape out_strides = out->strides();
   std::int64_t at = 0;
   for (const TensorPtr& t : tensors) {
@@ -308,7 +313,7 @@ TensorPtr index_op(const TensorPtr& t, const std::vector<IndexItem>& items) {
   return record(out, name, {t}, {},
                 [from = t->shape(), items](const TensorPtr& g, const Saved&) {
                   // g placed where the view looked into the input, zeros elsewhere
-                  TensorPtr out = empty(from, g->dtype());
+                  TensorPtr out = empty(from, g->dtype(), g->device());
                   fill(out, 0.0);
                   const Layout w = index_layout(*out, items);
                   copy_into(make_view(out, w.shape, w.strides, w.offset), g);

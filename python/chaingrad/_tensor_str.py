@@ -107,7 +107,7 @@ def format_tensor(t: "Tensor") -> str:
     """repr(t) as PyTorch prints it, with chaingrad's names."""
     import chaingrad
 
-    values = t.detach().numpy()
+    values = t.detach().cpu().numpy()
     prefix = "tensor("
     suffixes = []
     default_dtypes = (chaingrad.float32, chaingrad.int64, chaingrad.bool)
@@ -120,6 +120,8 @@ def format_tensor(t: "Tensor") -> str:
         shown = _summarized(values) if summarize else values
         fmt = _Formatter(shown, t.dtype.is_floating_point)
         body = _nested(values, len(prefix), summarize, fmt)
+    if t.is_cuda:
+        suffixes.append(f"device='{t.device}'")
     if t.dtype not in default_dtypes:
         suffixes.append(f"dtype={t.dtype}")
     if t.grad_fn is not None:

@@ -13,7 +13,7 @@ from typing import Any, Optional, Sequence, Union
 import numpy as np
 
 from chaingrad import _core
-from chaingrad.tensor import Tensor, _BY_NUMPY, _shape_args, bool_, device, dtype, float32, int64
+from chaingrad.tensor import Tensor, _BY_NUMPY, _device_spec, _shape_args, bool_, dtype, float32, int64
 
 __all__ = [
     "tensor", "as_tensor", "from_numpy", "from_dlpack", "is_tensor", "numel",
@@ -33,15 +33,10 @@ def get_default_dtype() -> dtype:
     return float32
 
 
-def _check_device(dev: Any) -> None:
-    if dev is not None:
-        device(dev)
-
-
 def _numpy_data(data: Any, dt: Optional[dtype]) -> np.ndarray:
     """data as an ndarray of a chaingrad dtype, inferring it as PyTorch does."""
     if isinstance(data, Tensor):
-        array = _core.to_numpy(data)
+        array = _core.to_numpy(data.cpu())
     elif isinstance(data, (np.ndarray, np.generic)):
         array = np.asarray(data)
         if dt is None and array.dtype not in _BY_NUMPY:
@@ -77,23 +72,24 @@ def _numpy_data(data: Any, dt: Optional[dtype]) -> np.ndarray:
 
 def tensor(data: Any, dtype: Optional[dtype] = None, device: Any = None,
            requires_grad: bool = False) -> Tensor:
-    """A new tensor holding a copy of data (numbers, nested lists, an ndarray or a tensor)."""
-    _check_device(device)
-    out = _core.from_numpy(_numpy_data(data, dtype), True)
+    """A new tensor holding a copy of data (numbers, nested lists, an ndarray or a tensor), on
+    `device` (for a tensor: on its own device unless given)."""
+    if device is None and isinstance(data, Tensor):
+        device = data.device
+    out = _core.to_device(_core.from_numpy(_numpy_data(data, dtype), True), _device_spec(device))
     if requires_grad:
         out.requires_grad = True
     return out
 
 
 def as_tensor(data: Any, dtype: Optional[dtype] = None, device: Any = None) -> Tensor:
-    """data as a tensor, sharing memory when it already is one (or a matching ndarray)."""
-    _check_device(device)
-    if isinstance(data, Tensor) and (dtype is None or data.dtype is dtype):
-        return data
+    """data as a tensor, sharing memory when it already is one (or a matching ndarray on the CPU)."""
+    if isinstance(data, Tensor):
+        return data.to(device=device, dtype=dtype)
     if isinstance(data, np.ndarray) and (dtype is None or data.dtype == dtype.numpy) \
-            and data.dtype in _BY_NUMPY:
+            and data.dtype in _BY_NUMPY and _device_spec(device) == "cpu":
         return _core.from_numpy(data, False)
-    return tensor(data, dtype=dtype)
+    return tensor(data, dtype=dtype, device=device)
 
 
 def from_numpy(array: np.ndarray) -> Tensor:
@@ -104,8 +100,16 @@ def from_numpy(array: np.ndarray) -> Tensor:
 
 
 def from_dlpack(obj: Any) -> Tensor:
-    """A tensor sharing the memory of any object that speaks DLPack (CPU only)."""
-    return from_numpy(np.from_dlpack(obj))
+    """A tensor sharing the memory of an object that speaks DLPack (numpy, PyTorch, CuPy, ...), on
+    the CPU or a CUDA device, or of a DLPack capsule."""
+    if type(obj).__name__ == "PyCapsule":
+        return _core.from_dlpack(obj)
+    if not hasattr(obj, "__dlpack__"):
+        raise TypeError(f"from_dlpack: {type(obj).__name__} does not support the DLPack protocol")
+    kind, _ = obj.__dlpack_device__()
+    if kind == 2:  # kDLCUDA: our kernels run on the legacy default stream (1), which the producer syncs to
+        return _core.from_dlpack(obj.__dlpack__(stream=1))
+    return from_numpy(np.from_dlpack(obj))  # the CPU path also converts int32 and friends
 
 
 def is_tensor(obj: Any) -> bool:
@@ -118,8 +122,9 @@ def numel(t: Tensor) -> int:
     return t.numel()
 
 
-def _factory(shape: Sequence[Any], value: float, dt: Optional[dtype], requires_grad: bool) -> Tensor:
-    out = _core.full(_shape_args(tuple(shape)), value, dt or float32)
+def _factory(shape: Sequence[Any], value: float, dt: Optional[dtype], requires_grad: bool,
+             dev: Any = None) -> Tensor:
+    out = _core.full(_shape_args(tuple(shape)), value, dt or float32, _device_spec(dev))
     if requires_grad:
         out.requires_grad = True
     return out
@@ -128,80 +133,78 @@ def _factory(shape: Sequence[Any], value: float, dt: Optional[dtype], requires_g
 def zeros(*size: Any, dtype: Optional[dtype] = None, device: Any = None,
           requires_grad: bool = False) -> Tensor:
     """A tensor of zeros."""
-    _check_device(device)
-    return _factory(size, 0.0, dtype, requires_grad)
+    return _factory(size, 0.0, dtype, requires_grad, device)
 
 
 def ones(*size: Any, dtype: Optional[dtype] = None, device: Any = None,
          requires_grad: bool = False) -> Tensor:
     """A tensor of ones."""
-    _check_device(device)
-    return _factory(size, 1.0, dtype, requires_grad)
+    return _factory(size, 1.0, dtype, requires_grad, device)
 
 
 def empty(*size: Any, dtype: Optional[dtype] = None, device: Any = None,
           requires_grad: bool = False) -> Tensor:
     """A tensor with unspecified contents (zeros here)."""
-    _check_device(device)
-    return _factory(size, 0.0, dtype, requires_grad)
+    return _factory(size, 0.0, dtype, requires_grad, device)
 
 
 def full(size: Shape, fill_value: Union[int, builtins.float, builtins.bool], *,
          dtype: Optional[dtype] = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """A tensor filled with fill_value (its dtype follows fill_value when not given)."""
-    _check_device(device)
     if dtype is None:
         dtype = bool_ if isinstance(fill_value, builtins.bool) else \
             int64 if isinstance(fill_value, numbers.Integral) else float32
     shape = [size] if isinstance(size, int) else list(size)
-    return _factory(shape, float(fill_value), dtype, requires_grad)
+    return _factory(shape, float(fill_value), dtype, requires_grad, device)
 
 
 def _like(t: Tensor, dt: Optional[dtype]) -> dtype:
     return dt or t.dtype
 
 
-def zeros_like(t: Tensor, dtype: Optional[dtype] = None, requires_grad: bool = False) -> Tensor:
-    """zeros with t's shape (and dtype)."""
-    return _factory(t.shape, 0.0, _like(t, dtype), requires_grad)
+def zeros_like(t: Tensor, dtype: Optional[dtype] = None, requires_grad: bool = False,
+               device: Any = None) -> Tensor:
+    """zeros with t's shape (and dtype and device)."""
+    return _factory(t.shape, 0.0, _like(t, dtype), requires_grad, device or t.device)
 
 
-def ones_like(t: Tensor, dtype: Optional[dtype] = None, requires_grad: bool = False) -> Tensor:
-    """ones with t's shape (and dtype)."""
-    return _factory(t.shape, 1.0, _like(t, dtype), requires_grad)
+def ones_like(t: Tensor, dtype: Optional[dtype] = None, requires_grad: bool = False,
+              device: Any = None) -> Tensor:
+    """ones with t's shape (and dtype and device)."""
+    return _factory(t.shape, 1.0, _like(t, dtype), requires_grad, device or t.device)
 
 
-def empty_like(t: Tensor, dtype: Optional[dtype] = None, requires_grad: bool = False) -> Tensor:
-    """empty with t's shape (and dtype)."""
-    return _factory(t.shape, 0.0, _like(t, dtype), requires_grad)
+def empty_like(t: Tensor, dtype: Optional[dtype] = None, requires_grad: bool = False,
+               device: Any = None) -> Tensor:
+    """empty with t's shape (and dtype and device)."""
+    return _factory(t.shape, 0.0, _like(t, dtype), requires_grad, device or t.device)
 
 
 def full_like(t: Tensor, fill_value: builtins.float, dtype: Optional[dtype] = None,
-              requires_grad: bool = False) -> Tensor:
-    """full with t's shape (and dtype)."""
-    return _factory(t.shape, float(fill_value), _like(t, dtype), requires_grad)
+              requires_grad: bool = False, device: Any = None) -> Tensor:
+    """full with t's shape (and dtype and device)."""
+    return _factory(t.shape, float(fill_value), _like(t, dtype), requires_grad, device or t.device)
 
 
-def rand_like(t: Tensor, dtype: Optional[dtype] = None) -> Tensor:
-    """rand with t's shape (and dtype)."""
-    return rand(*t.shape, dtype=_like(t, dtype))
+def rand_like(t: Tensor, dtype: Optional[dtype] = None, device: Any = None) -> Tensor:
+    """rand with t's shape (and dtype and device)."""
+    return rand(*t.shape, dtype=_like(t, dtype), device=device or t.device)
 
 
-def randn_like(t: Tensor, dtype: Optional[dtype] = None) -> Tensor:
-    """randn with t's shape (and dtype)."""
-    return randn(*t.shape, dtype=_like(t, dtype))
+def randn_like(t: Tensor, dtype: Optional[dtype] = None, device: Any = None) -> Tensor:
+    """randn with t's shape (and dtype and device)."""
+    return randn(*t.shape, dtype=_like(t, dtype), device=device or t.device)
 
 
 def arange(start: builtins.float, end: Optional[builtins.float] = None, step: builtins.float = 1, *,
            dtype: Optional[dtype] = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """start, start+step, ... below end (int64 when all arguments are ints)."""
-    _check_device(device)
     if end is None:
         start, end = 0, start
     if dtype is None:
         ints = builtins.all(isinstance(v, numbers.Integral) for v in (start, end, step))
         dtype = int64 if ints else float32
-    out = _core.arange(float(start), float(end), float(step), dtype)
+    out = _core.arange(float(start), float(end), float(step), dtype, _device_spec(device))
     if requires_grad:
         out.requires_grad = True
     return out
@@ -210,8 +213,7 @@ def arange(start: builtins.float, end: Optional[builtins.float] = None, step: bu
 def linspace(start: builtins.float, end: builtins.float, steps: int, *, dtype: Optional[dtype] = None,
              device: Any = None, requires_grad: bool = False) -> Tensor:
     """steps evenly spaced values from start to end inclusive."""
-    _check_device(device)
-    out = _core.linspace(float(start), float(end), int(steps), dtype or float32)
+    out = _core.linspace(float(start), float(end), int(steps), dtype or float32, _device_spec(device))
     if requires_grad:
         out.requires_grad = True
     return out
@@ -219,9 +221,8 @@ def linspace(start: builtins.float, end: builtins.float, steps: int, *, dtype: O
 
 def randn(*size: Any, dtype: Optional[dtype] = None, device: Any = None,
           requires_grad: bool = False) -> Tensor:
-    """Samples of the standard normal distribution."""
-    _check_device(device)
-    out = _core.randn(_shape_args(size), dtype or float32)
+    """Samples of the standard normal distribution (from the device's generator)."""
+    out = _core.randn(_shape_args(size), dtype or float32, _device_spec(device))
     if requires_grad:
         out.requires_grad = True
     return out
@@ -229,9 +230,8 @@ def randn(*size: Any, dtype: Optional[dtype] = None, device: Any = None,
 
 def rand(*size: Any, dtype: Optional[dtype] = None, device: Any = None,
          requires_grad: bool = False) -> Tensor:
-    """Samples of the uniform distribution on [0, 1)."""
-    _check_device(device)
-    out = _core.rand(_shape_args(size), dtype or float32)
+    """Samples of the uniform distribution on [0, 1) (from the device's generator)."""
+    out = _core.rand(_shape_args(size), dtype or float32, _device_spec(device))
     if requires_grad:
         out.requires_grad = True
     return out
@@ -240,17 +240,17 @@ def rand(*size: Any, dtype: Optional[dtype] = None, device: Any = None,
 def randint(low: int, high: Optional[int] = None, size: Sequence[int] = (), *,
             dtype: Optional[dtype] = None, device: Any = None) -> Tensor:
     """Random integers in [low, high) (randint(high, size) starts at 0)."""
-    _check_device(device)
     if isinstance(high, (tuple, list)):  # randint(high, size)
         low, high, size = 0, low, high
     if high is None:
         low, high = 0, low
-    out = _core.randint(int(low), int(high), [int(s) for s in size])
+    out = _core.randint(int(low), int(high), [int(s) for s in size], _device_spec(device))
     return out if dtype in (None, int64) else out.to(dtype)
 
 
 def manual_seed(seed: int) -> None:
-    """Seeds the random generator used by randn, rand, randint and the nn initialisers."""
+    """Seeds the random generators (the CPU's and every CUDA device's) used by randn, rand, randint,
+    dropout and the nn initialisers."""
     _core.manual_seed(int(seed) & 0xFFFFFFFFFFFFFFFF)
 
 
@@ -274,7 +274,7 @@ def _as(t: Any, like: Tensor) -> Tensor:
         dt = like.dtype
     else:
         dt = float32 if isinstance(t, builtins.float) else (bool_ if isinstance(t, builtins.bool) else int64)
-    return _core.full([], float(t), dt)
+    return _core.full([], float(t), dt, "cpu")
 
 
 def where(condition: Tensor, input: Any, other: Any) -> Tensor:

@@ -22,7 +22,7 @@ from typing import IO, Any, Dict, List, Tuple, Union
 import numpy as np
 
 from chaingrad import functional as F
-from chaingrad.tensor import Size, Tensor, dtype as DType
+from chaingrad.tensor import Size, Tensor, _device_spec, dtype as DType
 from chaingrad.tensor import bool_, float32, float64, int64
 
 __all__ = ["save", "load", "UnsafeCheckpointError"]
@@ -57,7 +57,7 @@ class _Writer:
         return name
 
     def tensor(self, t: Tensor) -> Dict[str, Any]:
-        array = np.ascontiguousarray(t.detach().numpy())
+        array = np.ascontiguousarray(t.detach().cpu().numpy())
         from chaingrad.nn.parameter import Parameter
         return {"$tensor": self._blob(_CODE[t.dtype], list(array.shape), array.tobytes()),
                 "requires_grad": bool(t.requires_grad), "parameter": isinstance(t, Parameter)}
@@ -123,8 +123,9 @@ def save(obj: Any, f: FileLike) -> None:
 class _Reader:
     """Checks the header of a checkpoint and rebuilds the object it describes."""
 
-    def __init__(self, payload: bytes, weights_only: bool) -> None:
+    def __init__(self, payload: bytes, weights_only: bool, device: str = "cpu") -> None:
         self.weights_only = weights_only
+        self.device = device
         if len(payload) < 8:
             raise ValueError("load: not a chaingrad checkpoint (file shorter than its 8-byte header length)")
         (size,) = struct.unpack("<Q", payload[:8])
@@ -172,6 +173,8 @@ class _Reader:
             raise ValueError("load: a byte blob is not a tensor")
         array = np.frombuffer(raw, dtype=np_type).reshape(shape).copy()
         t = F.from_numpy(array)
+        if self.device != "cpu":
+            t = t.to(self.device)
         if node.get("parameter"):
             from chaingrad.nn.parameter import Parameter
             return Parameter(t, bool(node.get("requires_grad", True)))
@@ -281,16 +284,18 @@ def _bad(node: Any) -> Any:
 
 
 def load(f: FileLike, map_location: Any = None, weights_only: bool = True) -> Any:
-    """Reads what save() wrote; objects of user-defined classes need weights_only=False."""
-    if map_location not in (None, "cpu") and str(map_location) != "cpu":
-        raise RuntimeError(f"load: chaingrad runs on the CPU only (map_location={map_location!r})")
+    """Reads what save() wrote, its tensors on the CPU or on map_location (a device); objects of
+    user-defined classes need weights_only=False."""
+    where = _device_spec(map_location)
+    if where != "cpu":
+        F.empty(0, device=where)  # RuntimeError now, naming the reason, if the device cannot be used
     if isinstance(f, (str, os.PathLike)):
         with open(f, "rb") as fh:
             payload = fh.read()
     else:
         payload = f.read()
     try:
-        return _Reader(payload, weights_only).result()
+        return _Reader(payload, weights_only, where).result()
     except RecursionError:
         raise ValueError("load: checkpoint description nests too deeply") from None
     except (TypeError, AttributeError, KeyError, IndexError, OverflowError, MemoryError, RuntimeError) as err:

@@ -13,6 +13,8 @@ from chaingrad._tensor_str import format_tensor
 
 __all__ = ["dtype", "Size", "Tensor", "float32", "float64", "int64", "bool_", "device"]
 
+_KDL_CPU, _KDL_CUDA = 1, 2  # DLPack device types
+
 
 class dtype:
     """An element type (chaingrad.float32, float64, int64, bool)."""
@@ -40,31 +42,73 @@ _BY_NUMPY = {d.numpy: d for d in (float32, float64, int64, bool_)}
 
 
 class device:
-    """Where a tensor lives; chaingrad runs on the CPU."""
+    """Where a tensor lives: device('cpu'), device('cuda'), device('cuda:1') or device('cuda', 1)."""
 
     __slots__ = ("type", "index")
 
-    def __init__(self, spec: Union[str, "device"] = "cpu", index: Optional[int] = None) -> None:
-        name = spec.type if isinstance(spec, device) else str(spec)
-        if name != "cpu":
-            raise RuntimeError(f"chaingrad runs on the CPU only (got device {name!r}): it was built "
-                               "without CUDA")
-        self.type, self.index = "cpu", index
+    def __init__(self, spec: Union[str, int, "device"] = "cpu", index: Optional[int] = None) -> None:
+        if isinstance(spec, device):
+            kind, idx = spec.type, spec.index
+        elif isinstance(spec, builtins.int) and not isinstance(spec, builtins.bool):
+            kind, idx = "cuda", spec  # device(1) is cuda:1, as in PyTorch
+        elif isinstance(spec, str):
+            kind, sep, rest = spec.partition(":")
+            idx = None
+            if sep:
+                if not rest.isdigit():
+                    raise RuntimeError(f"Invalid device string: {spec!r}")
+                idx = builtins.int(rest)
+        else:
+            raise TypeError(f"device() expects a string, an int or a device, got {type(spec).__name__}")
+        if kind not in ("cpu", "cuda"):
+            raise RuntimeError(f"Expected one of cpu, cuda device type at start of device string: {spec}")
+        if index is not None:
+            if idx is not None:
+                raise RuntimeError(f"device(): the index is given twice ({spec!r} and {index})")
+            idx = builtins.int(index)
+        if idx is not None and idx < 0:
+            raise RuntimeError(f"Device index must not be negative, got {idx}")
+        self.type, self.index = kind, idx
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, (device, str)) and str(other) == "cpu"
+        if isinstance(other, str):
+            try:
+                other = device(other)
+            except RuntimeError:
+                return False
+        return isinstance(other, device) and (self.type, self.index) == (other.type, other.index)
 
     def __hash__(self) -> int:
-        return hash("cpu")
+        return hash((self.type, self.index))
 
     def __repr__(self) -> str:
-        return "device(type='cpu')"
+        if self.index is None:
+            return f"device(type={self.type!r})"
+        return f"device(type={self.type!r}, index={self.index})"
 
     def __str__(self) -> str:
+        return self.type if self.index is None else f"{self.type}:{self.index}"
+
+
+def _device_spec(dev: Any) -> str:
+    """The engine's name for a device argument: 'cpu' or 'cuda:N' ('cuda' alone is cuda:0)."""
+    if dev is None:
         return "cpu"
+    d = dev if isinstance(dev, device) else device(dev)
+    return "cpu" if d.type == "cpu" else f"cuda:{d.index or 0}"
 
 
-_CPU = device("cpu")
+_DEVICES = {"cpu": device("cpu")}
+
+
+def _device_of(spec: str) -> device:
+    """The (shared) device object for an engine device name."""
+    d = _DEVICES.get(spec)
+    if d is None:
+        d = _DEVICES[spec] = device(spec)
+    return d
+
+
 
 
 class Size(tuple):
@@ -127,6 +171,14 @@ class Tensor(_core.TensorBase):
                                "Use tensor.detach().numpy() instead.")
         return _core.to_numpy(self)
 
+    def cpu(self) -> "Tensor":
+        """This tensor on the CPU (itself when it is there already)."""
+        return _core.to_device(self, "cpu")
+
+    def cuda(self, device: Any = None, non_blocking: bool = False) -> "Tensor":
+        """This tensor on a CUDA device (cuda:0 by default); RuntimeError naming why when none can be used."""
+        return _core.to_device(self, _device_spec("cuda" if device is None else device))
+
     def __array__(self, dtype: Any = None, copy: Optional[bool] = None) -> np.ndarray:
         data = _core.to_numpy(self)
         if copy:
@@ -134,19 +186,29 @@ class Tensor(_core.TensorBase):
         return data if dtype is None else data.astype(dtype)
 
     def tolist(self) -> Any:
-        """The data as (nested) Python numbers."""
-        return _core.to_numpy(self).tolist()
+        """The data as (nested) Python numbers (copied to the host first for a cuda tensor)."""
+        return _core.to_numpy(self.cpu()).tolist()
 
     def __iter__(self) -> Iterator["Tensor"]:
         if self.ndim == 0:
             raise TypeError("iteration over a 0-d tensor")
         return (self[i] for i in range(self.shape[0]))
 
-    def __dlpack__(self, stream: Any = None, **kwargs: Any) -> Any:
-        return _core.to_numpy(self).__dlpack__(**kwargs)
+    def __dlpack__(self, stream: Any = None, max_version: Any = None, dl_device: Any = None,
+                   copy: Optional[bool] = None) -> Any:
+        """A DLPack capsule over this tensor's memory (a copy when copy=True)."""
+        if self.requires_grad:
+            raise RuntimeError("Can't export tensors that require gradient, use tensor.detach()")
+        if dl_device is not None and tuple(dl_device) != self.__dlpack_device__():
+            raise BufferError(f"__dlpack__: cannot export a tensor on {self.device} to DLPack device {dl_device}")
+        if self.is_cuda and stream is not None and stream not in (-1, 1):
+            # our kernels run on the legacy default stream: the consumer's stream waits for them
+            _core.cuda_stream_wait(int(stream), self.device.index)
+        return _core.to_dlpack(self.clone() if copy else self)
 
     def __dlpack_device__(self) -> Tuple[int, int]:
-        return (1, 0)  # kDLCPU
+        spec = _core.device(self)
+        return (_KDL_CPU, 0) if spec == "cpu" else (_KDL_CUDA, int(spec[5:]))
 
     # --- shape ---
     def size(self, dim: Optional[int] = None) -> Union[Size, int]:
@@ -180,10 +242,13 @@ class Tensor(_core.TensorBase):
 
     @property
     def device(self) -> device:
-        """Always the CPU."""
-        return _CPU
+        """Where this tensor's memory lives."""
+        return _device_of(_core.device(self))
 
-    is_cuda = False
+    @property
+    def is_cuda(self) -> bool:
+        """True for a tensor on a CUDA device."""
+        return _core.device(self) != "cpu"
 
     def stride(self, dim: Optional[int] = None) -> Union[Tuple[int, ...], int]:
         """Elements to skip per step along each dim."""
@@ -277,19 +342,22 @@ class Tensor(_core.TensorBase):
 
     # --- dtype ---
     def to(self, *args: Any, **kwargs: Any) -> "Tensor":
-        """The tensor with another dtype (device 'cpu' is accepted and changes nothing)."""
+        """The tensor on another device and/or with another dtype: to(device), to(dtype),
+        to(device, dtype), to(other) (other's device and dtype); itself when nothing changes."""
         target = kwargs.get("dtype")
+        where = kwargs.get("device")
         copy = bool(kwargs.get("copy", False))
-        for a in args + tuple(v for k, v in kwargs.items() if k == "device"):
+        for a in args:
             if isinstance(a, dtype):
                 target = a
             elif isinstance(a, Tensor):
-                target = a.dtype
+                target, where = a.dtype, a.device
             else:
-                device(a)  # raises for anything but the CPU
-        if target is None:
-            return self.clone() if copy else self
-        return _core.to_dtype(self, target, copy)
+                where = a
+        out = self if where is None else _core.to_device(self, _device_spec(where))
+        if target is not None:
+            return _core.to_dtype(out, target, copy and out is self)
+        return self.clone() if copy and out is self else out
 
     def type(self, dtype_: dtype) -> "Tensor":
         """to(dtype_)."""
@@ -571,7 +639,7 @@ class Tensor(_core.TensorBase):
         return _core.pow(_scalar_like(base, self), self)
 
     def __reduce_ex__(self, protocol: Any) -> Any:
-        return (_rebuild_tensor, (_core.to_numpy(self).copy(), self.requires_grad))
+        return (_rebuild_tensor, (_core.to_numpy(self.cpu()).copy(), self.requires_grad))
 
 
 def _rebuild_tensor(array: np.ndarray, requires_grad: bool) -> Tensor:
@@ -595,7 +663,7 @@ def _scalar_like(value: Any, like: Tensor) -> Tensor:
         dt = like.dtype
     else:
         dt = float32 if isinstance(value, builtins.float) else int64
-    return _core.full([], float(value), dt)
+    return _core.full([], float(value), dt, "cpu")
 
 
 _core._register_python_types(Tensor, Size, bool_, int64, float32, float64)

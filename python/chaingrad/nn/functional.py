@@ -72,7 +72,7 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
         return input
     if p == 1.0:
         return input * 0.0
-    keep = (F.rand(*input.shape) >= p).to(input.dtype)
+    keep = (F.rand(*input.shape, device=input.device) >= p).to(input.dtype)
     return input * keep * (1.0 / (1.0 - p))
 
 
@@ -92,12 +92,15 @@ def one_hot(target: Tensor, num_classes: int = -1) -> Tensor:
     """int64 class indices as rows of zeros with a one at the index."""
     if target.dtype.is_floating_point:
         raise RuntimeError("one_hot is only applicable to index tensor (int64)")
-    if num_classes < 0:
-        num_classes = int(target.max().item()) + 1
-    if target.numel() and (target.min().item() < 0 or target.max().item() >= num_classes):
-        raise IndexError(f"Class values must be in [0, {num_classes}), got "
-                         f"[{target.min().item()}, {target.max().item()}]")
-    return (target.unsqueeze(-1) == F.arange(num_classes)).long()
+    if target.numel():
+        lo, hi = F.stack([target.min(), target.max()]).tolist()  # one wait for a cuda target, not two
+        if num_classes < 0:
+            num_classes = hi + 1
+        if lo < 0 or hi >= num_classes:
+            raise IndexError(f"Class values must be in [0, {num_classes}), got [{lo}, {hi}]")
+    elif num_classes < 0:
+        raise RuntimeError("one_hot: can not infer the number of classes of an empty tensor")
+    return (target.unsqueeze(-1) == F.arange(num_classes, device=target.device)).long()
 
 
 def nll_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:

@@ -7,7 +7,7 @@ from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Set, Tuple
 
 from chaingrad import autograd
 from chaingrad.nn.parameter import Parameter
-from chaingrad.tensor import Tensor, dtype
+from chaingrad.tensor import Tensor, device, dtype
 
 __all__ = ["Module"]
 
@@ -161,29 +161,49 @@ class Module:
         autograd.clear_grads(list(self.parameters()), set_to_none)
 
     def to(self, *args: Any, **kwargs: Any) -> "Module":
-        """Converts the parameters and buffers to a dtype ('cpu' is accepted and changes nothing)."""
+        """Moves and/or converts the parameters, their gradients and the buffers: to(device),
+        to(dtype), to(device, dtype) or to(tensor). The Parameter objects stay the same, so an
+        optimizer keeps working (its state follows the parameters at its next step)."""
         target = kwargs.get("dtype")
+        where = kwargs.get("device")
         for a in args:
             if isinstance(a, dtype):
                 target = a
-        if target is None:
-            for a in list(args) + [kwargs.get("device")]:
-                if a is not None and not isinstance(a, dtype):
-                    Tensor.to(_probe(), a)  # raises for anything but the CPU
-            return self
-        if not target.is_floating_point:
+            elif isinstance(a, Tensor):
+                target, where = a.dtype, a.device
+            else:
+                where = a
+        if target is not None and not target.is_floating_point:
             raise TypeError(f"Module.to() only accepts floating point dtypes, got {target}")
+        if where is not None:
+            where = device(where)
+
+        def convert(t: Tensor) -> Tensor:
+            out = t if where is None else t.to(where)
+            return out.to(target) if target is not None and t.dtype.is_floating_point else out
+
         with autograd.no_grad():
             for module in self.modules():
                 for p in module._parameters.values():
-                    if p is not None and p.dtype is not target:
-                        p.data = p.to(target)  # same Parameter object: optimizers keep working
-                        if p.grad is not None:
-                            p.grad = p.grad.to(target)
+                    if p is None:
+                        continue
+                    moved = convert(p)
+                    if moved is not p:
+                        p.data = moved  # same Parameter object: optimizers keep working
+                    if p.grad is not None:
+                        p.grad = convert(p.grad)
                 for name, b in list(module._buffers.items()):
-                    if b is not None and b.dtype.is_floating_point:
-                        module._buffers[name] = b.to(target)
+                    if b is not None:
+                        module._buffers[name] = convert(b)
         return self
+
+    def cuda(self, device: Any = None) -> "Module":
+        """to('cuda') (or to the given CUDA device)."""
+        return self.to("cuda" if device is None else device if not isinstance(device, int) else f"cuda:{device}")
+
+    def cpu(self) -> "Module":
+        """to('cpu')."""
+        return self.to("cpu")
 
     def float(self) -> "Module":
         """to(float32)."""
@@ -265,8 +285,3 @@ class Module:
 
     def __dir__(self) -> List[str]:
         return sorted(set(super().__dir__()) | set(self._parameters) | set(self._modules) | set(self._buffers))
-
-
-def _probe() -> Tensor:
-    from chaingrad.functional import zeros
-    return zeros(0)

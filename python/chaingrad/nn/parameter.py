@@ -27,7 +27,7 @@ class Parameter(Tensor):
         return "Parameter containing:\n" + super().__repr__()
 
     def __reduce_ex__(self, protocol: Any) -> Any:
-        return (_rebuild_parameter, (self.detach().numpy().copy(), self.requires_grad))
+        return (_rebuild_parameter, (self.detach().cpu().numpy().copy(), self.requires_grad))
 
 
 def _rebuild_parameter(array: Any, requires_grad: bool) -> Parameter:

@@ -23,12 +23,13 @@ def clip_grad_norm_(parameters: Union[Tensor, Iterable[Tensor]], max_norm: float
             total = F.stack([g.abs().max().to(grads[0].dtype) for g in grads]).max()
         else:
             total = F.stack([g.norm(norm_type).to(grads[0].dtype) for g in grads]).norm(norm_type)
-        value = total.item()
-        if error_if_nonfinite and (value != value or value in (float("inf"), float("-inf"))):
-            raise RuntimeError(f"The total norm of order {norm_type} for gradients is non-finite, so it "
-                               "cannot be clipped.")
-        coef = max_norm / (value + 1e-6)
-        if coef < 1:
-            for g in grads:
-                g.mul_(coef)
+        if error_if_nonfinite:
+            value = total.item()
+            if value != value or value in (float("inf"), float("-inf")):
+                raise RuntimeError(f"The total norm of order {norm_type} for gradients is non-finite, so "
+                                   "it cannot be clipped.")
+        # a 0-d tensor on the gradients' device: clipping never waits for the GPU
+        coef = (max_norm / (total + 1e-6)).clamp(max=1.0)
+        for g in grads:
+            g.mul_(coef)
     return total

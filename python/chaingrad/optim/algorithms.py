@@ -30,9 +30,14 @@ def _counted_groups(opt: Optimizer) -> Iterator[Tuple[Dict[str, Any], List[Tenso
 
 
 def _buffer(state: Dict[str, Any], key: str, like: Tensor) -> Tensor:
-    if key not in state:
-        state[key] = F.zeros_like(like)
-    return state[key]
+    """The state tensor `key` of a parameter: created as zeros, and moved to the parameter's device
+    (and dtype) when the model moved since the last step (Module.to)."""
+    buf = state.get(key)
+    if buf is None:
+        buf = state[key] = F.zeros_like(like)
+    elif buf.device != like.device or buf.dtype is not like.dtype:
+        buf = state[key] = buf.to(like.device, like.dtype).contiguous()
+    return buf
 
 
 class SGD(Optimizer):

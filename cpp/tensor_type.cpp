@@ -637,6 +637,11 @@ void replace_data(py::handle obj, const TensorPtr& data) {
   }
   TensorPtr alias = make_view(data, data->shape(), data->strides(), data->offset());
   alias->requires_grad = current->requires_grad;
+  // the gradient stays while it still fits the data (p.data = p.data * 0.5 keeps p.grad, as PyTorch)
+  if (current->grad && current->grad->shape() == data->shape() && current->grad->dtype() == data->dtype() &&
+      current->grad->device() == data->device()) {
+    alias->grad = current->grad;
+  }
   TensorObject* o = as_tensor(obj.ptr());
   if (o->impl->wrapper == obj.ptr()) o->impl->wrapper = nullptr;
   alias->wrapper = obj.ptr();

@@ -35,3 +35,27 @@ def micrograd_engine():
 def micrograd_nn():
     """micrograd.nn (the PyPI package), or a clean skip where it is not installed."""
     return pytest.importorskip("micrograd.nn")
+
+
+def _cuda_skip_reason() -> str:
+    import chaingrad
+    return "" if chaingrad.cuda.is_available() else "no CUDA device: " + chaingrad.cuda.unavailable_reason()
+
+
+@pytest.fixture(params=["cpu", "cuda"])
+def device(request):
+    """Each device test runs on the CPU and on CUDA; the CUDA case skips, with the reason, without one."""
+    if request.param == "cuda":
+        reason = _cuda_skip_reason()
+        if reason:
+            pytest.skip(reason)
+    return request.param
+
+
+@pytest.fixture
+def cuda_device():
+    """'cuda', or a skip naming why no CUDA device can be used."""
+    reason = _cuda_skip_reason()
+    if reason:
+        pytest.skip(reason)
+    return "cuda"

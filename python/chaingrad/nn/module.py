@@ -187,11 +187,12 @@ class Module:
                 for p in module._parameters.values():
                     if p is None:
                         continue
+                    grad = p.grad
                     moved = convert(p)
                     if moved is not p:
                         p.data = moved  # same Parameter object: optimizers keep working
-                    if p.grad is not None:
-                        p.grad = convert(p.grad)
+                    if grad is not None:
+                        p.grad = convert(grad)
                 for name, b in list(module._buffers.items()):
                     if b is not None:
                         module._buffers[name] = convert(b)

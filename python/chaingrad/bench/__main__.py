@@ -1,4 +1,4 @@
-"""Runs the benchmark suite: python -m chaingrad.bench [--quick] [--json PATH]."""
+"""Runs the benchmark suite: python -m chaingrad.bench [--quick] [--only SUITE] [--json PATH]."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import sys
 from typing import Optional, Sequence
 
 from chaingrad.bench.common import environment, print_table, write_json
+from chaingrad.bench.cuda import cuda_rows
 from chaingrad.bench.nn import nn_rows
 from chaingrad.bench.scalar import scalar_rows
 from chaingrad.bench.tensor import tensor_rows
@@ -16,7 +17,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     """Measures every row, prints the table and writes the JSON results."""
     parser = argparse.ArgumentParser(description="chaingrad benchmarks, each beside a peer")
     parser.add_argument("--quick", action="store_true", help="fewer repeats (a smoke run)")
-    parser.add_argument("--only", choices=["scalar", "tensor", "nn"], help="run one suite")
+    parser.add_argument("--only", choices=["scalar", "tensor", "nn", "cuda"], help="run one suite")
     parser.add_argument("--json", default="bench/results/latest.json", help="where to write results")
     args = parser.parse_args(argv)
 
@@ -29,6 +30,8 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         rows += tensor_rows(quick=args.quick, report=report)
     if args.only in (None, "nn"):
         rows += nn_rows(quick=args.quick, report=report)
+    if args.only in (None, "cuda"):
+        rows += cuda_rows(quick=args.quick, report=report)
     print_table(rows)
     write_json(rows, args.json)
     print(f"results written to {args.json}")

@@ -1,7 +1,7 @@
 """The moons demo on tensors: the same MLP(2, [16, 16, 1]) and max-margin loss as the scalar demo,
 written with chaingrad.nn and a whole-batch forward pass.
 
-Run: python -m chaingrad.demos.moons_tensor [--steps 100]
+Run: python -m chaingrad.demos.moons_tensor [--steps 100] [--device cuda]
 """
 
 from __future__ import annotations
@@ -33,13 +33,15 @@ class MLP(nn.Module):
         return self.net(x).squeeze(-1)
 
 
-def train(steps: int = 100, report: Optional[callable] = print) -> Tuple[MLP, List[Tuple[float, float]]]:
-    """SGD with learning rate 1.0 - 0.9*k/steps on the max-margin loss; returns the model and history."""
+def train(steps: int = 100, report: Optional[callable] = print,
+          device: str = "cpu") -> Tuple[MLP, List[Tuple[float, float]]]:
+    """SGD with learning rate 1.0 - 0.9*k/steps on the max-margin loss, on device; returns the model
+    and history."""
     X_np, y_np = moons_data()
     torch.manual_seed(1337)
-    X = torch.tensor(X_np, dtype=torch.float32)
-    y = torch.tensor(y_np, dtype=torch.float32)
-    model = MLP(2, [16, 16, 1])
+    X = torch.tensor(X_np, dtype=torch.float32, device=device)
+    y = torch.tensor(y_np, dtype=torch.float32, device=device)
+    model = MLP(2, [16, 16, 1]).to(device)
     optimizer = torch.optim.SGD(model.parameters(), lr=1.0)
     history = []
     for k in range(steps):
@@ -60,8 +62,9 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     """Trains the tensor MLP on the moons and prints the loss and accuracy per step."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=100, help="training steps (default 100)")
+    parser.add_argument("--device", default="cpu", help="cpu (default), cuda or cuda:N")
     args = parser.parse_args(argv)
-    model, _ = train(args.steps)
+    model, _ = train(args.steps, device=args.device)
     print(model)
     print("number of parameters", sum(p.numel() for p in model.parameters()))
 

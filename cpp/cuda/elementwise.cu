@@ -1,10 +1,10 @@
 // Elementwise kernels: copies with dtype conversion, fill, unary and binary ops with
-// broadcasting, where, clamp and relu's gradient. The per-element rules match the CPU's
-// (cpp/elementwise.h): relu(nan) is 0, maximum/minimum propagate NaN, integer division by zero
-// gives 0. The op is a kernel argument, not a template parameter: the branch on it is the same for
+// broadcasting, where, clamp and relu's gradient, applying the rules of element_rules.cuh. The op
+// is a kernel argument, not a template parameter: the branch on it is the same for
 // every thread, costs nothing next to the memory traffic, and keeps the number of kernels (and
 // the build time for five GPU architectures) small.
 #include "common.cuh"
+#include "element_rules.cuh"
 
 namespace chaingrad::cuda {
 namespace {
@@ -27,86 +27,6 @@ Input<T> input(const Operand& op) {
 
 /// The operand's strides, or zeros for a scalar (read once, whatever the output index).
 Shape strides_of(const Operand& op, std::size_t ndim) { return op.data ? op.strides : Shape(ndim, 0); }
-
-// --- per-element rules -----------------------------------------------------------------------
-
-template <class T>
-__device__ T unary_value(UnaryOp op, T x) {
-  if constexpr (std::is_same_v<T, bool>) {
-    return x;  // only abs reaches a bool kernel
-  } else {
-    switch (op) {
-      case UnaryOp::Neg: return -x;
-      case UnaryOp::Abs: return x < 0 ? -x : x;
-      case UnaryOp::Relu: return x > 0 ? x : T(0);
-      case UnaryOp::Sign: return static_cast<T>((T(0) < x) - (x < T(0)));
-      case UnaryOp::Square: return x * x;
-      default: break;
-    }
-    if constexpr (std::is_floating_point_v<T>) {
-      switch (op) {
-        case UnaryOp::Exp: return exp(x);
-        case UnaryOp::Log: return log(x);
-        case UnaryOp::Sqrt: return sqrt(x);
-        case UnaryOp::Tanh: return tanh(x);
-        case UnaryOp::Sigmoid: return T(1) / (T(1) + exp(-x));
-        case UnaryOp::Sin: return sin(x);
-        case UnaryOp::Cos: return cos(x);
-        default: break;
-      }
-    }
-    return x;  // unreachable: unary() computes transcendental ops in a floating dtype
-  }
-}
-
-template <class T>
-__device__ T int_pow(T base, T exponent) {
-  T result = 1;
-  while (exponent > 0) {
-    if (exponent & 1) result *= base;
-    base *= base;
-    exponent >>= 1;
-  }
-  return result;
-}
-
-template <class T>
-__device__ T arith_value(BinaryOp op, T a, T b) {
-  if constexpr (std::is_same_v<T, bool>) {
-    return op == BinaryOp::Add || op == BinaryOp::Maximum ? (a || b) : (a && b);
-  } else {
-    switch (op) {
-      case BinaryOp::Add: return a + b;
-      case BinaryOp::Sub: return a - b;
-      case BinaryOp::Mul: return a * b;
-      case BinaryOp::Div:
-        if constexpr (std::is_integral_v<T>) return b == 0 ? T(0) : a / b;
-        else return a / b;
-      case BinaryOp::Pow:
-        if constexpr (std::is_integral_v<T>) return int_pow(a, b);
-        else return pow(a, b);
-      case BinaryOp::Maximum:
-      case BinaryOp::Minimum:
-        if constexpr (std::is_floating_point_v<T>) {
-          if (a != a || b != b) return a + b;  // NaN
-        }
-        return op == BinaryOp::Maximum ? (a > b ? a : b) : (a < b ? a : b);
-      default: return a;  // comparisons take compare_value
-    }
-  }
-}
-
-template <class T>
-__device__ bool compare_value(BinaryOp op, T a, T b) {
-  switch (op) {
-    case BinaryOp::Eq: return a == b;
-    case BinaryOp::Ne: return a != b;
-    case BinaryOp::Lt: return a < b;
-    case BinaryOp::Le: return a <= b;
-    case BinaryOp::Gt: return a > b;
-    default: return a >= b;
-  }
-}
 
 // --- kernels ---------------------------------------------------------------------------------
 

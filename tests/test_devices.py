@@ -79,7 +79,7 @@ def test_cuda_queries_answer_without_a_gpu(no_cuda):
     lambda: nn.Linear(2, 3).cuda(),
 ])
 def test_asking_for_a_cuda_tensor_without_a_gpu_names_the_reason(no_cuda, make):
-    with pytest.raises(RuntimeError, match="CUDA is not available: " + "(chaingrad was built without CUDA|no CUDA device)"):
+    with pytest.raises(RuntimeError, match="CUDA is not available: (chaingrad was built without CUDA|no CUDA device)"):
         make()
 
 

@@ -379,10 +379,6 @@ class Tensor(_core.TensorBase):
         """to(bool)."""
         return self.to(bool_)
 
-    def cpu(self) -> "Tensor":
-        """self: chaingrad tensors live on the CPU."""
-        return self
-
     # --- autograd ---
     def backward(self, gradient: Optional["Tensor"] = None, retain_graph: Optional[bool] = None,
                  create_graph: bool = False) -> None:

@@ -96,10 +96,12 @@ void max_along(const TensorImpl& values, const TensorImpl& indices, const Tensor
 void gemm(DType dtype, std::int64_t n, std::int64_t m, std::int64_t k, const void* a,
           std::int64_t as0, std::int64_t as1, const void* b, std::int64_t bs0, std::int64_t bs1,
           double beta, void* c, std::int64_t ldc, int device);
-/// Loads cuBLAS from the shared library at path; returns "" or why it could not be used.
-std::string load_cublas(const std::string& path);
-/// True when matmuls go through cuBLAS.
-bool has_cublas();
+/// Where cuBLAS may be found (libcublas.so paths, preferred first). Nothing is loaded here: the
+/// first float matmul on a GPU tries them, so importing chaingrad costs no dlopen and no CUDA
+/// initialisation.
+void set_cublas_paths(const std::vector<std::string>& paths);
+/// "" when matmuls go through cuBLAS, else why they do not (yet).
+std::string cublas_status();
 
 // --- random numbers -------------------------------------------------------------------------
 /// Seeds the generator of every device (Philox: counter-based, so a seed and the number of

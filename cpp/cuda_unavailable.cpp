@@ -47,8 +47,8 @@ void gemm(DType, std::int64_t, std::int64_t, std::int64_t, const void*, std::int
           std::int64_t, std::int64_t, double, void*, std::int64_t, int) {
   not_built();
 }
-std::string load_cublas(const std::string&) { return kReason; }
-bool has_cublas() { return false; }
+void set_cublas_paths(const std::vector<std::string>&) {}
+std::string cublas_status() { return kReason; }
 
 void manual_seed(std::uint64_t) {}
 void random(const TensorImpl&, bool) { not_built(); }

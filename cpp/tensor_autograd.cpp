@@ -6,6 +6,7 @@
 #include <unordered_set>
 
 #include "engine.h"
+#include "tensor_device.h"
 #include "tensor_kernels.h"
 
 namespace chaingrad {
@@ -35,7 +36,8 @@ std::string describe(const TensorPtr& t) {
 bool grad_enabled() { return grad_mode; }
 void set_grad_enabled(bool enabled) { grad_mode = enabled; }
 
-void TensorNode::add_grad(const TensorPtr& g) {
+void TensorNode::add_grad(const TensorPtr& g_in) {
+  const TensorPtr g = g_in->device() == device() ? g_in : to_device(g_in, device());
   grad_ = grad_ ? binary(BinaryOp::Add, grad_, g, grad_->dtype()) : g;
 }
 
@@ -128,7 +130,8 @@ TensorPtr record(TensorPtr out, const char* name, const std::vector<TensorPtr>& 
   kept.reserve(saved.size());
   for (const TensorPtr& t : saved) kept.push_back({t, t->storage()->version()});
   out->requires_grad = true;
-  out->grad_fn = make_ref<FunctionNode>(name, std::move(edges), std::move(kept), std::move(rule));
+  const Device device = out->device();
+  out->grad_fn = make_ref<FunctionNode>(name, std::move(edges), std::move(kept), std::move(rule), device);
   return out;
 }
 

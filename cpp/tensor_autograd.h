@@ -24,8 +24,11 @@ class TensorNode : public Node {
   using Node::Node;
   /// PyTorch's name for the node ("MulBackward0"), shown by grad_fn.
   virtual const char* name() const = 0;
-  /// Adds g to the gradient this node has received in the current pass.
+  /// Adds g to the gradient this node has received in the current pass, moved to device() first
+  /// when it comes from an op on another device (a 0-d CPU tensor used as a scalar by a CUDA op).
   void add_grad(const TensorPtr& g);
+  /// The device of the tensor whose gradient this node receives.
+  virtual Device device() const = 0;
   /// The gradient received in the current pass (null before any arrived).
   const TensorPtr& received_grad() const { return grad_; }
   /// Frees saved tensors after a backward pass without retain_graph.
@@ -48,6 +51,7 @@ class AccumulateGrad final : public TensorNode {
   explicit AccumulateGrad(TensorPtr leaf);
   ~AccumulateGrad() override;
   const char* name() const override { return "AccumulateGrad"; }
+  Device device() const override { return leaf_->device(); }
   const TensorPtr& leaf() const { return leaf_; }
 
  protected:
@@ -72,9 +76,10 @@ using GradRule = std::function<std::vector<TensorPtr>(const TensorPtr& grad,
 class FunctionNode final : public TensorNode {
  public:
   FunctionNode(const char* name, std::vector<NodePtr> edges, std::vector<SavedTensor> saved,
-               GradRule rule)
-      : TensorNode(std::move(edges)), name_(name), saved_(std::move(saved)), rule_(std::move(rule)) {}
+               GradRule rule, Device device)
+      : TensorNode(std::move(edges)), name_(name), saved_(std::move(saved)), rule_(std::move(rule)), device_(device) {}
   const char* name() const override { return name_; }
+  Device device() const override { return device_; }
   void release_saved() override;
 
  protected:
@@ -84,6 +89,7 @@ class FunctionNode final : public TensorNode {
   const char* name_;
   std::vector<SavedTensor> saved_;
   GradRule rule_;
+  Device device_;  // the output's
   bool released_ = false;
 };
 

@@ -141,8 +141,8 @@ void bind_cuda(py::module_& m) {
   m.def("cuda_max_memory_allocated", &cuda::max_memory_allocated, "The peak of cuda_memory_allocated.");
   m.def("cuda_empty_cache", &cuda::empty_cache, "Returns cached, unused device memory to the driver.");
   m.def("cuda_manual_seed", &cuda::manual_seed, "Seeds the generator of every CUDA device.");
-  m.def("cuda_load_cublas", &cuda::load_cublas, "Loads cuBLAS from a path; '' or why it failed.");
-  m.def("cuda_has_cublas", &cuda::has_cublas, "Whether matmuls go through cuBLAS.");
+  m.def("cuda_set_cublas_paths", &cuda::set_cublas_paths, "Where the first GPU matmul looks for cuBLAS.");
+  m.def("cuda_cublas_status", &cuda::cublas_status, "'' when matmuls use cuBLAS, else why not.");
 }
 
 }  // namespace

@@ -495,7 +495,11 @@ void assign_in_place(const TensorPtr& self, const TensorPtr& value, const char* 
   if (!recording) check_untracked_write(self, op);
   // self now holds value's data, so its history is value's; a leaf gets a node that passes the
   // gradient on to it
-  const TensorPtr history = recording && !value->grad_fn ? clone_op(value) : value;
+  // (from another device: through a copy node, so the gradient goes back to value's device)
+  const TensorPtr history = !recording                             ? value
+                            : value->device() != self->device() ? to_device_op(value, self->device())
+                            : !value->grad_fn                    ? clone_op(value)
+                                                                 : value;
   copy_into(self, value);
   self->storage()->bump_version();
   if (recording) {

@@ -176,3 +176,32 @@ def test_module_to_moves_parameters_gradients_and_optimizer_state(device):
     assert state["exp_avg"].device.type == cg.device(device).type and state["step"] == 2
     model.to(cg.float64)
     assert model.weight.dtype is cg.float64 and model.weight.grad.dtype is cg.float64
+
+
+def test_deepcopy_and_tensor_copies_keep_the_device(device):
+    import copy
+    model = nn.Linear(2, 3).to(device)
+    clone = copy.deepcopy(model)
+    assert all(p.device.type == cg.device(device).type for p in clone.parameters())
+    assert all(isinstance(p, nn.Parameter) for p in clone.parameters())
+    x = cg.randn(3, device=device)
+    y = cg.tensor(x)
+    assert y.device == x.device and y.tolist() == x.tolist() and y is not x
+    assert cg.tensor(x, dtype=cg.float64).dtype is cg.float64
+
+
+def test_gradients_return_to_the_device_of_their_tensor(cuda_device):
+    w = cg.tensor(2.0, requires_grad=True)  # a 0-d CPU tensor used as a scalar by cuda ops
+    v = cg.ones(2, requires_grad=True)
+    x = cg.ones(3, device=cuda_device, requires_grad=True)
+    (x * w * v.sum()).sum().backward()
+    assert w.grad.device == "cpu" and w.grad.item() == 6.0
+    assert v.grad.device == "cpu" and v.grad.tolist() == [6.0, 6.0]
+    assert x.grad.device == "cuda:0" and x.grad.tolist() == [4.0] * 3
+    target = cg.zeros(3)
+    src = cg.ones(3, device=cuda_device, requires_grad=True)
+    target.requires_grad_()
+    out = target * 1.0
+    out.copy_(src)  # the copy's history crosses devices: src's gradient comes back on cuda
+    out.sum().backward()
+    assert src.grad.device == "cuda:0" and src.grad.tolist() == [1.0] * 3

@@ -91,6 +91,10 @@ struct StridedIndex {
 
   __host__ __device__ Offsets<N> offsets(std::int64_t linear) const {
     Offsets<N> off{};
+    if (ndim == 1) {  // contiguous and single-dim walks (the common case): no division
+      for (int k = 0; k < N; ++k) off.v[k] = linear * strides[k][0];
+      return off;
+    }
     for (int d = ndim - 1; d >= 0; --d) {
       const std::int64_t size = sizes[d];
       const std::int64_t i = linear % size;

@@ -33,7 +33,7 @@ using GemmFn = cublasStatus_t (*)(cublasHandle_t, int, int, int, int, int, const
 // Note [cuBLAS state]
 // Process-wide on purpose: the library, once loaded, stays loaded, and each device's handle lives
 // until the process exits (destroying handles at exit could run after the CUDA runtime has shut
-// down). The mutex guards loading and lazy handle creation; `loaded` is set last, with release
+// down). The mutex guards loading (at the first float matmul) and lazy handle creation; `loaded` is set last, with release
 // order, so a reader that sees it also sees the function pointers. Handles are shared between
 // host threads, which cuBLAS allows as long as their configuration is not changed afterwards
 // (it never is: math mode and stream are set once, at creation).
@@ -47,6 +47,9 @@ struct Cublas {
   GemmFn<float> sgemm = nullptr;
   GemmFn<double> dgemm = nullptr;
   std::vector<cublasHandle_t> handles;  // by device index, null until first used
+  std::vector<std::string> paths;       // candidates, preferred first
+  bool tried = false;                   // the candidates were tried (at the first float matmul)
+  std::string status;                   // why cuBLAS is not used, once tried
 };
 
 Cublas& cublas() {
@@ -190,37 +193,8 @@ void zero_matrix(void* c, std::int64_t n, std::int64_t m, std::int64_t ldc, std:
   }
 }
 
-}  // namespace
-
-void gemm(DType dtype, std::int64_t n, std::int64_t m, std::int64_t k, const void* a, std::int64_t as0,
-          std::int64_t as1, const void* b, std::int64_t bs0, std::int64_t bs1, double beta, void* c,
-          std::int64_t ldc, int device) {
-  if (n <= 0 || m <= 0) return;
-  DeviceGuard guard(device);
-  if (k <= 0) {  // an empty sum: C = beta * C
-    if (beta == 0.0) zero_matrix(c, n, m, ldc, itemsize(dtype));
-    return;
-  }
-  dispatch_type(dtype, [&](auto tag) {
-    using T = decltype(tag);
-    if constexpr (std::is_same_v<T, bool>) {
-      throw std::logic_error("cuda::gemm: bool matrices are not supported");
-    } else {
-      const T* pa = static_cast<const T*>(a);
-      const T* pb = static_cast<const T*>(b);
-      T* pc = static_cast<T*>(c);
-      if constexpr (std::is_floating_point_v<T>) {
-        if (has_cublas() && cublas_gemm<T>(n, m, k, pa, as0, as1, pb, bs0, bs1, beta, pc, ldc, device)) return;
-      }
-      tiled_gemm<T>(n, m, k, pa, as0, as1, pb, bs0, bs1, beta, pc, ldc);
-    }
-  });
-}
-
-std::string load_cublas(const std::string& path) {
-  Cublas& c = cublas();
-  std::lock_guard<std::mutex> lock(c.mutex);
-  if (c.loaded.load(std::memory_order_relaxed)) return "";
+/// Opens cuBLAS at path and resolves what gemm needs; "" or why not. Called with the mutex held.
+std::string open_cublas(Cublas& c, const std::string& path) {
   void* library = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (library == nullptr) {
     const char* why = dlerror();
@@ -256,6 +230,62 @@ std::string load_cublas(const std::string& path) {
   return "";
 }
 
-bool has_cublas() { return cublas().loaded.load(std::memory_order_acquire); }
+/// True when float matmuls go through cuBLAS; the first call tries the candidate paths.
+bool has_cublas() {
+  Cublas& c = cublas();
+  if (c.loaded.load(std::memory_order_acquire)) return true;
+  std::lock_guard<std::mutex> lock(c.mutex);
+  if (!c.tried) {  // the first float matmul on a GPU: try the candidates once
+    c.tried = true;
+    c.status = c.paths.empty() ? "the nvidia-cublas wheel is not installed (pip install 'chaingrad[cuda]')" : "";
+    for (const std::string& path : c.paths) {
+      c.status = open_cublas(c, path);
+      if (c.status.empty()) break;
+    }
+  }
+  return c.loaded.load(std::memory_order_acquire);
+}
+
+}  // namespace
+
+void gemm(DType dtype, std::int64_t n, std::int64_t m, std::int64_t k, const void* a, std::int64_t as0,
+          std::int64_t as1, const void* b, std::int64_t bs0, std::int64_t bs1, double beta, void* c,
+          std::int64_t ldc, int device) {
+  if (n <= 0 || m <= 0) return;
+  DeviceGuard guard(device);
+  if (k <= 0) {  // an empty sum: C = beta * C
+    if (beta == 0.0) zero_matrix(c, n, m, ldc, itemsize(dtype));
+    return;
+  }
+  dispatch_type(dtype, [&](auto tag) {
+    using T = decltype(tag);
+    if constexpr (std::is_same_v<T, bool>) {
+      throw std::logic_error("cuda::gemm: bool matrices are not supported");
+    } else {
+      const T* pa = static_cast<const T*>(a);
+      const T* pb = static_cast<const T*>(b);
+      T* pc = static_cast<T*>(c);
+      if constexpr (std::is_floating_point_v<T>) {
+        if (has_cublas() && cublas_gemm<T>(n, m, k, pa, as0, as1, pb, bs0, bs1, beta, pc, ldc, device)) return;
+      }
+      tiled_gemm<T>(n, m, k, pa, as0, as1, pb, bs0, bs1, beta, pc, ldc);
+    }
+  });
+}
+
+void set_cublas_paths(const std::vector<std::string>& paths) {
+  Cublas& c = cublas();
+  std::lock_guard<std::mutex> lock(c.mutex);
+  if (c.tried) return;  // the first matmul already chose
+  c.paths = paths;
+}
+
+std::string cublas_status() {
+  Cublas& c = cublas();
+  std::lock_guard<std::mutex> lock(c.mutex);
+  if (c.loaded.load(std::memory_order_acquire)) return "";
+  if (!c.tried) return "not loaded yet: cuBLAS is opened at the first float matmul on a GPU";
+  return c.status;
+}
 
 }  // namespace chaingrad::cuda

@@ -215,7 +215,8 @@ void empty_cache() {
 void copy_bytes(void* dst, int dst_device, const void* src, int src_device, std::size_t nbytes) {
   if (nbytes == 0) return;
   if (dst_device >= 0 && src_device >= 0 && dst_device != src_device) {
-    CG_CUDA_CHECK(cudaMemcpyPeerAsync(dst, dst_device, src, src_device, nbytes, stream()));
+    // the synchronous form is ordered after the work queued on both devices and before later work
+    CG_CUDA_CHECK(cudaMemcpyPeer(dst, dst_device, src, src_device, nbytes));
     return;
   }
   const int device = dst_device >= 0 ? dst_device : src_device;

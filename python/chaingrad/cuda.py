@@ -6,16 +6,13 @@ from __future__ import annotations
 import glob
 import importlib.util
 import os
-from typing import Any, List, Optional
+from typing import Any, List, Optional, Tuple
 
 from chaingrad import _core
 
 __all__ = ["is_available", "device_count", "current_device", "get_device_name", "synchronize",
            "manual_seed", "manual_seed_all", "memory_allocated", "max_memory_allocated", "empty_cache",
            "unavailable_reason", "cublas_status"]
-
-_cublas_error = "not searched"
-
 
 def _index(device: Any) -> int:
     """The device index of None (device 0), an int, 'cuda:N' or a chaingrad.device."""
@@ -84,33 +81,27 @@ def empty_cache() -> None:
 
 
 def _cublas_candidates() -> List[str]:
-    """libcublas from the nvidia-cublas wheel (nvidia/cu13/lib or nvidia/cublas/lib), newest first."""
+    """libcublas from the nvidia-cublas wheel (nvidia/cu13/lib or nvidia/cublas/lib), the newest
+    major version first."""
     spec = importlib.util.find_spec("nvidia")
     if spec is None or not spec.submodule_search_locations:
         return []
     found: List[str] = []
     for base in spec.submodule_search_locations:
         found += glob.glob(os.path.join(base, "*", "lib", "libcublas.so.*"))
-    return sorted(found, reverse=True)
 
+    def version(path: str) -> Tuple[int, ...]:
+        tail = path.rsplit(".so.", 1)[-1]
+        return tuple(int(p) for p in tail.split(".") if p.isdigit())
 
-def _load_cublas() -> None:
-    """Points the matmul kernels at cuBLAS when the nvidia-cublas wheel is installed."""
-    global _cublas_error
-    if not _core.cuda_is_built():
-        _cublas_error = _core.cuda_unavailable_reason()
-        return
-    candidates = _cublas_candidates()
-    _cublas_error = "the nvidia-cublas wheel is not installed (pip install 'chaingrad[cuda]')"
-    for path in candidates:
-        _cublas_error = _core.cuda_load_cublas(path) or ""
-        if not _cublas_error:
-            return
+    return sorted(found, key=version, reverse=True)
 
 
 def cublas_status() -> Optional[str]:
-    """None when float matmuls go through cuBLAS, else why chaingrad's own kernel is used."""
-    return None if _core.cuda_has_cublas() else _cublas_error
+    """None when float matmuls go through cuBLAS, else why chaingrad's own kernel is used (cuBLAS
+    is opened at the first float matmul on a GPU)."""
+    return _core.cuda_cublas_status() or None
 
 
-_load_cublas()
+if _core.cuda_is_built():
+    _core.cuda_set_cublas_paths(_cublas_candidates())

@@ -74,9 +74,10 @@ def tensor(data: Any, dtype: Optional[dtype] = None, device: Any = None,
            requires_grad: bool = False) -> Tensor:
     """A new tensor holding a copy of data (numbers, nested lists, an ndarray or a tensor), on
     `device` (for a tensor: on its own device unless given)."""
-    if device is None and isinstance(data, Tensor):
-        device = data.device
-    out = _core.to_device(_core.from_numpy(_numpy_data(data, dtype), True), _device_spec(device))
+    if isinstance(data, Tensor):  # a copy made on the device, not through the host
+        out = data.detach().to(device=data.device if device is None else device, dtype=dtype, copy=True)
+    else:
+        out = _core.to_device(_core.from_numpy(_numpy_data(data, dtype), True), _device_spec(device))
     if requires_grad:
         out.requires_grad = True
     return out

@@ -299,7 +299,7 @@ def load(f: FileLike, map_location: Any = None, weights_only: bool = True) -> An
     except RecursionError:
         raise ValueError("load: checkpoint description nests too deeply") from None
     except (TypeError, AttributeError, KeyError, IndexError, OverflowError, MemoryError, RuntimeError) as err:
-        if isinstance(err, UnsafeCheckpointError):
-            raise
+        if isinstance(err, UnsafeCheckpointError) or str(err).startswith("CUDA"):
+            raise  # the checkpoint is fine: the device failed (out of memory, ...)
         raise ValueError(f"load: corrupt checkpoint ({type(err).__name__}: {err})") from None
 

@@ -177,7 +177,10 @@ class Tensor(_core.TensorBase):
 
     def cuda(self, device: Any = None, non_blocking: bool = False) -> "Tensor":
         """This tensor on a CUDA device (cuda:0 by default); RuntimeError naming why when none can be used."""
-        return _core.to_device(self, _device_spec("cuda" if device is None else device))
+        spec = _device_spec("cuda" if device is None else device)
+        if spec == "cpu":
+            raise RuntimeError(f"Invalid device, must be cuda device (got {device!r})")
+        return _core.to_device(self, spec)
 
     def __array__(self, dtype: Any = None, copy: Optional[bool] = None) -> np.ndarray:
         data = _core.to_numpy(self)
@@ -201,6 +204,8 @@ class Tensor(_core.TensorBase):
             raise RuntimeError("Can't export tensors that require gradient, use tensor.detach()")
         if dl_device is not None and tuple(dl_device) != self.__dlpack_device__():
             raise BufferError(f"__dlpack__: cannot export a tensor on {self.device} to DLPack device {dl_device}")
+        if self.is_cuda and stream == 0:
+            raise ValueError("__dlpack__: stream 0 is ambiguous for CUDA; pass 1 for the legacy default stream")
         if self.is_cuda and stream is not None and stream not in (-1, 1):
             # our kernels run on the legacy default stream: the consumer's stream waits for them
             _core.cuda_stream_wait(int(stream), self.device.index)
@@ -635,12 +640,13 @@ class Tensor(_core.TensorBase):
         return _core.pow(_scalar_like(base, self), self)
 
     def __reduce_ex__(self, protocol: Any) -> Any:
-        return (_rebuild_tensor, (_core.to_numpy(self.cpu()).copy(), self.requires_grad))
+        return (_rebuild_tensor, (_core.to_numpy(self.cpu()).copy(), self.requires_grad, _core.device(self)))
 
 
-def _rebuild_tensor(array: np.ndarray, requires_grad: bool) -> Tensor:
-    """Unpickles a tensor (used only by chaingrad.load(..., weights_only=False))."""
-    t = _core.from_numpy(array, True)
+def _rebuild_tensor(array: np.ndarray, requires_grad: bool, device: str = "cpu") -> Tensor:
+    """Unpickles or deep-copies a tensor onto its device (pickles come only from
+    chaingrad.load(..., weights_only=False))."""
+    t = _core.to_device(_core.from_numpy(array, True), device)
     if requires_grad:
         t.requires_grad = True
     return t

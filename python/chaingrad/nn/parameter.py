@@ -27,9 +27,9 @@ class Parameter(Tensor):
         return "Parameter containing:\n" + super().__repr__()
 
     def __reduce_ex__(self, protocol: Any) -> Any:
-        return (_rebuild_parameter, (self.detach().cpu().numpy().copy(), self.requires_grad))
+        return (_rebuild_parameter, (self.detach().cpu().numpy().copy(), self.requires_grad, str(self.device)))
 
 
-def _rebuild_parameter(array: Any, requires_grad: bool) -> Parameter:
+def _rebuild_parameter(array: Any, requires_grad: bool, device: str = "cpu") -> Parameter:
     from chaingrad.functional import from_numpy
-    return Parameter(from_numpy(array), requires_grad)
+    return Parameter(from_numpy(array).to(device), requires_grad)

@@ -23,13 +23,16 @@ def clip_grad_norm_(parameters: Union[Tensor, Iterable[Tensor]], max_norm: float
             total = F.stack([g.abs().max().to(grads[0].dtype) for g in grads]).max()
         else:
             total = F.stack([g.norm(norm_type).to(grads[0].dtype) for g in grads]).norm(norm_type)
-        if error_if_nonfinite:
+        if error_if_nonfinite or not total.is_cuda:
             value = total.item()
-            if value != value or value in (float("inf"), float("-inf")):
+            if error_if_nonfinite and (value != value or value in (float("inf"), float("-inf"))):
                 raise RuntimeError(f"The total norm of order {norm_type} for gradients is non-finite, so "
                                    "it cannot be clipped.")
-        # a 0-d tensor on the gradients' device: clipping never waits for the GPU
-        coef = (max_norm / (total + 1e-6)).clamp(max=1.0)
-        for g in grads:
-            g.mul_(coef)
+        if total.is_cuda:  # a 0-d tensor on the GPU: clipping never waits for it (as PyTorch)
+            coef = (max_norm / (total + 1e-6)).clamp(max=1.0)
+            for g in grads:
+                g.mul_(coef)
+        elif max_norm / (value + 1e-6) < 1:  # on the CPU, gradients under the norm are left untouched
+            for g in grads:
+                g.mul_(max_norm / (value + 1e-6))
     return total

@@ -35,7 +35,7 @@ def _buffer(state: Dict[str, Any], key: str, like: Tensor) -> Tensor:
     buf = state.get(key)
     if buf is None:
         buf = state[key] = F.zeros_like(like)
-    elif buf.device != like.device or buf.dtype is not like.dtype:
+    elif buf.dtype is not like.dtype or _core.device(buf) != _core.device(like):
         buf = state[key] = buf.to(like.device, like.dtype).contiguous()
     return buf
 

@@ -5,8 +5,8 @@
 #include <string>
 
 #include "gil.h"
-#include "tensor_kernels.h"
 #include "tensor_device.h"
+#include "tensor_kernels.h"
 #include "tensor_loops.h"
 
 namespace chaingrad {

@@ -1,12 +1,11 @@
 #include "tensor_ops.h"
 
-#include "tensor_device.h"
-
 #include <cmath>
 #include <stdexcept>
 #include <string>
 
 #include "tensor_autograd.h"
+#include "tensor_device.h"
 
 namespace chaingrad {
 namespace {

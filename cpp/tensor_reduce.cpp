@@ -6,8 +6,8 @@
 
 #include "gil.h"
 #include "parallel.h"
-#include "tensor_kernels.h"
 #include "tensor_device.h"
+#include "tensor_kernels.h"
 #include "tensor_loops.h"
 
 namespace chaingrad {

@@ -31,6 +31,9 @@ const char* dtype_name(DType dtype) {
 
 namespace {
 constexpr std::size_t kAlignment = 64;  // a cache line, and what AVX-512 loads like
+// Below this size plain malloc (16-byte aligned) is used: glibc's aligned_alloc splits and frees
+// padding on every call, which costs tiny tensors (the notes' scalar-sized ops) more than the op.
+constexpr std::size_t kSmallStorage = 256;
 }
 
 std::string Device::str() const { return is_cuda() ? "cuda:" + std::to_string(index) : "cpu"; }
@@ -42,7 +45,8 @@ Storage::Storage(std::size_t nbytes, Device device) : nbytes_(nbytes), device_(d
     return;
   }
   const std::size_t rounded = (nbytes + kAlignment - 1) / kAlignment * kAlignment;
-  data_ = std::aligned_alloc(kAlignment, rounded == 0 ? kAlignment : rounded);
+  data_ = nbytes <= kSmallStorage ? std::malloc(nbytes == 0 ? 1 : nbytes)
+                                  : std::aligned_alloc(kAlignment, rounded);
   if (data_ == nullptr) throw std::bad_alloc();
   release_ = [data = data_] { std::free(data); };
 }

@@ -117,7 +117,10 @@ TensorPtr from_dlpack(const py::capsule& capsule) {
                           " (chaingrad takes CPU and CUDA memory)");
   }
   const DType dtype = from_dl_dtype(dl.dtype);
-  if (dl.ndim < 0) throw py::value_error("from_dlpack: negative ndim");
+  if (dl.ndim < 0 || (dl.ndim > 0 && dl.shape == nullptr) || (dl.data == nullptr && dl.ndim > 0)) {
+    throw py::value_error("from_dlpack: malformed DLTensor (ndim " + std::to_string(dl.ndim) +
+                          ", shape or data missing)");
+  }
   Shape shape(dl.shape, dl.shape + dl.ndim);
   Shape strides = dl.strides ? Shape(dl.strides, dl.strides + dl.ndim) : contiguous_strides(shape);
   std::int64_t extent = 1;  // elements from the first one to one past the last one reachable

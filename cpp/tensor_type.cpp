@@ -181,14 +181,17 @@ PyObject* positive_slot(PyObject* self) {
   return self;
 }
 
-double single_value(PyObject* self, const char* what) {
+/// self's tensor, checked to hold exactly one element.
+const TensorPtr& single(PyObject* self, const char* what) {
   const TensorPtr& t = as_tensor(self)->impl;
   if (t->numel() != 1) {
     throw std::runtime_error(std::string(what) + " of a Tensor with " + std::to_string(t->numel()) +
                              " values is ambiguous (only one-element tensors convert)");
   }
-  return item(t);
+  return t;
 }
+
+double single_value(PyObject* self, const char* what) { return item(single(self, what)); }
 
 int bool_slot(PyObject* self) {
   return guarded(-1, [&] { return single_value(self, "Boolean value") != 0.0 ? 1 : 0; });
@@ -200,10 +203,9 @@ PyObject* float_slot(PyObject* self) {
 
 PyObject* int_slot(PyObject* self) {
   return guarded<PyObject*>(nullptr, [&] {
-    const TensorPtr& t = as_tensor(self)->impl;
-    const double v = single_value(self, "int()");
+    const TensorPtr& t = single(self, "int()");
     if (t->dtype() == DType::Int64) return PyLong_FromLongLong(int_value(t));
-    return PyLong_FromDouble(std::trunc(v));
+    return PyLong_FromDouble(std::trunc(item(t)));
   });
 }
 
@@ -444,10 +446,10 @@ PyMemberDef tensor_members[] = {
 
 PyObject* item_method(PyObject* self, PyObject*) {
   return guarded<PyObject*>(nullptr, [&]() -> PyObject* {
-    const TensorPtr& t = as_tensor(self)->impl;
-    const double v = single_value(self, "item()");
-    if (t->dtype() == DType::Bool) return PyBool_FromLong(v != 0.0);
+    const TensorPtr& t = single(self, "item()");
     if (t->dtype() == DType::Int64) return PyLong_FromLongLong(int_value(t));
+    const double v = item(t);
+    if (t->dtype() == DType::Bool) return PyBool_FromLong(v != 0.0);
     return PyFloat_FromDouble(v);
   });
 }

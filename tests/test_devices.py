@@ -205,3 +205,49 @@ def test_gradients_return_to_the_device_of_their_tensor(cuda_device):
     out.copy_(src)  # the copy's history crosses devices: src's gradient comes back on cuda
     out.sum().backward()
     assert src.grad.device == "cuda:0" and src.grad.tolist() == [1.0] * 3
+
+
+def test_malformed_dlpack_capsules_are_refused_not_dereferenced():
+    import ctypes
+
+    class DLTensor(ctypes.Structure):
+        _fields_ = [("data", ctypes.c_void_p), ("device_type", ctypes.c_int32), ("device_id", ctypes.c_int32),
+                    ("ndim", ctypes.c_int32), ("code", ctypes.c_uint8), ("bits", ctypes.c_uint8),
+                    ("lanes", ctypes.c_uint16), ("shape", ctypes.c_void_p), ("strides", ctypes.c_void_p),
+                    ("byte_offset", ctypes.c_uint64)]
+
+    class Managed(ctypes.Structure):
+        _fields_ = [("dl_tensor", DLTensor), ("manager_ctx", ctypes.c_void_p), ("deleter", ctypes.c_void_p)]
+
+    new_capsule = ctypes.pythonapi.PyCapsule_New
+    new_capsule.restype = ctypes.py_object
+    new_capsule.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_void_p]
+    buffer = (ctypes.c_float * 4)()
+    shape = (ctypes.c_int64 * 1)(4)
+    cases = [
+        (dict(ndim=1, shape=None), ValueError, "malformed"),           # no shape array
+        (dict(ndim=-1), ValueError, "malformed"),
+        (dict(code=5), TypeError, "unsupported DLPack dtype"),         # bfloat
+        (dict(lanes=4), TypeError, "unsupported DLPack dtype"),        # vector lanes
+        (dict(device_type=7), ValueError, "unsupported DLPack device"),  # Vulkan
+    ]
+    keep = []
+    for fields, error, message in cases:
+        m = Managed()
+        m.dl_tensor.data = ctypes.addressof(buffer)
+        m.dl_tensor.device_type, m.dl_tensor.ndim = 1, 1
+        m.dl_tensor.code, m.dl_tensor.bits, m.dl_tensor.lanes = 2, 32, 1
+        m.dl_tensor.shape = ctypes.addressof(shape)
+        for name, value in fields.items():
+            setattr(m.dl_tensor, name, value)
+        keep.append(m)
+        with pytest.raises(error, match=message):
+            _core.from_dlpack(new_capsule(ctypes.addressof(m), b"dltensor", None))
+    good = Managed()
+    good.dl_tensor.data, good.dl_tensor.device_type, good.dl_tensor.ndim = ctypes.addressof(buffer), 1, 1
+    good.dl_tensor.code, good.dl_tensor.bits, good.dl_tensor.lanes = 2, 32, 1
+    good.dl_tensor.shape = ctypes.addressof(shape)
+    buffer[2] = 5.0
+    t = _core.from_dlpack(new_capsule(ctypes.addressof(good), b"dltensor", None))
+    assert t.tolist() == [0.0, 0.0, 5.0, 0.0]
+    del t

@@ -109,8 +109,6 @@ def _device_of(spec: str) -> device:
     return d
 
 
-
-
 class Size(tuple):
     """A tensor's shape: a tuple of ints that prints as chaingrad.Size([...])."""
 

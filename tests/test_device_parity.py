@@ -288,3 +288,35 @@ def test_cuda_matches_torch_on_the_same_gpu(cuda_device, torch):
     theirs = (torch.tensor(a, dtype=torch.float32, device="cuda") @ torch.tensor(b, dtype=torch.float32,
                                                                                  device="cuda")).tanh()
     np.testing.assert_allclose(host(ours), theirs.cpu().numpy(), rtol=1e-4, atol=1e-5)
+
+
+# --- against PyTorch on the same device (its CPU here; its GPU on a GPU machine) ------------------
+
+TORCH_OPS = {
+    "unary_chain": (lambda lib, x, y: (x.exp() * x.tanh() - x.sigmoid() + x.relu() * x.sin().cos()).abs().sqrt(), 1),
+    "broadcast_arith": (lambda lib, x, y: (x * y[0] - x / (y[1:2].abs() + 1) + x ** 2).sum(0), 2),
+    "max_min_where": (lambda lib, x, y: lib.where(x > y[0], lib.maximum(x, y[0]), lib.minimum(x, y[1])), 2),
+    "reductions": (lambda lib, x, y: x.sum(1) + x.mean(1) * x.amax(1) - x.norm(dim=1) + x.var(1), 1),
+    "softmax_matmul": (lambda lib, x, y: (x.softmax(1) @ y.t()).log_softmax(0), 2),
+    "cat_stack_views": (lambda lib, x, y: lib.cat([x.t(), y.t()], 1).reshape(-1)[::3] * lib.stack([x, y])[1, 0, 0], 2),
+}
+
+
+@pytest.mark.parametrize("name", sorted(TORCH_OPS))
+def test_forward_and_gradients_match_torch_on_the_same_device(device, torch, name):
+    fn, n_inputs = TORCH_OPS[name]
+    arrays = [RNG.uniform(-1.5, 1.5, (4, 5)) for _ in range(2)]
+    weights = None
+    results = []
+    for lib in (cg, torch):
+        xs = [lib.tensor(a, dtype=lib.float64, device=device, requires_grad=True) for a in arrays]
+        out = fn(lib, *xs)
+        if weights is None:
+            weights = RNG.standard_normal(tuple(out.shape))
+        (out * lib.tensor(weights, dtype=lib.float64, device=device)).sum().backward()
+        grads = [x.grad for x in xs[:n_inputs]]
+        results.append((out.detach().cpu().numpy(), [g.cpu().numpy() for g in grads]))
+    (ours, our_grads), (theirs, their_grads) = results
+    np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-12)
+    for a, b in zip(our_grads, their_grads):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)

@@ -1,6 +1,6 @@
-// What every CUDA kernel file shares: error checks, the device guard, launch sizes, dtype
-// dispatch and the strided index calculator. Host code here throws std::runtime_error, which the
-// bindings turn into Python's RuntimeError.
+// What every CUDA kernel file shares: error checks, the device guard, launch sizes and the strided
+// index calculator. Host code here throws std::runtime_error, which the bindings turn into
+// Python's RuntimeError.
 #pragma once
 
 #include <cuda_runtime.h>
@@ -11,6 +11,7 @@
 #include <string>
 
 #include "../cuda_backend.h"
+#include "../tensor_loops.h"  // dispatch(): dtype to C++ type, shared with the CPU kernels
 
 namespace chaingrad::cuda {
 
@@ -56,18 +57,6 @@ inline unsigned blocks_for(std::int64_t n) {
   const std::int64_t wanted = (n + kThreads - 1) / kThreads;
   const std::int64_t cap = 65535LL * 8;  // grid-stride loops take the rest
   return static_cast<unsigned>(wanted < 1 ? 1 : (wanted > cap ? cap : wanted));
-}
-
-/// Calls f with a value of the C++ type of dtype, as the CPU's dispatch().
-template <class F>
-decltype(auto) dispatch_type(DType dtype, F&& f) {
-  switch (dtype) {
-    case DType::Bool: return f(bool{});
-    case DType::Int64: return f(std::int64_t{});
-    case DType::Float32: return f(float{});
-    case DType::Float64: return f(double{});
-  }
-  throw std::logic_error("unknown dtype");
 }
 
 /// The most dims an elementwise or reduction kernel walks after merging contiguous runs of dims.

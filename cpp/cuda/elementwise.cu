@@ -127,9 +127,9 @@ void copy(const TensorImpl& dst, const Operand& src) {
   DeviceGuard guard(device_of(dst));
   const Shape src_strides = strides_of(src, dst.shape().size());
   const auto index = make_index<2>(dst.shape(), {&dst.strides(), &src_strides});
-  dispatch_type(dst.dtype(), [&](auto out_tag) {
+  dispatch(dst.dtype(), [&](auto out_tag) {
     using Out = decltype(out_tag);
-    dispatch_type(src.dtype, [&](auto in_tag) {
+    dispatch(src.dtype, [&](auto in_tag) {
       using In = decltype(in_tag);
       copy_kernel<Out, In><<<blocks_for(n), kThreads, 0, stream()>>>(static_cast<Out*>(static_cast<void*>(dst.data())),
                                                                      input<In>(src), index, n);
@@ -143,7 +143,7 @@ void fill(const TensorImpl& dst, double value) {
   if (n == 0) return;
   DeviceGuard guard(device_of(dst));
   const auto index = make_index<1>(dst.shape(), {&dst.strides()});
-  dispatch_type(dst.dtype(), [&](auto tag) {
+  dispatch(dst.dtype(), [&](auto tag) {
     using T = decltype(tag);
     fill_kernel<T><<<blocks_for(n), kThreads, 0, stream()>>>(dst.data_as<T>(), static_cast<T>(value), index, n);
   });
@@ -156,7 +156,7 @@ void unary(UnaryOp op, const TensorImpl& out, const Operand& in) {
   DeviceGuard guard(device_of(out));
   const Shape in_strides = strides_of(in, out.shape().size());
   const auto index = make_index<1>(out.shape(), {&in_strides});
-  dispatch_type(out.dtype(), [&](auto tag) {
+  dispatch(out.dtype(), [&](auto tag) {
     using T = decltype(tag);
     unary_kernel<T><<<blocks_for(n), kThreads, 0, stream()>>>(op, out.data_as<T>(), input<T>(in), index, n);
   });
@@ -171,7 +171,7 @@ void binary(BinaryOp op, DType dtype, const TensorImpl& out, const Operand& x, c
   const Shape xs = strides_of(x, nd), ys = strides_of(y, nd);
   const bool flat = (!x.data || is_dense(out.shape(), xs)) && (!y.data || is_dense(out.shape(), ys));
   const auto index = make_index<2>(out.shape(), {&xs, &ys});
-  dispatch_type(dtype, [&](auto tag) {
+  dispatch(dtype, [&](auto tag) {
     using T = decltype(tag);
     auto launch = [&](auto out_tag) {
       using Out = decltype(out_tag);
@@ -195,7 +195,7 @@ void where(const TensorImpl& out, const Operand& cond, const Operand& x, const O
   const std::size_t nd = out.shape().size();
   const Shape cs = strides_of(cond, nd), xs = strides_of(x, nd), ys = strides_of(y, nd);
   const auto index = make_index<3>(out.shape(), {&cs, &xs, &ys});
-  dispatch_type(out.dtype(), [&](auto tag) {
+  dispatch(out.dtype(), [&](auto tag) {
     using T = decltype(tag);
     where_kernel<T><<<blocks_for(n), kThreads, 0, stream()>>>(out.data_as<T>(), input<bool>(cond), input<T>(x),
                                                               input<T>(y), index, n);
@@ -209,7 +209,7 @@ void clamp(const TensorImpl& out, const Operand& in, const double* lo, const dou
   DeviceGuard guard(device_of(out));
   const Shape in_strides = strides_of(in, out.shape().size());
   const auto index = make_index<1>(out.shape(), {&in_strides});
-  dispatch_type(out.dtype(), [&](auto tag) {
+  dispatch(out.dtype(), [&](auto tag) {
     using T = decltype(tag);
     if constexpr (!std::is_same_v<T, bool>) {
       clamp_kernel<T><<<blocks_for(n), kThreads, 0, stream()>>>(out.data_as<T>(), input<T>(in), lo != nullptr,
@@ -224,7 +224,7 @@ void relu_backward(const TensorImpl& out, const TensorImpl& g, const TensorImpl&
   const std::int64_t n = out.numel();
   if (n == 0) return;
   DeviceGuard guard(device_of(out));
-  dispatch_type(out.dtype(), [&](auto tag) {
+  dispatch(out.dtype(), [&](auto tag) {
     using T = decltype(tag);
     if constexpr (std::is_floating_point_v<T>) {
       relu_backward_kernel<T><<<blocks_for(n), kThreads, 0, stream()>>>(out.data_as<T>(), g.data_as<T>(),

@@ -257,7 +257,7 @@ void gemm(DType dtype, std::int64_t n, std::int64_t m, std::int64_t k, const voi
     if (beta == 0.0) zero_matrix(c, n, m, ldc, itemsize(dtype));
     return;
   }
-  dispatch_type(dtype, [&](auto tag) {
+  dispatch(dtype, [&](auto tag) {
     using T = decltype(tag);
     if constexpr (std::is_same_v<T, bool>) {
       throw std::logic_error("cuda::gemm: bool matrices are not supported");

@@ -171,7 +171,7 @@ void random(const TensorImpl& out, bool normal) {
   const std::int64_t n = out.numel();
   if (n == 0) return;
   DeviceGuard guard(out.device().index);
-  dispatch_type(out.dtype(), [&](auto tag) {
+  dispatch(out.dtype(), [&](auto tag) {
     using T = decltype(tag);
     if constexpr (std::is_floating_point_v<T>) {
       const std::uint64_t blocks = blocks_needed<T>(n);

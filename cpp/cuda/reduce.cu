@@ -240,7 +240,7 @@ void sum(const TensorImpl& out, const TensorImpl& in, const std::vector<std::int
   // Long sums (or too few outputs to fill the GPU one thread each) share each output over a block.
   // Either way every output's terms are added in an order fixed by the shapes and the device.
   const bool per_block = terms >= kLongReduction || (terms > 1 && outputs < 4LL * sm_count(device));
-  dispatch_type(in.dtype(), [&](auto tag) {
+  dispatch(in.dtype(), [&](auto tag) {
     using T = decltype(tag);
     const T* x = reinterpret_cast<const T*>(in.data());
     auto* o = reinterpret_cast<SumOut<T>*>(out.data());
@@ -272,7 +272,7 @@ void max_along(const TensorImpl& values, const TensorImpl& indices, const Tensor
   outer_shape[d] = 1;
   const StridedIndex<1> outer = make_index<1>(outer_shape, {&in.strides()});
   const bool per_block = length >= kLongReduction || (length >= 64 && rows < 4LL * sm_count(device));
-  dispatch_type(in.dtype(), [&](auto tag) {
+  dispatch(in.dtype(), [&](auto tag) {
     using T = decltype(tag);
     const T* x = reinterpret_cast<const T*>(in.data());
     T* v = reinterpret_cast<T*>(values.data());

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import builtins
 from collections import namedtuple
-from typing import Any, Iterator, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Iterator, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -347,16 +347,8 @@ class Tensor(_core.TensorBase):
     def to(self, *args: Any, **kwargs: Any) -> "Tensor":
         """The tensor on another device and/or with another dtype: to(device), to(dtype),
         to(device, dtype), to(other) (other's device and dtype); itself when nothing changes."""
-        target = kwargs.get("dtype")
-        where = kwargs.get("device")
+        where, target = _to_arguments(args, kwargs)
         copy = bool(kwargs.get("copy", False))
-        for a in args:
-            if isinstance(a, dtype):
-                target = a
-            elif isinstance(a, Tensor):
-                target, where = a.dtype, a.device
-            else:
-                where = a
         out = self if where is None else _core.to_device(self, _device_spec(where))
         if target is not None:
             return _core.to_dtype(out, target, copy and out is self)
@@ -639,6 +631,20 @@ class Tensor(_core.TensorBase):
 
     def __reduce_ex__(self, protocol: Any) -> Any:
         return (_rebuild_tensor, (_core.to_numpy(self.cpu()).copy(), self.requires_grad, _core.device(self)))
+
+
+def _to_arguments(args: Tuple[Any, ...], kwargs: Dict[str, Any]) -> Tuple[Any, Optional[dtype]]:
+    """The (device, dtype) of to(device), to(dtype), to(device, dtype), to(other) or keywords;
+    None where not given."""
+    target, where = kwargs.get("dtype"), kwargs.get("device")
+    for a in args:
+        if isinstance(a, dtype):
+            target = a
+        elif isinstance(a, Tensor):
+            target, where = a.dtype, a.device
+        else:
+            where = a
+    return where, target
 
 
 def _rebuild_tensor(array: np.ndarray, requires_grad: bool, device: str = "cpu") -> Tensor:

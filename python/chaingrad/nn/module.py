@@ -7,7 +7,7 @@ from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Set, Tuple
 
 from chaingrad import autograd
 from chaingrad.nn.parameter import Parameter
-from chaingrad.tensor import Tensor, device, dtype
+from chaingrad.tensor import Tensor, _to_arguments, device
 
 __all__ = ["Module"]
 
@@ -164,15 +164,7 @@ class Module:
         """Moves and/or converts the parameters, their gradients and the buffers: to(device),
         to(dtype), to(device, dtype) or to(tensor). The Parameter objects stay the same, so an
         optimizer keeps working (its state follows the parameters at its next step)."""
-        target = kwargs.get("dtype")
-        where = kwargs.get("device")
-        for a in args:
-            if isinstance(a, dtype):
-                target = a
-            elif isinstance(a, Tensor):
-                target, where = a.dtype, a.device
-            else:
-                where = a
+        where, target = _to_arguments(args, kwargs)
         if target is not None and not target.is_floating_point:
             raise TypeError(f"Module.to() only accepts floating point dtypes, got {target}")
         if where is not None:

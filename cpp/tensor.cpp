@@ -69,12 +69,14 @@ TensorImpl::TensorImpl(std::shared_ptr<Storage> storage, DType dtype, Shape shap
 
 TensorImpl::~TensorImpl() = default;
 
-bool TensorImpl::is_contiguous() const {
+bool TensorImpl::is_contiguous() const { return is_contiguous_layout(shape_, strides_); }
+
+bool is_contiguous_layout(const Shape& shape, const Shape& strides) {
   std::int64_t expected = 1;
-  for (std::int64_t d = ndim() - 1; d >= 0; --d) {
-    if (shape_[d] == 1) continue;
-    if (strides_[d] != expected) return false;
-    expected *= shape_[d];
+  for (std::size_t d = shape.size(); d-- > 0;) {
+    if (shape[d] == 1) continue;
+    if (strides[d] != expected) return false;
+    expected *= shape[d];
   }
   return true;
 }

@@ -121,6 +121,8 @@ class TensorImpl : public RefCounted {
 
 using TensorPtr = Ref<TensorImpl>;
 
+/// True when strides walk shape in row-major order without gaps (size-1 dims ignored).
+bool is_contiguous_layout(const Shape& shape, const Shape& strides);
 /// Row-major strides for shape.
 Shape contiguous_strides(const Shape& shape);
 /// Product of the dims (1 for a 0-d shape).

@@ -37,7 +37,8 @@ bool grad_enabled() { return grad_mode; }
 void set_grad_enabled(bool enabled) { grad_mode = enabled; }
 
 void TensorNode::add_grad(const TensorPtr& g_in) {
-  const TensorPtr g = g_in->device() == device() ? g_in : to_device(g_in, device());
+  const Device here = device();
+  const TensorPtr g = g_in->device() == here ? g_in : to_device(g_in, here);
   grad_ = grad_ ? binary(BinaryOp::Add, grad_, g, grad_->dtype()) : g;
 }
 

@@ -164,6 +164,17 @@ bool flat_binary(O* z, const T* x, bool x_flat, const T* y, bool y_flat, std::in
 
 bool is_comparison(BinaryOp op) { return op >= BinaryOp::Eq; }
 
+/// True when some element of the int64 tensor t is negative (on t's device).
+bool any_negative(const TensorPtr& t) {
+  if (t->is_cuda()) return cuda::any_negative(*t);
+  const std::int64_t* e = t->data_as<std::int64_t>();
+  bool negative = false;
+  for_each_run<1>(t->shape(), {t->strides().data()}, [&](const auto& off, const auto& step, std::int64_t n) {
+    for (std::int64_t j = 0; j < n; ++j) negative |= e[off[0] + j * step[0]] < 0;
+  });
+  return negative;
+}
+
 }  // namespace
 
 TensorPtr unary(UnaryOp op, const TensorPtr& t) {
@@ -230,28 +241,32 @@ const char* binary_op_name(BinaryOp op) {
 
 TensorPtr binary(BinaryOp op, const TensorPtr& a, const TensorPtr& b, DType dtype) {
   const Shape shape = broadcast_shapes(a->shape(), b->shape(), binary_op_name(op));
-  const Device device = common_device(binary_op_name(op), {a.get(), b.get()});
+  TensorPtr out = empty(shape, is_comparison(op) ? DType::Bool : dtype,
+                        common_device(binary_op_name(op), {a.get(), b.get()}));
+  binary_into(op, out, a, b, dtype);
+  return out;
+}
+
+void binary_into(BinaryOp op, const TensorPtr& out, const TensorPtr& a, const TensorPtr& b, DType dtype) {
+  const Shape& shape = out->shape();
+  const Device device = common_device(binary_op_name(op), {out.get(), a.get(), b.get()});
+  if (broadcast_shapes(a->shape(), b->shape(), binary_op_name(op)) != shape || !out->is_contiguous() ||
+      out->dtype() != (is_comparison(op) ? DType::Bool : dtype) || out->device() != device) {
+    throw std::logic_error(std::string(binary_op_name(op)) + ": output of shape " + shape_str(shape) +
+                           " does not fit the operands");
+  }
   if (dtype == DType::Bool && (op == BinaryOp::Sub || op == BinaryOp::Div || op == BinaryOp::Pow)) {
     throw std::runtime_error(std::string(binary_op_name(op)) +
                                 ": not supported for two bool tensors; convert one with .int()");
   }
   const TensorPtr x = cast(a, dtype);
   const TensorPtr y = cast(b, dtype);
-  if (op == BinaryOp::Pow && dtype == DType::Int64 && y->is_cuda() && cuda::any_negative(*y)) {
+  if (op == BinaryOp::Pow && dtype == DType::Int64 && any_negative(y)) {
     throw std::runtime_error("pow: integers to negative integer powers are not allowed");
   }
-  if (op == BinaryOp::Pow && dtype == DType::Int64 && !y->is_cuda()) {
-    const std::int64_t* e = y->data_as<std::int64_t>();
-    bool negative = false;
-    for_each_run<1>(y->shape(), {y->strides().data()}, [&](const auto& off, const auto& step, std::int64_t n) {
-      for (std::int64_t j = 0; j < n; ++j) negative |= e[off[0] + j * step[0]] < 0;
-    });
-    if (negative) throw std::runtime_error("pow: integers to negative integer powers are not allowed");
-  }
-  TensorPtr out = empty(shape, is_comparison(op) ? DType::Bool : dtype, device);
   if (device.is_cuda()) {
     cuda::binary(op, dtype, *out, cuda_operand(x, shape), cuda_operand(y, shape));
-    return out;
+    return;
   }
   const Shape xs = broadcast_strides(*x, shape);
   const Shape ys = broadcast_strides(*y, shape);
@@ -285,7 +300,6 @@ TensorPtr binary(BinaryOp op, const TensorPtr& a, const TensorPtr& b, DType dtyp
                       });
     });
   });
-  return out;
 }
 
 TensorPtr relu_backward(const TensorPtr& g, const TensorPtr& y) {

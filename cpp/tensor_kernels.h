@@ -40,6 +40,9 @@ enum class BinaryOp : std::uint8_t {
 };
 /// op applied elementwise with broadcasting, computed in `dtype` (comparisons return bool).
 TensorPtr binary(BinaryOp op, const TensorPtr& a, const TensorPtr& b, DType dtype);
+/// binary() written into out: a contiguous tensor of the broadcast shape and result dtype, on the
+/// operands' device. out may be a or b itself (x += y) but must not otherwise overlap them.
+void binary_into(BinaryOp op, const TensorPtr& out, const TensorPtr& a, const TensorPtr& b, DType dtype);
 /// The op's name for messages ("add", "mul", ...).
 const char* binary_op_name(BinaryOp op);
 

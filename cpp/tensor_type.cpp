@@ -140,6 +140,19 @@ PyObject* power_slot(PyObject* a, PyObject* b, PyObject* modulus) {
   return binary_slot<BinaryOp::Pow>(a, b);
 }
 
+/// Whether x op= y can be computed straight into x: autograd records nothing, x is contiguous and
+/// keeps its shape and dtype, and y is x itself or lies in other memory (a shifted view of x's
+/// storage would be read after being overwritten).
+bool writes_in_place(const TensorPtr& x, const TensorPtr& y, DType dtype) {
+  if (grad_enabled() && (x->requires_grad || y->requires_grad)) return false;
+  if (dtype != x->dtype() || !x->is_contiguous()) return false;
+  if (x->device() != y->device() && !(y->ndim() == 0 && !y->is_cuda())) return false;
+  if (broadcast_shapes(x->shape(), y->shape(), "in-place op") != x->shape()) return false;
+  const bool same_view = y->storage() == x->storage() && y->offset() == x->offset() && y->shape() == x->shape() &&
+                         y->strides() == x->strides() && y->dtype() == x->dtype();
+  return y->storage() != x->storage() || same_view;
+}
+
 template <BinaryOp op>
 PyObject* in_place_slot(PyObject* self, PyObject* other) {
   return guarded<PyObject*>(nullptr, [&]() -> PyObject* {
@@ -154,7 +167,13 @@ PyObject* in_place_slot(PyObject* self, PyObject* other) {
                                " can't be cast to the desired output type " + type_word(x.t->dtype()));
     }
     check_in_place(x.t, y.t->requires_grad, binary_op_name(op));
-    assign_in_place(x.t, arith(op, x.t, y.t, dtype), binary_op_name(op));
+    if (writes_in_place(x.t, y.t, dtype)) {  // nothing to record: compute straight into x
+      check_untracked_write(x.t, binary_op_name(op));
+      binary_into(op, x.t, x.t, y.t, dtype);
+      x.t->storage()->bump_version();
+    } else {
+      assign_in_place(x.t, arith(op, x.t, y.t, dtype), binary_op_name(op));
+    }
     Py_INCREF(self);
     return self;
   });

@@ -135,8 +135,10 @@ def test_dlpack_refuses_what_chaingrad_cannot_hold():
         cg.ones(2).__dlpack__(dl_device=(2, 0))
     with pytest.raises(TypeError, match="DLPack"):
         cg.from_dlpack([1, 2])
-    copied = np.from_dlpack(cg.ones(2).__dlpack__(copy=True) and cg.ones(2))
-    assert copied.tolist() == [1.0, 1.0]
+    x = cg.ones(2)
+    copied = _core.from_dlpack(x.__dlpack__(copy=True))  # a capsule over a copy: later writes to x stay out
+    x[0] = 5.0
+    assert copied.tolist() == [1.0, 1.0] and x.tolist() == [5.0, 1.0]
 
 
 def test_dlpack_round_trips_with_torch(torch):

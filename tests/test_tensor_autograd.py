@@ -197,3 +197,31 @@ def test_in_place_into_an_expanded_view_is_refused():
             op()
     with pytest.raises(RuntimeError, match="more than one element"):
         x[1:] = 3.0
+
+
+def test_in_place_arithmetic_written_straight_into_the_tensor_keeps_every_rule():
+    """x op= y computes into x when autograd records nothing; the results, aliasing, versions and
+    errors are those of the out-of-place path."""
+    x = cg.arange(6.0)
+    x[1:] += x[:-1]  # overlapping views of one storage: read before written
+    assert x.tolist() == [0.0, 1.0, 3.0, 5.0, 7.0, 9.0]
+    z = cg.arange(4.0)
+    z *= z
+    z -= cg.tensor(1.0, dtype=cg.float64)  # a float64 scalar keeps z float32
+    assert z.tolist() == [-1.0, 0.0, 3.0, 8.0] and z.dtype is cg.float32
+    m = cg.ones(2, 3)
+    m += cg.tensor([1.0, 2.0, 3.0])  # broadcast operand
+    assert m.tolist() == [[2.0, 3.0, 4.0]] * 2
+    t = m.t()
+    t /= 2  # a non-contiguous target
+    assert m.tolist() == [[1.0, 1.5, 2.0]] * 2
+    ints = cg.arange(3)
+    with pytest.raises(RuntimeError, match="can't be cast"):
+        ints /= 2
+    w = cg.ones(3, requires_grad=True)
+    a = cg.ones(3)
+    y = (w * a).sum()  # MulBackward saved a
+    with cg.no_grad():
+        a += 1  # in place, outside the graph: the version moves on
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        y.backward()

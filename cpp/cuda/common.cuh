@@ -131,15 +131,4 @@ StridedIndex<N> make_index(const Shape& shape, const std::array<const Shape*, N>
   return index;
 }
 
-/// True when the strides describe a contiguous row-major walk of shape (size-1 dims ignored).
-inline bool is_dense(const Shape& shape, const Shape& strides) {
-  std::int64_t expected = 1;
-  for (std::size_t d = shape.size(); d-- > 0;) {
-    if (shape[d] == 1) continue;
-    if (strides[d] != expected) return false;
-    expected *= shape[d];
-  }
-  return true;
-}
-
 }  // namespace chaingrad::cuda

@@ -169,8 +169,9 @@ void binary(BinaryOp op, DType dtype, const TensorImpl& out, const Operand& x, c
   DeviceGuard guard(device_of(out));
   const std::size_t nd = out.shape().size();
   const Shape xs = strides_of(x, nd), ys = strides_of(y, nd);
-  const bool flat = (!x.data || is_dense(out.shape(), xs)) && (!y.data || is_dense(out.shape(), ys));
-  const auto index = make_index<2>(out.shape(), {&xs, &ys});
+  const bool flat = (!x.data || is_contiguous_layout(out.shape(), xs)) &&
+                    (!y.data || is_contiguous_layout(out.shape(), ys));
+  const auto index = flat ? StridedIndex<2>{} : make_index<2>(out.shape(), {&xs, &ys});  // flat needs none
   dispatch(dtype, [&](auto tag) {
     using T = decltype(tag);
     auto launch = [&](auto out_tag) {

@@ -9,6 +9,7 @@ import os
 from typing import Any, List, Optional, Tuple
 
 from chaingrad import _core
+from chaingrad.tensor import _device_spec
 
 __all__ = ["is_available", "device_count", "current_device", "get_device_name", "synchronize",
            "manual_seed", "manual_seed_all", "memory_allocated", "max_memory_allocated", "empty_cache",
@@ -16,15 +17,10 @@ __all__ = ["is_available", "device_count", "current_device", "get_device_name", 
 
 def _index(device: Any) -> int:
     """The device index of None (device 0), an int, 'cuda:N' or a chaingrad.device."""
-    if device is None:
-        return 0
-    if isinstance(device, int):
-        return device
-    from chaingrad.tensor import device as device_type
-    d = device if isinstance(device, device_type) else device_type(device)
-    if d.type != "cuda":
-        raise ValueError(f"Expected a cuda device, but got: {d}")
-    return d.index or 0
+    spec = _device_spec("cuda" if device is None else device)
+    if spec == "cpu":
+        raise ValueError(f"Expected a cuda device, but got: {device}")
+    return int(spec[5:])
 
 
 def is_available() -> bool:

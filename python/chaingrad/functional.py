@@ -34,10 +34,8 @@ def get_default_dtype() -> dtype:
 
 
 def _numpy_data(data: Any, dt: Optional[dtype]) -> np.ndarray:
-    """data as an ndarray of a chaingrad dtype, inferring it as PyTorch does."""
-    if isinstance(data, Tensor):
-        array = _core.to_numpy(data.cpu())
-    elif isinstance(data, (np.ndarray, np.generic)):
+    """data (not a Tensor) as an ndarray of a chaingrad dtype, inferring it as PyTorch does."""
+    if isinstance(data, (np.ndarray, np.generic)):
         array = np.asarray(data)
         if dt is None and array.dtype not in _BY_NUMPY:
             kind = array.dtype.kind

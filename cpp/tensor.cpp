@@ -69,17 +69,7 @@ TensorImpl::TensorImpl(std::shared_ptr<Storage> storage, DType dtype, Shape shap
 
 TensorImpl::~TensorImpl() = default;
 
-bool TensorImpl::is_contiguous() const { return is_contiguous_layout(shape_, strides_); }
 
-bool is_contiguous_layout(const Shape& shape, const Shape& strides) {
-  std::int64_t expected = 1;
-  for (std::size_t d = shape.size(); d-- > 0;) {
-    if (shape[d] == 1) continue;
-    if (strides[d] != expected) return false;
-    expected *= shape[d];
-  }
-  return true;
-}
 
 Shape contiguous_strides(const Shape& shape) {
   Shape strides(shape.size());

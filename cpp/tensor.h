@@ -26,6 +26,17 @@ inline DType promote(DType a, DType b) { return a > b ? a : b; }
 
 using Shape = std::vector<std::int64_t>;
 
+/// True when strides walk shape in row-major order without gaps (size-1 dims ignored).
+inline bool is_contiguous_layout(const Shape& shape, const Shape& strides) {
+  std::int64_t expected = 1;
+  for (std::size_t d = shape.size(); d-- > 0;) {
+    if (shape[d] == 1) continue;
+    if (strides[d] != expected) return false;
+    expected *= shape[d];
+  }
+  return true;
+}
+
 /// Where a tensor's memory lives: the host, or CUDA device `index`.
 struct Device {
   enum class Kind : std::uint8_t { CPU, CUDA };
@@ -85,7 +96,7 @@ class TensorImpl : public RefCounted {
   std::int64_t offset() const { return offset_; }
   std::int64_t ndim() const { return static_cast<std::int64_t>(shape_.size()); }
   std::int64_t numel() const { return numel_; }
-  bool is_contiguous() const;
+  bool is_contiguous() const { return is_contiguous_layout(shape_, strides_); }
   const std::shared_ptr<Storage>& storage() const { return storage_; }
   const Device& device() const { return storage_->device(); }
   bool is_cuda() const { return storage_->device().is_cuda(); }
@@ -121,8 +132,6 @@ class TensorImpl : public RefCounted {
 
 using TensorPtr = Ref<TensorImpl>;
 
-/// True when strides walk shape in row-major order without gaps (size-1 dims ignored).
-bool is_contiguous_layout(const Shape& shape, const Shape& strides);
 /// Row-major strides for shape.
 Shape contiguous_strides(const Shape& shape);
 /// Product of the dims (1 for a 0-d shape).

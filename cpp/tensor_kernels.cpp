@@ -239,22 +239,13 @@ const char* binary_op_name(BinaryOp op) {
   return "?";
 }
 
-TensorPtr binary(BinaryOp op, const TensorPtr& a, const TensorPtr& b, DType dtype) {
-  const Shape shape = broadcast_shapes(a->shape(), b->shape(), binary_op_name(op));
-  TensorPtr out = empty(shape, is_comparison(op) ? DType::Bool : dtype,
-                        common_device(binary_op_name(op), {a.get(), b.get()}));
-  binary_into(op, out, a, b, dtype);
-  return out;
-}
+namespace {
 
-void binary_into(BinaryOp op, const TensorPtr& out, const TensorPtr& a, const TensorPtr& b, DType dtype) {
+/// binary() into out, which the caller made (or checked) of the broadcast shape and result dtype,
+/// contiguous, on `device`.
+void run_binary(BinaryOp op, const TensorPtr& out, const TensorPtr& a, const TensorPtr& b, DType dtype,
+                const Device& device) {
   const Shape& shape = out->shape();
-  const Device device = common_device(binary_op_name(op), {out.get(), a.get(), b.get()});
-  if (broadcast_shapes(a->shape(), b->shape(), binary_op_name(op)) != shape || !out->is_contiguous() ||
-      out->dtype() != (is_comparison(op) ? DType::Bool : dtype) || out->device() != device) {
-    throw std::logic_error(std::string(binary_op_name(op)) + ": output of shape " + shape_str(shape) +
-                           " does not fit the operands");
-  }
   if (dtype == DType::Bool && (op == BinaryOp::Sub || op == BinaryOp::Div || op == BinaryOp::Pow)) {
     throw std::runtime_error(std::string(binary_op_name(op)) +
                                 ": not supported for two bool tensors; convert one with .int()");
@@ -300,6 +291,26 @@ void binary_into(BinaryOp op, const TensorPtr& out, const TensorPtr& a, const Te
                       });
     });
   });
+}
+
+}  // namespace
+
+TensorPtr binary(BinaryOp op, const TensorPtr& a, const TensorPtr& b, DType dtype) {
+  const Shape shape = broadcast_shapes(a->shape(), b->shape(), binary_op_name(op));
+  const Device device = common_device(binary_op_name(op), {a.get(), b.get()});
+  TensorPtr out = empty(shape, is_comparison(op) ? DType::Bool : dtype, device);
+  run_binary(op, out, a, b, dtype, device);
+  return out;
+}
+
+void binary_into(BinaryOp op, const TensorPtr& out, const TensorPtr& a, const TensorPtr& b, DType dtype) {
+  const Device device = common_device(binary_op_name(op), {out.get(), a.get(), b.get()});
+  if (broadcast_shapes(a->shape(), b->shape(), binary_op_name(op)) != out->shape() || !out->is_contiguous() ||
+      out->dtype() != (is_comparison(op) ? DType::Bool : dtype) || out->device() != device) {
+    throw std::logic_error(std::string(binary_op_name(op)) + ": output of shape " + shape_str(out->shape()) +
+                           " does not fit the operands");
+  }
+  run_binary(op, out, a, b, dtype, device);
 }
 
 TensorPtr relu_backward(const TensorPtr& g, const TensorPtr& y) {

@@ -68,8 +68,12 @@ std::vector<TensorPtr> AccumulateGrad::apply(const TensorPtr& grad) {
                       g->offset() == 0 && g->dtype() == leaf_->dtype() && !g->requires_grad;
     leaf_->grad = sole ? g : cast(g, leaf_->dtype(), /*copy=*/true);
   } else {
-    // In place, as PyTorch: a reference to x.grad taken earlier sees the sum.
-    copy_into(leaf_->grad, binary(BinaryOp::Add, leaf_->grad, g, leaf_->grad->dtype()));
+    // In place, as PyTorch: a reference to x.grad taken earlier sees the sum. The kernels may
+    // release the GIL, and another thread may meanwhile replace x.grad (zero_grad sets it to
+    // None): hold the current gradient here so its memory outlives the kernels (the sum then
+    // lands in the gradient that was replaced, as if the replacement came after this pass).
+    const TensorPtr current = leaf_->grad;
+    copy_into(current, binary(BinaryOp::Add, current, g, current->dtype()));
   }
   return {};
 }
@@ -121,15 +125,25 @@ bool any_requires_grad(const std::vector<TensorPtr>& inputs) {
   return false;
 }
 
+// Note [saved tensors own no nodes]
+// A node keeps, for its gradient rule, only the data of the tensors it saves: an alias of their
+// storage, shape and strides without requires_grad or grad_fn. Saving the tensors themselves
+// would let a node own itself (exp saves its own output, whose grad_fn is the node) or its
+// consumers (x.copy_(f(x)) gives x a grad_fn that leads back to f's node), and such a cycle keeps
+// the whole graph alive until a backward without retain_graph happens to break it. The alias
+// shares the storage, so the version check still sees in-place writes.
 TensorPtr record(TensorPtr out, const char* name, const std::vector<TensorPtr>& inputs,
                  const std::vector<TensorPtr>& saved, GradRule rule) {
   if (!any_requires_grad(inputs)) return out;
   std::vector<NodePtr> edges;
   edges.reserve(inputs.size());
   for (const TensorPtr& t : inputs) edges.push_back(edge_for(t));
+  // See Note [saved tensors own no nodes].
   std::vector<SavedTensor> kept;
   kept.reserve(saved.size());
-  for (const TensorPtr& t : saved) kept.push_back({t, t->storage()->version()});
+  for (const TensorPtr& t : saved) {
+    kept.push_back({make_view(t, t->shape(), t->strides(), t->offset()), t->storage()->version()});
+  }
   out->requires_grad = true;
   const Device device = out->device();
   out->grad_fn = make_ref<FunctionNode>(name, std::move(edges), std::move(kept), std::move(rule), device);

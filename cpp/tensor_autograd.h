@@ -61,7 +61,8 @@ class AccumulateGrad final : public TensorNode {
   TensorPtr leaf_;
 };
 
-/// A tensor kept for the backward pass, with the version it had when saved.
+/// The data of a tensor kept for the backward pass (an alias without autograd state), with the
+/// version it had when saved.
 struct SavedTensor {
   TensorPtr tensor;
   std::uint64_t version = 0;

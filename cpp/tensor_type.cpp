@@ -191,7 +191,8 @@ PyObject* matmul_slot(PyObject* a, PyObject* b) {
 template <UnaryOp op>
 PyObject* unary_slot(PyObject* self) {
   return guarded<PyObject*>(nullptr, [&] {
-    return wrap_tensor(apply_unary(op, as_tensor(self)->impl)).release().ptr();
+    const TensorPtr t = as_tensor(self)->impl;  // owned: see Note [owned operands]
+    return wrap_tensor(apply_unary(op, t)).release().ptr();
   });
 }
 
@@ -200,9 +201,14 @@ PyObject* positive_slot(PyObject* self) {
   return self;
 }
 
+// Note [owned operands]
+// A kernel on a large tensor releases the GIL, and another thread may then run `t.data = ...`,
+// which swaps the impl of t's Python object. Slots therefore hold their own reference to the
+// impl instead of a reference to the object's field.
+
 /// self's tensor, checked to hold exactly one element.
-const TensorPtr& single(PyObject* self, const char* what) {
-  const TensorPtr& t = as_tensor(self)->impl;
+TensorPtr single(PyObject* self, const char* what) {
+  TensorPtr t = as_tensor(self)->impl;
   if (t->numel() != 1) {
     throw std::runtime_error(std::string(what) + " of a Tensor with " + std::to_string(t->numel()) +
                              " values is ambiguous (only one-element tensors convert)");
@@ -222,7 +228,7 @@ PyObject* float_slot(PyObject* self) {
 
 PyObject* int_slot(PyObject* self) {
   return guarded<PyObject*>(nullptr, [&] {
-    const TensorPtr& t = single(self, "int()");
+    const TensorPtr t = single(self, "int()");
     if (t->dtype() == DType::Int64) return PyLong_FromLongLong(int_value(t));
     return PyLong_FromDouble(std::trunc(item(t)));
   });
@@ -305,7 +311,7 @@ std::vector<IndexItem> parse_index(const TensorImpl& t, PyObject* key) {
 
 PyObject* getitem(PyObject* self, PyObject* key) {
   return guarded<PyObject*>(nullptr, [&] {
-    const TensorPtr& t = as_tensor(self)->impl;
+    const TensorPtr t = as_tensor(self)->impl;  // owned: see Note [owned operands]
     return wrap_tensor(index_op(t, parse_index(*t, key))).release().ptr();
   });
 }
@@ -316,7 +322,7 @@ int setitem(PyObject* self, PyObject* key, PyObject* value) {
     return -1;
   }
   return guarded(-1, [&] {
-    const TensorPtr& t = as_tensor(self)->impl;
+    const TensorPtr t = as_tensor(self)->impl;  // owned: see Note [owned operands]
     Operand v;
     if (!read_operand(value, v)) {
       throw py::type_error(std::string("can only assign a Tensor or a number to a Tensor slice, got ") +
@@ -475,7 +481,7 @@ PyObject* item_method(PyObject* self, PyObject*) {
 
 PyObject* zero_method(PyObject* self, PyObject*) {
   return guarded<PyObject*>(nullptr, [&] {
-    const TensorPtr& t = as_tensor(self)->impl;
+    const TensorPtr t = as_tensor(self)->impl;  // owned: see Note [owned operands]
     check_in_place(t, false, "zero_");
     check_untracked_write(t, "zero_");
     fill(t, 0.0);

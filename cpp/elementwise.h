@@ -8,6 +8,7 @@
 #include <type_traits>
 
 #include "tensor_kernels.h"
+#include "tensor_loops.h"
 #include "vec_math.h"
 
 namespace chaingrad {
@@ -22,9 +23,9 @@ T unary_value(T x) {
   if constexpr (std::is_same_v<T, bool>) {
     return x;  // only abs reaches a bool loop; unary() computes the other ops in int64
   } else if constexpr (op == UnaryOp::Neg) {
-    return -x;
+    return wrapping_neg(x);
   } else if constexpr (op == UnaryOp::Abs) {
-    return x < 0 ? -x : x;
+    return x < 0 ? wrapping_neg(x) : x;
   } else if constexpr (op == UnaryOp::Exp) {
     if constexpr (std::is_same_v<T, float>) return fast_expf(x);
     else return std::exp(x);
@@ -39,7 +40,7 @@ T unary_value(T x) {
     if constexpr (std::is_same_v<T, float>) return fast_sigmoidf(x);
     else return T(1) / (T(1) + std::exp(-x));
   } else if constexpr (op == UnaryOp::Relu) {
-    return x > 0 ? x : T(0);  // nan > 0 is false: relu(nan) is 0, as PyTorch
+    return x <= 0 ? T(0) : x;  // relu(nan) is nan, as PyTorch
   } else if constexpr (op == UnaryOp::Sin) {
     return std::sin(x);
   } else if constexpr (op == UnaryOp::Cos) {
@@ -74,8 +75,8 @@ template <class T>
 T int_pow(T base, T exponent) {
   T result = 1;
   while (exponent > 0) {
-    if (exponent & 1) result *= base;
-    base *= base;
+    if (exponent & 1) result = wrapping_mul(result, base);
+    base = wrapping_mul(base, base);
     exponent >>= 1;
   }
   return result;
@@ -93,13 +94,14 @@ auto binary_value(T a, T b) {
     if constexpr (op == BinaryOp::Add || op == BinaryOp::Maximum) return static_cast<bool>(a || b);
     else return static_cast<bool>(a && b);  // Mul, Minimum; Sub/Div/Pow are rejected before
   } else if constexpr (op == BinaryOp::Add) {
-    return static_cast<T>(a + b);
+    return wrapping_add(a, b);
   } else if constexpr (op == BinaryOp::Sub) {
-    return static_cast<T>(a - b);
+    return wrapping_sub(a, b);
   } else if constexpr (op == BinaryOp::Mul) {
-    return static_cast<T>(a * b);
+    return wrapping_mul(a, b);
   } else if constexpr (op == BinaryOp::Div) {
-    if constexpr (std::is_integral_v<T>) return static_cast<T>(b == 0 ? 0 : a / b);  // callers divide in float
+    // callers divide in float; INT64_MIN / -1 overflows, so -1 takes the wrapping negation
+    if constexpr (std::is_integral_v<T>) return b == 0 ? T(0) : b == T(-1) ? wrapping_neg(a) : static_cast<T>(a / b);
     else return static_cast<T>(a / b);
   } else if constexpr (op == BinaryOp::Pow) {
     if constexpr (std::is_integral_v<T>) return int_pow(a, b);

@@ -95,9 +95,16 @@ TensorPtr full(const Shape& shape, double value, DType dtype, const Device& devi
 }
 
 TensorPtr arange(double start, double end, double step, DType dtype) {
-  if (step == 0) throw std::runtime_error("arange: step must be nonzero");
-  const double span = (end - start) / step;
-  const std::int64_t n = span > 0 ? static_cast<std::int64_t>(std::ceil(span)) : 0;
+  if (!std::isfinite(start) || !std::isfinite(end)) {
+    throw std::runtime_error("arange: unsupported range: " + std::to_string(start) + " -> " + std::to_string(end));
+  }
+  if (step == 0 || !std::isfinite(step)) throw std::runtime_error("arange: step must be nonzero and finite");
+  if ((end - start) / step < 0) throw std::runtime_error("arange: upper bound and larger bound inconsistent with step sign");
+  const double span = std::ceil((end - start) / step);
+  if (!(span < 0x1p62)) {
+    throw std::runtime_error("arange: invalid size " + std::to_string(span) + " (possible overflow)");
+  }
+  const auto n = static_cast<std::int64_t>(span);
   TensorPtr out = empty({n}, dtype);
   TensorPtr src = empty({n}, DType::Float64);
   for (std::int64_t i = 0; i < n; ++i) src->data_as<double>()[i] = start + static_cast<double>(i) * step;
@@ -115,6 +122,7 @@ TensorPtr linspace(double start, double end, std::int64_t steps, DType dtype) {
   for (std::int64_t i = 0; i < steps; ++i) {
     p[i] = i < half ? start + step * static_cast<double>(i) : end - step * static_cast<double>(steps - i - 1);
   }
+  if (steps == 1) p[0] = start;  // a single point is the start, as PyTorch
   return cast(src, dtype);
 }
 
@@ -241,20 +249,20 @@ void bind_tensors(py::module_& m) {
   });
   m.def("maximum", [](py::handle a, py::handle b) {
     TensorPtr x = arg(a), y = arg(b);
-    return wrap(arith(BinaryOp::Maximum, x, y, promote(x->dtype(), y->dtype())));
+    return wrap(arith(BinaryOp::Maximum, x, y, tensor_result_type(x, y)));
   });
   m.def("minimum", [](py::handle a, py::handle b) {
     TensorPtr x = arg(a), y = arg(b);
-    return wrap(arith(BinaryOp::Minimum, x, y, promote(x->dtype(), y->dtype())));
+    return wrap(arith(BinaryOp::Minimum, x, y, tensor_result_type(x, y)));
   });
   m.def("pow", [](py::handle a, py::handle b) {
     TensorPtr x = arg(a), y = arg(b);
-    return wrap(arith(BinaryOp::Pow, x, y, promote(x->dtype(), y->dtype())));
+    return wrap(arith(BinaryOp::Pow, x, y, tensor_result_type(x, y)));
   });
   m.def("clamp", [](py::handle t, std::optional<double> lo, std::optional<double> hi) { return wrap(clamp_op(arg(t), lo, hi)); });
   m.def("where", [](py::handle c, py::handle a, py::handle b) {
     TensorPtr x = arg(a), y = arg(b);
-    return wrap(where_op(arg(c), x, y, promote(x->dtype(), y->dtype())));
+    return wrap(where_op(arg(c), x, y, tensor_result_type(x, y)));
   });
   m.def("to_dtype", [](py::handle t, py::handle dtype, bool copy) { return wrap(to_dtype(arg(t), dtype_from(dtype), copy)); });
 
@@ -265,14 +273,17 @@ void bind_tensors(py::module_& m) {
     return py::make_tuple(wrap(values), wrap(indices));
   });
   m.def("max_all", [](py::handle t, bool smallest) { return wrap(max_all_op(arg(t), smallest)); });
+  m.def("amax", [](py::handle t, const std::vector<std::int64_t>& dims, bool keepdim, bool smallest) {
+    return wrap(amax_op(arg(t), dims, keepdim, smallest));
+  }, "The largest (smallest) element over dims, ties sharing the gradient.");
   m.def("argmax", [](py::handle t, std::optional<std::int64_t> dim, bool keepdim, bool smallest) {
     TensorPtr x = arg(t);
     if (!dim) return wrap(argmax_all(x, smallest));
     return wrap(max_along(x, *dim, keepdim, smallest).second);
   });
   m.def("norm", [](py::handle t, double p, const Dims& dims, bool keepdim) { return wrap(norm_op(arg(t), p, dims, keepdim)); });
-  m.def("var", [](py::handle t, const Dims& dims, double correction, bool keepdim) {
-    return wrap(var_op(arg(t), dims, correction, keepdim));
+  m.def("var", [](py::handle t, const Dims& dims, double correction, bool keepdim, bool take_sqrt) {
+    return wrap(var_op(arg(t), dims, correction, keepdim, take_sqrt));
   });
   m.def("softmax", [](py::handle t, std::int64_t dim, bool log) { return wrap(softmax_op(arg(t), dim, log)); });
   m.def("linear", [](py::handle x, py::handle w, py::handle b) {

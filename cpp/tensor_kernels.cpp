@@ -67,7 +67,7 @@ void copy_into(const TensorPtr& dst, const TensorPtr& src_in) {
       const In* in = src->data_as<In>();
       if (dst->is_contiguous() && is_flat(*src, dst->shape())) {
         parallel_for(dst->numel(), [&](std::int64_t b, std::int64_t e) {
-          for (std::int64_t i = b; i < e; ++i) out[i] = static_cast<Out>(in[i]);
+          for (std::int64_t i = b; i < e; ++i) out[i] = convert_value<Out, In>(in[i]);
         });
         return;
       }
@@ -76,7 +76,7 @@ void copy_into(const TensorPtr& dst, const TensorPtr& src_in) {
                         Out* o = out + off[0];
                         const In* i = in + off[1];
                         for (std::int64_t j = 0; j < n; ++j) {
-                          o[j * step[0]] = static_cast<Out>(i[j * step[1]]);
+                          o[j * step[0]] = convert_value<Out, In>(i[j * step[1]]);
                         }
                       });
     });
@@ -105,10 +105,13 @@ TensorPtr as_shape(const TensorPtr& t, const Shape& shape) {
 }
 
 void fill(const TensorPtr& dst, double value) {
+  if (dst->dtype() == DType::Int64 && !(value >= -0x1p63 && value < 0x1p63)) {
+    throw std::runtime_error("value " + std::to_string(value) + " cannot be converted to type int64 without overflow");
+  }
   if (dst->is_cuda()) return cuda::fill(*dst, value);
   dispatch(dst->dtype(), [&](auto tag) {
     using T = decltype(tag);
-    const T v = static_cast<T>(value);
+    const T v = convert_value<T>(value);
     T* out = dst->data_as<T>();
     for_each_run<1>(dst->shape(), {dst->strides().data()},
                     [&](const auto& off, const auto& step, std::int64_t n) {
@@ -314,11 +317,11 @@ void binary_into(BinaryOp op, const TensorPtr& out, const TensorPtr& a, const Te
 }
 
 TensorPtr relu_backward(const TensorPtr& g, const TensorPtr& y) {
-  if (g->shape() != y->shape() || g->dtype() != y->dtype() || !g->is_contiguous() || !y->is_contiguous() ||
-      g->device() != y->device()) {
-    return binary(BinaryOp::Mul, g, cast(binary(BinaryOp::Gt, y, scalar_tensor(0, y->dtype()), y->dtype()), g->dtype()),
-                  g->dtype());
+  if (g->shape() != y->shape() || g->dtype() != y->dtype() || g->device() != y->device()) {
+    throw std::logic_error("relu_backward: the gradient " + shape_str(g->shape()) + " does not match the output " +
+                           shape_str(y->shape()));
   }
+  if (!g->is_contiguous() || !y->is_contiguous()) return relu_backward(contiguous(g), contiguous(y));
   TensorPtr out = empty(g->shape(), g->dtype(), g->device());
   if (out->is_cuda()) {
     cuda::relu_backward(*out, *g, *y);
@@ -331,7 +334,8 @@ TensorPtr relu_backward(const TensorPtr& g, const TensorPtr& y) {
     const T* py = y->data_as<T>();
     T* po = out->data_as<T>();
     parallel_for(out->numel(), [&](std::int64_t b, std::int64_t e) {
-      for (std::int64_t i = b; i < e; ++i) po[i] = py[i] > T(0) ? pg[i] : T(0);
+      // PyTorch's threshold rule: where relu gave NaN the gradient passes
+      for (std::int64_t i = b; i < e; ++i) po[i] = py[i] <= T(0) ? T(0) : pg[i];
     });
   });
   return out;

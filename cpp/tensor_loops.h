@@ -3,12 +3,75 @@
 
 #include <array>
 #include <cstdint>
+#include <limits>
 #include <stdexcept>
+#include <type_traits>
 #include <vector>
 
 #include "tensor.h"
 
 namespace chaingrad {
+
+#if defined(__CUDACC__)
+#define CG_HOST_DEVICE __host__ __device__
+#else
+#define CG_HOST_DEVICE
+#endif
+
+// Note [integer wrap-around]
+// Signed overflow is undefined behaviour in C++, and int64 tensors overflow on ordinary input
+// (2**62 * 4, -INT64_MIN, a sum of large counts). PyTorch's results there are the two's-complement
+// wrap-around, so the integer arithmetic of every kernel goes through unsigned types, where
+// wrapping is defined, and converts back.
+
+/// a + b, a - b, a * b and -a, wrapping around for signed integers (see Note [integer wrap-around]).
+template <class T>
+CG_HOST_DEVICE inline T wrapping_add(T a, T b) {
+  if constexpr (std::is_integral_v<T> && std::is_signed_v<T>) {
+    using U = std::make_unsigned_t<T>;
+    return static_cast<T>(static_cast<U>(a) + static_cast<U>(b));
+  } else {
+    return static_cast<T>(a + b);
+  }
+}
+template <class T>
+CG_HOST_DEVICE inline T wrapping_sub(T a, T b) {
+  if constexpr (std::is_integral_v<T> && std::is_signed_v<T>) {
+    using U = std::make_unsigned_t<T>;
+    return static_cast<T>(static_cast<U>(a) - static_cast<U>(b));
+  } else {
+    return static_cast<T>(a - b);
+  }
+}
+template <class T>
+CG_HOST_DEVICE inline T wrapping_mul(T a, T b) {
+  if constexpr (std::is_integral_v<T> && std::is_signed_v<T>) {
+    using U = std::make_unsigned_t<T>;
+    return static_cast<T>(static_cast<U>(a) * static_cast<U>(b));
+  } else {
+    return static_cast<T>(a * b);
+  }
+}
+template <class T>
+CG_HOST_DEVICE inline T wrapping_neg(T a) {
+  return wrapping_sub(T(0), a);
+}
+
+/// v converted to Out without undefined behaviour: a float that Out cannot hold (NaN, inf,
+/// 1e38 into int64) becomes Out's minimum, which is what x86's conversion instruction, and so
+/// PyTorch on these machines, gives; anything nonzero converts to true.
+template <class Out, class In>
+CG_HOST_DEVICE inline Out convert_value(In v) {
+  if constexpr (std::is_same_v<Out, bool>) {
+    return v != In(0);
+  } else if constexpr (std::is_integral_v<Out> && std::is_floating_point_v<In>) {
+    // 2^(digits) is exactly representable in In; values at or past it do not fit
+    constexpr In limit = static_cast<In>(static_cast<std::uint64_t>(1) << std::numeric_limits<Out>::digits);
+    return v >= -limit && v < limit ? static_cast<Out>(v) : std::numeric_limits<Out>::min();
+  } else {
+    return static_cast<Out>(v);
+  }
+}
 
 /// Calls f with a value of the C++ type of dtype (bool, int64_t, float, double).
 template <class F>

@@ -74,7 +74,7 @@ void gemm(const TensorPtr& a, const TensorPtr& b, const TensorPtr& out, double b
       }
       for (std::int64_t p = 0; p < k; ++p) {
         const T av = pa[i * as0 + p * as1];
-        for (std::int64_t j = 0; j < m; ++j) pc[i * m + j] += av * pb[p * bs0 + j * bs1];
+        for (std::int64_t j = 0; j < m; ++j) pc[i * m + j] = wrapping_add(pc[i * m + j], wrapping_mul(av, pb[p * bs0 + j * bs1]));
       }
     }
   }

@@ -1,5 +1,6 @@
 #include "tensor_ops.h"
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 #include <string>
@@ -79,14 +80,18 @@ TensorPtr arith(BinaryOp op, const TensorPtr& a, const TensorPtr& b, DType dtype
                     [ga, gb](const TensorPtr& g, const Saved& s) {
                       const TensorPtr &a_ = s[0], &b_ = s[1], &o = s[2];
                       TensorPtr grad_a, grad_b;
-                      if (ga) {  // g * b * a^(b-1)
+                      if (ga) {  // g * b * a^(b-1), and 0 where b == 0 (0^0 included, as PyTorch)
                         TensorPtr e = sub_k(b_, scalar_like(1, b_));
                         TensorPtr p = binary(BinaryOp::Pow, a_, e, promote(a_->dtype(), e->dtype()));
-                        grad_a = reduce_to(mul_k(mul_k(g, b_), p), a_);
+                        TensorPtr term = mul_k(mul_k(g, b_), p);
+                        TensorPtr b_zero = binary(BinaryOp::Eq, b_, scalar_like(0, b_), b_->dtype());
+                        grad_a = reduce_to(where(b_zero, scalar_like(0, term), term, term->dtype()), a_);
                       }
-                      if (gb) {  // g * a^b * log(a), taken as 0 where a == 0 (as PyTorch)
+                      if (gb) {  // g * a^b * log(a), and 0 where a == 0 and b >= 0 (as PyTorch)
                         TensorPtr log_a = unary(UnaryOp::Log, a_);
-                        TensorPtr at_zero = binary(BinaryOp::Eq, a_, scalar_like(0, a_), a_->dtype());
+                        TensorPtr a_zero = binary(BinaryOp::Eq, a_, scalar_like(0, a_), a_->dtype());
+                        TensorPtr b_nonneg = binary(BinaryOp::Ge, b_, scalar_like(0, b_), b_->dtype());
+                        TensorPtr at_zero = binary(BinaryOp::Mul, a_zero, b_nonneg, DType::Bool);
                         TensorPtr term = mul_k(mul_k(g, o), log_a);
                         grad_b = reduce_to(where(at_zero, scalar_like(0, term), term, term->dtype()), b_);
                       }
@@ -97,15 +102,18 @@ TensorPtr arith(BinaryOp op, const TensorPtr& a, const TensorPtr& b, DType dtype
       const bool is_max = op == BinaryOp::Maximum;
       return record(out, is_max ? "MaximumBackward0" : "MinimumBackward0", {a, b}, {a, b},
                     [is_max](const TensorPtr& g, const Saved& s) {
-                      // ties split the gradient evenly, as PyTorch
+                      // PyTorch's rule: ties split the gradient evenly, and an operand gets none only
+                      // where it lost, so a NaN operand (which wins) gets all of it
                       const TensorPtr &a_ = s[0], &b_ = s[1];
-                      const DType dt = g->dtype();
-                      TensorPtr a_wins = cast(binary(is_max ? BinaryOp::Gt : BinaryOp::Lt, a_, b_, promote(a_->dtype(), b_->dtype())), dt);
-                      TensorPtr tie = cast(binary(BinaryOp::Eq, a_, b_, promote(a_->dtype(), b_->dtype())), dt);
-                      TensorPtr half_tie = mul_k(tie, scalar_tensor(0.5, dt));
-                      TensorPtr wa = binary(BinaryOp::Add, a_wins, half_tie, dt);
-                      TensorPtr wb = sub_k(binary(BinaryOp::Sub, scalar_tensor(1, dt), a_wins, dt), half_tie);
-                      return Grads{reduce_to(mul_k(g, wa), a_), reduce_to(mul_k(g, wb), b_)};
+                      const DType dt = g->dtype(), common = promote(a_->dtype(), b_->dtype());
+                      const TensorPtr one = scalar_tensor(1, dt);
+                      TensorPtr tie = cast(binary(BinaryOp::Eq, a_, b_, common), dt);
+                      TensorPtr share = sub_k(one, mul_k(tie, scalar_tensor(0.5, dt)));
+                      TensorPtr a_lost = cast(binary(is_max ? BinaryOp::Lt : BinaryOp::Gt, a_, b_, common), dt);
+                      TensorPtr b_lost = cast(binary(is_max ? BinaryOp::Gt : BinaryOp::Lt, a_, b_, common), dt);
+                      TensorPtr ga = mul_k(g, mul_k(share, sub_k(one, a_lost)));
+                      TensorPtr gb = mul_k(g, mul_k(share, sub_k(one, b_lost)));
+                      return Grads{reduce_to(ga, a_), reduce_to(gb, b_)};
                     });
     }
     default:
@@ -311,6 +319,26 @@ TensorPtr max_all_op(const TensorPtr& t, bool smallest) {
                 });
 }
 
+TensorPtr amax_op(const TensorPtr& t, const std::vector<std::int64_t>& dims_in, bool keepdim, bool smallest) {
+  const std::vector<std::int64_t> dims = all_dims_if_empty(dims_in, t->ndim());
+  TensorPtr kept = t;
+  for (std::int64_t d : dims) kept = max_along(kept, d, true, smallest).first;
+  Shape out_shape;
+  for (std::int64_t d = 0; d < t->ndim(); ++d) {
+    const bool reduced = std::find(dims.begin(), dims.end(), d) != dims.end();
+    if (!reduced || keepdim) out_shape.push_back(reduced ? 1 : t->shape()[d]);
+  }
+  TensorPtr out = as_shape(kept, out_shape);
+  return record(out, smallest ? "AminBackward0" : "AmaxBackward0", {t}, {t, out},
+                [shape = t->shape(), dims, keepdim](const TensorPtr& g, const Saved& s) {
+                  // every element equal to the extreme gets an equal share, as PyTorch's amax
+                  const TensorPtr& x = s[0];
+                  TensorPtr hit = cast(binary(BinaryOp::Eq, x, unreduce(s[1], shape, dims, keepdim), x->dtype()), g->dtype());
+                  TensorPtr count = sum(hit, dims, keepdim);
+                  return Grads{mul_k(hit, unreduce(div_k(g, count), shape, dims, keepdim))};
+                });
+}
+
 TensorPtr norm_op(const TensorPtr& t, double p, const std::vector<std::int64_t>& dims_in, bool keepdim) {
   if (!is_floating(t->dtype())) {
     throw std::runtime_error(std::string("linalg.vector_norm: Expected a floating point tensor as input. Got ") +
@@ -336,12 +364,36 @@ TensorPtr norm_op(const TensorPtr& t, double p, const std::vector<std::int64_t>&
 }
 
 TensorPtr var_op(const TensorPtr& t, const std::vector<std::int64_t>& dims_in, double correction,
-                 bool keepdim) {
+                 bool keepdim, bool take_sqrt) {
+  if (!is_floating(t->dtype())) {
+    throw std::runtime_error(std::string(take_sqrt ? "std" : "var") +
+                             "(): expected a floating point tensor, got " + dtype_name(t->dtype()));
+  }
   const std::vector<std::int64_t> dims = all_dims_if_empty(dims_in, t->ndim());
   const double n = static_cast<double>(reduced_count(t->shape(), dims));
-  TensorPtr centered = arith(BinaryOp::Sub, t, mean_op(t, dims, true), t->dtype());
-  TensorPtr squares = sum_op(apply_unary(UnaryOp::Square, centered), dims, keepdim);
-  return arith(BinaryOp::Div, squares, scalar_tensor(std::max(n - correction, 0.0), t->dtype()), t->dtype());
+  const double denom = std::max(n - correction, 0.0);
+  // In double: the squares of float32 values near 1e38 overflow float32, their root mean does not.
+  const TensorPtr x = cast(t, DType::Float64);
+  const TensorPtr mean = div_k(sum(x, dims, true), scalar_like(n, x));
+  const TensorPtr centered = sub_k(x, mean);
+  TensorPtr v = div_k(sum(unary(UnaryOp::Square, centered), dims, keepdim), scalar_like(denom, x));
+  if (take_sqrt) v = unary(UnaryOp::Sqrt, v);
+  return record(cast(v, t->dtype()), take_sqrt ? "StdBackward0" : "VarBackward0", {t}, {t},
+                [shape = t->shape(), dims, keepdim, n, denom, take_sqrt](const TensorPtr& g, const Saved& s) {
+                  // var: g * 2 (x - mean) / denom;  std: g * (x - mean) / (denom * std)
+                  const TensorPtr& x_ = s[0];
+                  const TensorPtr c = sub_k(x_, div_k(sum(x_, dims, true), scalar_like(n, x_)));
+                  TensorPtr scale = unreduce(g, shape, dims, keepdim);
+                  if (take_sqrt) {
+                    TensorPtr sd = unreduce(cast(unary(UnaryOp::Sqrt, div_k(sum(unary(UnaryOp::Square, c), dims, keepdim),
+                                                                         scalar_like(denom, c))), g->dtype()),
+                                            shape, dims, keepdim);
+                    scale = div_k(scale, mul_k(sd, scalar_like(denom, sd)));
+                  } else {
+                    scale = mul_k(scale, scalar_like(2.0 / denom, scale));
+                  }
+                  return Grads{mul_k(c, scale)};
+                });
 }
 
 TensorPtr softmax_op(const TensorPtr& t, std::int64_t dim, bool log) {
@@ -456,7 +508,7 @@ TensorPtr linear_op(const TensorPtr& x, const TensorPtr& weight, const TensorPtr
 // --- in place ----------------------------------------------------------------------------------
 
 void check_in_place(const TensorPtr& self, bool other_requires_grad, const char* op) {
-  for (std::int64_t d = 0; d < self->ndim(); ++d) {
+  for (std::int64_t d = 0; d < self->ndim() && self->numel() > 0; ++d) {  // an empty tensor has no element to alias
     if (self->strides()[d] == 0 && self->shape()[d] > 1) {
       throw std::runtime_error(std::string(op) +
                                ": unsupported operation: more than one element of the written-to tensor "

@@ -33,11 +33,14 @@ TensorPtr mean_op(const TensorPtr& t, const std::vector<std::int64_t>& dims, boo
 std::pair<TensorPtr, TensorPtr> max_dim_op(const TensorPtr& t, std::int64_t dim, bool keepdim,
                                            bool smallest);
 TensorPtr max_all_op(const TensorPtr& t, bool smallest);
+/// The largest (smallest) element over dims (all when empty); ties share the gradient evenly.
+TensorPtr amax_op(const TensorPtr& t, const std::vector<std::int64_t>& dims, bool keepdim, bool smallest);
 /// The p-norm over dims (all when empty).
 TensorPtr norm_op(const TensorPtr& t, double p, const std::vector<std::int64_t>& dims, bool keepdim);
-/// Variance over dims with Bessel's correction `correction`.
+/// Variance (its square root when take_sqrt: the standard deviation) over dims with Bessel's
+/// correction `correction`, computed in double.
 TensorPtr var_op(const TensorPtr& t, const std::vector<std::int64_t>& dims, double correction,
-                 bool keepdim);
+                 bool keepdim, bool take_sqrt);
 TensorPtr softmax_op(const TensorPtr& t, std::int64_t dim, bool log);
 
 // --- linear algebra ------------------------------------------------------------------------

@@ -105,12 +105,12 @@ TensorPtr sum(const TensorPtr& t, const std::vector<std::int64_t>& dims_in, bool
   // Accumulate in double (or int64): float32 sums of many terms keep their precision.
   const std::int64_t count = shape_numel(r.kept_shape);
   std::vector<double> acc_f(is_floating(out_dtype) ? count : 0, 0.0);
-  std::vector<std::int64_t> acc_i(is_floating(out_dtype) ? 0 : count, 0);
+  std::vector<std::uint64_t> acc_i(is_floating(out_dtype) ? 0 : count, 0);
   {
     GilRelease unlocked(t->numel() >= kParallelGrain);
     dispatch(t->dtype(), [&](auto tag) {
       using T = decltype(tag);
-      using Acc = std::conditional_t<std::is_floating_point_v<T>, double, std::int64_t>;
+      using Acc = std::conditional_t<std::is_floating_point_v<T>, double, std::uint64_t>;  // see Note [integer wrap-around]
       Acc* acc = nullptr;
       if constexpr (std::is_floating_point_v<T>) acc = acc_f.data();
       else acc = acc_i.data();

@@ -611,6 +611,10 @@ PyType_Spec grad_fn_spec = {"chaingrad._core.GradFn", sizeof(GradFnObject), 0, P
 
 }  // namespace
 
+DType tensor_result_type(const TensorPtr& a, const TensorPtr& b) {
+  return result_type({a, a->ndim() > 0 ? 2 : 1}, {b, b->ndim() > 0 ? 2 : 1});
+}
+
 TensorImpl* tensor_of(py::handle h) {
   if (base_type == nullptr || !PyObject_TypeCheck(h.ptr(), base_type)) return nullptr;
   return as_tensor(h.ptr())->impl.get();

@@ -26,6 +26,10 @@ pybind11::object make_subclass(const TensorPtr& t, pybind11::handle cls, bool re
 /// obj's identity and requires_grad; obj must be a leaf.
 void replace_data(pybind11::handle obj, const TensorPtr& data);
 
+/// The dtype an op on tensors a and b computes in, by PyTorch's rule: a 0-d tensor only widens
+/// the other operand's dtype when it is of a higher kind (bool < integer < floating).
+DType tensor_result_type(const TensorPtr& a, const TensorPtr& b);
+
 /// The Python object for a dtype, and back (registered by chaingrad at import).
 pybind11::object dtype_object(DType dtype);
 DType dtype_from(pybind11::handle h);

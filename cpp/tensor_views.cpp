@@ -1,5 +1,6 @@
 // Views (reshape, permute, expand, indexing, ...) and the ops that copy or join tensors.
 #include <algorithm>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -46,11 +47,46 @@ Shape infer_shape(const Shape& shape, std::int64_t numel) {
   return out;
 }
 
+namespace {
+
+/// Strides that show a tensor of (shape, strides) as new_shape without copying, when some do.
+/// The old dims fall into runs laid out contiguously with one another (size-1 dims join any run);
+/// the new dims may split and merge the dims of one run, but a new dim may not span two runs.
+std::optional<Shape> view_strides(const Shape& shape, const Shape& strides, const Shape& new_shape) {
+  if (shape.empty() || shape_numel(shape) == 0) return contiguous_strides(new_shape);
+  Shape out(new_shape.size());
+  std::int64_t view_d = static_cast<std::int64_t>(new_shape.size()) - 1;
+  std::int64_t run_stride = strides.back();  // the stride of the innermost dim of the current run
+  std::int64_t run_numel = 1, view_numel = 1;
+  for (std::int64_t d = static_cast<std::int64_t>(shape.size()) - 1; d >= 0; --d) {
+    run_numel *= shape[d];
+    const bool run_ends = d == 0 || (shape[d - 1] != 1 && strides[d - 1] != run_numel * run_stride);
+    if (!run_ends) continue;
+    while (view_d >= 0 && (view_numel < run_numel || new_shape[view_d] == 1)) {
+      out[view_d] = view_numel * run_stride;
+      view_numel *= new_shape[view_d];
+      --view_d;
+    }
+    if (view_numel != run_numel) return std::nullopt;
+    if (d > 0) {
+      run_stride = strides[d - 1];
+      run_numel = 1;
+      view_numel = 1;
+    }
+  }
+  if (view_d != -1) return std::nullopt;
+  return out;
+}
+
+}  // namespace
+
 TensorPtr reshape_op(const TensorPtr& t, const Shape& shape_in, bool must_view) {
   const Shape shape = infer_shape(shape_in, t->numel());
   TensorPtr out;
-  if (t->is_contiguous()) {
-    out = as_view(t, shape, contiguous_strides(shape), t->offset());
+  const std::optional<Shape> strides =
+      t->is_contiguous() ? contiguous_strides(shape) : view_strides(t->shape(), t->strides(), shape);
+  if (strides) {
+    out = as_view(t, shape, *strides, t->offset());
   } else if (must_view) {
     throw std::runtime_error(
         "view size is not compatible with input tensor's size and stride (at least one dimension "
@@ -59,7 +95,7 @@ TensorPtr reshape_op(const TensorPtr& t, const Shape& shape_in, bool must_view) 
     TensorPtr c = contiguous(t);
     out = make_view(c, shape, contiguous_strides(shape), c->offset());
   }
-  return record(out, t->is_contiguous() ? "ViewBackward0" : "UnsafeViewBackward0", {t}, {},
+  return record(out, strides ? "ViewBackward0" : "UnsafeViewBackward0", {t}, {},
                 [from = t->shape()](const TensorPtr& g, const Saved&) { return Grads{as_shape(g, from)}; });
 }
 

@@ -1,5 +1,5 @@
 // The per-element rules of the CUDA elementwise kernels, the same as the CPU's (cpp/elementwise.h):
-// relu(nan) is 0, maximum/minimum propagate NaN, integer division by zero gives 0, bool add/max
+// relu(nan) is nan, maximum/minimum propagate NaN, integers wrap around, integer division by zero gives 0, bool add/max
 // are "or" and mul/min "and". Host-callable too, so tests/cuda_host checks them against the CPU's
 // rules without a GPU.
 #pragma once
@@ -9,6 +9,7 @@
 #include <type_traits>
 
 #include "../tensor_kernels.h"
+#include "../tensor_loops.h"  // wrapping integer arithmetic, shared with the CPU
 
 namespace chaingrad::cuda {
 
@@ -18,9 +19,9 @@ __host__ __device__ T unary_value(UnaryOp op, T x) {
     return x;  // only abs reaches a bool kernel
   } else {
     switch (op) {
-      case UnaryOp::Neg: return -x;
-      case UnaryOp::Abs: return x < 0 ? -x : x;
-      case UnaryOp::Relu: return x > 0 ? x : T(0);
+      case UnaryOp::Neg: return wrapping_neg(x);
+      case UnaryOp::Abs: return x < 0 ? wrapping_neg(x) : x;
+      case UnaryOp::Relu: return x <= 0 ? T(0) : x;
       case UnaryOp::Sign: return static_cast<T>((T(0) < x) - (x < T(0)));
       case UnaryOp::Square: return x * x;
       default: break;
@@ -45,8 +46,8 @@ template <class T>
 __host__ __device__ T int_pow(T base, T exponent) {
   T result = 1;
   while (exponent > 0) {
-    if (exponent & 1) result *= base;
-    base *= base;
+    if (exponent & 1) result = wrapping_mul(result, base);
+    base = wrapping_mul(base, base);
     exponent >>= 1;
   }
   return result;
@@ -58,11 +59,11 @@ __host__ __device__ T arith_value(BinaryOp op, T a, T b) {
     return op == BinaryOp::Add || op == BinaryOp::Maximum ? (a || b) : (a && b);
   } else {
     switch (op) {
-      case BinaryOp::Add: return a + b;
-      case BinaryOp::Sub: return a - b;
-      case BinaryOp::Mul: return a * b;
+      case BinaryOp::Add: return wrapping_add(a, b);
+      case BinaryOp::Sub: return wrapping_sub(a, b);
+      case BinaryOp::Mul: return wrapping_mul(a, b);
       case BinaryOp::Div:
-        if constexpr (std::is_integral_v<T>) return b == 0 ? T(0) : a / b;
+        if constexpr (std::is_integral_v<T>) return b == 0 ? T(0) : b == T(-1) ? wrapping_neg(a) : a / b;
         else return a / b;
       case BinaryOp::Pow:
         if constexpr (std::is_integral_v<T>) return int_pow(a, b);

@@ -35,7 +35,7 @@ __global__ void copy_kernel(Out* out, Input<In> in, StridedIndex<2> index, std::
   for (std::int64_t i = blockIdx.x * std::int64_t(blockDim.x) + threadIdx.x; i < n;
        i += std::int64_t(gridDim.x) * blockDim.x) {
     const auto off = index.offsets(i);
-    out[off[0]] = static_cast<Out>(in.at(off[1]));
+    out[off[0]] = convert_value<Out, In>(in.at(off[1]));
   }
 }
 
@@ -106,7 +106,7 @@ template <class T>
 __global__ void relu_backward_kernel(T* out, const T* g, const T* y, std::int64_t n) {
   for (std::int64_t i = blockIdx.x * std::int64_t(blockDim.x) + threadIdx.x; i < n;
        i += std::int64_t(gridDim.x) * blockDim.x) {
-    out[i] = y[i] > T(0) ? g[i] : T(0);
+    out[i] = y[i] <= T(0) ? T(0) : g[i];  // PyTorch's threshold rule: NaN lets the gradient pass
   }
 }
 
@@ -145,7 +145,7 @@ void fill(const TensorImpl& dst, double value) {
   const auto index = make_index<1>(dst.shape(), {&dst.strides()});
   dispatch(dst.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    fill_kernel<T><<<blocks_for(n), kThreads, 0, stream()>>>(dst.data_as<T>(), static_cast<T>(value), index, n);
+    fill_kernel<T><<<blocks_for(n), kThreads, 0, stream()>>>(dst.data_as<T>(), convert_value<T>(value), index, n);
   });
   CG_CHECK_LAUNCH("fill");
 }

@@ -243,7 +243,7 @@ def randint(low: int, high: Optional[int] = None, size: Sequence[int] = (), *,
         low, high, size = 0, low, high
     if high is None:
         low, high = 0, low
-    out = _core.randint(int(low), int(high), [int(s) for s in size], _device_spec(device))
+    out = _core.randint(int(low), int(high), _shape_args(tuple(size)), _device_spec(device))
     return out if dtype in (None, int64) else out.to(dtype)
 
 
@@ -321,6 +321,16 @@ def max(input: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
 def min(input: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
     """input.min(dim, keepdim)."""
     return input.min(dim, keepdim)
+
+
+def amax(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
+    """input.amax(dim, keepdim)."""
+    return input.amax(dim, keepdim)
+
+
+def amin(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
+    """input.amin(dim, keepdim)."""
+    return input.amin(dim, keepdim)
 
 
 def argmax(input: Tensor, dim: Optional[int] = None, keepdim: bool = False) -> Tensor:

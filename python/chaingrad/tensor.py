@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import operator
 from collections import namedtuple
 from typing import Any, Dict, Iterator, Optional, Sequence, Tuple, Union
 
@@ -138,7 +139,13 @@ def _shape_args(shape: Tuple[Any, ...]) -> list:
     """(2, 3), ((2, 3),) and ([2, 3],) all mean the shape [2, 3]."""
     if len(shape) == 1 and isinstance(shape[0], (tuple, list, Size)):
         shape = tuple(shape[0])
-    return [int(s) for s in shape]
+    dims = []
+    for s in shape:
+        try:  # ints and int-like objects (numpy ints, one-element int tensors), never floats or strings
+            dims.append(operator.index(s))
+        except TypeError:
+            raise TypeError(f"size must be a tuple of ints, but got an element of type {type(s).__name__}") from None
+    return dims
 
 
 class Tensor(_core.TensorBase):
@@ -568,13 +575,12 @@ class Tensor(_core.TensorBase):
         return _MinMax(*_core.max_dim(self, dim, keepdim, True))
 
     def amax(self, dim: Union[None, int, Sequence[int]] = None, keepdim: bool = False) -> "Tensor":
-        """The largest element over dim (one dim or several)."""
-        if dim is None:
-            return self.max()
-        out = self
-        for d in sorted({_core_dim(d, self.ndim) for d in _dims(dim)}, reverse=True):
-            out = out.max(d, keepdim).values
-        return out
+        """The largest element over dim (one dim, several, or all when None); ties share the gradient."""
+        return _core.amax(self, _dims(dim), keepdim, False)
+
+    def amin(self, dim: Union[None, int, Sequence[int]] = None, keepdim: bool = False) -> "Tensor":
+        """The smallest element over dim (one dim, several, or all when None); ties share the gradient."""
+        return _core.amax(self, _dims(dim), keepdim, True)
 
     def argmax(self, dim: Optional[int] = None, keepdim: bool = False) -> "Tensor":
         """Index of the largest element (of the flattened tensor when dim is None)."""
@@ -603,12 +609,13 @@ class Tensor(_core.TensorBase):
             keepdim: bool = False, *, correction: Optional[float] = None) -> "Tensor":
         """Variance over dim, with Bessel's correction unless unbiased=False."""
         c = float(correction) if correction is not None else (1.0 if unbiased else 0.0)
-        return _core.var(self, _dims(dim), c, keepdim)
+        return _core.var(self, _dims(dim), c, keepdim, False)
 
     def std(self, dim: Union[None, int, Sequence[int]] = None, unbiased: bool = True,
             keepdim: bool = False, *, correction: Optional[float] = None) -> "Tensor":
-        """Standard deviation over dim."""
-        return self.var(dim, unbiased, keepdim, correction=correction).sqrt()
+        """Standard deviation over dim, with Bessel's correction unless unbiased=False."""
+        c = float(correction) if correction is not None else (1.0 if unbiased else 0.0)
+        return _core.var(self, _dims(dim), c, keepdim, True)
 
     def softmax(self, dim: int) -> "Tensor":
         """exp(self) / sum(exp(self)) along dim, computed stably."""

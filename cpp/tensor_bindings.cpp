@@ -161,7 +161,9 @@ void bind_tensors(py::module_& m) {
   m.def("from_numpy", [](py::array a, bool copy) { return wrap(from_numpy(std::move(a), copy)); },
         py::arg("array"), py::arg("copy"), "A tensor over the array's memory, or over a copy.");
   m.def("to_numpy", [](py::handle t) { return to_numpy(arg(t)); }, "An ndarray over the tensor's memory.");
-  m.def("to_dlpack", [](py::handle t) { return to_dlpack(arg(t)); }, "A DLPack capsule over the tensor's memory.");
+  m.def("to_dlpack", [](py::handle t, bool versioned, bool copied) { return to_dlpack(arg(t), versioned, copied); },
+        py::arg("t"), py::arg("versioned") = false, py::arg("copied") = false,
+        "A DLPack capsule over the tensor's memory (DLPack 1.0 'dltensor_versioned' when versioned).");
   m.def("from_dlpack", [](const py::capsule& c) { return wrap(from_dlpack(c)); },
         "A tensor over a DLPack capsule's memory (CPU or CUDA).");
   m.def("full", [](const Shape& shape, double value, py::handle dtype, const std::string& device) {

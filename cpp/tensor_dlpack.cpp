@@ -1,5 +1,7 @@
 #include "tensor_dlpack.h"
 
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -12,8 +14,8 @@ namespace py = pybind11;
 namespace chaingrad {
 namespace {
 
-// The DLPack ABI (dlpack.h, version 0.8 unversioned capsules), declared here as the standard
-// fixes it, so the build needs no extra header.
+// The DLPack ABI (dlpack.h: the unversioned capsules of 0.8 and the versioned ones of 1.x),
+// declared here as the standard fixes it, so the build needs no extra header.
 struct DLDevice {
   std::int32_t device_type;
   std::int32_t device_id;
@@ -37,17 +39,32 @@ struct DLManagedTensor {
   void* manager_ctx;
   void (*deleter)(DLManagedTensor* self);
 };
+struct DLPackVersion {
+  std::uint32_t major;
+  std::uint32_t minor;
+};
+struct DLManagedTensorVersioned {
+  DLPackVersion version;
+  void* manager_ctx;
+  void (*deleter)(DLManagedTensorVersioned* self);
+  std::uint64_t flags;
+  DLTensor dl_tensor;
+};
+constexpr std::uint64_t kFlagReadOnly = 1, kFlagIsCopied = 2;
+constexpr std::uint32_t kVersionMajor = 1, kVersionMinor = 0;
 constexpr std::int32_t kDLCPU = 1, kDLCUDA = 2;
 constexpr std::uint8_t kDLInt = 0, kDLFloat = 2, kDLBool = 6;
 
 /// What an exported capsule keeps alive: the storage, and the shape and strides DLTensor points at.
 struct Export {
   DLManagedTensor managed{};
+  DLManagedTensorVersioned versioned{};
   std::shared_ptr<Storage> storage;
   std::vector<std::int64_t> shape, strides;
 };
 
 void delete_export(DLManagedTensor* self) { delete static_cast<Export*>(self->manager_ctx); }
+void delete_versioned_export(DLManagedTensorVersioned* self) { delete static_cast<Export*>(self->manager_ctx); }
 
 DLDataType dl_dtype(DType dtype) {
   switch (dtype) {
@@ -76,38 +93,37 @@ void free_unconsumed(PyObject* capsule) {
   if (PyCapsule_IsValid(capsule, "dltensor")) {
     auto* managed = static_cast<DLManagedTensor*>(PyCapsule_GetPointer(capsule, "dltensor"));
     if (managed && managed->deleter) managed->deleter(managed);
+  } else if (PyCapsule_IsValid(capsule, "dltensor_versioned")) {
+    auto* managed = static_cast<DLManagedTensorVersioned*>(PyCapsule_GetPointer(capsule, "dltensor_versioned"));
+    if (managed && managed->deleter) managed->deleter(managed);
   }
 }
 
-}  // namespace
-
-py::capsule to_dlpack(const TensorPtr& t) {
-  auto holder = std::make_unique<Export>();
-  holder->storage = t->storage();
-  holder->shape = t->shape();
-  holder->strides = t->strides();
-  DLTensor& dl = holder->managed.dl_tensor;
-  dl.data = t->data();
-  dl.device = {t->is_cuda() ? kDLCUDA : kDLCPU, t->is_cuda() ? t->device().index : 0};
-  dl.ndim = static_cast<std::int32_t>(t->ndim());
-  dl.dtype = dl_dtype(t->dtype());
-  dl.shape = holder->shape.data();
-  dl.strides = holder->strides.data();
-  dl.byte_offset = 0;
-  holder->managed.manager_ctx = holder.get();
-  holder->managed.deleter = delete_export;
-  PyObject* capsule = PyCapsule_New(&holder->managed, "dltensor", free_unconsumed);
-  if (capsule == nullptr) throw py::error_already_set();
-  holder.release();  // owned by the capsule (or its consumer) from here on
-  return py::reinterpret_steal<py::capsule>(capsule);
+/// The number of elements from the first to one past the last reachable one, checked for
+/// overflow; throws on negative sizes or strides.
+std::int64_t checked_extent(const Shape& shape, const Shape& strides, std::size_t item) {
+  std::int64_t last = 0;  // offset of the last element
+  for (std::size_t d = 0; d < shape.size(); ++d) {
+    if (shape[d] < 0) throw py::value_error("from_dlpack: negative size in shape " + shape_str(shape));
+    if (strides[d] < 0) throw py::value_error("from_dlpack: negative strides are not supported");
+  }
+  if (shape_numel(shape) == 0) return 0;
+  for (std::size_t d = 0; d < shape.size(); ++d) {
+    std::int64_t span = 0;
+    if (__builtin_mul_overflow(shape[d] - 1, strides[d], &span) || __builtin_add_overflow(last, span, &last)) {
+      throw py::value_error("from_dlpack: shape " + shape_str(shape) + " and strides " + shape_str(strides) +
+                            " reach past any addressable memory");
+    }
+  }
+  std::int64_t bytes = 0;
+  if (__builtin_mul_overflow(last + 1, static_cast<std::int64_t>(item), &bytes)) {
+    throw py::value_error("from_dlpack: tensor of shape " + shape_str(shape) + " is larger than memory");
+  }
+  return last + 1;
 }
 
-TensorPtr from_dlpack(const py::capsule& capsule) {
-  if (!PyCapsule_IsValid(capsule.ptr(), "dltensor")) {
-    throw py::value_error("from_dlpack: expected an unconsumed 'dltensor' capsule (was it used already?)");
-  }
-  auto* managed = static_cast<DLManagedTensor*>(PyCapsule_GetPointer(capsule.ptr(), "dltensor"));
-  const DLTensor& dl = managed->dl_tensor;
+/// A tensor over a DLTensor that `release` frees; refuses anything it cannot read safely.
+TensorPtr import_dltensor(const DLTensor& dl, std::function<void()> release) {
   Device device;
   if (dl.device.device_type == kDLCUDA) {
     device = Device{Device::Kind::CUDA, dl.device.device_id};
@@ -117,30 +133,87 @@ TensorPtr from_dlpack(const py::capsule& capsule) {
                           " (chaingrad takes CPU and CUDA memory)");
   }
   const DType dtype = from_dl_dtype(dl.dtype);
-  if (dl.ndim < 0 || (dl.ndim > 0 && dl.shape == nullptr) || (dl.data == nullptr && dl.ndim > 0)) {
-    throw py::value_error("from_dlpack: malformed DLTensor (ndim " + std::to_string(dl.ndim) +
-                          ", shape or data missing)");
+  if (dl.ndim < 0 || dl.ndim > 64 || (dl.ndim > 0 && dl.shape == nullptr)) {
+    throw py::value_error("from_dlpack: malformed DLTensor (ndim " + std::to_string(dl.ndim) + ", shape " +
+                          (dl.shape ? "given" : "missing") + ")");
   }
   Shape shape(dl.shape, dl.shape + dl.ndim);
   Shape strides = dl.strides ? Shape(dl.strides, dl.strides + dl.ndim) : contiguous_strides(shape);
-  std::int64_t extent = 1;  // elements from the first one to one past the last one reachable
-  for (std::int32_t d = 0; d < dl.ndim; ++d) {
-    if (shape[d] < 0) throw py::value_error("from_dlpack: negative size in shape " + shape_str(shape));
-    if (strides[d] < 0) throw py::value_error("from_dlpack: negative strides are not supported");
+  const std::int64_t extent = checked_extent(shape, strides, itemsize(dtype));
+  if (extent > 0 && dl.data == nullptr) {
+    throw py::value_error("from_dlpack: DLTensor of shape " + shape_str(shape) + " has no data");
   }
-  const std::int64_t numel = shape_numel(shape);
-  if (numel == 0) extent = 0;
-  for (std::int32_t d = 0; d < dl.ndim && numel > 0; ++d) extent += (shape[d] - 1) * strides[d];
   char* data = static_cast<char*>(dl.data) + dl.byte_offset;
-  // Consumed from here on: the capsule no longer frees it; the storage calls the deleter.
-  if (PyCapsule_SetName(capsule.ptr(), "used_dltensor") != 0) throw py::error_already_set();
-  auto storage = std::make_shared<Storage>(
-      data, static_cast<std::size_t>(extent) * itemsize(dtype),
-      [managed] {
-        if (managed->deleter) managed->deleter(managed);
-      },
-      device);
+  if (extent > 0 && reinterpret_cast<std::uintptr_t>(data) % itemsize(dtype) != 0) {
+    throw py::value_error(std::string("from_dlpack: the data is not aligned to its ") + dtype_name(dtype) +
+                          " elements; copy it first");
+  }
+  auto storage = std::make_shared<Storage>(data, static_cast<std::size_t>(extent) * itemsize(dtype),
+                                           std::move(release), device);
   return make_ref<TensorImpl>(std::move(storage), dtype, std::move(shape), std::move(strides), 0);
+}
+
+}  // namespace
+
+py::capsule to_dlpack(const TensorPtr& t, bool versioned, bool copied) {
+  auto holder = std::make_unique<Export>();
+  holder->storage = t->storage();
+  holder->shape = t->shape();
+  holder->strides = t->strides();
+  DLTensor& dl = versioned ? holder->versioned.dl_tensor : holder->managed.dl_tensor;
+  dl.data = t->data();
+  dl.device = {t->is_cuda() ? kDLCUDA : kDLCPU, t->is_cuda() ? t->device().index : 0};
+  dl.ndim = static_cast<std::int32_t>(t->ndim());
+  dl.dtype = dl_dtype(t->dtype());
+  dl.shape = holder->shape.data();
+  dl.strides = holder->strides.data();
+  dl.byte_offset = 0;
+  void* managed = nullptr;
+  if (versioned) {
+    holder->versioned.version = {kVersionMajor, kVersionMinor};
+    holder->versioned.manager_ctx = holder.get();
+    holder->versioned.deleter = delete_versioned_export;
+    holder->versioned.flags = copied ? kFlagIsCopied : 0;
+    managed = &holder->versioned;
+  } else {
+    holder->managed.manager_ctx = holder.get();
+    holder->managed.deleter = delete_export;
+    managed = &holder->managed;
+  }
+  PyObject* capsule = PyCapsule_New(managed, versioned ? "dltensor_versioned" : "dltensor", free_unconsumed);
+  if (capsule == nullptr) throw py::error_already_set();
+  holder.release();  // owned by the capsule (or its consumer) from here on
+  return py::reinterpret_steal<py::capsule>(capsule);
+}
+
+TensorPtr from_dlpack(const py::capsule& capsule) {
+  if (PyCapsule_IsValid(capsule.ptr(), "dltensor_versioned")) {
+    auto* managed = static_cast<DLManagedTensorVersioned*>(PyCapsule_GetPointer(capsule.ptr(), "dltensor_versioned"));
+    if (managed == nullptr) throw py::value_error("from_dlpack: empty 'dltensor_versioned' capsule");
+    if (managed->version.major != kVersionMajor) {
+      throw py::value_error("from_dlpack: DLPack version " + std::to_string(managed->version.major) + "." +
+                            std::to_string(managed->version.minor) + " is not supported (chaingrad reads 1.x)");
+    }
+    const bool read_only = (managed->flags & kFlagReadOnly) != 0;
+    TensorPtr t = import_dltensor(managed->dl_tensor, [managed] {
+      if (managed->deleter) managed->deleter(managed);
+    });
+    // Consumed from here on: the capsule no longer frees it; the storage calls the deleter.
+    if (PyCapsule_SetName(capsule.ptr(), "used_dltensor_versioned") != 0) throw py::error_already_set();
+    // chaingrad tensors are always writable: read-only memory is copied rather than exposed to writes
+    return read_only ? cast(t, t->dtype(), /*copy=*/true) : t;
+  }
+  if (!PyCapsule_IsValid(capsule.ptr(), "dltensor")) {
+    throw py::value_error("from_dlpack: expected an unconsumed 'dltensor' or 'dltensor_versioned' capsule "
+                          "(was it used already?)");
+  }
+  auto* managed = static_cast<DLManagedTensor*>(PyCapsule_GetPointer(capsule.ptr(), "dltensor"));
+  if (managed == nullptr) throw py::value_error("from_dlpack: empty 'dltensor' capsule");
+  TensorPtr t = import_dltensor(managed->dl_tensor, [managed] {
+    if (managed->deleter) managed->deleter(managed);
+  });
+  if (PyCapsule_SetName(capsule.ptr(), "used_dltensor") != 0) throw py::error_already_set();
+  return t;
 }
 
 }  // namespace chaingrad

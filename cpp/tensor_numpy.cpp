@@ -1,6 +1,7 @@
 // Tensors over numpy memory and numpy arrays over tensor memory.
 #include "tensor_numpy.h"
 
+#include <cstdint>
 #include <optional>
 #include <string>
 
@@ -34,6 +35,10 @@ py::dtype numpy_dtype(DType d) {
 
 TensorPtr from_numpy(py::array array, bool copy) {
   if (array.dtype().attr("byteorder").cast<std::string>() == ">") {  // non-native byte order
+    if (!copy) {
+      throw py::value_error("given numpy array has byte order different from the native byte order: it "
+                            "cannot be shared; chaingrad.tensor(array) converts a copy");
+    }
     array = array.attr("astype")(array.dtype().attr("newbyteorder")("="));
   }
   const auto dtype = dtype_of_numpy(array.dtype());
@@ -42,11 +47,23 @@ TensorPtr from_numpy(py::array array, bool copy) {
                          ". The only supported types are: float64, float32, int64 and bool.");
   }
   const std::int64_t size = static_cast<std::int64_t>(itemsize(*dtype));
-  for (py::ssize_t d = 0; d < array.ndim(); ++d) {
-    if (array.strides(d) % size != 0) {  // e.g. a field of a structured array
-      array = py::module_::import("numpy").attr("ascontiguousarray")(array);
-      break;
+  // The kernels load whole elements: memory they cannot read that way (an odd byte offset, a field
+  // of a structured array) is copied when a copy is asked for and refused when sharing is.
+  bool aligned = reinterpret_cast<std::uintptr_t>(array.data()) % static_cast<std::uintptr_t>(size) == 0;
+  for (py::ssize_t d = 0; d < array.ndim(); ++d) aligned = aligned && array.strides(d) % size == 0;
+  if (!aligned) {
+    if (!copy) {
+      throw py::value_error("the numpy array's data is not aligned to its " + std::to_string(size) +
+                            "-byte elements, so it cannot be shared; chaingrad.tensor(array) copies it");
     }
+    array = py::module_::import("numpy").attr("array")(array, py::arg("copy") = true);  // fresh, aligned
+  }
+  // A bool array may hold bytes other than 0 and 1 (a view of raw bytes); the kernels expect 0/1.
+  const bool dirty_bools = *dtype == DType::Bool && array.size() > 0 &&
+                           array.attr("view")("uint8").attr("max")().cast<int>() > 1;
+  if (dirty_bools) {
+    array = array.attr("view")("uint8").attr("__ne__")(0);  // a new, normalised array
+    copy = false;  // already a private copy: share it
   }
   Shape shape, strides;
   for (py::ssize_t d = 0; d < array.ndim(); ++d) {
@@ -76,7 +93,15 @@ py::array to_numpy(const TensorPtr& t) {
   }
   const std::int64_t size = static_cast<std::int64_t>(itemsize(t->dtype()));
   std::vector<py::ssize_t> shape(t->shape().begin(), t->shape().end()), strides;
-  for (std::int64_t s : t->strides()) strides.push_back(s * size);
+  std::int64_t nbytes = size;  // numpy needs every stride and the array's size in bytes to fit
+  for (std::size_t d = 0; d < t->shape().size(); ++d) {
+    std::int64_t stride = 0;
+    if (__builtin_mul_overflow(t->strides()[d], size, &stride) ||
+        __builtin_mul_overflow(nbytes, t->shape()[d], &nbytes)) {
+      throw py::value_error("a tensor of shape " + shape_str(t->shape()) + " is too large for a numpy array");
+    }
+    strides.push_back(stride);
+  }
   // The capsule keeps the storage alive for as long as the array lives.
   auto* keep = new std::shared_ptr<Storage>(t->storage());
   py::capsule base(keep, [](void* p) { delete static_cast<std::shared_ptr<Storage>*>(p); });

@@ -77,12 +77,11 @@ def _summarized(values: np.ndarray) -> np.ndarray:
 
 def _vector(values: np.ndarray, indent: int, summarize: bool, fmt: _Formatter) -> str:
     per_line = max(1, int(math.floor((LINEWIDTH - indent) / (fmt.max_width + 2))))
-    items = values.tolist()
-    if summarize and len(items) > 2 * EDGEITEMS:
-        data = [fmt.format(v) for v in items[:EDGEITEMS]] + [" ..."] + \
-               [fmt.format(v) for v in items[-EDGEITEMS:]]
+    if summarize and values.shape[0] > 2 * EDGEITEMS:  # slice first: an expanded row may be huge
+        data = [fmt.format(v) for v in values[:EDGEITEMS].tolist()] + [" ..."] + \
+               [fmt.format(v) for v in values[-EDGEITEMS:].tolist()]
     else:
-        data = [fmt.format(v) for v in items]
+        data = [fmt.format(v) for v in values.tolist()]
     lines = [", ".join(data[i:i + per_line]) for i in range(0, len(data), per_line)]
     return "[" + ("," + "\n" + " " * (indent + 1)).join(lines) + "]"
 

@@ -99,16 +99,22 @@ def from_numpy(array: np.ndarray) -> Tensor:
 
 
 def from_dlpack(obj: Any) -> Tensor:
-    """A tensor sharing the memory of an object that speaks DLPack (numpy, PyTorch, CuPy, ...), on
-    the CPU or a CUDA device, or of a DLPack capsule."""
+    """A tensor sharing the memory of an object that speaks DLPack (numpy, PyTorch, CuPy, a chaingrad
+    tensor, ...), on the CPU or a CUDA device, or of a DLPack capsule (read-only memory is copied)."""
     if type(obj).__name__ == "PyCapsule":
         return _core.from_dlpack(obj)
+    if isinstance(obj, Tensor):  # our own memory: share it, as PyTorch does with its tensors
+        return obj.detach()
     if not hasattr(obj, "__dlpack__"):
         raise TypeError(f"from_dlpack: {type(obj).__name__} does not support the DLPack protocol")
     kind, _ = obj.__dlpack_device__()
-    if kind == 2:  # kDLCUDA: our kernels run on the legacy default stream (1), which the producer syncs to
-        return _core.from_dlpack(obj.__dlpack__(stream=1))
-    return from_numpy(np.from_dlpack(obj))  # the CPU path also converts int32 and friends
+    # CUDA: our kernels run on the legacy default stream (1), which the producer syncs to
+    stream = 1 if kind == 2 else None
+    try:
+        capsule = obj.__dlpack__(stream=stream, max_version=(1, 0))
+    except TypeError:  # a producer from before DLPack 1.0 takes no max_version
+        capsule = obj.__dlpack__(stream=stream)
+    return _core.from_dlpack(capsule)
 
 
 def is_tensor(obj: Any) -> bool:

@@ -188,6 +188,9 @@ class Tensor(_core.TensorBase):
         return _core.to_device(self, spec)
 
     def __array__(self, dtype: Any = None, copy: Optional[bool] = None) -> np.ndarray:
+        if self.requires_grad:  # a writable view would let numpy change what autograd saved
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. "
+                               "Use tensor.detach().numpy() instead.")
         data = _core.to_numpy(self)
         if copy:
             data = data.copy()
@@ -214,7 +217,8 @@ class Tensor(_core.TensorBase):
         if self.is_cuda and stream is not None and stream not in (-1, 1):
             # our kernels run on the legacy default stream: the consumer's stream waits for them
             _core.cuda_stream_wait(int(stream), self.device.index)
-        return _core.to_dlpack(self.clone() if copy else self)
+        versioned = max_version is not None and tuple(max_version)[0] >= 1  # the consumer reads DLPack 1.x
+        return _core.to_dlpack(self.clone() if copy else self, versioned, bool(copy))
 
     def __dlpack_device__(self) -> Tuple[int, int]:
         spec = _core.device(self)

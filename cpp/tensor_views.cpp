@@ -238,7 +238,10 @@ TensorPtr cat_op(const std::vector<TensorPtr>& tensors, std::int64_t dim) {
                                std::to_string(i) + ")");
     }
     dtype = promote(dtype, t->dtype());
-    shape[d] += t->shape()[d];
+    if (__builtin_add_overflow(shape[d], t->shape()[d], &shape[d])) {
+      throw std::overflow_error("torch.cat(): the joined size along dim " + std::to_string(d) +
+                                " is larger than fits in memory");
+    }
     sizes.push_back(t->shape()[d]);
   }
   TensorPtr out = empty(shape, dtype, first->device());

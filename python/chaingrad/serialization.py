@@ -5,22 +5,35 @@ tensor's dtype, shape and byte range, then the raw bytes. The object saved (a te
 dict, optimizer state, a model built from chaingrad's own modules, or nested dicts and lists of
 them) is described as JSON in the header's metadata. Objects of other classes are pickled into the
 file, and loading those needs `weights_only=False`, said by name: unpickling runs code from the file.
+
+Identity survives a round trip as in PyTorch: an object (tensor or module) saved twice loads as one
+object used twice, and CPU tensors whose memory overlaps (a tensor and its views, a parameter and
+its state_dict() entry) are saved as one storage and load as views of one array.
+
+Loading trusts nothing in the file: the byte ranges must tile the data section exactly (no range is
+read twice), sizes are checked against the bytes present before anything is allocated, and the
+header's numbers are bounded before any arithmetic, so a file cannot make load allocate more than
+its own size or compute for longer than its size warrants.
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import math
 import os
 import pickle
+import secrets
+import stat
 import struct
 import warnings
 from collections import OrderedDict
-from typing import IO, Any, Dict, List, Tuple, Union
+from typing import IO, Any, Callable, Dict, Iterator, List, NamedTuple, Optional, Set, Tuple, Union
 
 import numpy as np
 
+from chaingrad import _core
 from chaingrad import functional as F
 from chaingrad.tensor import Size, Tensor, _device_spec, dtype as DType
 from chaingrad.tensor import bool_, float32, float64, int64
@@ -32,8 +45,16 @@ FileLike = Union[str, os.PathLike, IO[bytes]]
 _DTYPES = {"F32": (float32, np.float32), "F64": (float64, np.float64), "I64": (int64, np.int64),
            "BOOL": (bool_, np.bool_), "U8": (None, np.uint8)}
 _CODE = {float32: "F32", float64: "F64", int64: "I64", bool_: "BOOL"}
-_MAX_HEADER = 100 * 2**20
-_MAX_DEPTH = 200
+_DTYPE_NAMES = {d.name: d for d in _CODE}
+_MAX_HEADER = 100 * 2**20  # safetensors' own limit
+_MAX_ENTRIES = 2**20       # tensors in one file
+_MAX_DEPTH = 200           # nesting of the saved object
+_MAX_RANK = 64             # numpy's limit
+_MAX_DIM = 2**63 - 1       # int64, as safetensors
+_INT64 = (-2**63, 2**63 - 1)
+_MAX_BIG_INT_DIGITS = 4300  # Python's own default limit for int(str)
+# Module state that save() writes in its own fields, not among a module's plain attributes
+_MODULE_INTERNALS = frozenset({"_parameters", "_buffers", "_modules", "training"})
 
 
 class UnsafeCheckpointError(RuntimeError):
@@ -41,140 +62,422 @@ class UnsafeCheckpointError(RuntimeError):
 
 
 def _module_types() -> Dict[str, type]:
+    """The built-in module classes by name (imported late: chaingrad.nn imports this module)."""
     from chaingrad.nn.layers import BUILTIN_MODULES
     return BUILTIN_MODULES
+
+
+class _Blob(NamedTuple):
+    """One byte range of the file: a tensor written only when the file is (one at a time), a host
+    array (a shared storage) or pickled bytes."""
+
+    code: str
+    shape: List[int]
+    nbytes: int
+    data: Union[Tensor, np.ndarray, bytes]
+
+
+def _host_span(t: Tensor) -> Optional[Tuple[int, int, np.ndarray]]:
+    """The [first, end) byte addresses of a CPU tensor's elements and an array over them, to find
+    tensors sharing memory; None for tensors saved by value: empty, on a device, or with more
+    elements than their memory holds (expanded: load refuses views larger than their storage)."""
+    if t.is_cuda or t.numel() == 0:
+        return None
+    array = _core.to_numpy(t)
+    if any(s < 0 for s in array.strides):
+        return None
+    lo = array.__array_interface__["data"][0]
+    end = lo + sum((n - 1) * s for n, s in zip(array.shape, array.strides)) + array.itemsize
+    return (lo, end, array) if array.nbytes <= end - lo else None
 
 
 class _Writer:
     """Turns an object into a JSON description plus a list of byte blobs."""
 
     def __init__(self) -> None:
-        self.blobs: List[Tuple[str, str, List[int], bytes]] = []
+        self.blobs: List[_Blob] = []
+        self.tensors: List[Tuple[Tensor, Dict[str, Any]]] = []  # each tensor object once, with its node
+        self.memo: Dict[int, Tuple[Any, Dict[str, Any]]] = {}   # id -> (object kept alive, its node)
+        self.open_modules: Set[int] = set()  # being encoded: a reference back to one is a cycle
+        self.ids = 0  # objects referenced more than once so far
 
-    def _blob(self, code: str, shape: List[int], data: bytes) -> str:
-        name = f"t{len(self.blobs)}"
-        self.blobs.append((name, code, shape, data))
-        return name
+    def _blob(self, code: str, shape: List[int], nbytes: int, data: Union[Tensor, np.ndarray, bytes]) -> str:
+        """Adds a blob and returns its name in the header."""
+        self.blobs.append(_Blob(code, shape, nbytes, data))
+        return f"t{len(self.blobs) - 1}"
+
+    def _seen(self, obj: Any) -> Optional[Dict[str, Any]]:
+        """A reference node when obj was encoded before (its first node gets an id), else None."""
+        seen = self.memo.get(id(obj))
+        if seen is None:
+            return None
+        if id(obj) in self.open_modules:
+            raise ValueError(f"save: a {type(obj).__name__} module contains itself, which a checkpoint "
+                             "cannot describe")
+        node = seen[1]
+        if "id" not in node:
+            node["id"] = self.ids
+            self.ids += 1
+        return {"$ref": node["id"]}
 
     def tensor(self, t: Tensor) -> Dict[str, Any]:
-        array = np.ascontiguousarray(t.detach().cpu().numpy())
+        """The node of a tensor seen for the first time."""
         from chaingrad.nn.parameter import Parameter
-        return {"$tensor": self._blob(_CODE[t.dtype], list(array.shape), array.tobytes()),
-                "requires_grad": bool(t.requires_grad), "parameter": isinstance(t, Parameter)}
+        node = {"$tensor": None, "requires_grad": bool(t.requires_grad), "parameter": isinstance(t, Parameter)}
+        self.memo[id(t)] = (t, node)
+        self.tensors.append((t, node))  # finish() names the blob, once it knows what shares memory
+        return node
 
     def encode(self, obj: Any, depth: int = 0) -> Any:
+        """The JSON description of obj."""
         if depth > _MAX_DEPTH:
             raise ValueError("save: object nests too deeply")
         if obj is None or isinstance(obj, (bool, str)):
             return obj
         if isinstance(obj, int):
-            return obj
+            # load refuses JSON integers beyond int64 (huge ones cost time to parse): bigger ones are text
+            return obj if _INT64[0] <= obj <= _INT64[1] else {"$int": str(obj)}
         if isinstance(obj, float):
             return obj if math.isfinite(obj) else {"$float": repr(obj)}
         if isinstance(obj, Tensor):
-            return self.tensor(obj)
+            return self._seen(obj) or self.tensor(obj)
         if isinstance(obj, DType):
             return {"$dtype": obj.name}
         if type(obj) in (list, tuple, Size):
             return {"$list" if type(obj) is list else "$tuple": [self.encode(v, depth + 1) for v in obj]}
         if type(obj) in (dict, OrderedDict) and all(isinstance(k, (str, int)) and not isinstance(k, bool) for k in obj):
             tag = "$odict" if type(obj) is OrderedDict else "$dict"
-            return {tag: [[k, self.encode(v, depth + 1)] for k, v in obj.items()]}
+            return {tag: [[self.encode(k), self.encode(v, depth + 1)] for k, v in obj.items()]}
         if type(obj) in _module_types().values():
-            return self.module(obj, depth)
+            return self._seen(obj) or self.module(obj, depth)
         # anything else is pickled; loading it will need weights_only=False
         data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
-        return {"$pickle": self._blob("U8", [len(data)], data),
+        return {"$pickle": self._blob("U8", [len(data)], len(data), data),
                 "class": f"{type(obj).__module__}.{type(obj).__qualname__}"}
 
     def module(self, m: Any, depth: int) -> Dict[str, Any]:
-        own = {name: self.tensor(p) for name, p in m._parameters.items() if p is not None}
-        own.update({name: self.tensor(b) for name, b in m._buffers.items() if b is not None})
-        return {"$module": type(m).__name__, "config": m._config() if hasattr(m, "_config") else {},
-                "tensors": own, "training": bool(m.training),
-                "children": [[name, self.encode(c, depth + 1)] for name, c in m._modules.items()]}
+        """The node of a built-in module: configuration, parameters, buffers, plain attributes, children."""
+        node: Dict[str, Any] = {"$module": type(m).__name__}
+        self.memo[id(m)] = (m, node)
+        self.open_modules.add(id(m))
+        config = m._config() if hasattr(m, "_config") else {}
+
+        def tensors(table: Dict[str, Optional[Tensor]]) -> Dict[str, Any]:
+            return {name: None if t is None else self.encode(t, depth + 1) for name, t in table.items()}
+
+        # the keys are written in the order load() decodes them, so a reference follows its object
+        node.update({
+            "config": config, "tensors": tensors(m._parameters), "buffers": tensors(m._buffers),
+            "attributes": {name: self.encode(v, depth + 1) for name, v in vars(m).items()
+                           if name not in _MODULE_INTERNALS and name not in config},
+            "training": bool(m.training),
+            "children": [[name, self.encode(c, depth + 1)] for name, c in m._modules.items()]})
+        self.open_modules.discard(id(m))
+        return node
+
+    def finish(self) -> List[_Blob]:
+        """Names each tensor's blob: CPU tensors whose memory overlaps share one (their storage, as
+        views of it); every other tensor is saved by value in its own shape."""
+        spans = []
+        for t, node in self.tensors:
+            span = _host_span(t)
+            if span is None:
+                self._by_value(t, node)
+            else:
+                spans.append((*span, t, node))
+        spans.sort(key=lambda s: s[0])
+        group: List[Tuple[int, int, np.ndarray, Tensor, Dict[str, Any]]] = []
+        end = 0
+        for span in spans:
+            if group and span[0] >= end:
+                self._share(group, end)
+                group = []
+            group.append(span)
+            end = max(end, span[1]) if len(group) > 1 else span[1]
+        if group:
+            self._share(group, end)
+        return self.blobs
+
+    def _by_value(self, t: Tensor, node: Dict[str, Any]) -> None:
+        node["$tensor"] = self._blob(_CODE[t.dtype], list(t.shape), t.numel() * t.element_size(), t)
+
+    def _share(self, group: List[Tuple[int, int, np.ndarray, Tensor, Dict[str, Any]]], end: int) -> None:
+        """One blob for tensors whose memory overlaps, [first address of group[0], end)."""
+        lo, first = group[0][0], group[0][2]
+        size = first.itemsize
+        if len(group) == 1 or any(a.dtype != first.dtype or (start - lo) % size or any(s % size for s in a.strides)
+                                  for start, _, a, _, _ in group):
+            for _, _, _, t, node in group:
+                self._by_value(t, node)
+            return
+        code = _CODE[group[0][3].dtype]
+        if len({(start, a.shape, a.strides) for start, _, a, _, _ in group}) == 1 and first.flags.c_contiguous:
+            name = self._blob(code, list(first.shape), first.nbytes, first)  # the same memory, seen as one tensor
+            for _, _, _, _, node in group:
+                node["$tensor"] = name
+            return
+        # every byte of [lo, end) lies in some tensor of the group, hence in live memory
+        storage = np.lib.stride_tricks.as_strided(first, ((end - lo) // size,), (size,), writeable=False)
+        name = self._blob(code, [storage.size], storage.nbytes, storage)
+        for start, _, a, _, node in group:
+            node["$tensor"] = name
+            node["view"] = {"offset": (start - lo) // size, "shape": list(a.shape),
+                            "stride": [s // size for s in a.strides]}
+
+
+def _write_checkpoint(fh: IO[bytes], head: bytes, blobs: List[_Blob]) -> None:
+    """Writes the header, then each blob's bytes straight from its memory."""
+    fh.write(struct.pack("<Q", len(head)))
+    fh.write(head)
+    for blob in blobs:
+        _write_blob(fh, blob.data)
+
+
+def _write_blob(fh: IO[bytes], data: Union[Tensor, np.ndarray, bytes]) -> None:
+    """Writes one blob; a tensor becomes a contiguous host array only now, so at most one copy of
+    one tensor exists at a time."""
+    if isinstance(data, Tensor):
+        data = np.ascontiguousarray(_core.to_numpy(data.detach().cpu()))
+    fh.write(data if isinstance(data, bytes) else memoryview(data.reshape(-1).view(np.uint8)))
+
+
+def _replace_atomically(path: Union[str, os.PathLike], write: Callable[[IO[bytes]], None]) -> None:
+    """Writes a file through write() into a temporary file next to it, then renames it over the
+    target, so that a crash or an error leaves either the old file or the new one, never half of it."""
+    target = os.path.realpath(os.fsdecode(os.fspath(path)))  # through a symlink, as open(path, "wb") would
+    folder, base = os.path.split(target)
+    tmp = os.path.join(folder, f".{base}.{secrets.token_hex(6)}.tmp")
+    # mode 0o666 so that the umask applies, as it does for open(path, "wb")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        with contextlib.suppress(FileNotFoundError):
+            os.chmod(tmp, stat.S_IMODE(os.stat(target).st_mode))  # overwriting keeps the permissions
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    with contextlib.suppress(OSError):  # the rename itself survives a power cut once the folder is synced
+        dir_fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
 
 
 def save(obj: Any, f: FileLike) -> None:
-    """Writes obj (tensors, state dicts, optimizer state, built-in modules, ...) to a file."""
+    """Writes obj (tensors, state dicts, optimizer state, built-in modules, ...) to a file; a path
+    is replaced atomically (a crash mid-save leaves the old file)."""
     writer = _Writer()
     description = writer.encode(obj)
-    header: Dict[str, Any] = {"__metadata__": {"format": "chaingrad", "version": "1",
+    blobs = writer.finish()
+    header: Dict[str, Any] = {"__metadata__": {"format": "chaingrad", "version": "2",
                                                "object": json.dumps(description, allow_nan=False)}}
     offset = 0
-    for name, code, shape, data in writer.blobs:
-        header[name] = {"dtype": code, "shape": shape, "data_offsets": [offset, offset + len(data)]}
-        offset += len(data)
+    for i, blob in enumerate(blobs):
+        header[f"t{i}"] = {"dtype": blob.code, "shape": blob.shape, "data_offsets": [offset, offset + blob.nbytes]}
+        offset += blob.nbytes
     head = json.dumps(header, allow_nan=False).encode()
     head += b" " * (-len(head) % 8)  # safetensors aligns the data to 8 bytes
-    out = io.BytesIO()
-    out.write(struct.pack("<Q", len(head)))
-    out.write(head)
-    for _, _, _, data in writer.blobs:
-        out.write(data)
-    payload = out.getvalue()
     if isinstance(f, (str, os.PathLike)):
-        with open(f, "wb") as fh:
-            fh.write(payload)
+        _replace_atomically(f, lambda fh: _write_checkpoint(fh, head, blobs))
     else:
-        f.write(payload)
+        _write_checkpoint(f, head, blobs)
+
+
+def _json_int(text: str) -> int:
+    """A JSON integer of the header, refused beyond 19 digits before converting it: Python parses
+    huge integers, and arithmetic on them is what an attacker would make load spend its time on."""
+    if len(text) - text.startswith("-") > 19:
+        raise ValueError(f"load: corrupt checkpoint (an integer of {len(text)} digits in the header)")
+    return int(text)
+
+
+def _parse_json(text: Union[bytes, str], what: str) -> Any:
+    """The parsed JSON, or ValueError naming what of the checkpoint does not parse."""
+    try:
+        return json.loads(text, parse_int=_json_int)
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ValueError(f"load: corrupt checkpoint {what} ({err})") from None
+
+
+def _is_int(value: Any) -> bool:
+    """True for an int that is not a bool."""
+    return type(value) is int  # not bool
+
+
+def _check_shape(shape: Any, what: str) -> Tuple[int, ...]:
+    """shape as a tuple, or ValueError unless it is a list of at most 64 int64 sizes."""
+    if not (isinstance(shape, list) and len(shape) <= _MAX_RANK
+            and all(_is_int(s) and 0 <= s <= _MAX_DIM for s in shape)):
+        raise ValueError(f"load: corrupt shape {str(shape)[:80]} in {what}")
+    return tuple(shape)
+
+
+def _numel(shape: Tuple[int, ...], limit: int) -> int:
+    """The product of shape, or limit + 1 as soon as it passes limit."""
+    if 0 in shape:
+        return 0
+    n = 1
+    for s in shape:
+        n *= s
+        if n > limit:
+            return limit + 1
+    return n
+
+
+class _Entry(NamedTuple):
+    """A header entry, checked: dtype code, shape and byte range within the data section."""
+
+    code: str
+    shape: Tuple[int, ...]
+    begin: int
+    end: int
+
+
+def _check_entry(name: str, entry: Any, data_size: int) -> _Entry:
+    """The checked entry, or ValueError saying what is wrong with it."""
+    if not isinstance(entry, dict):
+        raise ValueError(f"load: corrupt checkpoint (tensor entry {name!r} is not a JSON object)")
+    code, offsets = entry.get("dtype"), entry.get("data_offsets")
+    if not isinstance(code, str) or code not in _DTYPES:
+        raise ValueError(f"load: unsupported dtype {str(code)[:40]!r} in tensor {name!r}")
+    shape = _check_shape(entry.get("shape"), f"tensor {name!r}")
+    if not (isinstance(offsets, list) and len(offsets) == 2 and all(_is_int(o) for o in offsets)
+            and 0 <= offsets[0] <= offsets[1] <= data_size):
+        raise ValueError(f"load: tensor {name!r} lies outside the file (offsets {str(offsets)[:80]}, "
+                         f"{data_size} data bytes): truncated or corrupt")
+    nbytes = offsets[1] - offsets[0]
+    itemsize = np.dtype(_DTYPES[code][1]).itemsize
+    if _numel(shape, nbytes // itemsize) * itemsize != nbytes:
+        raise ValueError(f"load: tensor {name!r} has {nbytes} bytes for shape {list(shape)}")
+    return _Entry(code, shape, offsets[0], offsets[1])
+
+
+def _check_tiling(entries: Dict[str, _Entry], data_size: int) -> List[str]:
+    """The names in file order, or ValueError unless the byte ranges cover the data section exactly
+    once, as safetensors requires (overlapping ranges would load the same bytes many times)."""
+    order = sorted(entries, key=lambda n: (entries[n].begin, entries[n].end))
+    expected = 0
+    for name in order:
+        if entries[name].begin != expected:
+            raise ValueError(f"load: corrupt checkpoint (tensor {name!r} starts at data byte "
+                             f"{entries[name].begin}, expected {expected}: byte ranges overlap or leave gaps)")
+        expected = entries[name].end
+    if expected != data_size:
+        raise ValueError(f"load: corrupt checkpoint ({data_size - expected} bytes after the last tensor)")
+    return order
+
+
+def _read_into(fh: IO[bytes], out: np.ndarray) -> None:
+    """Fills the array out with the next bytes of the file."""
+    view = memoryview(out.view(np.uint8))
+    done = 0
+    while done < view.nbytes:
+        n = fh.readinto(view[done:])
+        if not n:
+            raise ValueError("load: the file ended early (did it change while being read?)")
+        done += n
 
 
 class _Reader:
-    """Checks the header of a checkpoint and rebuilds the object it describes."""
+    """Checks the header of a checkpoint, reads its tensors and rebuilds the object it describes."""
 
-    def __init__(self, payload: bytes, weights_only: bool, device: str = "cpu") -> None:
+    def __init__(self, fh: IO[bytes], weights_only: bool, device: str = "cpu") -> None:
         self.weights_only = weights_only
         self.device = device
-        if len(payload) < 8:
+        start = fh.tell()
+        file_size = fh.seek(0, io.SEEK_END) - start
+        fh.seek(start)
+        prefix = fh.read(8)
+        if len(prefix) < 8:
             raise ValueError("load: not a chaingrad checkpoint (file shorter than its 8-byte header length)")
-        (size,) = struct.unpack("<Q", payload[:8])
-        if size > _MAX_HEADER or 8 + size > len(payload):
-            raise ValueError(f"load: corrupt checkpoint (header of {size} bytes in a file of {len(payload)})")
-        try:
-            header = json.loads(payload[8:8 + size].decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as err:
-            raise ValueError(f"load: corrupt checkpoint header ({err})") from None
+        (size,) = struct.unpack("<Q", prefix)
+        if size > _MAX_HEADER or 8 + size > file_size:
+            raise ValueError(f"load: corrupt checkpoint (header of {size} bytes in a file of {file_size})")
+        header = _parse_json(fh.read(size), "header")
         if not isinstance(header, dict):
             raise ValueError("load: corrupt checkpoint header (not a JSON object)")
         meta = header.pop("__metadata__", None)
-        self.data = memoryview(payload)[8 + size:]
-        self.entries = header
+        if len(header) > _MAX_ENTRIES:
+            raise ValueError(f"load: corrupt checkpoint ({len(header)} tensors, at most {_MAX_ENTRIES})")
+        data_size = file_size - 8 - size
+        self.entries = {name: _check_entry(name, entry, data_size) for name, entry in header.items()}
+        order = _check_tiling(self.entries, data_size)
         if not isinstance(meta, dict) or meta.get("format") != "chaingrad":
             self.description = None  # a plain safetensors file: its tensors, by name
-            return
-        try:
-            self.description = json.loads(meta["object"])
-        except (KeyError, TypeError, json.JSONDecodeError) as err:
-            raise ValueError(f"load: corrupt checkpoint description ({err})") from None
+        elif not isinstance(meta.get("object"), str):
+            raise ValueError("load: corrupt checkpoint description (no object in the metadata)")
+        else:
+            self.description = _parse_json(meta["object"], "description")
+        self.arrays = self._read_data(fh, order, data_size)
+        self.bases: Dict[str, Tensor] = {}    # blob name -> the tensor over it, on the target device
+        self.objects: Dict[int, Any] = {}     # object id -> tensor or module, for references
+        self.device_copies = data_size        # bytes that views may still copy onto a device
 
-    def blob(self, name: Any) -> Tuple[str, List[int], memoryview]:
-        entry = self.entries.get(name) if isinstance(name, str) else None
-        if not isinstance(entry, dict):
-            raise ValueError(f"load: corrupt checkpoint (no tensor entry {name!r})")
-        code, shape, offsets = entry.get("dtype"), entry.get("shape"), entry.get("data_offsets")
-        if code not in _DTYPES:
-            raise ValueError(f"load: unsupported dtype {code!r} in tensor {name!r}")
-        if not (isinstance(shape, list) and all(isinstance(s, int) and s >= 0 for s in shape)):
-            raise ValueError(f"load: corrupt shape {shape!r} in tensor {name!r}")
-        if not (isinstance(offsets, list) and len(offsets) == 2 and all(isinstance(o, int) for o in offsets)
-                and 0 <= offsets[0] <= offsets[1] <= len(self.data)):
-            raise ValueError(f"load: tensor {name!r} lies outside the file (offsets {offsets!r}, "
-                             f"{len(self.data)} data bytes): truncated or corrupt")
-        itemsize = np.dtype(_DTYPES[code][1]).itemsize
-        if math.prod(shape) * itemsize != offsets[1] - offsets[0]:
-            raise ValueError(f"load: tensor {name!r} has {offsets[1] - offsets[0]} bytes for shape {shape}")
-        return code, shape, self.data[offsets[0]:offsets[1]]
+    def _read_data(self, fh: IO[bytes], order: List[str], data_size: int) -> Dict[str, np.ndarray]:
+        """Each blob as a flat array, read in file order: the data section once, nothing more."""
+        arrays = {}
+        for name in order:
+            entry = self.entries[name]
+            np_type = _DTYPES[entry.code][1]
+            try:
+                arrays[name] = np.empty((entry.end - entry.begin) // np.dtype(np_type).itemsize, np_type)
+            except MemoryError:
+                raise MemoryError(f"load: not enough memory for tensor {name!r} ({entry.end - entry.begin} "
+                                  f"bytes; the checkpoint holds {data_size} bytes of tensor data)") from None
+            _read_into(fh, arrays[name])
+        return arrays
 
-    def tensor(self, node: Dict[str, Any]) -> Tensor:
-        code, shape, raw = self.blob(node.get("$tensor"))
-        dt, np_type = _DTYPES[code]
-        if dt is None:
-            raise ValueError("load: a byte blob is not a tensor")
-        array = np.frombuffer(raw, dtype=np_type).reshape(shape).copy()
+    def base(self, name: str) -> Tensor:
+        """The tensor over a whole blob, on the target device, made once per blob."""
+        t = self.bases.get(name)
+        if t is None:
+            t = F.from_numpy(self.arrays[name].reshape(self.entries[name].shape))
+            if self.device != "cpu":
+                t = t.to(self.device)
+            self.bases[name] = t
+        return t
+
+    def view(self, name: str, spec: Any) -> Tensor:
+        """A view of a blob: the same memory on the CPU; a copy on a device, within a budget of the
+        file's size, since a file could otherwise name one blob's bytes many times."""
+        if not isinstance(spec, dict) or not _is_int(spec.get("offset")):
+            _bad(spec)
+        shape = _check_shape(spec.get("shape"), f"a view of tensor {name!r}")
+        stride = _check_shape(spec.get("stride"), f"a view of tensor {name!r}")
+        flat = self.arrays[name]
+        offset, size = spec["offset"], flat.itemsize
+        numel = _numel(shape, flat.size)
+        last = offset + sum((n - 1) * s for n, s in zip(shape, stride)) if numel else offset - 1
+        # no larger than its storage (save() writes expanded tensors by value), so a view costs a
+        # device at most the blob's size, and later use of it no more than the file's size
+        if (len(stride) != len(shape) or numel > flat.size or max(stride, default=0) > _MAX_DIM // size
+                or not 0 <= offset <= flat.size or last >= flat.size):
+            raise ValueError(f"load: view {str(spec)[:120]} does not fit in tensor {name!r} of {flat.size} elements")
+        array = np.lib.stride_tricks.as_strided(flat[offset:], shape, [s * size for s in stride])
         t = F.from_numpy(array)
         if self.device != "cpu":
+            self.device_copies -= numel * size
+            if self.device_copies < 0:
+                raise ValueError(f"load: the views of this checkpoint would copy more than its own size onto "
+                                 f"{self.device}; load it on the CPU, where views share memory, and move it")
             t = t.to(self.device)
+        return t
+
+    def tensor(self, node: Dict[str, Any]) -> Tensor:
+        """The tensor (or Parameter) of a {"$tensor": ...} node."""
+        name = node.get("$tensor")
+        if not isinstance(name, str) or name not in self.entries:
+            raise ValueError(f"load: corrupt checkpoint (no tensor entry {str(name)[:60]!r})")
+        if _DTYPES[self.entries[name].code][0] is None:
+            raise ValueError("load: a byte blob is not a tensor")
+        # a new tensor object over the blob's memory: shared with every other node naming the blob
+        t = self.base(name).detach() if node.get("view") is None else self.view(name, node["view"])
         if node.get("parameter"):
             from chaingrad.nn.parameter import Parameter
             return Parameter(t, bool(node.get("requires_grad", True)))
@@ -183,18 +486,27 @@ class _Reader:
         return t
 
     def decode(self, node: Any, depth: int = 0) -> Any:
+        """The object a description node stands for."""
         if depth > _MAX_DEPTH:
             raise ValueError("load: checkpoint description nests too deeply")
         if node is None or isinstance(node, (bool, int, float, str)):
             return node
         if not isinstance(node, dict) or len(node) == 0:
             raise ValueError(f"load: corrupt checkpoint description near {str(node)[:60]!r}")
+        if "$ref" in node:
+            if not _is_int(node["$ref"]) or node["$ref"] not in self.objects:
+                raise ValueError(f"load: corrupt checkpoint (reference {str(node['$ref'])[:30]} to an object "
+                                 "not defined before it)")
+            return self.objects[node["$ref"]]
         if "$tensor" in node:
-            return self.tensor(node)
+            return self.remember(node, self.tensor(node))
+        if "$int" in node:
+            return _big_int(node)
         if "$float" in node:
             return float(node["$float"]) if node["$float"] in ("inf", "-inf", "nan") else _bad(node)
         if "$dtype" in node:
-            return {"float32": float32, "float64": float64, "int64": int64, "bool": bool_}.get(node["$dtype"]) or _bad(node)
+            name = node["$dtype"]
+            return (_DTYPE_NAMES.get(name) if isinstance(name, str) else None) or _bad(node)
         if "$list" in node or "$tuple" in node:
             items = [self.decode(v, depth + 1) for v in _as_list(node.get("$list", node.get("$tuple")))]
             return items if "$list" in node else tuple(items)
@@ -202,85 +514,160 @@ class _Reader:
             pairs = _as_list(node.get("$dict", node.get("$odict")))
             out = OrderedDict() if "$odict" in node else {}
             for pair in pairs:
-                if not (isinstance(pair, list) and len(pair) == 2 and isinstance(pair[0], (str, int))):
-                    _bad(pair)
-                out[pair[0]] = self.decode(pair[1], depth + 1)
+                if not (isinstance(pair, list) and len(pair) == 2
+                        and (isinstance(pair[0], (str, dict)) or _is_int(pair[0]))):
+                    _bad(pair)  # the keys save() writes: str, int, or {"$int": ...}
+                out[_big_int(pair[0]) if isinstance(pair[0], dict) else pair[0]] = self.decode(pair[1], depth + 1)
             return out
         if "$module" in node:
-            return self.module(node, depth)
+            return self.remember(node, self.module(node, depth))
         if "$pickle" in node:
             return self.unpickle(node)
         return _bad(node)
 
+    def remember(self, node: Dict[str, Any], obj: Any) -> Any:
+        """obj, kept under the node's id for the references that follow."""
+        if "id" in node:
+            if not _is_int(node["id"]) or node["id"] in self.objects:
+                raise ValueError(f"load: corrupt checkpoint (object id {str(node['id'])[:30]} repeated or invalid)")
+            self.objects[node["id"]] = obj
+        return obj
+
+    def _named(self, table: Any, what: str, cls: type) -> Dict[str, Any]:
+        """A module's table of parameters, buffers or attributes, its names checked."""
+        if table is None:
+            return {}
+        if not isinstance(table, dict):
+            _bad(table)
+        for name in table:
+            if not name or "." in name or name.startswith("__") or name in _MODULE_INTERNALS:
+                raise ValueError(f"load: {cls.__name__} has a {what} with the invalid name {name[:60]!r}")
+        return table
+
     def module(self, node: Dict[str, Any], depth: int) -> Any:
-        cls = _module_types().get(node.get("$module"))
+        """The built-in module of a {"$module": ...} node, every part checked before it is used."""
+        from chaingrad.nn.module import Module
+        from chaingrad.nn.parameter import Parameter
+        kind = node.get("$module")
+        cls = _module_types().get(kind) if isinstance(kind, str) else None
         if cls is None:
-            raise ValueError(f"load: unknown module type {node.get('$module')!r} (only chaingrad's own "
-                             "modules are rebuilt without pickle)")
+            raise ValueError(f"load: unknown module type {str(kind)[:60]!r} (only chaingrad's "
+                             "own modules are rebuilt without pickle)")
         config = node.get("config", {})
         if not isinstance(config, dict) or not all(
                 isinstance(v, (int, float, str, bool)) or v is None for v in config.values()):
-            raise ValueError(f"load: corrupt configuration for {cls.__name__}: {config!r}")
-        tensors = node.get("tensors", {})
-        if not isinstance(tensors, dict) or not all(isinstance(t, dict) for t in tensors.values()):
-            _bad(tensors)
-        if cls.__name__ == "Linear":  # check the sizes against the stored weight before allocating
-            weight = tensors.get("weight")
-            shape = self.blob(weight.get("$tensor"))[1] if isinstance(weight, dict) else None
-            if shape != [config.get("out_features"), config.get("in_features")]:
-                raise ValueError(f"load: Linear configured as {config!r} but its weight has shape {shape}")
-        children = [(name, self.decode(child, depth + 1)) for name, child in _as_list(node.get("children", []))]
-        if cls.__name__ == "Sequential":
-            module = cls(OrderedDict(children))
-        else:
-            try:
-                module = cls(**config)
-            except TypeError as err:
-                raise ValueError(f"load: corrupt configuration for {cls.__name__}: {err}") from None
-            for name, child in children:
-                module.add_module(name, child)
-        own = {name for name, p in module._parameters.items() if p is not None}
-        if set(tensors) != own:
-            raise ValueError(f"load: {cls.__name__} expects tensors {sorted(own)}, the checkpoint has "
-                             f"{sorted(tensors)}")
-        for name, t in tensors.items():
-            value = self.decode(t, depth + 1)
-            target = module._parameters[name]
-            if not isinstance(value, Tensor) or tuple(value.shape) != tuple(target.shape):
-                raise ValueError(f"load: {cls.__name__}.{name} should be a tensor of shape "
-                                 f"{tuple(target.shape)}, got {getattr(value, 'shape', type(value).__name__)}")
-            setattr(module, name, value if isinstance(value, type(target)) else type(target)(value))
-        module.train(bool(node.get("training", True)))
+            raise ValueError(f"load: corrupt configuration for {cls.__name__}: {str(config)[:80]}")
+        # decoded in the order save() encoded them, so that a reference follows the object it names
+        params = {name: None if t is None else self.decode(t, depth + 1)
+                  for name, t in self._named(node.get("tensors"), "parameter", cls).items()}
+        buffers = {name: None if t is None else self.decode(t, depth + 1)
+                   for name, t in self._named(node.get("buffers"), "buffer", cls).items()}
+        attributes = {name: self.decode(v, depth + 1)
+                      for name, v in self._named(node.get("attributes"), "attribute", cls).items()}
+        children = []
+        for pair in _as_list(node.get("children", [])):
+            if not (isinstance(pair, list) and len(pair) == 2 and isinstance(pair[0], str)):
+                _bad(pair)
+            children.append((pair[0], self.decode(pair[1], depth + 1)))
+        names = [*params, *buffers, *attributes, *(name for name, _ in children)]
+        if len(set(names)) != len(names):
+            raise ValueError(f"load: {cls.__name__} names its parts ambiguously: {str(names)[:80]}")
+        for name, value in [*params.items(), *buffers.items()]:
+            if value is not None and not isinstance(value, Tensor):
+                raise ValueError(f"load: {cls.__name__}.{name} should be a tensor, got {type(value).__name__}")
+        for name, child in children:
+            if child is not None and not isinstance(child, Module):
+                raise ValueError(f"load: child {name!r} of {cls.__name__} is a {type(child).__name__}, not a module")
+        module, expected = self._construct(cls, config, params.get("weight"))
+        if not all(params.get(name) is not None and tuple(params[name].shape) == shape
+                   for name, shape in expected.items()):
+            raise ValueError(f"load: {cls.__name__} expects tensors {expected}, the checkpoint has "
+                             f"{ {name: getattr(p, 'shape', None) for name, p in params.items()} }")
+        for name, p in params.items():
+            module.register_parameter(name, p if p is None or isinstance(p, Parameter) else Parameter(p))
+        for name, b in buffers.items():
+            module.register_buffer(name, b)
+        for name, value in attributes.items():
+            object.__setattr__(module, name, value)
+        for name, child in children:
+            module.add_module(name, child)
+        object.__setattr__(module, "training", bool(node.get("training", True)))
         return module
 
+    def _construct(self, cls: type, config: Dict[str, Any], weight: Any) -> Tuple[Any, Dict[str, Tuple[int, ...]]]:
+        """A module of class cls from its configuration, and the shapes of the parameters it needs."""
+        try:
+            if cls.__name__ != "Linear":
+                module = cls(**config)
+                return module, {name: tuple(p.shape) for name, p in module._parameters.items() if p is not None}
+            shape = tuple(weight.shape) if isinstance(weight, Tensor) else None
+            if shape != (config.get("out_features"), config.get("in_features")):
+                raise ValueError(f"load: Linear configured as {str(config)[:120]} but its weight has shape {shape}")
+            if not set(config) <= {"in_features", "out_features", "bias"}:
+                raise TypeError(f"unexpected settings {sorted(set(config) - {'in_features', 'out_features', 'bias'})}")
+            # Linear(in, out) would allocate and initialise a weight only for the stored one to replace
+            # it: a file naming one stored weight from many layers would make load do that many times
+            module = cls(0, 0, bool(config.get("bias", True)))
+        except TypeError as err:
+            raise ValueError(f"load: corrupt configuration for {cls.__name__}: {err}") from None
+        module.out_features, module.in_features = shape
+        return module, {"weight": shape, **({"bias": shape[:1]} if module.bias is not None else {})}
+
     def unpickle(self, node: Dict[str, Any]) -> Any:
-        cls = node.get("class", "an unknown class")
+        """The pickled object of a {"$pickle": ...} node; UnsafeCheckpointError when weights_only."""
+        cls = str(node.get("class", "an unknown class"))[:200]
         if self.weights_only:
             raise UnsafeCheckpointError(
                 f"this checkpoint holds an object of class {cls}, which only pickle can rebuild, and "
                 "unpickling runs code from the file. If you trust the file, load it with "
                 "chaingrad.load(path, weights_only=False).")
-        code, _, raw = self.blob(node.get("$pickle"))
-        if code != "U8":
+        name = node.get("$pickle")
+        if not isinstance(name, str) or name not in self.entries or self.entries[name].code != "U8":
             _bad(node)
         warnings.warn(f"chaingrad.load: unpickling an object of class {cls} (weights_only=False): this "
                       "runs code from the checkpoint", UserWarning, stacklevel=3)
-        return pickle.loads(bytes(raw))
+        return pickle.loads(self.arrays[name])
 
     def result(self) -> Any:
+        """The saved object (for a plain safetensors file, its tensors by name)."""
         if self.description is None:
             return OrderedDict((name, self.tensor({"$tensor": name})) for name in self.entries)
         return self.decode(self.description)
 
 
+def _big_int(node: Dict[str, Any]) -> int:
+    """The integer beyond int64 that save() wrote as {"$int": digits}."""
+    text = node.get("$int")
+    if not (isinstance(text, str) and 0 < len(text) <= _MAX_BIG_INT_DIGITS and text.isascii()
+            and text.lstrip("-").isdigit()):
+        _bad(node)
+    return int(text)
+
+
 def _as_list(value: Any) -> list:
+    """value, or ValueError unless it is a list."""
     if not isinstance(value, list):
         _bad(value)
     return value
 
 
 def _bad(node: Any) -> Any:
+    """Raises ValueError quoting the start of a node that makes no sense."""
     raise ValueError(f"load: corrupt checkpoint description near {str(node)[:60]!r}")
+
+
+@contextlib.contextmanager
+def _opened(f: FileLike) -> Iterator[IO[bytes]]:
+    """f as a seekable binary stream that can read into arrays (a path is opened and closed)."""
+    if isinstance(f, (str, os.PathLike)):
+        with open(f, "rb") as fh:
+            yield fh
+        return
+    seekable = getattr(f, "seekable", None)
+    if callable(seekable) and seekable() and hasattr(f, "readinto"):
+        yield f
+    else:
+        yield io.BytesIO(f.read())
 
 
 def load(f: FileLike, map_location: Any = None, weights_only: bool = True) -> Any:
@@ -289,17 +676,17 @@ def load(f: FileLike, map_location: Any = None, weights_only: bool = True) -> An
     where = _device_spec(map_location)
     if where != "cpu":
         F.empty(0, device=where)  # RuntimeError now, naming the reason, if the device cannot be used
-    if isinstance(f, (str, os.PathLike)):
-        with open(f, "rb") as fh:
-            payload = fh.read()
-    else:
-        payload = f.read()
-    try:
-        return _Reader(payload, weights_only, where).result()
-    except RecursionError:
-        raise ValueError("load: checkpoint description nests too deeply") from None
-    except (TypeError, AttributeError, KeyError, IndexError, OverflowError, MemoryError, RuntimeError) as err:
-        if isinstance(err, UnsafeCheckpointError) or str(err).startswith("CUDA"):
-            raise  # the checkpoint is fine: the device failed (out of memory, ...)
-        raise ValueError(f"load: corrupt checkpoint ({type(err).__name__}: {err})") from None
-
+    with _opened(f) as fh:
+        try:
+            return _Reader(fh, weights_only, where).result()
+        except RecursionError:
+            raise ValueError("load: checkpoint description nests too deeply") from None
+        except MemoryError as err:
+            if str(err).startswith("load:"):
+                raise
+            raise MemoryError(f"load: ran out of memory rebuilding a checkpoint of {fh.seek(0, io.SEEK_END)} "
+                              f"bytes ({err or 'no details'})") from None
+        except (TypeError, AttributeError, KeyError, IndexError, OverflowError, RuntimeError) as err:
+            if isinstance(err, UnsafeCheckpointError) or str(err).startswith("CUDA"):
+                raise  # the checkpoint is fine: the device failed (out of memory, ...)
+            raise ValueError(f"load: corrupt checkpoint ({type(err).__name__}: {err})") from None

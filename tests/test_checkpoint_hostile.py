@@ -162,5 +162,5 @@ def test_memory_error_names_the_size(tmp_path):
     """)
     env = dict(os.environ, PYTHONPATH=CHAINGRAD, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120)
-    assert out.stdout.startswith("MemoryError: load: not enough memory"), out.stdout + out.stderr
+    assert "MemoryError: load: not enough memory" in out.stdout, out.stdout + out.stderr
     assert str(2**27) in out.stdout

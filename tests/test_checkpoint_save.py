@@ -97,7 +97,8 @@ def test_killed_save_keeps_the_old_checkpoint(tmp_path):
     env = dict(os.environ, PYTHONPATH=CHAINGRAD)
     child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, env=env, text=True)
     try:
-        assert child.stdout.readline() == "writing\n"
+        # (an editable install may print its rebuild check first)
+        assert "writing\n" in iter(child.stdout.readline, "")
     finally:
         child.kill()
         child.wait()

@@ -56,6 +56,8 @@ TensorPtr clamp(const TensorPtr& t, const double* lo, const double* hi);
 
 /// Sum over dims (all dims when empty); bool and int64 sum to int64.
 TensorPtr sum(const TensorPtr& t, const std::vector<std::int64_t>& dims, bool keepdim);
+/// The sum of the squares over dims, squared and summed in float64 (a float64 result).
+TensorPtr sum_of_squares(const TensorPtr& t, const std::vector<std::int64_t>& dims, bool keepdim);
 /// The largest (or smallest) element along dim, and its index (the first one on ties).
 std::pair<TensorPtr, TensorPtr> max_along(const TensorPtr& t, std::int64_t dim, bool keepdim,
                                           bool smallest);

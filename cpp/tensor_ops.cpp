@@ -312,8 +312,13 @@ TensorPtr max_all_op(const TensorPtr& t, bool smallest) {
   TensorPtr out = max_all(t, smallest);
   return record(out, smallest ? "MinBackward1" : "MaxBackward1", {t}, {t, out},
                 [](const TensorPtr& g, const Saved& s) {
-                  // ties share the gradient evenly, as PyTorch's amax-style rule
-                  TensorPtr hit = cast(binary(BinaryOp::Eq, s[0], s[1], s[0]->dtype()), g->dtype());
+                  // ties share the gradient evenly, as PyTorch's rule; a NaN result came from the
+                  // NaN elements, which then share it
+                  const TensorPtr &x = s[0], &out = s[1];
+                  const TensorPtr out_nan = binary(BinaryOp::Ne, out, out, out->dtype());
+                  TensorPtr hit = cast(where(out_nan, binary(BinaryOp::Ne, x, x, x->dtype()),
+                                             binary(BinaryOp::Eq, x, out, x->dtype()), DType::Bool),
+                                       g->dtype());
                   TensorPtr count = sum(hit, {}, false);
                   return Grads{mul_k(hit, div_k(g, count))};
                 });
@@ -349,7 +354,8 @@ TensorPtr norm_op(const TensorPtr& t, double p, const std::vector<std::int64_t>&
     return pow_scalar(s, 1.0 / p);
   }
   const std::vector<std::int64_t> dims = all_dims_if_empty(dims_in, t->ndim());
-  TensorPtr out = unary(UnaryOp::Sqrt, sum(unary(UnaryOp::Square, t), dims, keepdim));
+  // squared and summed in double: float32 values near 1e38 have a norm float32 can hold
+  TensorPtr out = cast(unary(UnaryOp::Sqrt, sum_of_squares(t, dims, keepdim)), t->dtype());
   return record(out, "LinalgVectorNormBackward0", {t}, {t, out},
                 [dims, keepdim](const TensorPtr& g, const Saved& s) {
                   // x / ||x|| * g, and 0 where the norm is 0

@@ -49,26 +49,35 @@ Reduction plan_reduction(const Shape& in, const std::vector<std::int64_t>& dims,
   return r;
 }
 
-/// in[0] + in[stride] + ... over n elements, with four independent partial sums so the loop is
-/// not serialised on one accumulator.
-template <class T, class Acc>
+/// One term of a sum: the element, or its square when kSquare (taken in Acc, so float32 values
+/// near 1e38 square without overflow).
+template <bool kSquare, class Acc, class T>
+Acc term(T x) {
+  const Acc v = static_cast<Acc>(x);
+  if constexpr (kSquare) return v * v;
+  else return v;
+}
+
+/// in[0] + in[stride] + ... over n elements (of their squares when kSquare), with four
+/// independent partial sums so the loop is not serialised on one accumulator.
+template <bool kSquare, class T, class Acc>
 Acc run_sum(const T* in, std::int64_t stride, std::int64_t n) {
   Acc s0 = 0, s1 = 0, s2 = 0, s3 = 0;
   std::int64_t j = 0;
   if (stride == 1) {
     for (; j + 4 <= n; j += 4) {
-      s0 += static_cast<Acc>(in[j]);
-      s1 += static_cast<Acc>(in[j + 1]);
-      s2 += static_cast<Acc>(in[j + 2]);
-      s3 += static_cast<Acc>(in[j + 3]);
+      s0 += term<kSquare, Acc>(in[j]);
+      s1 += term<kSquare, Acc>(in[j + 1]);
+      s2 += term<kSquare, Acc>(in[j + 2]);
+      s3 += term<kSquare, Acc>(in[j + 3]);
     }
   }
-  for (; j < n; ++j) s0 += static_cast<Acc>(in[j * stride]);
+  for (; j < n; ++j) s0 += term<kSquare, Acc>(in[j * stride]);
   return (s0 + s1) + (s2 + s3);
 }
 
 /// The sum of n contiguous elements, each core summing one chunk.
-template <class T, class Acc>
+template <bool kSquare, class T, class Acc>
 Acc parallel_sum(const T* in, std::int64_t n) {
   constexpr int kMaxThreads = 256;
   Acc partial[kMaxThreads] = {};
@@ -76,30 +85,30 @@ Acc parallel_sum(const T* in, std::int64_t n) {
 #ifdef _OPENMP
   if (n >= kParallelGrain) chunks = std::min<std::int64_t>(omp_get_max_threads(), kMaxThreads);
 #endif
-  if (chunks == 1) return run_sum<T, Acc>(in, 1, n);  // no parallel region for small sums
+  if (chunks == 1) return run_sum<kSquare, T, Acc>(in, 1, n);  // no parallel region for small sums
   const std::int64_t size = (n + chunks - 1) / chunks;
 #pragma omp parallel for num_threads(static_cast<int>(chunks))
   for (std::int64_t c = 0; c < chunks; ++c) {
     const std::int64_t b = c * size, e = std::min(n, b + size);
-    if (b < e) partial[c] = run_sum<T, Acc>(in + b, 1, e - b);
+    if (b < e) partial[c] = run_sum<kSquare, T, Acc>(in + b, 1, e - b);
   }
   Acc total = 0;
   for (std::int64_t c = 0; c < chunks; ++c) total += partial[c];
   return total;
 }
 
-}  // namespace
-
-TensorPtr sum(const TensorPtr& t, const std::vector<std::int64_t>& dims_in, bool keepdim) {
+/// The sum over dims (of the squares, in float64, when kSquare).
+template <bool kSquare>
+TensorPtr reduce_sum(const TensorPtr& t, const std::vector<std::int64_t>& dims_in, bool keepdim) {
   std::vector<std::int64_t> dims = normalize_dims(dims_in, t->ndim());
   if (dims_in.empty()) {
     for (std::int64_t d = 0; d < t->ndim(); ++d) dims.push_back(d);
   }
   const Reduction r = plan_reduction(t->shape(), dims, keepdim);
-  const DType out_dtype = is_floating(t->dtype()) ? t->dtype() : DType::Int64;
+  const DType out_dtype = kSquare ? DType::Float64 : is_floating(t->dtype()) ? t->dtype() : DType::Int64;
   TensorPtr out = empty(r.out_shape, out_dtype, t->device());
   if (out->is_cuda()) {
-    cuda::sum(*out, *t, dims);
+    cuda::sum(*out, kSquare ? *unary(UnaryOp::Square, cast(t, DType::Float64)) : *t, dims);
     return out;
   }
   // Accumulate in double (or int64): float32 sums of many terms keep their precision.
@@ -116,7 +125,7 @@ TensorPtr sum(const TensorPtr& t, const std::vector<std::int64_t>& dims_in, bool
       else acc = acc_i.data();
       const T* x = t->data_as<T>();
       if (count == 1 && t->is_contiguous()) {  // everything into one number: split over the cores
-        acc[0] = parallel_sum<T, Acc>(x, t->numel());
+        acc[0] = parallel_sum<kSquare, T, Acc>(x, t->numel());
         return;
       }
       for_each_run<2>(t->shape(), {t->strides().data(), r.gather.data()},
@@ -124,10 +133,10 @@ TensorPtr sum(const TensorPtr& t, const std::vector<std::int64_t>& dims_in, bool
                         Acc* a = acc + off[1];
                         const T* in = x + off[0];
                         if (step[1] == 0) {  // the run is reduced into one output: keep it in a register
-                          a[0] += run_sum<T, Acc>(in, step[0], n);
+                          a[0] += run_sum<kSquare, T, Acc>(in, step[0], n);
                           return;
                         }
-                        for (std::int64_t j = 0; j < n; ++j) a[j * step[1]] += static_cast<Acc>(in[j * step[0]]);
+                        for (std::int64_t j = 0; j < n; ++j) a[j * step[1]] += term<kSquare, Acc>(in[j * step[0]]);
                       });
     });
   }
@@ -140,6 +149,17 @@ TensorPtr sum(const TensorPtr& t, const std::vector<std::int64_t>& dims_in, bool
     }
   });
   return out;
+}
+
+}  // namespace
+
+TensorPtr sum(const TensorPtr& t, const std::vector<std::int64_t>& dims, bool keepdim) {
+  return reduce_sum<false>(t, dims, keepdim);
+}
+
+TensorPtr sum_of_squares(const TensorPtr& t, const std::vector<std::int64_t>& dims, bool keepdim) {
+  if (!is_floating(t->dtype())) throw std::logic_error("sum_of_squares: expected a floating point tensor");
+  return reduce_sum<true>(t, dims, keepdim);
 }
 
 std::pair<TensorPtr, TensorPtr> max_along(const TensorPtr& t, std::int64_t dim_in, bool keepdim,

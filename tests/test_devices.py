@@ -226,9 +226,15 @@ def test_malformed_dlpack_capsules_are_refused_not_dereferenced():
     new_capsule.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_void_p]
     buffer = (ctypes.c_float * 4)()
     shape = (ctypes.c_int64 * 1)(4)
+    huge_shape, huge_strides = (ctypes.c_int64 * 2)(1 << 40, 2), (ctypes.c_int64 * 2)(1 << 40, 1)
     cases = [
         (dict(ndim=1, shape=None), ValueError, "malformed"),           # no shape array
         (dict(ndim=-1), ValueError, "malformed"),
+        (dict(ndim=0, data=None), ValueError, "no data"),              # a 0-d tensor needs its element
+        (dict(data=None), ValueError, "no data"),
+        (dict(byte_offset=2), ValueError, "not aligned"),              # float32 loads at an odd address
+        (dict(ndim=2, shape=ctypes.addressof(huge_shape), strides=ctypes.addressof(huge_strides)), ValueError,
+         "past any"),
         (dict(code=5), TypeError, "unsupported DLPack dtype"),         # bfloat
         (dict(lanes=4), TypeError, "unsupported DLPack dtype"),        # vector lanes
         (dict(device_type=7), ValueError, "unsupported DLPack device"),  # Vulkan
@@ -245,6 +251,11 @@ def test_malformed_dlpack_capsules_are_refused_not_dereferenced():
         keep.append(m)
         with pytest.raises(error, match=message):
             _core.from_dlpack(new_capsule(ctypes.addressof(m), b"dltensor", None))
+    empty = Managed()  # no elements: no data needed
+    zero = (ctypes.c_int64 * 1)(0)
+    empty.dl_tensor.device_type, empty.dl_tensor.ndim, empty.dl_tensor.shape = 1, 1, ctypes.addressof(zero)
+    empty.dl_tensor.code, empty.dl_tensor.bits, empty.dl_tensor.lanes = 2, 32, 1
+    assert _core.from_dlpack(new_capsule(ctypes.addressof(empty), b"dltensor", None)).shape == (0,)
     good = Managed()
     good.dl_tensor.data, good.dl_tensor.device_type, good.dl_tensor.ndim = ctypes.addressof(buffer), 1, 1
     good.dl_tensor.code, good.dl_tensor.bits, good.dl_tensor.lanes = 2, 32, 1
@@ -253,3 +264,48 @@ def test_malformed_dlpack_capsules_are_refused_not_dereferenced():
     t = _core.from_dlpack(new_capsule(ctypes.addressof(good), b"dltensor", None))
     assert t.tolist() == [0.0, 0.0, 5.0, 0.0]
     del t
+
+
+def test_dlpack_1_0_versioned_capsules():
+    import ctypes
+
+    t = cg.arange(4.0)
+    capsule = t.__dlpack__(max_version=(1, 0))
+    assert "dltensor_versioned" in repr(capsule)
+    assert "dltensor_versioned" not in repr(t.__dlpack__())  # an old consumer gets a 0.8 capsule
+    shared = _core.from_dlpack(capsule)
+    shared[0] = 7.0
+    assert t[0].item() == 7.0
+    # numpy asks for DLPack 1.0; a read-only array comes flagged and is copied, not written through
+    a = np.arange(3.0)
+    a.flags.writeable = False
+    b = cg.from_dlpack(a)
+    b[0] = 9.0
+    assert a[0] == 0.0 and b[0].item() == 9.0
+    # a major version chaingrad does not know is refused before anything is read
+    class Versioned(ctypes.Structure):
+        _fields_ = [("major", ctypes.c_uint32), ("minor", ctypes.c_uint32), ("manager_ctx", ctypes.c_void_p),
+                    ("deleter", ctypes.c_void_p), ("flags", ctypes.c_uint64), ("data", ctypes.c_void_p)]
+
+    new_capsule = ctypes.pythonapi.PyCapsule_New
+    new_capsule.restype = ctypes.py_object
+    new_capsule.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_void_p]
+    future = Versioned(major=2)
+    with pytest.raises(ValueError, match="version 2.0 is not supported"):
+        _core.from_dlpack(new_capsule(ctypes.addressof(future), b"dltensor_versioned", None))
+
+
+def test_from_dlpack_shares_with_chaingrad_numpy_and_torch(torch):
+    x = cg.arange(4.0)
+    y = cg.from_dlpack(x)  # PyTorch shares a tensor given to from_dlpack; so does chaingrad
+    y[1] = 5.0
+    assert x[1].item() == 5.0
+    a = np.arange(3.0)
+    cg.from_dlpack(a)[0] = 7.0
+    assert a[0] == 7.0
+    tt = torch.arange(3.0)
+    cg.from_dlpack(tt)[2] = 8.0
+    assert tt[2].item() == 8.0
+    back = torch.from_dlpack(x)
+    back[0] = -1.0
+    assert x[0].item() == -1.0

@@ -183,3 +183,16 @@ def test_init_functions():
     assert w.abs().sum().item() == 0
     nn.init.kaiming_uniform_(w, nonlinearity="relu")
     assert abs(w).max().item() <= math.sqrt(2) * math.sqrt(3 / 300)
+
+
+def test_linear_with_no_input_features_as_pytorch(torch):
+    ours = cg.nn.Linear(0, 3)
+    assert ours.weight.shape == (3, 0)
+    out = ours(cg.zeros(2, 0))
+    assert out.shape == (2, 3)
+    theirs = torch.nn.Linear(0, 3)
+    with torch.no_grad():
+        theirs.bias.copy_(torch.tensor(ours.bias.tolist()))
+    np.testing.assert_allclose(out.detach().numpy(), theirs(torch.zeros(2, 0)).detach().numpy())
+    out.sum().backward()
+    assert ours.weight.grad.shape == (3, 0) and ours.bias.grad.tolist() == [2.0, 2.0, 2.0]

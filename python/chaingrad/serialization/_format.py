@@ -1,0 +1,36 @@
+"""The checkpoint format's constants and limits, shared by the writer and the reader."""
+
+from __future__ import annotations
+
+import os
+from typing import IO, Dict, Union
+
+import numpy as np
+
+from chaingrad.tensor import bool_, float32, float64, int64
+
+FileLike = Union[str, os.PathLike, IO[bytes]]
+
+_DTYPES = {"F32": (float32, np.float32), "F64": (float64, np.float64), "I64": (int64, np.int64),
+           "BOOL": (bool_, np.bool_), "U8": (None, np.uint8)}
+_CODE = {float32: "F32", float64: "F64", int64: "I64", bool_: "BOOL"}
+_DTYPE_NAMES = {d.name: d for d in _CODE}
+_MAX_HEADER = 100 * 2**20  # safetensors' own limit
+_MAX_ENTRIES = 2**20       # tensors in one file
+_MAX_DEPTH = 200           # nesting of the saved object
+_MAX_RANK = 64             # numpy's limit
+_MAX_DIM = 2**63 - 1       # int64, as safetensors
+_INT64 = (-2**63, 2**63 - 1)
+_MAX_BIG_INT_DIGITS = 4300  # Python's own default limit for int(str)
+# Module state that save() writes in its own fields, not among a module's plain attributes
+_MODULE_INTERNALS = frozenset({"_parameters", "_buffers", "_modules", "training"})
+
+
+class UnsafeCheckpointError(RuntimeError):
+    """The checkpoint holds objects that only pickle can rebuild, and weights_only is True."""
+
+
+def _module_types() -> Dict[str, type]:
+    """The built-in module classes by name (imported late: chaingrad.nn imports this module)."""
+    from chaingrad.nn.layers import BUILTIN_MODULES
+    return BUILTIN_MODULES

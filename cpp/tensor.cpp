@@ -1,6 +1,8 @@
 #include "tensor.h"
 
+#include <algorithm>
 #include <cstdlib>
+#include <limits>
 #include <new>
 #include <stdexcept>
 #include <utility>
@@ -76,7 +78,10 @@ Shape contiguous_strides(const Shape& shape) {
   std::int64_t stride = 1;
   for (std::size_t d = shape.size(); d-- > 0;) {
     strides[d] = stride;
-    stride *= shape[d];
+    // an empty tensor's strides address nothing: sizes past the zero may overflow, so they saturate
+    if (__builtin_mul_overflow(stride, std::max<std::int64_t>(shape[d], 1), &stride)) {
+      stride = std::numeric_limits<std::int64_t>::max();
+    }
   }
   return strides;
 }

@@ -25,6 +25,12 @@ TensorPtr sub_k(const TensorPtr& a, const TensorPtr& b) {
 }
 TensorPtr scalar_like(double v, const TensorPtr& t) { return scalar_tensor(v, t->dtype()); }
 
+/// g where mask holds and 0 elsewhere: selected, not multiplied, so an inf or NaN in g does not
+/// turn the masked-out places into NaN (PyTorch's masked_fill).
+TensorPtr masked_grad(const TensorPtr& mask, const TensorPtr& g) {
+  return where(mask, g, scalar_tensor(0, g->dtype()), g->dtype());
+}
+
 /// The gradient for an input of shape `shape` and dtype of `like`, reduced over broadcast dims.
 TensorPtr reduce_to(const TensorPtr& g, const TensorPtr& like) {
   TensorPtr r = sum_to(g, like->shape());
@@ -62,19 +68,22 @@ TensorPtr arith(BinaryOp op, const TensorPtr& a, const TensorPtr& b, DType dtype
                                    gb ? cast(sum_to(mul_k(g, a_), sb), db) : nullptr};
                     });
     }
-    case BinaryOp::Div:
-      return record(out, "DivBackward0", {a, b}, {a, b},
-                    [ga, gb](const TensorPtr& g, const Saved& s) {
-                      const TensorPtr& a_ = s[0];
-                      const TensorPtr& b_ = s[1];
-                      TensorPtr grad_a = ga ? reduce_to(div_k(g, b_), a_) : nullptr;
+    case BinaryOp::Div: {
+      // Save a only when b's gradient needs it, so `y /= c` may overwrite y (as with Mul).
+      Saved saved{b};
+      if (gb) saved.push_back(a);
+      return record(out, "DivBackward0", {a, b}, saved,
+                    [ga, gb, sa = a->shape(), da = a->dtype()](const TensorPtr& g, const Saved& s) {
+                      const TensorPtr& b_ = s[0];
+                      TensorPtr grad_a = ga ? cast(sum_to(div_k(g, b_), sa), da) : nullptr;
                       TensorPtr grad_b;
-                      if (gb) {  // -g * a / b^2
-                        TensorPtr q = div_k(div_k(mul_k(g, a_), b_), b_);
+                      if (gb) {  // -g * ((a / b) / b): dividing first keeps huge b from overflowing
+                        TensorPtr q = mul_k(g, div_k(div_k(s[1], b_), b_));
                         grad_b = reduce_to(unary(UnaryOp::Neg, q), b_);
                       }
                       return Grads{grad_a, grad_b};
                     });
+    }
     case BinaryOp::Pow:
       return record(out, "PowBackward1", {a, b}, {a, b, out},
                     [ga, gb](const TensorPtr& g, const Saved& s) {
@@ -111,8 +120,8 @@ TensorPtr arith(BinaryOp op, const TensorPtr& a, const TensorPtr& b, DType dtype
                       TensorPtr share = sub_k(one, mul_k(tie, scalar_tensor(0.5, dt)));
                       TensorPtr a_lost = cast(binary(is_max ? BinaryOp::Lt : BinaryOp::Gt, a_, b_, common), dt);
                       TensorPtr b_lost = cast(binary(is_max ? BinaryOp::Gt : BinaryOp::Lt, a_, b_, common), dt);
-                      TensorPtr ga = mul_k(g, mul_k(share, sub_k(one, a_lost)));
-                      TensorPtr gb = mul_k(g, mul_k(share, sub_k(one, b_lost)));
+                      TensorPtr ga = masked_grad(cast(sub_k(one, a_lost), DType::Bool), mul_k(g, share));
+                      TensorPtr gb = masked_grad(cast(sub_k(one, b_lost), DType::Bool), mul_k(g, share));
                       return Grads{reduce_to(ga, a_), reduce_to(gb, b_)};
                     });
     }
@@ -186,7 +195,9 @@ TensorPtr apply_unary(UnaryOp op, const TensorPtr& t) {
       });
     case UnaryOp::Sign:
       return record(out, "SignBackward0", {t}, {}, [](const TensorPtr& g, const Saved&) {
-        return Grads{mul_k(g, scalar_like(0, g))};
+        TensorPtr zeros = empty(g->shape(), g->dtype(), g->device());
+        fill(zeros, 0.0);
+        return Grads{zeros};
       });
   }
   return out;
@@ -195,12 +206,14 @@ TensorPtr apply_unary(UnaryOp op, const TensorPtr& t) {
 TensorPtr clamp_op(const TensorPtr& t, std::optional<double> lo, std::optional<double> hi) {
   if (!lo && !hi) throw std::runtime_error("clamp: at least one of 'min' or 'max' must not be None");
   TensorPtr out = clamp(t, lo ? &*lo : nullptr, hi ? &*hi : nullptr);
-  return record(out, "ClampBackward1", {t}, {t}, [lo, hi](const TensorPtr& g, const Saved& s) {
-    // gradient passes where lo <= x <= hi
-    TensorPtr inside = scalar_tensor(1, DType::Bool);
-    if (lo) inside = binary(BinaryOp::Mul, inside, binary(BinaryOp::Ge, s[0], scalar_like(*lo, s[0]), s[0]->dtype()), DType::Bool);
-    if (hi) inside = binary(BinaryOp::Mul, inside, binary(BinaryOp::Le, s[0], scalar_like(*hi, s[0]), s[0]->dtype()), DType::Bool);
-    return Grads{mul_k(g, cast(inside, g->dtype()))};
+  if (!any_requires_grad({&t})) return out;
+  // The gradient passes where lo <= x <= hi. The mask is saved rather than x, so that clamp_ may
+  // overwrite x.
+  TensorPtr inside = scalar_tensor(1, DType::Bool);
+  if (lo) inside = binary(BinaryOp::Mul, inside, binary(BinaryOp::Ge, t, scalar_like(*lo, t), t->dtype()), DType::Bool);
+  if (hi) inside = binary(BinaryOp::Mul, inside, binary(BinaryOp::Le, t, scalar_like(*hi, t), t->dtype()), DType::Bool);
+  return record(out, "ClampBackward1", {t}, {inside}, [](const TensorPtr& g, const Saved& s) {
+    return Grads{masked_grad(s[0], g)};
   });
 }
 
@@ -302,8 +315,7 @@ std::pair<TensorPtr, TensorPtr> max_dim_op(const TensorPtr& t, std::int64_t dim,
                     TensorPtr positions = empty(arange_shape, DType::Int64);
                     for (std::int64_t k = 0; k < shape[d]; ++k) positions->data_as<std::int64_t>()[k] = k;
                     positions = to_device(positions, g->device());
-                    TensorPtr hit = cast(binary(BinaryOp::Eq, positions, ik, DType::Int64), g->dtype());
-                    return Grads{binary(BinaryOp::Mul, hit, gk, g->dtype())};
+                    return Grads{masked_grad(binary(BinaryOp::Eq, positions, ik, DType::Int64), gk)};
                   });
   return {values, indices};
 }
@@ -316,11 +328,10 @@ TensorPtr max_all_op(const TensorPtr& t, bool smallest) {
                   // NaN elements, which then share it
                   const TensorPtr &x = s[0], &out = s[1];
                   const TensorPtr out_nan = binary(BinaryOp::Ne, out, out, out->dtype());
-                  TensorPtr hit = cast(where(out_nan, binary(BinaryOp::Ne, x, x, x->dtype()),
-                                             binary(BinaryOp::Eq, x, out, x->dtype()), DType::Bool),
-                                       g->dtype());
-                  TensorPtr count = sum(hit, {}, false);
-                  return Grads{mul_k(hit, div_k(g, count))};
+                  TensorPtr hit = where(out_nan, binary(BinaryOp::Ne, x, x, x->dtype()),
+                                        binary(BinaryOp::Eq, x, out, x->dtype()), DType::Bool);
+                  TensorPtr count = cast(sum(hit, {}, false), g->dtype());
+                  return Grads{masked_grad(hit, div_k(g, count))};
                 });
 }
 
@@ -338,6 +349,7 @@ TensorPtr amax_op(const TensorPtr& t, const std::vector<std::int64_t>& dims_in, 
                 [shape = t->shape(), dims, keepdim](const TensorPtr& g, const Saved& s) {
                   // every element equal to the extreme gets an equal share, as PyTorch's amax
                   const TensorPtr& x = s[0];
+                  // (multiplied by the mask, as PyTorch's amax: a NaN result gives NaN gradients)
                   TensorPtr hit = cast(binary(BinaryOp::Eq, x, unreduce(s[1], shape, dims, keepdim), x->dtype()), g->dtype());
                   TensorPtr count = sum(hit, dims, keepdim);
                   return Grads{mul_k(hit, unreduce(div_k(g, count), shape, dims, keepdim))};
@@ -394,7 +406,10 @@ TensorPtr var_op(const TensorPtr& t, const std::vector<std::int64_t>& dims_in, d
                     TensorPtr sd = unreduce(cast(unary(UnaryOp::Sqrt, div_k(sum(unary(UnaryOp::Square, c), dims, keepdim),
                                                                          scalar_like(denom, c))), g->dtype()),
                                             shape, dims, keepdim);
-                    scale = div_k(scale, mul_k(sd, scalar_like(denom, sd)));
+                    // where the spread is 0 the gradient is 0, as PyTorch
+                    TensorPtr zero_spread = binary(BinaryOp::Eq, sd, scalar_like(0, sd), sd->dtype());
+                    scale = where(zero_spread, scalar_like(0, scale), div_k(scale, mul_k(sd, scalar_like(denom, sd))),
+                                  scale->dtype());
                   } else {
                     scale = mul_k(scale, scalar_like(2.0 / denom, scale));
                   }
@@ -405,6 +420,10 @@ TensorPtr var_op(const TensorPtr& t, const std::vector<std::int64_t>& dims_in, d
 TensorPtr softmax_op(const TensorPtr& t, std::int64_t dim, bool log) {
   if (!is_floating(t->dtype())) throw std::runtime_error("softmax: expected a floating point tensor");
   const std::int64_t d = wrap_dim(dim, t->ndim());
+  if (t->numel() == 0) {  // nothing to normalise (and no max to shift by)
+    return record(empty(t->shape(), t->dtype(), t->device()), log ? "LogSoftmaxBackward0" : "SoftmaxBackward0",
+                  {t}, {}, [](const TensorPtr& g, const Saved&) { return Grads{empty(g->shape(), g->dtype(), g->device())}; });
+  }
   const std::vector<std::int64_t> dims = t->ndim() == 0 ? std::vector<std::int64_t>{} : std::vector<std::int64_t>{d};
   // stable: shift by the max along dim before exponentiating
   TensorPtr shift = t->ndim() == 0 ? t : max_along(t, d, true, false).first;
@@ -543,7 +562,8 @@ void check_untracked_write(const TensorPtr& self, const char* op) {
 
 void assign_in_place(const TensorPtr& self, const TensorPtr& value, const char* op) {
   check_in_place(self, value->requires_grad, op);
-  const bool recording = grad_enabled() && value->requires_grad;
+  // an integer or bool tensor cannot carry a gradient: copying into it records nothing
+  const bool recording = grad_enabled() && value->requires_grad && is_floating(self->dtype());
   if (recording && value->shape() != self->shape()) {
     throw std::runtime_error(std::string(op) + ": an in-place copy that broadcasts a tensor requiring grad ("
                              + shape_str(value->shape()) + " into " + shape_str(self->shape()) +

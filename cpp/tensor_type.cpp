@@ -172,7 +172,12 @@ PyObject* in_place_slot(PyObject* self, PyObject* other) {
       binary_into(op, x.t, x.t, y.t, dtype);
       x.t->storage()->bump_version();
     } else {
-      assign_in_place(x.t, arith(op, x.t, y.t, dtype), binary_op_name(op));
+      // Some gradients need x's value from before the write (y's gradient in x *= y and x /= y,
+      // both of pow's, maximum's): those ops read a copy of x, since x is about to be overwritten.
+      const bool needs_old_x = grad_enabled() && (x.t->requires_grad || y.t->requires_grad) &&
+                               (op == BinaryOp::Pow || op == BinaryOp::Maximum || op == BinaryOp::Minimum ||
+                                ((op == BinaryOp::Mul || op == BinaryOp::Div) && y.t->requires_grad));
+      assign_in_place(x.t, arith(op, needs_old_x ? clone_op(x.t) : x.t, y.t, dtype), binary_op_name(op));
     }
     Py_INCREF(self);
     return self;

@@ -53,7 +53,8 @@ def _numpy_data(data: Any, dt: Optional[dtype]) -> np.ndarray:
             raise ValueError(f"tensor(): could not build a tensor from {type(data).__name__}: {err}") from None
         kind = array.dtype.kind
         if kind == "f":
-            array = array.astype(np.float32)
+            if dt is None:  # a dtype asked for is taken from numpy's float64, not through float32
+                array = array.astype(np.float32)
         elif kind in "iu":
             if kind == "u" and array.size and array.max() > np.iinfo(np.int64).max:
                 raise OverflowError("tensor(): value does not fit in int64")
@@ -279,6 +280,8 @@ def _as(t: Any, like: Tensor) -> Tensor:
         dt = like.dtype
     else:
         dt = float32 if isinstance(t, builtins.float) else (bool_ if isinstance(t, builtins.bool) else int64)
+    if dt is int64:  # exactly: an int64 beyond 2**53 does not survive a float
+        return tensor(t, dtype=int64)
     return _core.full([], float(t), dt, "cpu")
 
 

@@ -468,7 +468,12 @@ class Tensor(_core.TensorBase):
         return _core.unary(self, "square")
 
     def clamp(self, min: Optional[float] = None, max: Optional[float] = None) -> "Tensor":
-        """self limited to [min, max]."""
+        """self limited to [min, max] (a float bound makes an integer tensor float, as PyTorch)."""
+        bounds = [b for b in (min, max) if b is not None]
+        if not self.dtype.is_floating_point and any(isinstance(b, builtins.float) for b in bounds):
+            return _core.clamp(self.to(float32), min, max)
+        if self.dtype is bool_ and bounds:
+            return _core.clamp(self.to(int64), min, max)
         return _core.clamp(self, min, max)
 
     clip = clamp
@@ -588,11 +593,13 @@ class Tensor(_core.TensorBase):
 
     def argmax(self, dim: Optional[int] = None, keepdim: bool = False) -> "Tensor":
         """Index of the largest element (of the flattened tensor when dim is None)."""
-        return _core.argmax(self, dim, keepdim, False)
+        out = _core.argmax(self, dim, keepdim, False)
+        return out.reshape([1] * self.ndim) if dim is None and keepdim else out
 
     def argmin(self, dim: Optional[int] = None, keepdim: bool = False) -> "Tensor":
         """Index of the smallest element (of the flattened tensor when dim is None)."""
-        return _core.argmax(self, dim, keepdim, True)
+        out = _core.argmax(self, dim, keepdim, True)
+        return out.reshape([1] * self.ndim) if dim is None and keepdim else out
 
     def norm(self, p: float = 2, dim: Union[None, int, Sequence[int]] = None,
              keepdim: bool = False) -> "Tensor":
@@ -600,13 +607,8 @@ class Tensor(_core.TensorBase):
         p = float(p)
         if p == 0:
             return (self != 0).to(self.dtype).sum(dim, keepdim)
-        if p in (float("inf"), float("-inf")):
-            out = self.abs()
-            dims = sorted({_core_dim(d, self.ndim) for d in _dims(dim)} if dim is not None else range(self.ndim),
-                          reverse=True)
-            for d in dims:
-                out = (out.max if p > 0 else out.min)(d, keepdim=keepdim).values
-            return out
+        if p in (float("inf"), float("-inf")):  # ties share the gradient, as PyTorch
+            return _core.amax(self.abs(), _dims(dim), keepdim, p < 0)
         return _core.norm(self, p, _dims(dim), keepdim)
 
     def var(self, dim: Union[None, int, Sequence[int]] = None, unbiased: bool = True,

@@ -26,8 +26,12 @@ inline DType promote(DType a, DType b) { return a > b ? a : b; }
 
 using Shape = std::vector<std::int64_t>;
 
-/// True when strides walk shape in row-major order without gaps (size-1 dims ignored).
+/// True when strides walk shape in row-major order without gaps (size-1 dims ignored; an empty
+/// tensor is contiguous whatever its strides, as in PyTorch).
 inline bool is_contiguous_layout(const Shape& shape, const Shape& strides) {
+  for (std::int64_t size : shape) {
+    if (size == 0) return true;
+  }
   std::int64_t expected = 1;
   for (std::size_t d = shape.size(); d-- > 0;) {
     if (shape[d] == 1) continue;

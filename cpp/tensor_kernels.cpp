@@ -384,12 +384,13 @@ TensorPtr clamp(const TensorPtr& t, const double* lo, const double* hi) {
     using T = decltype(tag);
     const T* x = t->data_as<T>();
     T* y = out->data_as<T>();
+    const T lo_v = lo ? saturate_value<T>(*lo) : T(0), hi_v = hi ? saturate_value<T>(*hi) : T(0);
     for_each_run<2>(out->shape(), {out->strides().data(), t->strides().data()},
                     [&](const auto& off, const auto& step, std::int64_t n) {
                       for (std::int64_t j = 0; j < n; ++j) {
                         T v = x[off[1] + j * step[1]];
-                        if (lo && v < static_cast<T>(*lo)) v = static_cast<T>(*lo);
-                        if (hi && v > static_cast<T>(*hi)) v = static_cast<T>(*hi);
+                        if (lo && v < lo_v) v = lo_v;
+                        if (hi && v > hi_v) v = hi_v;
                         y[off[0] + j * step[0]] = v;
                       }
                     });

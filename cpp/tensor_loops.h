@@ -73,6 +73,20 @@ CG_HOST_DEVICE inline Out convert_value(In v) {
   }
 }
 
+/// A bound given as a double (clamp's min and max) in T's range: an integer type saturates, so the
+/// Python int 2**63 - 1, which a double rounds up to 2**63, stays the largest int64.
+template <class T>
+CG_HOST_DEVICE inline T saturate_value(double v) {
+  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+    constexpr double limit = static_cast<double>(static_cast<std::uint64_t>(1) << std::numeric_limits<T>::digits);
+    if (!(v < limit)) return v != v ? T(0) : std::numeric_limits<T>::max();
+    if (v < -limit) return std::numeric_limits<T>::min();
+    return static_cast<T>(v);
+  } else {
+    return convert_value<T>(v);
+  }
+}
+
 /// Calls f with a value of the C++ type of dtype (bool, int64_t, float, double).
 template <class F>
 decltype(auto) dispatch(DType dtype, F&& f) {

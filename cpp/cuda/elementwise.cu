@@ -214,8 +214,8 @@ void clamp(const TensorImpl& out, const Operand& in, const double* lo, const dou
     using T = decltype(tag);
     if constexpr (!std::is_same_v<T, bool>) {
       clamp_kernel<T><<<blocks_for(n), kThreads, 0, stream()>>>(out.data_as<T>(), input<T>(in), lo != nullptr,
-                                                                 lo ? static_cast<T>(*lo) : T(0), hi != nullptr,
-                                                                 hi ? static_cast<T>(*hi) : T(0), index, n);
+                                                                 lo ? saturate_value<T>(*lo) : T(0), hi != nullptr,
+                                                                 hi ? saturate_value<T>(*hi) : T(0), index, n);
     }
   });
   CG_CHECK_LAUNCH("clamp");

@@ -40,6 +40,7 @@ float64 = dtype("float64", 8, True, np.float64)
 int64 = dtype("int64", 8, False, np.int64)
 bool_ = dtype("bool", 1, False, np.bool_)
 _BY_NUMPY = {d.numpy: d for d in (float32, float64, int64, bool_)}
+_KIND = {bool_: 0, int64: 1, float32: 2, float64: 2}  # PyTorch's promotion categories
 
 
 class device:
@@ -472,7 +473,7 @@ class Tensor(_core.TensorBase):
         bounds = [b for b in (min, max) if b is not None]
         if not self.dtype.is_floating_point and any(isinstance(b, builtins.float) for b in bounds):
             return _core.clamp(self.to(float32), min, max)
-        if self.dtype is bool_ and bounds:
+        if self.dtype is bool_ and any(not isinstance(b, builtins.bool) for b in bounds):
             return _core.clamp(self.to(int64), min, max)
         return _core.clamp(self, min, max)
 
@@ -555,7 +556,11 @@ class Tensor(_core.TensorBase):
 
     def clamp_(self, min: Optional[float] = None, max: Optional[float] = None) -> "Tensor":
         """clamp in place; returns self."""
-        _core.assign(self, self.clamp(min, max))
+        out = self.clamp(min, max)
+        if _KIND[out.dtype] > _KIND[self.dtype]:  # as PyTorch: an in-place result may not widen self
+            raise RuntimeError(f"result type {out.dtype.name} can't be cast to the desired output type "
+                               f"{self.dtype.name}")
+        _core.assign(self, out)
         return self
 
     # --- reductions ---

@@ -140,6 +140,7 @@ def test_optimizer_refuses_duplicate_parameters():
         cg.optim.SGD([p, p], lr=0.1)
 
 
+@pytest.mark.concurrency
 def test_concurrent_tensor_backward_on_shared_parameters():
     import threading
 

@@ -136,6 +136,7 @@ def test_layer_that_empties_the_mlp_mid_call_does_not_crash():
     assert isinstance(out, list) and len(out) == 3
 
 
+@pytest.mark.concurrency
 def test_backward_from_threads_sharing_parameters():
     import threading
 

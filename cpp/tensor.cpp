@@ -87,9 +87,14 @@ Shape contiguous_strides(const Shape& shape) {
 }
 
 std::int64_t shape_numel(const Shape& shape) {
-  std::int64_t n = 1;
+  bool empty = false;  // a zero anywhere makes the product 0, however large the other sizes
   for (std::int64_t s : shape) {
     if (s < 0) throw std::runtime_error("negative dimension in shape " + shape_str(shape));
+    empty = empty || s == 0;
+  }
+  if (empty) return 0;
+  std::int64_t n = 1;
+  for (std::int64_t s : shape) {
     if (__builtin_mul_overflow(n, s, &n)) {
       throw std::overflow_error("shape " + shape_str(shape) + " has more elements than fit in memory");
     }
@@ -117,13 +122,7 @@ std::int64_t wrap_dim(std::int64_t dim, std::int64_t ndim) {
 }
 
 TensorPtr empty(const Shape& shape, DType dtype, Device device) {
-  std::int64_t n = 1;
-  for (std::int64_t s : shape) {
-    if (s < 0) throw std::runtime_error("negative dimension in shape " + shape_str(shape));
-    if (__builtin_mul_overflow(n, s, &n)) {
-      throw std::overflow_error("shape " + shape_str(shape) + " has more elements than fit in memory");
-    }
-  }
+  const std::int64_t n = shape_numel(shape);
   std::int64_t nbytes = 0;
   if (__builtin_mul_overflow(n, static_cast<std::int64_t>(itemsize(dtype)), &nbytes)) {
     throw std::overflow_error("shape " + shape_str(shape) + " has more elements than fit in memory");

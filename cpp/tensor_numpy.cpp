@@ -94,10 +94,11 @@ py::array to_numpy(const TensorPtr& t) {
   const std::int64_t size = static_cast<std::int64_t>(itemsize(t->dtype()));
   std::vector<py::ssize_t> shape(t->shape().begin(), t->shape().end()), strides;
   std::int64_t nbytes = size;  // numpy needs every stride and the array's size in bytes to fit
+  const bool empty_tensor = t->numel() == 0;  // its strides address nothing: numpy gets zeros
   for (std::size_t d = 0; d < t->shape().size(); ++d) {
     std::int64_t stride = 0;
-    if (__builtin_mul_overflow(t->strides()[d], size, &stride) ||
-        __builtin_mul_overflow(nbytes, t->shape()[d], &nbytes)) {
+    if (!empty_tensor && (__builtin_mul_overflow(t->strides()[d], size, &stride) ||
+                          __builtin_mul_overflow(nbytes, t->shape()[d], &nbytes))) {
       throw py::value_error("a tensor of shape " + shape_str(t->shape()) + " is too large for a numpy array");
     }
     strides.push_back(stride);

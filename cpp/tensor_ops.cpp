@@ -118,10 +118,11 @@ TensorPtr arith(BinaryOp op, const TensorPtr& a, const TensorPtr& b, DType dtype
                       const TensorPtr one = scalar_tensor(1, dt);
                       TensorPtr tie = cast(binary(BinaryOp::Eq, a_, b_, common), dt);
                       TensorPtr share = sub_k(one, mul_k(tie, scalar_tensor(0.5, dt)));
-                      TensorPtr a_lost = cast(binary(is_max ? BinaryOp::Lt : BinaryOp::Gt, a_, b_, common), dt);
-                      TensorPtr b_lost = cast(binary(is_max ? BinaryOp::Gt : BinaryOp::Lt, a_, b_, common), dt);
-                      TensorPtr ga = masked_grad(cast(sub_k(one, a_lost), DType::Bool), mul_k(g, share));
-                      TensorPtr gb = masked_grad(cast(sub_k(one, b_lost), DType::Bool), mul_k(g, share));
+                      const TensorPtr no = scalar_tensor(0, DType::Bool);
+                      TensorPtr a_kept = binary(BinaryOp::Eq, binary(is_max ? BinaryOp::Lt : BinaryOp::Gt, a_, b_, common), no, DType::Bool);
+                      TensorPtr b_kept = binary(BinaryOp::Eq, binary(is_max ? BinaryOp::Gt : BinaryOp::Lt, a_, b_, common), no, DType::Bool);
+                      TensorPtr ga = masked_grad(a_kept, mul_k(g, share));
+                      TensorPtr gb = masked_grad(b_kept, mul_k(g, share));
                       return Grads{reduce_to(ga, a_), reduce_to(gb, b_)};
                     });
     }
@@ -347,9 +348,9 @@ TensorPtr amax_op(const TensorPtr& t, const std::vector<std::int64_t>& dims_in, 
   TensorPtr out = as_shape(kept, out_shape);
   return record(out, smallest ? "AminBackward0" : "AmaxBackward0", {t}, {t, out},
                 [shape = t->shape(), dims, keepdim](const TensorPtr& g, const Saved& s) {
-                  // every element equal to the extreme gets an equal share, as PyTorch's amax
+                  // every element equal to the extreme gets an equal share; multiplied by the mask,
+                  // not selected, as PyTorch's amax (a NaN result gives NaN gradients)
                   const TensorPtr& x = s[0];
-                  // (multiplied by the mask, as PyTorch's amax: a NaN result gives NaN gradients)
                   TensorPtr hit = cast(binary(BinaryOp::Eq, x, unreduce(s[1], shape, dims, keepdim), x->dtype()), g->dtype());
                   TensorPtr count = sum(hit, dims, keepdim);
                   return Grads{mul_k(hit, unreduce(div_k(g, count), shape, dims, keepdim))};

@@ -50,3 +50,12 @@ def test_numpy_views_of_tensors_that_require_grad_are_refused():
         with pytest.raises(RuntimeError, match="requires grad"):
             convert(x)
     assert np.asarray(x.detach()).tolist() == [1.0, 1.0, 1.0]
+
+
+def test_numpy_views_of_empty_and_huge_tensors():
+    assert cg.zeros(3, 0, 5).numpy().shape == (3, 0, 5)
+    for shape in [(0, 2**62), (2**62, 0), (2**40, 2**40, 0)]:  # numpy refuses such shapes, even empty
+        with pytest.raises(ValueError):
+            cg.zeros(*shape).numpy()
+    wide = cg.ones(1).expand(2**40)  # stride 0: representable, nothing copied
+    assert np.asarray(wide).shape == (2**40,)

@@ -194,14 +194,21 @@ TensorPtr from_dlpack(const py::capsule& capsule) {
       throw py::value_error("from_dlpack: DLPack version " + std::to_string(managed->version.major) + "." +
                             std::to_string(managed->version.minor) + " is not supported (chaingrad reads 1.x)");
     }
-    const bool read_only = (managed->flags & kFlagReadOnly) != 0;
+    if ((managed->flags & kFlagReadOnly) != 0) {
+      // chaingrad tensors are always writable: read-only memory is copied, and released at once.
+      // The capsule stays unconsumed until the copy exists, so a refusal leaves it to its producer.
+      const TensorPtr borrowed = import_dltensor(managed->dl_tensor, nullptr);
+      TensorPtr copy = cast(borrowed, borrowed->dtype(), /*copy=*/true);
+      if (PyCapsule_SetName(capsule.ptr(), "used_dltensor_versioned") != 0) throw py::error_already_set();
+      if (managed->deleter) managed->deleter(managed);
+      return copy;
+    }
     TensorPtr t = import_dltensor(managed->dl_tensor, [managed] {
       if (managed->deleter) managed->deleter(managed);
     });
     // Consumed from here on: the capsule no longer frees it; the storage calls the deleter.
     if (PyCapsule_SetName(capsule.ptr(), "used_dltensor_versioned") != 0) throw py::error_already_set();
-    // chaingrad tensors are always writable: read-only memory is copied rather than exposed to writes
-    return read_only ? cast(t, t->dtype(), /*copy=*/true) : t;
+    return t;
   }
   if (!PyCapsule_IsValid(capsule.ptr(), "dltensor")) {
     throw py::value_error("from_dlpack: expected an unconsumed 'dltensor' or 'dltensor_versioned' capsule "

@@ -389,8 +389,9 @@ TensorPtr clamp(const TensorPtr& t, const double* lo, const double* hi) {
                     [&](const auto& off, const auto& step, std::int64_t n) {
                       for (std::int64_t j = 0; j < n; ++j) {
                         T v = x[off[1] + j * step[1]];
-                        if (lo && v < lo_v) v = lo_v;
-                        if (hi && v > hi_v) v = hi_v;
+                        // a NaN bound makes the result NaN, as PyTorch (a NaN input stays NaN)
+                        if (lo && (v < lo_v || lo_v != lo_v)) v = lo_v;
+                        if (hi && (v > hi_v || hi_v != hi_v)) v = hi_v;
                         y[off[0] + j * step[0]] = v;
                       }
                     });

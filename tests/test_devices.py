@@ -309,3 +309,14 @@ def test_from_dlpack_shares_with_chaingrad_numpy_and_torch(torch):
     back = torch.from_dlpack(x)
     back[0] = -1.0
     assert x[0].item() == -1.0
+
+
+def test_a_refused_read_only_capsule_is_left_to_its_producer():
+    a = np.zeros(1, dtype=np.float32)
+    huge = np.lib.stride_tricks.as_strided(a, shape=(2**30, 2**30), strides=(0, 0))
+    huge.flags.writeable = False  # numpy flags the capsule read-only: chaingrad must copy, which cannot fit
+    capsule = huge.__dlpack__(max_version=(1, 0))
+    with pytest.raises(MemoryError):
+        _core.from_dlpack(capsule)
+    assert "used" not in repr(capsule)  # not consumed: its destructor frees it, once
+    del capsule

@@ -144,3 +144,10 @@ def test_zero_dim_tensors_do_not_widen_the_dtype(torch):
         np.testing.assert_allclose(ours.numpy(), theirs.numpy())
     # a 0-d tensor of a higher kind still promotes: float over int
     assert cg.maximum(cg.tensor([1, 2]), cg.tensor(1.5)).dtype == cg.float32
+
+
+def test_clamp_with_a_nan_bound_gives_nan(torch):
+    for lo, hi in [(NAN, -4.0), (NAN, None), (None, NAN), (0.0, NAN)]:
+        ours = cg.tensor([-4.0, 0.5, 7.0]).clamp(lo, hi)
+        theirs = torch.tensor([-4.0, 0.5, 7.0]).clamp(lo, hi)
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())

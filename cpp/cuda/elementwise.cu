@@ -96,8 +96,9 @@ __global__ void clamp_kernel(T* out, Input<T> in, bool has_lo, T lo, bool has_hi
   for (std::int64_t i = blockIdx.x * std::int64_t(blockDim.x) + threadIdx.x; i < n;
        i += std::int64_t(gridDim.x) * blockDim.x) {
     T v = in.at(index.offsets(i)[0]);
-    if (has_lo && v < lo) v = lo;  // NaN passes through both tests, as on the CPU
-    if (has_hi && v > hi) v = hi;
+    // as on the CPU: a NaN input stays NaN, a NaN bound makes the result NaN
+    if (has_lo && (v < lo || lo != lo)) v = lo;
+    if (has_hi && (v > hi || hi != hi)) v = hi;
     out[i] = v;
   }
 }

@@ -25,7 +25,8 @@ T unary_value(T x) {
   } else if constexpr (op == UnaryOp::Neg) {
     return wrapping_neg(x);
   } else if constexpr (op == UnaryOp::Abs) {
-    return x < 0 ? wrapping_neg(x) : x;
+    if constexpr (std::is_floating_point_v<T>) return std::abs(x);  // abs(-0.0) is +0.0
+    else return x < 0 ? wrapping_neg(x) : x;
   } else if constexpr (op == UnaryOp::Exp) {
     if constexpr (std::is_same_v<T, float>) return fast_expf(x);
     else return std::exp(x);
@@ -48,7 +49,7 @@ T unary_value(T x) {
   } else if constexpr (op == UnaryOp::Sign) {
     return static_cast<T>((T(0) < x) - (x < T(0)));
   } else {
-    return x * x;
+    return wrapping_mul(x, x);
   }
 }
 

@@ -158,9 +158,17 @@ void bind_cuda(py::module_& m) {
 void bind_tensors(py::module_& m) {
   add_tensor_type(m);
 
-  m.def("from_numpy", [](py::array a, bool copy) { return wrap(from_numpy(std::move(a), copy)); },
-        py::arg("array"), py::arg("copy"), "A tensor over the array's memory, or over a copy.");
+  m.def("from_numpy", [](py::array a, const std::string& copy) {
+    if (copy != "always" && copy != "if_needed" && copy != "never") {
+      throw py::value_error("from_numpy: copy must be 'always', 'if_needed' or 'never', not '" + copy + "'");
+    }
+    const NumpyCopy mode = copy == "always" ? NumpyCopy::Always : copy == "never" ? NumpyCopy::Never : NumpyCopy::IfNeeded;
+    return wrap(from_numpy(std::move(a), mode));
+  }, py::arg("array"), py::arg("copy"), "A tensor over the array's memory, or over a copy as `copy` says.");
   m.def("to_numpy", [](py::handle t) { return to_numpy(arg(t)); }, "An ndarray over the tensor's memory.");
+  m.def("storage_view", [](py::handle t, const Shape& shape, const Shape& strides, std::int64_t offset) {
+    return wrap(storage_view(arg(t), shape, strides, offset));
+  }, "A view of the tensor's storage, checked to stay inside it (no gradient).");
   m.def("to_dlpack", [](py::handle t, bool versioned, bool copied) { return to_dlpack(arg(t), versioned, copied); },
         py::arg("t"), py::arg("versioned") = false, py::arg("copied") = false,
         "A DLPack capsule over the tensor's memory (DLPack 1.0 'dltensor_versioned' when versioned).");

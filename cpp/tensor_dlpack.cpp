@@ -115,11 +115,12 @@ std::int64_t checked_extent(const Shape& shape, const Shape& strides, std::size_
                             " reach past any addressable memory");
     }
   }
-  std::int64_t bytes = 0;
-  if (__builtin_mul_overflow(last + 1, static_cast<std::int64_t>(item), &bytes)) {
+  std::int64_t extent = 0, bytes = 0;
+  if (__builtin_add_overflow(last, 1, &extent) ||
+      __builtin_mul_overflow(extent, static_cast<std::int64_t>(item), &bytes)) {
     throw py::value_error("from_dlpack: tensor of shape " + shape_str(shape) + " is larger than memory");
   }
-  return last + 1;
+  return extent;
 }
 
 /// A tensor over a DLTensor that `release` frees; refuses anything it cannot read safely.
@@ -143,7 +144,12 @@ TensorPtr import_dltensor(const DLTensor& dl, std::function<void()> release) {
   if (extent > 0 && dl.data == nullptr) {
     throw py::value_error("from_dlpack: DLTensor of shape " + shape_str(shape) + " has no data");
   }
-  char* data = static_cast<char*>(dl.data) + dl.byte_offset;
+  const std::uintptr_t base = reinterpret_cast<std::uintptr_t>(dl.data);
+  const std::uintptr_t bytes = static_cast<std::uintptr_t>(extent) * itemsize(dtype);
+  if (extent > 0 && (dl.byte_offset > UINTPTR_MAX - base || bytes > UINTPTR_MAX - base - dl.byte_offset)) {
+    throw py::value_error("from_dlpack: byte_offset " + std::to_string(dl.byte_offset) + " points past any memory");
+  }
+  char* data = extent > 0 ? static_cast<char*>(dl.data) + dl.byte_offset : static_cast<char*>(dl.data);
   if (extent > 0 && reinterpret_cast<std::uintptr_t>(data) % itemsize(dtype) != 0) {
     throw py::value_error(std::string("from_dlpack: the data is not aligned to its ") + dtype_name(dtype) +
                           " elements; copy it first");
@@ -151,6 +157,49 @@ TensorPtr import_dltensor(const DLTensor& dl, std::function<void()> release) {
   auto storage = std::make_shared<Storage>(data, static_cast<std::size_t>(extent) * itemsize(dtype),
                                            std::move(release), device);
   return make_ref<TensorImpl>(std::move(storage), dtype, std::move(shape), std::move(strides), 0);
+}
+
+/// Whether a CPU bool tensor's memory holds bytes other than 0 and 1 (read as bytes: loading such
+/// a byte as a bool is undefined behaviour).
+bool has_stray_bool_bytes(const TensorImpl& t) {
+  const auto* bytes = static_cast<const unsigned char*>(t.storage()->data());
+  for (std::size_t i = 0; i < t.storage()->nbytes(); ++i) {
+    if (bytes[i] > 1) return true;
+  }
+  return false;
+}
+
+/// A private copy of the memory t's view spans (not of its elements: a broadcast view of one
+/// number stays one number), viewed as t is; bools are normalised to 0 and 1 on the way.
+TensorPtr copy_spanned_memory(const TensorPtr& t) {
+  const std::int64_t span = static_cast<std::int64_t>(t->storage()->nbytes() / itemsize(t->dtype()));
+  TensorPtr memory;
+  if (t->dtype() == DType::Bool && !t->is_cuda()) {
+    memory = empty({span}, DType::Bool);
+    const auto* in = static_cast<const unsigned char*>(t->storage()->data());
+    auto* out = static_cast<unsigned char*>(memory->storage()->data());
+    for (std::int64_t i = 0; i < span; ++i) out[i] = in[i] != 0;
+  } else {
+    memory = cast(make_view(t, {span}, {1}, 0), t->dtype(), /*copy=*/true);
+  }
+  return make_view(memory, t->shape(), t->strides(), 0);
+}
+
+/// The tensor of a capsule's DLTensor; the capsule is renamed `used_name` once the tensor exists.
+/// Shared, unless the memory is read-only (chaingrad tensors are writable) or holds CPU bools
+/// other than 0 and 1: then copied, and the producer's memory released at once. The producer's
+/// deleter runs exactly once: by the tensor's storage, or by the capsule itself when refused.
+template <class Managed>
+TensorPtr consume(const py::capsule& capsule, Managed* managed, const char* used_name, bool read_only) {
+  auto consumed = std::make_shared<bool>(false);  // until the rename, the capsule owns the memory
+  TensorPtr t = import_dltensor(managed->dl_tensor, [managed, consumed] {
+    if (*consumed && managed->deleter) managed->deleter(managed);
+  });
+  const bool stray = t->dtype() == DType::Bool && !t->is_cuda() && has_stray_bool_bytes(*t);
+  TensorPtr out = read_only || stray ? copy_spanned_memory(t) : t;
+  if (PyCapsule_SetName(capsule.ptr(), used_name) != 0) throw py::error_already_set();
+  *consumed = true;
+  return out;  // after a copy, t's storage releases the producer's memory as t goes
 }
 
 }  // namespace
@@ -194,21 +243,7 @@ TensorPtr from_dlpack(const py::capsule& capsule) {
       throw py::value_error("from_dlpack: DLPack version " + std::to_string(managed->version.major) + "." +
                             std::to_string(managed->version.minor) + " is not supported (chaingrad reads 1.x)");
     }
-    if ((managed->flags & kFlagReadOnly) != 0) {
-      // chaingrad tensors are always writable: read-only memory is copied, and released at once.
-      // The capsule stays unconsumed until the copy exists, so a refusal leaves it to its producer.
-      const TensorPtr borrowed = import_dltensor(managed->dl_tensor, nullptr);
-      TensorPtr copy = cast(borrowed, borrowed->dtype(), /*copy=*/true);
-      if (PyCapsule_SetName(capsule.ptr(), "used_dltensor_versioned") != 0) throw py::error_already_set();
-      if (managed->deleter) managed->deleter(managed);
-      return copy;
-    }
-    TensorPtr t = import_dltensor(managed->dl_tensor, [managed] {
-      if (managed->deleter) managed->deleter(managed);
-    });
-    // Consumed from here on: the capsule no longer frees it; the storage calls the deleter.
-    if (PyCapsule_SetName(capsule.ptr(), "used_dltensor_versioned") != 0) throw py::error_already_set();
-    return t;
+    return consume(capsule, managed, "used_dltensor_versioned", (managed->flags & kFlagReadOnly) != 0);
   }
   if (!PyCapsule_IsValid(capsule.ptr(), "dltensor")) {
     throw py::value_error("from_dlpack: expected an unconsumed 'dltensor' or 'dltensor_versioned' capsule "
@@ -216,11 +251,7 @@ TensorPtr from_dlpack(const py::capsule& capsule) {
   }
   auto* managed = static_cast<DLManagedTensor*>(PyCapsule_GetPointer(capsule.ptr(), "dltensor"));
   if (managed == nullptr) throw py::value_error("from_dlpack: empty 'dltensor' capsule");
-  TensorPtr t = import_dltensor(managed->dl_tensor, [managed] {
-    if (managed->deleter) managed->deleter(managed);
-  });
-  if (PyCapsule_SetName(capsule.ptr(), "used_dltensor") != 0) throw py::error_already_set();
-  return t;
+  return consume(capsule, managed, "used_dltensor", false);
 }
 
 }  // namespace chaingrad

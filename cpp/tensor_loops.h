@@ -54,7 +54,8 @@ CG_HOST_DEVICE inline T wrapping_mul(T a, T b) {
 }
 template <class T>
 CG_HOST_DEVICE inline T wrapping_neg(T a) {
-  return wrapping_sub(T(0), a);
+  if constexpr (std::is_integral_v<T>) return wrapping_sub(T(0), a);
+  else return -a;  // not 0 - a, which turns -0.0 into +0.0
 }
 
 /// v converted to Out without undefined behaviour: a float that Out cannot hold (NaN, inf,

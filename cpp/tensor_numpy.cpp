@@ -33,9 +33,10 @@ py::dtype numpy_dtype(DType d) {
 
 }  // namespace
 
-TensorPtr from_numpy(py::array array, bool copy) {
+TensorPtr from_numpy(py::array array, NumpyCopy mode) {
+  bool copy = mode == NumpyCopy::Always;
   if (array.dtype().attr("byteorder").cast<std::string>() == ">") {  // non-native byte order
-    if (!copy) {
+    if (mode == NumpyCopy::Never) {
       throw py::value_error("given numpy array has byte order different from the native byte order: it "
                             "cannot be shared; chaingrad.tensor(array) converts a copy");
     }
@@ -52,7 +53,7 @@ TensorPtr from_numpy(py::array array, bool copy) {
   bool aligned = reinterpret_cast<std::uintptr_t>(array.data()) % static_cast<std::uintptr_t>(size) == 0;
   for (py::ssize_t d = 0; d < array.ndim(); ++d) aligned = aligned && array.strides(d) % size == 0;
   if (!aligned) {
-    if (!copy) {
+    if (mode == NumpyCopy::Never) {
       throw py::value_error("the numpy array's data is not aligned to its " + std::to_string(size) +
                             "-byte elements, so it cannot be shared; chaingrad.tensor(array) copies it");
     }

@@ -25,6 +25,13 @@ TensorPtr sub_k(const TensorPtr& a, const TensorPtr& b) {
 }
 TensorPtr scalar_like(double v, const TensorPtr& t) { return scalar_tensor(v, t->dtype()); }
 
+/// Zeros shaped like g: a gradient that is 0 whatever g holds (g * 0 would be NaN where g is inf).
+TensorPtr zeros_like(const TensorPtr& g) {
+  TensorPtr zeros = empty(g->shape(), g->dtype(), g->device());
+  fill(zeros, 0.0);
+  return zeros;
+}
+
 /// g where mask holds and 0 elsewhere: selected, not multiplied, so an inf or NaN in g does not
 /// turn the masked-out places into NaN (PyTorch's masked_fill).
 TensorPtr masked_grad(const TensorPtr& mask, const TensorPtr& g) {
@@ -38,6 +45,16 @@ TensorPtr reduce_to(const TensorPtr& g, const TensorPtr& like) {
 }
 
 }  // namespace
+
+bool arith_saves_first(BinaryOp op, bool b_requires_grad) {
+  switch (op) {
+    case BinaryOp::Add:
+    case BinaryOp::Sub: return false;
+    case BinaryOp::Mul:
+    case BinaryOp::Div: return b_requires_grad;  // only b's gradient reads a
+    default: return true;                         // pow, maximum, minimum
+  }
+}
 
 TensorPtr arith(BinaryOp op, const TensorPtr& a, const TensorPtr& b, DType dtype) {
   TensorPtr out = binary(op, a, b, dtype);
@@ -57,7 +74,7 @@ TensorPtr arith(BinaryOp op, const TensorPtr& a, const TensorPtr& b, DType dtype
     case BinaryOp::Mul: {
       // Save only the operand each gradient needs, so in-place updates of the other are allowed.
       Saved saved;
-      if (gb) saved.push_back(a);
+      if (arith_saves_first(op, gb)) saved.push_back(a);
       if (ga) saved.push_back(b);
       return record(out, "MulBackward0", {a, b}, saved,
                     [ga, gb, sa = a->shape(), sb = b->shape(), da = a->dtype(), db = b->dtype()](
@@ -71,7 +88,7 @@ TensorPtr arith(BinaryOp op, const TensorPtr& a, const TensorPtr& b, DType dtype
     case BinaryOp::Div: {
       // Save a only when b's gradient needs it, so `y /= c` may overwrite y (as with Mul).
       Saved saved{b};
-      if (gb) saved.push_back(a);
+      if (arith_saves_first(op, gb)) saved.push_back(a);
       return record(out, "DivBackward0", {a, b}, saved,
                     [ga, gb, sa = a->shape(), da = a->dtype()](const TensorPtr& g, const Saved& s) {
                       const TensorPtr& b_ = s[0];
@@ -96,13 +113,14 @@ TensorPtr arith(BinaryOp op, const TensorPtr& a, const TensorPtr& b, DType dtype
                         TensorPtr b_zero = binary(BinaryOp::Eq, b_, scalar_like(0, b_), b_->dtype());
                         grad_a = reduce_to(where(b_zero, scalar_like(0, term), term, term->dtype()), a_);
                       }
-                      if (gb) {  // g * a^b * log(a), and 0 where a == 0 and b >= 0 (as PyTorch)
+                      if (gb) {  // g * (a^b * log(a)), the factor 0 where a == 0 and b >= 0 (as PyTorch)
                         TensorPtr log_a = unary(UnaryOp::Log, a_);
                         TensorPtr a_zero = binary(BinaryOp::Eq, a_, scalar_like(0, a_), a_->dtype());
                         TensorPtr b_nonneg = binary(BinaryOp::Ge, b_, scalar_like(0, b_), b_->dtype());
                         TensorPtr at_zero = binary(BinaryOp::Mul, a_zero, b_nonneg, DType::Bool);
-                        TensorPtr term = mul_k(mul_k(g, o), log_a);
-                        grad_b = reduce_to(where(at_zero, scalar_like(0, term), term, term->dtype()), b_);
+                        TensorPtr factor = mul_k(o, log_a);
+                        factor = where(at_zero, scalar_like(0, factor), factor, factor->dtype());
+                        grad_b = reduce_to(mul_k(g, factor), b_);
                       }
                       return Grads{grad_a, grad_b};
                     });
@@ -112,7 +130,7 @@ TensorPtr arith(BinaryOp op, const TensorPtr& a, const TensorPtr& b, DType dtype
       return record(out, is_max ? "MaximumBackward0" : "MinimumBackward0", {a, b}, {a, b},
                     [is_max](const TensorPtr& g, const Saved& s) {
                       // PyTorch's rule: ties split the gradient evenly, and an operand gets none only
-                      // where it lost, so a NaN operand (which wins) gets all of it
+                      // where it lost; where either is NaN, neither lost, and both get all of it
                       const TensorPtr &a_ = s[0], &b_ = s[1];
                       const DType dt = g->dtype(), common = promote(a_->dtype(), b_->dtype());
                       const TensorPtr one = scalar_tensor(1, dt);
@@ -139,7 +157,7 @@ TensorPtr pow_scalar(const TensorPtr& a, double exponent) {
   TensorPtr out = binary(BinaryOp::Pow, a, e, dtype);
   return record(out, "PowBackward0", {a}, {a}, [exponent](const TensorPtr& g, const Saved& s) {
     const TensorPtr& a_ = s[0];
-    if (exponent == 0.0) return Grads{mul_k(g, scalar_like(0, g))};
+    if (exponent == 0.0) return Grads{zeros_like(g)};
     TensorPtr p = binary(BinaryOp::Pow, a_, scalar_tensor(exponent - 1, g->dtype()), g->dtype());
     return Grads{mul_k(mul_k(g, p), scalar_tensor(exponent, g->dtype()))};
   });
@@ -196,9 +214,7 @@ TensorPtr apply_unary(UnaryOp op, const TensorPtr& t) {
       });
     case UnaryOp::Sign:
       return record(out, "SignBackward0", {t}, {}, [](const TensorPtr& g, const Saved&) {
-        TensorPtr zeros = empty(g->shape(), g->dtype(), g->device());
-        fill(zeros, 0.0);
-        return Grads{zeros};
+        return Grads{zeros_like(g)};
       });
   }
   return out;
@@ -340,6 +356,7 @@ TensorPtr amax_op(const TensorPtr& t, const std::vector<std::int64_t>& dims_in, 
   const std::vector<std::int64_t> dims = all_dims_if_empty(dims_in, t->ndim());
   TensorPtr kept = t;
   for (std::int64_t d : dims) kept = max_along(kept, d, true, smallest).first;
+  if (kept.get() == t.get()) kept = cast(t, t->dtype(), /*copy=*/true);  // nothing reduced: a new tensor all the same
   Shape out_shape;
   for (std::int64_t d = 0; d < t->ndim(); ++d) {
     const bool reduced = std::find(dims.begin(), dims.end(), d) != dims.end();
@@ -397,24 +414,23 @@ TensorPtr var_op(const TensorPtr& t, const std::vector<std::int64_t>& dims_in, d
   const TensorPtr centered = sub_k(x, mean);
   TensorPtr v = div_k(sum(unary(UnaryOp::Square, centered), dims, keepdim), scalar_like(denom, x));
   if (take_sqrt) v = unary(UnaryOp::Sqrt, v);
-  return record(cast(v, t->dtype()), take_sqrt ? "StdBackward0" : "VarBackward0", {t}, {t},
+  return record(cast(v, t->dtype()), take_sqrt ? "StdBackward0" : "VarBackward0", {t}, take_sqrt ? Saved{t, v} : Saved{t},
                 [shape = t->shape(), dims, keepdim, n, denom, take_sqrt](const TensorPtr& g, const Saved& s) {
-                  // var: g * 2 (x - mean) / denom;  std: g * (x - mean) / (denom * std)
-                  const TensorPtr& x_ = s[0];
-                  const TensorPtr c = sub_k(x_, div_k(sum(x_, dims, true), scalar_like(n, x_)));
-                  TensorPtr scale = unreduce(g, shape, dims, keepdim);
+                  // var: g * 2 (x - mean) / denom;  std: g * (x - mean) / (denom * std); in double,
+                  // as the forward
+                  const TensorPtr x64 = cast(s[0], DType::Float64);
+                  const TensorPtr c = sub_k(x64, div_k(sum(x64, dims, true), scalar_like(n, x64)));
+                  TensorPtr scale = unreduce(cast(g, DType::Float64), shape, dims, keepdim);
                   if (take_sqrt) {
-                    TensorPtr sd = unreduce(cast(unary(UnaryOp::Sqrt, div_k(sum(unary(UnaryOp::Square, c), dims, keepdim),
-                                                                         scalar_like(denom, c))), g->dtype()),
-                                            shape, dims, keepdim);
+                    const TensorPtr sd = unreduce(s[1], shape, dims, keepdim);
                     // where the spread is 0 the gradient is 0, as PyTorch
-                    TensorPtr zero_spread = binary(BinaryOp::Eq, sd, scalar_like(0, sd), sd->dtype());
+                    const TensorPtr zero_spread = binary(BinaryOp::Eq, sd, scalar_like(0, sd), sd->dtype());
                     scale = where(zero_spread, scalar_like(0, scale), div_k(scale, mul_k(sd, scalar_like(denom, sd))),
                                   scale->dtype());
                   } else {
                     scale = mul_k(scale, scalar_like(2.0 / denom, scale));
                   }
-                  return Grads{mul_k(c, scale)};
+                  return Grads{cast(mul_k(c, scale), g->dtype())};
                 });
 }
 

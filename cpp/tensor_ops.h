@@ -15,6 +15,8 @@ namespace chaingrad {
 // --- elementwise ---------------------------------------------------------------------------
 /// a op b computed in dtype, with broadcasting (Add, Sub, Mul, Div, Pow, Maximum, Minimum).
 TensorPtr arith(BinaryOp op, const TensorPtr& a, const TensorPtr& b, DType dtype);
+/// Whether arith(op, a, b) saves a for its gradient, so an in-place `a op= b` must pass a copy of a.
+bool arith_saves_first(BinaryOp op, bool b_requires_grad);
 /// a ** exponent for a Python-number exponent (PowBackward0).
 TensorPtr pow_scalar(const TensorPtr& a, double exponent);
 TensorPtr apply_unary(UnaryOp op, const TensorPtr& t);
@@ -60,6 +62,9 @@ TensorPtr squeeze_op(const TensorPtr& t, const std::optional<std::vector<std::in
 TensorPtr expand_op(const TensorPtr& t, const Shape& sizes);
 TensorPtr contiguous_op(const TensorPtr& t);
 TensorPtr clone_op(const TensorPtr& t);
+/// A view of t's storage with the given sizes, strides and offset (in elements from the storage's
+/// start), checked to stay inside it; no gradient flows through it (the checkpoint loader's views).
+TensorPtr storage_view(const TensorPtr& t, const Shape& shape, const Shape& strides, std::int64_t offset);
 TensorPtr detach_op(const TensorPtr& t);
 TensorPtr cat_op(const std::vector<TensorPtr>& tensors, std::int64_t dim);
 TensorPtr stack_op(const std::vector<TensorPtr>& tensors, std::int64_t dim);

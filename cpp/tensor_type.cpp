@@ -85,13 +85,24 @@ bool read_operand(PyObject* o, Operand& out) {
     const char kind = a.dtype().kind();
     if (kind == 'i' || kind == 'u') a = a.attr("astype")("int64");
     else if (kind == 'f' && a.dtype().itemsize() == 2) a = a.attr("astype")("float32");
-    TensorPtr t = from_numpy(a, /*copy=*/false);
+    TensorPtr t = from_numpy(a, NumpyCopy::IfNeeded);
     out = {t, t->ndim() > 0 ? 2 : 1};
     return true;
   }
   Number n;
   if (!read_number(o, n)) return false;
-  out = {n.is_int ? int_scalar(static_cast<std::int64_t>(n.value)) : scalar_tensor(n.value, DType::Float64), 0};
+  if (!n.is_int) {
+    out = {scalar_tensor(n.value, DType::Float64), 0};
+    return true;
+  }
+  // a numpy integer, taken exactly (np.uint64(2**63) does not fit: OverflowError, not a bad cast)
+  const py::object exact = py::reinterpret_steal<py::object>(PyNumber_Index(o));
+  if (!exact) throw py::error_already_set();
+  int overflow = 0;
+  const long long v = PyLong_AsLongLongAndOverflow(exact.ptr(), &overflow);
+  if (overflow != 0) throw std::overflow_error("numpy integer too large to convert to an int64 tensor");
+  if (v == -1 && PyErr_Occurred()) throw py::error_already_set();
+  out = {int_scalar(v), 0};
   return true;
 }
 
@@ -172,11 +183,9 @@ PyObject* in_place_slot(PyObject* self, PyObject* other) {
       binary_into(op, x.t, x.t, y.t, dtype);
       x.t->storage()->bump_version();
     } else {
-      // Some gradients need x's value from before the write (y's gradient in x *= y and x /= y,
-      // both of pow's, maximum's): those ops read a copy of x, since x is about to be overwritten.
+      // x is about to be overwritten: an op whose gradient reads x's old value gets a copy of it
       const bool needs_old_x = grad_enabled() && (x.t->requires_grad || y.t->requires_grad) &&
-                               (op == BinaryOp::Pow || op == BinaryOp::Maximum || op == BinaryOp::Minimum ||
-                                ((op == BinaryOp::Mul || op == BinaryOp::Div) && y.t->requires_grad));
+                               arith_saves_first(op, y.t->requires_grad);
       assign_in_place(x.t, arith(op, needs_old_x ? clone_op(x.t) : x.t, y.t, dtype), binary_op_name(op));
     }
     Py_INCREF(self);

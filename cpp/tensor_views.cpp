@@ -52,18 +52,20 @@ namespace {
 /// Strides that show a tensor of (shape, strides) as new_shape without copying, when some do.
 /// The old dims fall into runs laid out contiguously with one another (size-1 dims join any run);
 /// the new dims may split and merge the dims of one run, but a new dim may not span two runs.
+/// (Only asked for non-contiguous tensors, so never for an empty or 0-d one.)
 std::optional<Shape> view_strides(const Shape& shape, const Shape& strides, const Shape& new_shape) {
-  if (shape.empty() || shape_numel(shape) == 0) return contiguous_strides(new_shape);
   Shape out(new_shape.size());
   std::int64_t view_d = static_cast<std::int64_t>(new_shape.size()) - 1;
   std::int64_t run_stride = strides.back();  // the stride of the innermost dim of the current run
   std::int64_t run_numel = 1, view_numel = 1;
   for (std::int64_t d = static_cast<std::int64_t>(shape.size()) - 1; d >= 0; --d) {
     run_numel *= shape[d];
-    const bool run_ends = d == 0 || (shape[d - 1] != 1 && strides[d - 1] != run_numel * run_stride);
+    std::int64_t next = 0;  // the stride the dim before d has when it continues the run
+    const bool run_ends = d == 0 || (shape[d - 1] != 1 && (__builtin_mul_overflow(run_numel, run_stride, &next) ||
+                                                          strides[d - 1] != next));
     if (!run_ends) continue;
     while (view_d >= 0 && (view_numel < run_numel || new_shape[view_d] == 1)) {
-      out[view_d] = view_numel * run_stride;
+      if (__builtin_mul_overflow(view_numel, run_stride, &out[view_d])) return std::nullopt;
       view_numel *= new_shape[view_d];
       --view_d;
     }
@@ -198,6 +200,28 @@ TensorPtr expand_op(const TensorPtr& t, const Shape& sizes) {
 TensorPtr contiguous_op(const TensorPtr& t) {
   if (t->is_contiguous()) return t;
   return clone_op(t);
+}
+
+TensorPtr storage_view(const TensorPtr& t, const Shape& shape, const Shape& strides, std::int64_t offset) {
+  if (shape.size() != strides.size()) {
+    throw std::runtime_error("storage_view: " + std::to_string(shape.size()) + " sizes but " +
+                             std::to_string(strides.size()) + " strides");
+  }
+  const std::int64_t numel = shape_numel(shape);  // checks the sizes
+  const std::int64_t capacity = static_cast<std::int64_t>(t->storage()->nbytes() / itemsize(t->dtype()));
+  std::int64_t last = offset;  // the element of the storage the view reaches last
+  bool fits = offset >= 0;
+  for (std::size_t d = 0; d < shape.size() && numel > 0 && fits; ++d) {
+    std::int64_t span = 0;
+    fits = strides[d] >= 0 && !__builtin_mul_overflow(shape[d] - 1, strides[d], &span) &&
+           !__builtin_add_overflow(last, span, &last);
+  }
+  if (!fits || (numel > 0 && last >= capacity) || offset > capacity) {
+    throw std::runtime_error("storage_view: sizes " + shape_str(shape) + ", strides " + shape_str(strides) +
+                             " and offset " + std::to_string(offset) + " reach past the " +
+                             std::to_string(capacity) + " elements of the storage");
+  }
+  return as_view(t, shape, strides, offset);
 }
 
 TensorPtr clone_op(const TensorPtr& t) {

@@ -311,12 +311,25 @@ def test_from_dlpack_shares_with_chaingrad_numpy_and_torch(torch):
     assert x[0].item() == -1.0
 
 
-def test_a_refused_read_only_capsule_is_left_to_its_producer():
-    a = np.zeros(1, dtype=np.float32)
+def test_read_only_capsules_are_copied_by_the_memory_they_span():
+    a = np.array([1.5], dtype=np.float32)
     huge = np.lib.stride_tricks.as_strided(a, shape=(2**30, 2**30), strides=(0, 0))
-    huge.flags.writeable = False  # numpy flags the capsule read-only: chaingrad must copy, which cannot fit
-    capsule = huge.__dlpack__(max_version=(1, 0))
-    with pytest.raises(MemoryError):
+    huge.flags.writeable = False  # numpy flags the capsule read-only: chaingrad copies one float, not 2**60
+    t = _core.from_dlpack(huge.__dlpack__(max_version=(1, 0)))
+    assert t.shape == (2**30, 2**30) and t[5, 7].item() == 1.5
+    a[0] = 2.0  # the array, not the copy
+    assert t[0, 0].item() == 1.5
+    refused = np.zeros(3, dtype=np.int16)
+    refused.flags.writeable = False
+    capsule = refused.__dlpack__(max_version=(1, 0))
+    with pytest.raises(TypeError, match="unsupported DLPack dtype"):
         _core.from_dlpack(capsule)
     assert "used" not in repr(capsule)  # not consumed: its destructor frees it, once
-    del capsule
+
+
+def test_dlpack_bools_holding_stray_bytes_are_normalised():
+    raw = np.frombuffer(bytes([2, 0, 1, 255]), dtype=bool)  # read-only, bytes other than 0 and 1
+    writable = np.array([2, 0, 1, 255], dtype=np.uint8).view(bool)
+    for source in (raw, writable):
+        t = cg.from_dlpack(source)
+        assert t.tolist() == [True, False, True, True] and t.sum().item() == 3

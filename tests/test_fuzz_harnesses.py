@@ -1,7 +1,8 @@
 """The fuzz harnesses in tests/fuzz/ run on fixed inputs, so that they cannot rot unnoticed.
 
 Each harness's one-input function runs on 200 pseudo-random byte strings (the same ones every
-time), twice each: a disagreement that the harness's KNOWN list does not explain fails the test
+time), twice each (the load harness on the checkpoints it seeds itself with and damaged copies of
+them): a disagreement that the harness's KNOWN list does not explain fails the test
 with the program or capsule that shows it, and both runs must end the same way (the harnesses are
 deterministic given their input). Skips when atheris (or, for the ops harness, torch) is missing.
 """
@@ -37,7 +38,7 @@ def harnesses():
     """name -> loaded harness; thread counts the ops harness pins to 1 are restored afterwards."""
     pytest.importorskip("atheris")
     threads = chaingrad.get_num_threads()
-    loaded = {"fuzz_dlpack": _load("fuzz_dlpack")}
+    loaded = {"fuzz_dlpack": _load("fuzz_dlpack"), "fuzz_load": _load("fuzz_load")}
     try:
         import torch
     except ImportError:
@@ -66,3 +67,20 @@ def test_harness_runs_fixed_inputs(harnesses, name):
         for data in _inputs(seed=len(name)):
             harness.TestOneInput(data)  # raises the harness's Finding (an AssertionError) on a disagreement
             assert harness.check(data) == harness.check(data), f"not deterministic on {data!r}"
+
+
+def test_load_harness_runs_its_seeds_and_damaged_copies(harnesses, tmp_path):
+    harness = harnesses["fuzz_load"]
+    harness.make_seeds(str(tmp_path))
+    seeds = sorted(tmp_path.iterdir())
+    assert seeds
+    rng = random.Random(0)
+    for seed in seeds:
+        data = seed.read_bytes()
+        harness.TestOneInput(data)  # a finding (crash, unexpected error, unbounded load) raises
+        for _ in range(30):  # (its structure-aware mutator needs a running fuzzer: flipped bytes here)
+            damaged = bytearray(data[:rng.randint(0, len(data))] if rng.random() < 0.2 else data)
+            for _ in range(rng.randint(1, 4)):
+                if damaged:
+                    damaged[rng.randrange(len(damaged))] = rng.getrandbits(8)
+            harness.TestOneInput(bytes(damaged))

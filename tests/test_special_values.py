@@ -151,3 +151,30 @@ def test_clamp_with_a_nan_bound_gives_nan(torch):
         ours = cg.tensor([-4.0, 0.5, 7.0]).clamp(lo, hi)
         theirs = torch.tensor([-4.0, 0.5, 7.0]).clamp(lo, hi)
         np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+def test_negative_zero_survives_negation_and_abs_clears_it(torch):
+    for dtype in ("float32", "float64"):
+        x = cg.tensor([0.0, -0.0, 2.0], dtype=getattr(cg, dtype))
+        assert np.signbit((-x).numpy()).tolist() == [True, False, True]
+        assert np.signbit(x.abs().numpy()).tolist() == [False, False, False]
+        assert (1 / -cg.tensor(0.0, dtype=getattr(cg, dtype))).item() == -math.inf
+    assert (torch.tensor(-2.5) / -(torch.tensor(math.inf) ** -2.5)).item() == \
+        (cg.tensor(-2.5) / -(cg.tensor(math.inf) ** -2.5)).item() == math.inf
+
+
+def test_amax_without_reduction_is_a_new_tensor():
+    x = cg.tensor(0.25)
+    m = x.amax()
+    m.fill_(-7.0)
+    assert x.item() == 0.25
+
+
+def test_int64_fills_are_exact():
+    big = 2**63 - 1
+    assert cg.full((2,), big).tolist() == [big, big]
+    t = cg.zeros(3, dtype=cg.int64)
+    t.fill_(big - 2)
+    assert t.tolist() == [big - 2] * 3
+    with pytest.raises(OverflowError):
+        t.fill_(2**64)

@@ -20,10 +20,12 @@ __host__ __device__ T unary_value(UnaryOp op, T x) {
   } else {
     switch (op) {
       case UnaryOp::Neg: return wrapping_neg(x);
-      case UnaryOp::Abs: return x < 0 ? wrapping_neg(x) : x;
+      case UnaryOp::Abs:
+        if constexpr (std::is_floating_point_v<T>) return fabs(x);  // abs(-0.0) is +0.0
+        else return x < 0 ? wrapping_neg(x) : x;
       case UnaryOp::Relu: return x <= 0 ? T(0) : x;
       case UnaryOp::Sign: return static_cast<T>((T(0) < x) - (x < T(0)));
-      case UnaryOp::Square: return x * x;
+      case UnaryOp::Square: return wrapping_mul(x, x);
       default: break;
     }
     if constexpr (std::is_floating_point_v<T>) {

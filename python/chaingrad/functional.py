@@ -76,7 +76,7 @@ def tensor(data: Any, dtype: Optional[dtype] = None, device: Any = None,
     if isinstance(data, Tensor):  # a copy made on the device, not through the host
         out = data.detach().to(device=data.device if device is None else device, dtype=dtype, copy=True)
     else:
-        out = _core.to_device(_core.from_numpy(_numpy_data(data, dtype), True), _device_spec(device))
+        out = _core.to_device(_core.from_numpy(_numpy_data(data, dtype), "always"), _device_spec(device))
     if requires_grad:
         out.requires_grad = True
     return out
@@ -88,15 +88,17 @@ def as_tensor(data: Any, dtype: Optional[dtype] = None, device: Any = None) -> T
         return data.to(device=device, dtype=dtype)
     if isinstance(data, np.ndarray) and (dtype is None or data.dtype == dtype.numpy) \
             and data.dtype in _BY_NUMPY and _device_spec(device) == "cpu":
-        return _core.from_numpy(data, False)
+        return _core.from_numpy(data, "if_needed")
     return tensor(data, dtype=dtype, device=device)
 
 
 def from_numpy(array: np.ndarray) -> Tensor:
-    """A tensor sharing the array's memory (a copy for read-only arrays)."""
+    """A tensor sharing the array's memory (a copy for read-only arrays and for bool arrays holding
+    bytes other than 0 and 1); ValueError for arrays that cannot be shared (non-native byte order,
+    data not aligned to its elements), which chaingrad.tensor copies."""
     if not isinstance(array, np.ndarray):
         raise TypeError(f"expected np.ndarray (got {type(array).__name__})")
-    return _core.from_numpy(array, False)
+    return _core.from_numpy(array, "never")
 
 
 def from_dlpack(obj: Any) -> Tensor:
@@ -161,6 +163,8 @@ def full(size: Shape, fill_value: Union[int, builtins.float, builtins.bool], *,
         dtype = bool_ if isinstance(fill_value, builtins.bool) else \
             int64 if isinstance(fill_value, numbers.Integral) else float32
     shape = [size] if isinstance(size, int) else list(size)
+    if dtype is int64 and isinstance(fill_value, numbers.Integral):  # exactly, past 2**53 too
+        return _factory(shape, 0.0, dtype, requires_grad, device).fill_(fill_value)
     return _factory(shape, float(fill_value), dtype, requires_grad, device)
 
 

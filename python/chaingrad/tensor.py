@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import numbers
 import operator
 from collections import namedtuple
 from typing import Any, Dict, Iterator, Optional, Sequence, Tuple, Union
@@ -546,7 +547,11 @@ class Tensor(_core.TensorBase):
 
     def fill_(self, value: float) -> "Tensor":
         """Sets every element to value; returns self."""
-        _core.fill_(self, float(value))
+        if self.dtype is int64 and isinstance(value, numbers.Integral) and not isinstance(value, builtins.bool):
+            # exactly: an int64 beyond 2**53 does not survive the float the fill kernel takes
+            _core.copy_(self, _core.from_numpy(np.array(int(value), dtype=np.int64), "always"))
+        else:
+            _core.fill_(self, float(value))
         return self
 
     def copy_(self, src: "Tensor") -> "Tensor":
@@ -668,7 +673,7 @@ def _to_arguments(args: Tuple[Any, ...], kwargs: Dict[str, Any]) -> Tuple[Any, O
 def _rebuild_tensor(array: np.ndarray, requires_grad: bool, device: str = "cpu") -> Tensor:
     """Unpickles or deep-copies a tensor onto its device (pickles come only from
     chaingrad.load(..., weights_only=False))."""
-    t = _core.to_device(_core.from_numpy(array, True), device)
+    t = _core.to_device(_core.from_numpy(array, "always"), device)
     if requires_grad:
         t.requires_grad = True
     return t

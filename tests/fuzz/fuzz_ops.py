@@ -234,6 +234,9 @@ KNOWN: Dict[str, Tuple[str, Callable[[Disagreement], bool]]] = {
                          and any(t.shape == (0,) for t in _inputs(d))),
     "empty-skips-dtype-check": ("INHERENT: PyTorch skips its dtype check on zero-size tensors",
                                 _dtype_refused_on_empty),
+    "pow-bool-exponent": ("INHERENT: PyTorch's gradient of x ** False at x = 0 is nan (0 * 0 ** -1), while "
+                          "x ** 0 gives 0 there; chaingrad takes False as 0",
+                          lambda d: _after(d, lambda s: s.op == "pow" and any(v is False for v in s.scalars))),
     "f64-square-overflow": ("FOUND: float64 norm/var/std overflow for |x| near 1e308 (as the filed float32 one)",
                             lambda d: _squares_overflow(d, torch.float64)),
     "norm-underflow-grad": ("FOUND: the gradient of norm/var/std is 0 or nan where squares underflow (0 < |x| < "

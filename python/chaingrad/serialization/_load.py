@@ -14,6 +14,7 @@ from typing import IO, Any, Dict, Iterator, List, NamedTuple, Tuple, Union
 
 import numpy as np
 
+from chaingrad import _core
 from chaingrad import functional as F
 from chaingrad.tensor import Tensor, _device_spec
 from chaingrad.serialization._format import (
@@ -149,6 +150,7 @@ class _Reader:
             self.description = _parse_json(meta["object"], "description")
         self.arrays = self._read_data(fh, order, data_size)
         self.bases: Dict[str, Tensor] = {}    # blob name -> the tensor over it, on the target device
+        self.flats: Dict[str, Tensor] = {}    # blob name -> a CPU tensor over it, flat, for views
         self.objects: Dict[int, Any] = {}     # object id -> tensor or module, for references
         self.device_copies = data_size        # bytes that views may still copy onto a device
 
@@ -164,6 +166,9 @@ class _Reader:
                 raise MemoryError(f"load: not enough memory for tensor {name!r} ({entry.end - entry.begin} "
                                   f"bytes; the checkpoint holds {data_size} bytes of tensor data)") from None
             _read_into(fh, arrays[name])
+            if np_type is np.bool_:  # bytes other than 0 and 1 become True, once per blob, in place
+                raw = arrays[name].view(np.uint8)
+                np.minimum(raw, 1, out=raw)
         return arrays
 
     def base(self, name: str) -> Tensor:
@@ -192,8 +197,9 @@ class _Reader:
         if (len(stride) != len(shape) or numel > flat.size or max(stride, default=0) > _MAX_DIM // size
                 or not 0 <= offset <= flat.size or last >= flat.size):
             raise ValueError(f"load: view {str(spec)[:120]} does not fit in tensor {name!r} of {flat.size} elements")
-        array = np.lib.stride_tricks.as_strided(flat[offset:], shape, [s * size for s in stride])
-        t = F.from_numpy(array)
+        if name not in self.flats:
+            self.flats[name] = F.from_numpy(flat)
+        t = _core.storage_view(self.flats[name], list(shape), list(stride), offset)
         if self.device != "cpu":
             self.device_copies -= numel * size
             if self.device_copies < 0:

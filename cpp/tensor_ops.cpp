@@ -153,13 +153,14 @@ TensorPtr pow_scalar(const TensorPtr& a, double exponent) {
   const DType dtype = is_floating(a->dtype()) || exponent != std::floor(exponent) || exponent < 0
                           ? (is_floating(a->dtype()) ? a->dtype() : DType::Float32)
                           : a->dtype();
-  TensorPtr e = scalar_tensor(exponent, dtype);
-  TensorPtr out = binary(BinaryOp::Pow, a, e, dtype);
-  return record(out, "PowBackward0", {a}, {a}, [exponent](const TensorPtr& g, const Saved& s) {
-    const TensorPtr& a_ = s[0];
+  // An exponent float32 cannot hold (5e-324 would round to 0) is applied in double, as PyTorch does.
+  const DType compute =
+      dtype == DType::Float32 && static_cast<double>(static_cast<float>(exponent)) != exponent ? DType::Float64 : dtype;
+  TensorPtr out = cast(binary(BinaryOp::Pow, a, scalar_tensor(exponent, compute), compute), dtype);
+  return record(out, "PowBackward0", {a}, {a}, [exponent, compute](const TensorPtr& g, const Saved& s) {
     if (exponent == 0.0) return Grads{zeros_like(g)};
-    TensorPtr p = binary(BinaryOp::Pow, a_, scalar_tensor(exponent - 1, g->dtype()), g->dtype());
-    return Grads{mul_k(mul_k(g, p), scalar_tensor(exponent, g->dtype()))};
+    TensorPtr p = binary(BinaryOp::Pow, s[0], scalar_tensor(exponent - 1, compute), compute);
+    return Grads{cast(mul_k(mul_k(g, p), scalar_tensor(exponent, compute)), g->dtype())};
   });
 }
 
@@ -380,8 +381,11 @@ TensorPtr norm_op(const TensorPtr& t, double p, const std::vector<std::int64_t>&
                              dtype_name(t->dtype()));
   }
   if (p != 2.0) {  // general p: (sum |x|^p)^(1/p), composed from differentiable ops
-    TensorPtr s = sum_op(pow_scalar(apply_unary(UnaryOp::Abs, t), p), dims_in, keepdim);
-    return pow_scalar(s, 1.0 / p);
+    // in double for float32, whose |x|^p under- or overflows where the norm itself fits
+    const bool widen = t->dtype() == DType::Float32;
+    const TensorPtr x = widen ? to_dtype(t, DType::Float64, false) : t;
+    TensorPtr out = pow_scalar(sum_op(pow_scalar(apply_unary(UnaryOp::Abs, x), p), dims_in, keepdim), 1.0 / p);
+    return widen ? to_dtype(out, DType::Float32, false) : out;
   }
   const std::vector<std::int64_t> dims = all_dims_if_empty(dims_in, t->ndim());
   // squared and summed in double: float32 values near 1e38 have a norm float32 can hold

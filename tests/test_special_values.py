@@ -178,3 +178,15 @@ def test_int64_fills_are_exact():
     assert t.tolist() == [big - 2] * 3
     with pytest.raises(OverflowError):
         t.fill_(2**64)
+
+
+def test_exponents_and_scalars_keep_their_precision(torch):
+    for v in [0.0, -1.0, math.inf, 2.0]:  # 5e-324 is no float32, and must not become 0
+        np.testing.assert_array_equal((cg.tensor([v]) ** 5e-324).numpy(), (torch.tensor([v]) ** 5e-324).numpy())
+    assert (9223372036854775807 ** cg.tensor([0, 1])).tolist() == [1, 9223372036854775807]
+    assert cg.tensor([1e-38]).norm(3).item() == pytest.approx(1e-38, rel=1e-6)  # |x|^3 underflows float32
+    x = cg.tensor([2.0], requires_grad=True)
+    y = x ** 0.1
+    y.backward(cg.ones(1))
+    assert repr(y) == "tensor([1.0718], grad_fn=<PowBackward0>)"
+    assert x.grad.item() == pytest.approx(0.1 * 2.0 ** -0.9, rel=1e-6)

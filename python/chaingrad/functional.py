@@ -13,7 +13,7 @@ from typing import Any, Optional, Sequence, Union
 import numpy as np
 
 from chaingrad import _core
-from chaingrad.tensor import Tensor, _BY_NUMPY, _device_spec, _shape_args, bool_, dtype, float32, int64
+from chaingrad.tensor import Tensor, _BY_NUMPY, _device_spec, _scalar_like, _shape_args, bool_, dtype, float32, int64
 
 __all__ = [
     "tensor", "as_tensor", "from_numpy", "from_dlpack", "is_tensor", "numel",
@@ -278,15 +278,7 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
 
 
 def _as(t: Any, like: Tensor) -> Tensor:
-    if isinstance(t, Tensor):
-        return t
-    if like.dtype.is_floating_point:
-        dt = like.dtype
-    else:
-        dt = float32 if isinstance(t, builtins.float) else (bool_ if isinstance(t, builtins.bool) else int64)
-    if dt is int64:  # exactly: an int64 beyond 2**53 does not survive a float
-        return tensor(t, dtype=int64)
-    return _core.full([], float(t), dt, "cpu")
+    return t if isinstance(t, Tensor) else _scalar_like(t, like)
 
 
 def where(condition: Tensor, input: Any, other: Any) -> Tensor:

@@ -688,10 +688,13 @@ def _core_dim(dim: int, ndim: int) -> int:
 
 
 def _scalar_like(value: Any, like: Tensor) -> Tensor:
+    """A 0-d CPU tensor of a Python number, in like's dtype when that is floating, else the number's."""
     if like.dtype.is_floating_point:
         dt = like.dtype
     else:
-        dt = float32 if isinstance(value, builtins.float) else int64
+        dt = float32 if isinstance(value, builtins.float) else (bool_ if isinstance(value, builtins.bool) else int64)
+    if dt is int64:  # exactly: an int64 beyond 2**53 does not survive a float
+        return _core.from_numpy(np.array(int(value), dtype=np.int64), "always")
     return _core.full([], float(value), dt, "cpu")
 
 

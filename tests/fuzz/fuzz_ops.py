@@ -225,10 +225,11 @@ KNOWN: Dict[str, Tuple[str, Callable[[Disagreement], bool]]] = {
                          "node saved; chaingrad's node did not need it (norm with p != 2 recomputes, copy_ drops "
                          "the old history)",
                          lambda d: d.kind == "grad" and not d.cg_error and "modified by an inplace" in d.torch_error),
-    "pow-half-is-sqrt": ("INHERENT: PyTorch computes x ** 0.5 as sqrt(x) and x ** -0.5 as rsqrt(x): nan at -inf, "
-                         "where C's pow (and chaingrad) give +inf",
+    "pow-half-is-sqrt": ("INHERENT: PyTorch computes x ** 0.5 as sqrt(x) and x ** -0.5 as rsqrt(x): nan at -inf "
+                         "and -inf at -0.0, where C's pow (and chaingrad) give +inf",
                          lambda d: _op(d, "pow") and any(v in (0.5, -0.5) for v in d.step.scalars)
-                         and any(_has(t, np.isneginf) for t in _inputs(d) if t.is_floating_point())),
+                         and any(_has(t, lambda a: np.isneginf(a) | ((a == 0) & np.signbit(a)))
+                                 for t in _inputs(d) if t.is_floating_point())),
     "legacy-empty-cat": ("INHERENT: PyTorch's cat skips 1-d empty tensors whatever their rank (legacy rule)",
                          lambda d: _op(d, "cat") and not d.torch_error
                          and any(t.shape == (0,) for t in _inputs(d))),
@@ -237,6 +238,14 @@ KNOWN: Dict[str, Tuple[str, Callable[[Disagreement], bool]]] = {
     "pow-bool-exponent": ("INHERENT: PyTorch's gradient of x ** False at x = 0 is nan (0 * 0 ** -1), while "
                           "x ** 0 gives 0 there; chaingrad takes False as 0",
                           lambda d: _after(d, lambda s: s.op == "pow" and any(v is False for v in s.scalars))),
+    "scalar-base-rounded": ("FOUND: a Python float base of number ** tensor is rounded to the tensor's dtype "
+                            "(1e308 becomes inf in float32); PyTorch keeps it in double for the gradient",
+                            lambda d: _after(d, lambda s: s.op == "pow" and any(
+                                isinstance(v, float) and math.isfinite(v) and abs(v) > 3.4e38 for v in s.scalars))),
+    "norm-inf-nan-grad": ("FOUND: norm(p=inf) over a tensor holding nan: chaingrad's gradient is nan (its amax "
+                          "rule), PyTorch's 0",
+                          lambda d: _after(d, lambda s: s.op == "norm" and "inf," in s.code
+                                           and any(_has(t, np.isnan) for t in s.inputs if t.is_floating_point()))),
     "f64-square-overflow": ("FOUND: float64 norm/var/std overflow for |x| near 1e308 (as the filed float32 one)",
                             lambda d: _squares_overflow(d, torch.float64)),
     "norm-underflow-grad": ("FOUND: the gradient of norm/var/std is 0 or nan where squares underflow (0 < |x| < "

@@ -164,3 +164,9 @@ def test_memory_error_names_the_size(tmp_path):
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120)
     assert "MemoryError: load: not enough memory" in out.stdout, out.stdout + out.stderr
     assert str(2**27) in out.stdout
+
+
+def test_bool_bytes_other_than_0_and_1_load_as_true():
+    header = {"t": {"dtype": "BOOL", "shape": [4], "data_offsets": [0, 4]}}
+    loaded = cg.load(_file(header, bytes([2, 0, 1, 255])))
+    assert loaded["t"].tolist() == [True, False, True, True] and loaded["t"].sum().item() == 3

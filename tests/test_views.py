@@ -79,3 +79,10 @@ def test_repr_of_a_huge_expanded_tensor_is_a_summary():
     text = repr(cg.ones(1).expand(2**40))
     assert text == "tensor([1., 1., 1.,  ..., 1., 1., 1.])"
     assert "..." in repr(cg.zeros(1, 1).expand(2**20, 2**20))
+
+
+def test_cat_refuses_a_joined_size_past_int64():
+    part = cg.zeros(2**62, 0)
+    with pytest.raises(OverflowError, match="joined size"):
+        cg.cat([part, part])
+    assert cg.cat([cg.zeros(2**61, 0), cg.zeros(2**61, 0)]).shape == (2**62, 0)

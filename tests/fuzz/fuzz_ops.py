@@ -8,6 +8,9 @@ Replay a failing input (prints the program and what differed):
 
     python tests/fuzz/fuzz_ops.py CRASHFILE
 
+With CHAINGRAD_FUZZ_FINDINGS=FILE a disagreement is noted in FILE (its input saved beside it as
+finding-SHA1) and fuzzing goes on: CI's smoke run stops only for crashes and hangs.
+
 Each input is decoded into a program: 1-3 input tensors (rank 0-3, dims 0-4, float32, float64,
 int64 or bool, values including 0, -0, nan, +-inf, 1e38 and huge ints), then 1-6 statements drawn
 from the ops chaingrad documents. A program is Python text in which `torch` names the engine, so
@@ -27,7 +30,9 @@ reported that are not fixed yet.
 from __future__ import annotations
 
 import faulthandler
+import hashlib
 import math
+import os
 import re
 import sys
 import warnings
@@ -220,6 +225,16 @@ KNOWN: Dict[str, Tuple[str, Callable[[Disagreement], bool]]] = {
                        "depends on the order of accumulation",
                        lambda d: d.kind == "value" and d.step is not None and d.step.reduce_power > 0
                        and any(_huge(t) for t in _inputs(d))),
+    "cancellation": ("INHERENT: a sum whose huge terms cancel (1e38 - 1e38 + 2) keeps or loses the small ones "
+                     "depending on the order of accumulation, and later steps see the difference",
+                     lambda d: d.kind == "value" and any(
+                         s.reduce_power > 0 and any(_has(t, lambda a: np.abs(a) >= 1e30) for t in s.inputs
+                                                    if t.is_floating_point())
+                         for s in d.program.steps)),
+    "norm-float32-in-double": ("INHERENT: chaingrad computes float32 norms in double, where PyTorch's |x|^p "
+                               "overflows or underflows float32 (its value or gradient then inf, nan or 0)",
+                               lambda d: _after(d, lambda s: s.op == "norm" and any(
+                                   t.dtype == torch.float32 and (_huge(t) or _tiny(t)) for t in s.inputs))),
     "torch-uint64-scalar": ("INHERENT: PyTorch takes -2**63 as a uint64 scalar and refuses to promote it",
                             lambda d: "Promotion for uint16, uint32, uint64" in d.torch_error),
     "number-over-subnormal": ("INHERENT: PyTorch computes number / tensor as number * (1 / tensor), so a "
@@ -640,6 +655,11 @@ def _fail(program: Program, where: str, why: str) -> NoReturn:
     raise Finding(f"{where}: {why}\n--- program ---\n{program.text()}")
 
 
+# CI's smoke run gates on crashes and hangs only: with CHAINGRAD_FUZZ_FINDINGS set to a file, a
+# disagreement is appended there, its input saved beside it, instead of stopping the fuzzer.
+FINDINGS_FILE = os.environ.get("CHAINGRAD_FUZZ_FINDINGS")
+
+
 def _error_text(err: Optional[BaseException]) -> str:
     return "" if err is None else f"{type(err).__name__}: {err}"
 
@@ -742,8 +762,18 @@ def _check_grads(program: Program, b: _Builder, cg_ns: Dict[str, Any], t_ns: Dic
 
 
 def TestOneInput(data: bytes) -> None:
-    """The fuzz target: raises Finding when chaingrad and PyTorch disagree on the program."""
-    check(data)
+    """The fuzz target: raises Finding when chaingrad and PyTorch disagree on the program (or notes
+    it in FINDINGS_FILE)."""
+    try:
+        check(data)
+    except Finding as finding:
+        if FINDINGS_FILE is None:
+            raise
+        replay = os.path.join(os.path.dirname(FINDINGS_FILE), "finding-" + hashlib.sha1(data).hexdigest())
+        with open(replay, "wb") as raw:
+            raw.write(data)
+        with open(FINDINGS_FILE, "a") as out:
+            out.write(f"{finding}\n--- replay: python tests/fuzz/fuzz_ops.py {replay}\n\n")
 
 
 def main() -> None:

@@ -137,6 +137,11 @@ def _dims(dim: Union[None, int, Sequence[int]]) -> list:
     return list(dim)
 
 
+def _correction(unbiased: bool, correction: Optional[float]) -> float:
+    """Bessel's correction for var and std: `correction` when given, else 1 unless unbiased=False."""
+    return float(correction) if correction is not None else (1.0 if unbiased else 0.0)
+
+
 def _shape_args(shape: Tuple[Any, ...]) -> list:
     """(2, 3), ((2, 3),) and ([2, 3],) all mean the shape [2, 3]."""
     if len(shape) == 1 and isinstance(shape[0], (tuple, list, Size)):
@@ -549,7 +554,7 @@ class Tensor(_core.TensorBase):
         """Sets every element to value; returns self."""
         if self.dtype is int64 and isinstance(value, numbers.Integral) and not isinstance(value, builtins.bool):
             # exactly: an int64 beyond 2**53 does not survive the float the fill kernel takes
-            _core.copy_(self, _core.from_numpy(np.array(int(value), dtype=np.int64), "always"))
+            _core.copy_(self, _scalar_like(value, self))
         else:
             _core.fill_(self, float(value))
         return self
@@ -624,14 +629,12 @@ class Tensor(_core.TensorBase):
     def var(self, dim: Union[None, int, Sequence[int]] = None, unbiased: bool = True,
             keepdim: bool = False, *, correction: Optional[float] = None) -> "Tensor":
         """Variance over dim, with Bessel's correction unless unbiased=False."""
-        c = float(correction) if correction is not None else (1.0 if unbiased else 0.0)
-        return _core.var(self, _dims(dim), c, keepdim, False)
+        return _core.var(self, _dims(dim), _correction(unbiased, correction), keepdim, False)
 
     def std(self, dim: Union[None, int, Sequence[int]] = None, unbiased: bool = True,
             keepdim: bool = False, *, correction: Optional[float] = None) -> "Tensor":
         """Standard deviation over dim, with Bessel's correction unless unbiased=False."""
-        c = float(correction) if correction is not None else (1.0 if unbiased else 0.0)
-        return _core.var(self, _dims(dim), c, keepdim, True)
+        return _core.var(self, _dims(dim), _correction(unbiased, correction), keepdim, True)
 
     def softmax(self, dim: int) -> "Tensor":
         """exp(self) / sum(exp(self)) along dim, computed stably."""

@@ -380,14 +380,29 @@ TensorPtr norm_op(const TensorPtr& t, double p, const std::vector<std::int64_t>&
     throw std::runtime_error(std::string("linalg.vector_norm: Expected a floating point tensor as input. Got ") +
                              dtype_name(t->dtype()));
   }
-  if (p != 2.0) {  // general p: (sum |x|^p)^(1/p), composed from differentiable ops
-    // in double for float32, whose |x|^p under- or overflows where the norm itself fits
-    const bool widen = t->dtype() == DType::Float32;
-    const TensorPtr x = widen ? to_dtype(t, DType::Float64, false) : t;
-    TensorPtr out = pow_scalar(sum_op(pow_scalar(apply_unary(UnaryOp::Abs, x), p), dims_in, keepdim), 1.0 / p);
-    return widen ? to_dtype(out, DType::Float32, false) : out;
-  }
   const std::vector<std::int64_t> dims = all_dims_if_empty(dims_in, t->ndim());
+  if (p != 2.0) {  // general p: (sum |x|^p)^(1/p)
+    // in double (float32's |x|^p under- or overflows where the norm itself fits)
+    const TensorPtr x = cast(t, DType::Float64);
+    const TensorPtr powers = binary(BinaryOp::Pow, unary(UnaryOp::Abs, x), scalar_like(p, x), DType::Float64);
+    const TensorPtr n = binary(BinaryOp::Pow, sum(powers, dims, keepdim), scalar_like(1.0 / p, x), DType::Float64);
+    return record(cast(n, t->dtype()), "LinalgVectorNormBackward0", {t}, {t, n},
+                  [shape = t->shape(), dims, keepdim, p](const TensorPtr& g, const Saved& s) {
+                    // g * sign(x) |x|^(p-1) / ||x||^(p-1), as PyTorch: 0 where x is 0 (|x|^(p-1) is
+                    // inf there for p < 1) and where the norm is 0
+                    const TensorPtr x64 = cast(s[0], DType::Float64);
+                    const TensorPtr nk = unreduce(s[1], shape, dims, keepdim);
+                    const TensorPtr gk = unreduce(cast(g, DType::Float64), shape, dims, keepdim);
+                    const TensorPtr zero = scalar_like(0, x64);
+                    TensorPtr scaled = mul_k(unary(UnaryOp::Sign, x64),
+                                             binary(BinaryOp::Pow, unary(UnaryOp::Abs, x64), scalar_like(p - 1, x64),
+                                                    DType::Float64));
+                    scaled = where(binary(BinaryOp::Eq, x64, zero, DType::Float64), zero, scaled, DType::Float64);
+                    const TensorPtr ratio = div_k(scaled, binary(BinaryOp::Pow, nk, scalar_like(p - 1, nk), DType::Float64));
+                    const TensorPtr grad = masked_grad(binary(BinaryOp::Ne, nk, zero, DType::Float64), mul_k(ratio, gk));
+                    return Grads{cast(grad, g->dtype())};
+                  });
+  }
   // squared and summed in double: float32 values near 1e38 have a norm float32 can hold
   TensorPtr out = cast(unary(UnaryOp::Sqrt, sum_of_squares(t, dims, keepdim)), t->dtype());
   return record(out, "LinalgVectorNormBackward0", {t}, {t, out},

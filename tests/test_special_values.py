@@ -190,3 +190,14 @@ def test_exponents_and_scalars_keep_their_precision(torch):
     y.backward(cg.ones(1))
     assert repr(y) == "tensor([1.0718], grad_fn=<PowBackward0>)"
     assert x.grad.item() == pytest.approx(0.1 * 2.0 ** -0.9, rel=1e-6)
+
+
+@pytest.mark.parametrize("p", [3, 1, 0.5, -1])
+def test_p_norm_gradients_at_zero_match_pytorch(torch, p):
+    for values in ([[0.0, 0.0]], [[0.0, 1.0], [-2.0, 3.0]]):
+        grads = []
+        for lib in (cg, torch):
+            x = lib.tensor(values, requires_grad=True)
+            x.norm(p, 1).sum().backward()
+            grads.append(x.grad.numpy())
+        np.testing.assert_allclose(*grads, rtol=1e-5, atol=1e-7)

@@ -104,8 +104,10 @@ class TensorImpl : public RefCounted {
   const std::shared_ptr<Storage>& storage() const { return storage_; }
   const Device& device() const { return storage_->device(); }
   bool is_cuda() const { return storage_->device().is_cuda(); }
-  /// Address of the first element.
+  /// Address of the first element (the storage's start for an empty tensor, whose offset may
+  /// point anywhere).
   char* data() const {
+    if (numel_ == 0) return static_cast<char*>(storage_->data());
     return static_cast<char*>(storage_->data()) + offset_ * static_cast<std::int64_t>(itemsize(dtype_));
   }
   template <class T>

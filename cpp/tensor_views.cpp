@@ -274,7 +274,8 @@ TensorPtr cat_op(const std::vector<TensorPtr>& tensors, std::int64_t dim) {
   for (const TensorPtr& t : tensors) {
     Shape part = out->shape();
     part[d] = t->shape()[d];
-    copy_into(make_view(out, part, out_strides, at * out_strides[d]), t);
+    // (an empty part has nothing to copy, and its offset need not even fit in an int64)
+    if (t->numel() > 0) copy_into(make_view(out, part, out_strides, at * out_strides[d]), t);
     at += t->shape()[d];
   }
   return record(out, "CatBackward0", tensors, {}, [d, sizes, dtypes = [&] {
@@ -287,6 +288,11 @@ TensorPtr cat_op(const std::vector<TensorPtr>& tensors, std::int64_t dim) {
     for (std::size_t i = 0; i < sizes.size(); ++i) {
       Shape part = g->shape();
       part[d] = sizes[i];
+      if (shape_numel(part) == 0) {
+        grads.push_back(empty(part, dtypes[i], g->device()));
+        at += sizes[i];
+        continue;
+      }
       grads.push_back(cast(make_view(g, part, g->strides(), g->offset() + at * g->strides()[d]), dtypes[i], true));
       at += sizes[i];
     }

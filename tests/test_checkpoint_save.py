@@ -4,7 +4,6 @@ to the file instead of being gathered into one big bytes object first."""
 from __future__ import annotations
 
 import builtins
-import errno
 import io
 import os
 import stat
@@ -17,42 +16,15 @@ import numpy as np
 import pytest
 
 import chaingrad as cg
+from faulty_files import FullDisk, opener
 
 CHAINGRAD = os.path.dirname(os.path.dirname(cg.__file__))  # the chaingrad under test, for subprocesses
-
-
-class _FullDisk:
-    """A file whose writes fail with ENOSPC once a budget of bytes is spent."""
-
-    def __init__(self, f, budget):
-        self._f, self._left = f, budget
-
-    def write(self, data):
-        n = memoryview(data).nbytes
-        if n > self._left:
-            raise OSError(errno.ENOSPC, "No space left on device")
-        self._left -= n
-        return self._f.write(data)
-
-    def __getattr__(self, name):
-        return getattr(self._f, name)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self._f.close()
 
 
 def test_failed_save_keeps_the_old_checkpoint_and_leaves_no_temporary_file(tmp_path, monkeypatch):
     path = tmp_path / "m.ckpt"
     cg.save({"w": cg.ones(4)}, str(path))
-    real_open = io.open
-
-    def full_disk_open(file, mode="r", *args, **kwargs):
-        f = real_open(file, mode, *args, **kwargs)
-        return _FullDisk(f, 2**20) if "w" in mode else f
-
+    full_disk_open = opener(lambda f: FullDisk(f, 2**20))
     monkeypatch.setattr(io, "open", full_disk_open)
     monkeypatch.setattr(builtins, "open", full_disk_open)
     with pytest.raises(OSError, match="No space left"):
@@ -67,34 +39,14 @@ def test_killed_save_keeps_the_old_checkpoint(tmp_path):
     cg.save({"w": cg.ones(4)}, str(path))
     # the child writes the first bytes of the new checkpoint, says so, and waits to be killed
     script = textwrap.dedent(f"""
-        import builtins, io, sys, time
+        import builtins, io
         import chaingrad as cg
-        real_open = io.open
+        from faulty_files import Stalling, opener
 
-        class Stalling:
-            def __init__(self, f):
-                self._f = f
-            def write(self, data):
-                n = self._f.write(data)
-                self._f.flush()
-                print("writing", flush=True)
-                time.sleep(60)
-                return n
-            def __getattr__(self, name):
-                return getattr(self._f, name)
-            def __enter__(self):
-                return self
-            def __exit__(self, *exc):
-                self._f.close()
-
-        def stalling_open(file, mode="r", *args, **kwargs):
-            f = real_open(file, mode, *args, **kwargs)
-            return Stalling(f) if "w" in mode else f
-
-        io.open = builtins.open = stalling_open
+        io.open = builtins.open = opener(Stalling)
         cg.save({{"w": cg.zeros(2**20)}}, {str(path)!r})
     """)
-    env = dict(os.environ, PYTHONPATH=CHAINGRAD)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([CHAINGRAD, os.path.dirname(__file__)]))
     child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, env=env, text=True)
     try:
         # (an editable install may print its rebuild check first)

@@ -33,7 +33,7 @@ def test_cuda_host_program(tmp_path, program):
 
 
 def _cpu_optimizer_runs(dtype):
-    """The CPU optimizers (cpp/optim_kernels.cpp) on optim_rules_test.cu's cases, by name."""
+    """The CPU optimizers (cpp/kernels/cpu/optim.cpp) on optim_rules_test.cu's cases, by name."""
     import chaingrad as cg
     from chaingrad import _core
 

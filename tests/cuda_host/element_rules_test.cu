@@ -1,5 +1,5 @@
-// Host-side check that the CUDA kernels' per-element rules (cpp/cuda/element_rules.cuh) give what
-// the CPU kernels' rules (cpp/elementwise.h) give, for every op and dtype, on values that include
+// Host-side check that the CUDA kernels' per-element rules (cpp/kernels/cuda/element_rules.cuh) give what
+// the CPU kernels' rules (cpp/kernels/cpu/element_loops.h) give, for every op and dtype, on values that include
 // NaN, infinities, signed zeros and integer edge cases. Runs on the CPU: nvcc, no GPU.
 #include <cmath>
 #include <cstdio>
@@ -7,8 +7,8 @@
 #include <limits>
 #include <vector>
 
-#include "cuda/element_rules.cuh"
-#include "elementwise.h"
+#include "kernels/cuda/element_rules.cuh"
+#include "kernels/cpu/element_loops.h"
 
 namespace cg = chaingrad;
 using cg::BinaryOp;

@@ -1,11 +1,11 @@
-// Runs the CUDA optimizers' per-element updates (cpp/cuda/optim_rules.cuh) on the CPU for three
+// Runs the CUDA optimizers' per-element updates (cpp/kernels/cuda/optim_rules.cuh) on the CPU for three
 // steps of fixed parameters and gradients, and prints the parameters; tests/test_cuda_host.py
-// compares them bit for bit with the CPU optimizers (cpp/optim_kernels.cpp). nvcc, no GPU.
+// compares them bit for bit with the CPU optimizers (cpp/kernels/cpu/optim.cpp). nvcc, no GPU.
 #include <cmath>
 #include <cstdio>
 #include <vector>
 
-#include "cuda/optim_rules.cuh"
+#include "kernels/cuda/optim_rules.cuh"
 
 namespace cg = chaingrad::cuda;
 
@@ -72,7 +72,7 @@ void all_cases() {
     const cg::AdamOptions& o = adam_cases[c];
     print(c == 0 ? "adam0" : "adam1", run<T>(
         [&](int) { return cg::adam_update<T>(o); },
-        [&](int step) {  // as optim_kernels.cpp computes the bias corrections
+        [&](int step) {  // as kernels/cpu/optim.cpp computes the bias corrections
           cg::ParamSlot s;
           s.bias_correction1 = 1 - std::pow(o.beta1, step);
           return cg::adam_step_size(o, s);

@@ -1,11 +1,11 @@
-// Host-side check of StridedIndex/make_index (cpp/cuda/common.cuh), the offset arithmetic every
+// Host-side check of StridedIndex/make_index (cpp/kernels/cuda/common.cuh), the offset arithmetic every
 // elementwise CUDA kernel relies on. It runs on the CPU, so it needs nvcc but no GPU: random shapes
 // and strides (broadcast zeros, transposes, slices, size-1 dims) against a plain row-major walk.
 #include <cstdio>
 #include <random>
 #include <stdexcept>
 
-#include "cuda/common.cuh"
+#include "kernels/cuda/common.cuh"
 
 using chaingrad::Shape;
 using chaingrad::cuda::make_index;

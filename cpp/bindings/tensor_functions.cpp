@@ -1,0 +1,233 @@
+// The tensor functions of chaingrad._core: factories, numpy interop, ops and autograd entry points.
+#include "bindings/tensor_functions.h"
+
+#include <pybind11/stl.h>
+
+#include <cmath>
+#include <mutex>
+#include <cstring>
+#include <optional>
+#include <random>
+#include <string>
+
+#include "kernels/cuda/backend.h"
+#include "kernels/cpu/parallel.h"
+#include "tensor/autograd.h"
+#include "tensor/device.h"
+#include "bindings/dlpack.h"
+#include "tensor/factories.h"
+#include "tensor/ops.h"
+#include "tensor/random.h"
+#include "bindings/numpy.h"
+#include "bindings/tensor_type.h"
+
+namespace py = pybind11;
+
+namespace chaingrad {
+namespace {
+
+using Dims = std::vector<std::int64_t>;
+
+py::object wrap(const TensorPtr& t) { return wrap_tensor(t); }
+TensorPtr arg(py::handle h) { return require_tensor(h, "argument"); }
+
+// --- argument helpers ------------------------------------------------------------------------
+
+std::vector<TensorPtr> tensor_list(const py::sequence& seq, const char* what) {
+  std::vector<TensorPtr> out;
+  for (py::handle h : seq) out.push_back(require_tensor(h, what));
+  return out;
+}
+
+/// The chaingrad.cuda queries: they answer on a machine without CUDA too.
+void bind_cuda(py::module_& m) {
+  m.def("cuda_is_built", &cuda::is_built, "Whether the CUDA kernels were compiled in.");
+  m.def("cuda_device_count", &cuda::device_count, "Usable CUDA devices (0 without driver or device).");
+  m.def("cuda_unavailable_reason", &cuda::unavailable_reason, "Why no CUDA device can be used, or ''.");
+  m.def("cuda_device_name", &cuda::device_name, "A device's name.");
+  m.def("cuda_synchronize", [](int index) {
+    py::gil_scoped_release unlocked;
+    cuda::synchronize(index);
+  }, "Waits for every kernel queued on the device.");
+  m.def("cuda_stream_wait", &cuda::stream_wait, "Makes a foreign stream wait for chaingrad's queued kernels.");
+  m.def("cuda_memory_allocated", &cuda::memory_allocated, "Bytes held by live tensors on the device.");
+  m.def("cuda_max_memory_allocated", &cuda::max_memory_allocated, "The peak of cuda_memory_allocated.");
+  m.def("cuda_empty_cache", &cuda::empty_cache, "Returns cached, unused device memory to the driver.");
+  m.def("cuda_manual_seed", &cuda::manual_seed, "Seeds the generator of every CUDA device.");
+  m.def("cuda_set_cublas_paths", &cuda::set_cublas_paths, "Where the first GPU matmul looks for cuBLAS.");
+  m.def("cuda_cublas_status", &cuda::cublas_status, "'' when matmuls use cuBLAS, else why not.");
+}
+
+}  // namespace
+
+void bind_tensors(py::module_& m) {
+  add_tensor_type(m);
+
+  m.def("from_numpy", [](py::array a, const std::string& copy) {
+    if (copy != "always" && copy != "if_needed" && copy != "never") {
+      throw py::value_error("from_numpy: copy must be 'always', 'if_needed' or 'never', not '" + copy + "'");
+    }
+    const NumpyCopy mode = copy == "always" ? NumpyCopy::Always : copy == "never" ? NumpyCopy::Never : NumpyCopy::IfNeeded;
+    return wrap(from_numpy(std::move(a), mode));
+  }, py::arg("array"), py::arg("copy"), "A tensor over the array's memory, or over a copy as `copy` says.");
+  m.def("to_numpy", [](py::handle t) { return to_numpy(arg(t)); }, "An ndarray over the tensor's memory.");
+  m.def("storage_view", [](py::handle t, const Shape& shape, const Shape& strides, std::int64_t offset) {
+    return wrap(storage_view(arg(t), shape, strides, offset));
+  }, "A view of the tensor's storage, checked to stay inside it (no gradient).");
+  m.def("to_dlpack", [](py::handle t, bool versioned, bool copied) { return to_dlpack(arg(t), versioned, copied); },
+        py::arg("t"), py::arg("versioned") = false, py::arg("copied") = false,
+        "A DLPack capsule over the tensor's memory (DLPack 1.0 'dltensor_versioned' when versioned).");
+  m.def("from_dlpack", [](const py::capsule& c) { return wrap(from_dlpack(c)); },
+        "A tensor over a DLPack capsule's memory (CPU or CUDA).");
+  m.def("full", [](const Shape& shape, double value, py::handle dtype, const std::string& device) {
+    return wrap(full(shape, value, dtype_from(dtype), parse_device(device)));
+  });
+  m.def("empty", [](const Shape& shape, py::handle dtype, const std::string& device) {
+    return wrap(empty(shape, dtype_from(dtype), parse_device(device)));
+  });
+  m.def("arange", [](double start, double end, double step, py::handle dtype, const std::string& device) {
+    return wrap(to_device(arange(start, end, step, dtype_from(dtype)), parse_device(device)));
+  });
+  m.def("linspace", [](double start, double end, std::int64_t steps, py::handle dtype, const std::string& device) {
+    return wrap(to_device(linspace(start, end, steps, dtype_from(dtype)), parse_device(device)));
+  });
+  m.def("randn", [](const Shape& shape, py::handle dtype, const std::string& device) {
+    return wrap(random_tensor(shape, dtype_from(dtype), true, parse_device(device)));
+  });
+  m.def("rand", [](const Shape& shape, py::handle dtype, const std::string& device) {
+    return wrap(random_tensor(shape, dtype_from(dtype), false, parse_device(device)));
+  });
+  m.def("randint", [](std::int64_t low, std::int64_t high, const Shape& shape, const std::string& device) {
+    return wrap(randint(low, high, shape, parse_device(device)));
+  });
+  m.def("to_device", [](py::handle t, const std::string& device) { return wrap(to_device_op(arg(t), parse_device(device))); },
+        "The tensor on another device (differentiable).");
+  m.def("device", [](py::handle t) { return arg(t)->device().str(); }, "'cpu' or 'cuda:N'.");
+  bind_cuda(m);
+  m.def("set_num_threads", [](int n) {
+    if (n < 1) throw py::value_error("set_num_threads: expected a positive number of threads, got " + std::to_string(n));
+    set_num_threads(n);
+  }, "Threads for the OpenMP kernels and OpenBLAS.");
+  m.def("get_num_threads", &get_num_threads, "Threads the OpenMP kernels use.");
+  m.def("manual_seed", [](std::uint64_t seed) {
+    manual_seed_cpu(seed);
+    cuda::manual_seed(seed);
+  }, "Seeds the CPU generator and every CUDA device's.");
+
+  m.def("set_grad_enabled", &set_grad_enabled, "Turns recording of autograd nodes on or off for this thread.");
+  m.def("is_grad_enabled", &grad_enabled, "Whether ops record autograd nodes on this thread.");
+  m.def("backward", [](py::handle t, py::handle gradient, bool retain_graph) {
+    const TensorPtr root = arg(t);
+    const TensorPtr seed = gradient.is_none() ? TensorPtr() : require_tensor(gradient, "gradient");
+    std::unique_lock<std::mutex> one_pass(backward_mutex(), std::defer_lock);
+    {
+      py::gil_scoped_release unlocked;
+      one_pass.lock();
+    }
+    backward(root, seed, retain_graph);
+  });
+  m.def("grad", [](py::handle output, const py::sequence& inputs, py::handle gradient, bool retain_graph,
+                   bool allow_unused) {
+    const TensorPtr root = arg(output);
+    const std::vector<TensorPtr> wrt = tensor_list(inputs, "inputs");
+    const TensorPtr seed = gradient.is_none() ? TensorPtr() : require_tensor(gradient, "grad_outputs");
+    std::unique_lock<std::mutex> one_pass(backward_mutex(), std::defer_lock);
+    {
+      py::gil_scoped_release unlocked;
+      one_pass.lock();
+    }
+    std::vector<TensorPtr> grads = grad(root, wrt, seed, retain_graph, allow_unused);
+    py::tuple out(grads.size());
+    for (std::size_t i = 0; i < grads.size(); ++i) out[i] = grads[i] ? wrap(grads[i]) : py::none();
+    return out;
+  });
+
+  m.def("unary", [](py::handle t, const std::string& name) {
+    static const std::pair<const char*, UnaryOp> names[] = {
+        {"neg", UnaryOp::Neg}, {"abs", UnaryOp::Abs}, {"exp", UnaryOp::Exp}, {"log", UnaryOp::Log},
+        {"sqrt", UnaryOp::Sqrt}, {"tanh", UnaryOp::Tanh}, {"sigmoid", UnaryOp::Sigmoid},
+        {"relu", UnaryOp::Relu}, {"sign", UnaryOp::Sign}, {"square", UnaryOp::Square},
+        {"sin", UnaryOp::Sin}, {"cos", UnaryOp::Cos}};
+    for (const auto& [n, op] : names) {
+      if (name == n) return wrap(apply_unary(op, arg(t)));
+    }
+    throw py::value_error("unknown unary op " + name);
+  });
+  m.def("maximum", [](py::handle a, py::handle b) {
+    TensorPtr x = arg(a), y = arg(b);
+    return wrap(arith(BinaryOp::Maximum, x, y, tensor_result_type(x, y)));
+  });
+  m.def("minimum", [](py::handle a, py::handle b) {
+    TensorPtr x = arg(a), y = arg(b);
+    return wrap(arith(BinaryOp::Minimum, x, y, tensor_result_type(x, y)));
+  });
+  m.def("pow", [](py::handle a, py::handle b) {
+    TensorPtr x = arg(a), y = arg(b);
+    return wrap(arith(BinaryOp::Pow, x, y, tensor_result_type(x, y)));
+  });
+  m.def("clamp", [](py::handle t, std::optional<double> lo, std::optional<double> hi) { return wrap(clamp_op(arg(t), lo, hi)); });
+  m.def("where", [](py::handle c, py::handle a, py::handle b) {
+    TensorPtr x = arg(a), y = arg(b);
+    return wrap(where_op(arg(c), x, y, tensor_result_type(x, y)));
+  });
+  m.def("to_dtype", [](py::handle t, py::handle dtype, bool copy) { return wrap(to_dtype(arg(t), dtype_from(dtype), copy)); });
+
+  m.def("sum", [](py::handle t, const Dims& dims, bool keepdim) { return wrap(sum_op(arg(t), dims, keepdim)); });
+  m.def("mean", [](py::handle t, const Dims& dims, bool keepdim) { return wrap(mean_op(arg(t), dims, keepdim)); });
+  m.def("max_dim", [](py::handle t, std::int64_t dim, bool keepdim, bool smallest) {
+    auto [values, indices] = max_dim_op(arg(t), dim, keepdim, smallest);
+    return py::make_tuple(wrap(values), wrap(indices));
+  });
+  m.def("max_all", [](py::handle t, bool smallest) { return wrap(max_all_op(arg(t), smallest)); });
+  m.def("amax", [](py::handle t, const std::vector<std::int64_t>& dims, bool keepdim, bool smallest) {
+    return wrap(amax_op(arg(t), dims, keepdim, smallest));
+  }, "The largest (smallest) element over dims, ties sharing the gradient.");
+  m.def("argmax", [](py::handle t, std::optional<std::int64_t> dim, bool keepdim, bool smallest) {
+    TensorPtr x = arg(t);
+    if (!dim) return wrap(argmax_all(x, smallest));
+    return wrap(max_along(x, *dim, keepdim, smallest).second);
+  });
+  m.def("norm", [](py::handle t, double p, const Dims& dims, bool keepdim) { return wrap(norm_op(arg(t), p, dims, keepdim)); });
+  m.def("var", [](py::handle t, const Dims& dims, double correction, bool keepdim, bool take_sqrt) {
+    return wrap(var_op(arg(t), dims, correction, keepdim, take_sqrt));
+  });
+  m.def("softmax", [](py::handle t, std::int64_t dim, bool log) { return wrap(softmax_op(arg(t), dim, log)); });
+  m.def("linear", [](py::handle x, py::handle w, py::handle b) {
+    return wrap(linear_op(arg(x), arg(w), b.is_none() ? TensorPtr() : require_tensor(b, "bias")));
+  }, "x @ weight.T + bias as one GEMM (nn.Linear).");
+  m.def("matmul", [](py::handle a, py::handle b) { return wrap(matmul_op(arg(a), arg(b))); });
+
+  m.def("reshape", [](py::handle t, const Shape& shape, bool must_view) { return wrap(reshape_op(arg(t), shape, must_view)); });
+  m.def("permute", [](py::handle t, const Dims& dims) { return wrap(permute_op(arg(t), dims)); });
+  m.def("transpose", [](py::handle t, std::int64_t a, std::int64_t b) { return wrap(transpose_op(arg(t), a, b)); });
+  m.def("unsqueeze", [](py::handle t, std::int64_t dim) { return wrap(unsqueeze_op(arg(t), dim)); });
+  m.def("squeeze", [](py::handle t, std::optional<Dims> dims) { return wrap(squeeze_op(arg(t), dims)); });
+  m.def("expand", [](py::handle t, const Shape& sizes) { return wrap(expand_op(arg(t), sizes)); });
+  m.def("contiguous", [](py::handle t) { return wrap(contiguous_op(arg(t))); });
+  m.def("clone", [](py::handle t) { return wrap(clone_op(arg(t))); });
+  m.def("cat", [](const py::sequence& ts, std::int64_t dim) { return wrap(cat_op(tensor_list(ts, "tensors"), dim)); });
+  m.def("stack", [](const py::sequence& ts, std::int64_t dim) { return wrap(stack_op(tensor_list(ts, "tensors"), dim)); });
+  m.def("is_contiguous", [](py::handle t) { return arg(t)->is_contiguous(); });
+  m.def("strides", [](py::handle t) { return arg(t)->strides(); });
+  m.def("storage_offset", [](py::handle t) { return arg(t)->offset(); });
+  m.def("fill_", [](py::handle t, double value) {
+    TensorPtr x = arg(t);
+    check_in_place(x, false, "fill_");
+    check_untracked_write(x, "fill_");
+    fill(x, value);
+    x->storage()->bump_version();
+  });
+  m.def("copy_", [](py::handle t, py::handle src) {
+    TensorPtr x = arg(t), s = require_tensor(src, "src");
+    assign_in_place(x, s, "copy_");
+  });
+  m.def("as_subclass", [](py::handle t, py::handle cls, bool requires_grad) {
+    return make_subclass(require_tensor(t, "data"), cls, requires_grad);
+  }, "A new tensor object of class cls sharing t's data, outside the graph (nn.Parameter).");
+  m.def("set_data", [](py::handle t, py::handle data) { replace_data(t, require_tensor(data, "data")); },
+        "Makes the Python tensor t stand for data's storage, shape and dtype (t.data = ...).");
+  m.def("assign", [](py::handle t, py::handle value) { assign_in_place(arg(t), arg(value), "in-place op"); },
+        "Writes value into t as an in-place op does (version bump, history rebased).");
+}
+
+}  // namespace chaingrad

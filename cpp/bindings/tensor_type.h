@@ -1,0 +1,37 @@
+// The Python type TensorBase (chaingrad.Tensor's C base): one CPython object per tensor, with the
+// arithmetic operators as number slots.
+#pragma once
+
+#include <pybind11/pybind11.h>
+
+#include "tensor/tensor.h"
+
+namespace chaingrad {
+
+/// Creates TensorBase and GradFn and adds them to module m.
+void add_tensor_type(pybind11::module_& m);
+
+/// The tensor held by h when h is a Tensor, else nullptr.
+TensorImpl* tensor_of(pybind11::handle h);
+/// Like tensor_of, but raises TypeError naming `what` and h's type.
+TensorPtr require_tensor(pybind11::handle h, const char* what);
+
+/// The Python Tensor for t: the object already wrapping it if there is one, else a new one.
+pybind11::object wrap_tensor(const TensorPtr& t);
+
+/// A new Python object of class cls (a Tensor subclass) over a detached alias of t's data.
+pybind11::object make_subclass(const TensorPtr& t, pybind11::handle cls, bool requires_grad);
+
+/// Points the Python tensor obj at a detached alias of data (PyTorch's `t.data = ...`), keeping
+/// obj's identity and requires_grad; obj must be a leaf.
+void replace_data(pybind11::handle obj, const TensorPtr& data);
+
+/// The dtype an op on tensors a and b computes in, by PyTorch's rule: a 0-d tensor only widens
+/// the other operand's dtype when it is of a higher kind (bool < integer < floating).
+DType tensor_result_type(const TensorPtr& a, const TensorPtr& b);
+
+/// The Python object for a dtype, and back (registered by chaingrad at import).
+pybind11::object dtype_object(DType dtype);
+DType dtype_from(pybind11::handle h);
+
+}  // namespace chaingrad

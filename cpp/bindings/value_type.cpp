@@ -1,0 +1,288 @@
+#include "bindings/value_type.h"
+
+#include <structmember.h>
+
+#include <cmath>
+#include <mutex>
+#include <new>
+#include <string>
+
+#include "bindings/errors.h"
+#include "bindings/operands.h"
+
+namespace py = pybind11;
+
+namespace chaingrad {
+namespace {
+
+// Note [Value as a CPython type]
+// micrograd-style code spends its time creating Values and reading .data and .grad. Through
+// pybind11 a `Value + Value` cost about 210 ns, most of it the generic dispatcher and the
+// instance registry; as a plain CPython type with number slots it costs a third of that. The
+// object holds one counted reference to its node; the node points back at the object (not owned)
+// so that a node reached again through _prev comes back as the same Python object.
+struct ValueObject {
+  PyObject_HEAD
+  ScalarPtr node;
+  PyObject* weakrefs;
+};
+
+PyTypeObject* value_type = nullptr;  // created once by add_value_type, never replaced
+
+ValueObject* as_value(PyObject* o) { return reinterpret_cast<ValueObject*>(o); }
+
+PyObject* new_wrapper(PyTypeObject* type, ScalarPtr node) {
+  PyObject* self = type->tp_alloc(type, 0);
+  if (self == nullptr) return nullptr;
+  ValueObject* v = as_value(self);
+  new (&v->node) ScalarPtr(std::move(node));
+  v->weakrefs = nullptr;
+  v->node->wrapper = self;
+  return self;
+}
+
+py::object as_python_number(double value, bool is_int) {
+  if (is_int && std::isfinite(value)) {
+    return py::reinterpret_steal<py::object>(PyLong_FromDouble(value));
+  }
+  return py::reinterpret_steal<py::object>(PyFloat_FromDouble(value));
+}
+
+// --- lifecycle -------------------------------------------------------------------------------
+
+PyObject* value_new(PyTypeObject* type, PyObject*, PyObject*) {
+  return guarded<PyObject*>(nullptr, [&] { return new_wrapper(type, make_ref<ScalarNode>(0.0)); });
+}
+
+int value_init(PyObject* self, PyObject* args, PyObject* kwargs) {
+  static const char* keywords[] = {"data", nullptr};
+  PyObject* data = nullptr;
+  if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O:Value", const_cast<char**>(keywords), &data)) {
+    return -1;
+  }
+  return guarded(-1, [&] {
+    const Number n = require_number(data, "Value(data)");
+    ScalarNode& node = *as_value(self)->node;
+    node.set_data(n.value);
+    node.data_is_int = n.is_int;
+    return 0;
+  });
+}
+
+void value_dealloc(PyObject* self) {
+  PyTypeObject* type = Py_TYPE(self);
+  ValueObject* v = as_value(self);
+  // Forget the wrapper first: a weakref callback may reach this node again and must get a new one.
+  if (v->node && v->node->wrapper == self) v->node->wrapper = nullptr;
+  if (v->weakrefs != nullptr) PyObject_ClearWeakRefs(self);
+  v->node.~ScalarPtr();  // may free a whole graph (iteratively: see Note [iterative teardown])
+  type->tp_free(self);
+  Py_DECREF(type);  // instances of heap types own a reference to their type
+}
+
+// --- attributes ------------------------------------------------------------------------------
+
+PyObject* get_data(PyObject* self, void*) {
+  const ScalarNode& n = *as_value(self)->node;
+  return as_python_number(n.data(), n.data_is_int).release().ptr();
+}
+
+/// The setter of .data or .grad: a real number, remembered as an int when it was one.
+template <void (ScalarNode::*set)(double), bool ScalarNode::*is_int>
+int set_number(PyObject* self, PyObject* value, void* closure) {
+  const char* what = static_cast<const char*>(closure);
+  if (value == nullptr) {
+    PyErr_Format(PyExc_AttributeError, "%s cannot be deleted", what);
+    return -1;
+  }
+  return guarded(-1, [&] {
+    const Number n = require_number(value, what);
+    ScalarNode& node = *as_value(self)->node;
+    (node.*set)(n.value);
+    node.*is_int = n.is_int;
+    return 0;
+  });
+}
+
+PyObject* get_grad(PyObject* self, void*) {
+  const ScalarNode& n = *as_value(self)->node;
+  return as_python_number(n.grad(), n.grad_is_int).release().ptr();
+}
+
+PyObject* get_op(PyObject* self, void*) {
+  return guarded<PyObject*>(nullptr, [&] {
+    const ScalarNode& n = *as_value(self)->node;
+    if (n.op() != ScalarOp::Pow) return PyUnicode_FromString(scalar_op_name(n.op()));
+    py::str exponent = py::repr(as_python_number(n.exponent(), n.exponent_is_int));
+    return PyUnicode_FromFormat("**%U", exponent.ptr());
+  });
+}
+
+PyObject* get_prev(PyObject* self, void*) {
+  return guarded<PyObject*>(nullptr, [&] {
+    const auto& inputs = as_value(self)->node->inputs();
+    py::tuple out(inputs.size());
+    for (std::size_t i = 0; i < inputs.size(); ++i) {
+      out[i] = wrap_value(static_ref_cast<ScalarNode>(inputs[i]));
+    }
+    return out.release().ptr();
+  });
+}
+
+PyGetSetDef value_getset[] = {
+    {"data", get_data, set_number<&ScalarNode::set_data, &ScalarNode::data_is_int>,
+     "The value (float64; one set from an int prints as an int, as in micrograd).",
+     const_cast<char*>("Value.data")},
+    {"grad", get_grad, set_number<&ScalarNode::set_grad, &ScalarNode::grad_is_int>,
+     "d(root)/d(this value) after root.backward(); leaves accumulate over calls.",
+     const_cast<char*>("Value.grad")},
+    {"_op", get_op, nullptr, "The op that produced this value ('' for a leaf).", nullptr},
+    {"_prev", get_prev, nullptr, "The values this one was computed from, in the order the op took them.",
+     nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr}};
+
+PyMemberDef value_members[] = {
+    {"__weaklistoffset__", T_PYSSIZET, offsetof(ValueObject, weakrefs), READONLY, nullptr},
+    {nullptr, 0, 0, 0, nullptr}};
+
+// --- methods ---------------------------------------------------------------------------------
+
+using UnaryOp = ScalarPtr (*)(const ScalarPtr&);
+
+template <UnaryOp op>
+PyObject* unary(PyObject* self, PyObject* = nullptr) {
+  return guarded<PyObject*>(nullptr, [&] { return wrap_value(op(as_value(self)->node)).release().ptr(); });
+}
+
+// Note [one backward at a time]
+// The sweep runs with the GIL released so other Python threads can work meanwhile. Two sweeps
+// at once could share nodes (one model's parameters used by two threads), and their traversal
+// stamps and gradient sums would then race; a process-wide mutex, taken after the GIL is
+// released so neither lock waits on the other, lets one sweep run at a time.
+std::mutex backward_mutex;
+
+PyObject* backward(PyObject* self, PyObject*) {
+  ScalarPtr root = as_value(self)->node;
+  bool out_of_memory = false;
+  Py_BEGIN_ALLOW_THREADS
+  try {
+    std::lock_guard<std::mutex> one_at_a_time(backward_mutex);
+    scalar_backward(*root);
+  } catch (const std::bad_alloc&) {  // must not unwind past the GIL re-acquisition
+    out_of_memory = true;
+  }
+  Py_END_ALLOW_THREADS
+  if (out_of_memory) return PyErr_NoMemory();
+  Py_RETURN_NONE;
+}
+
+PyMethodDef value_methods[] = {
+    {"backward", backward, METH_NOARGS,
+     "Backpropagates from this value: its grad becomes 1 and every value it depends on gets "
+     "d(this)/d(value) added to its grad."},
+    {"relu", unary<relu>, METH_NOARGS, "max(0, x)."},
+    {"tanh", unary<tanh>, METH_NOARGS, "tanh(x)."},
+    {"exp", unary<exp>, METH_NOARGS, "e**x."},
+    {"log", unary<log>, METH_NOARGS, "Natural log (IEEE: -inf at 0, nan below 0)."},
+    {"sigmoid", unary<sigmoid>, METH_NOARGS, "1 / (1 + e**-x)."},
+    {nullptr, nullptr, 0, nullptr}};
+
+// --- number slots ----------------------------------------------------------------------------
+// Python calls nb_add(a, b) with the Value on either side and a Value or a number on the other;
+// anything else gives NotImplemented, so Python raises its own TypeError naming both types.
+
+using BinaryOp = ScalarPtr (*)(const ScalarPtr&, const ScalarPtr&);
+
+template <BinaryOp op>
+PyObject* binary(PyObject* a, PyObject* b) {
+  return guarded<PyObject*>(nullptr, [&]() -> PyObject* {
+    const ScalarPtr* held_a = value_holder(a);
+    ScalarPtr lhs = held_a ? *held_a : as_operand(a);
+    ScalarPtr rhs = held_a ? as_operand(b) : nullptr;
+    if (!held_a) {
+      if (const ScalarPtr* held_b = value_holder(b)) rhs = *held_b;
+    }
+    if (!lhs || !rhs) Py_RETURN_NOTIMPLEMENTED;
+    return wrap_value(op(lhs, rhs)).release().ptr();
+  });
+}
+
+PyObject* power(PyObject* base, PyObject* exponent, PyObject* modulus) {
+  return guarded<PyObject*>(nullptr, [&]() -> PyObject* {
+    const ScalarPtr* held = value_holder(base);
+    if (held == nullptr) Py_RETURN_NOTIMPLEMENTED;  // number ** Value: not a micrograd op
+    if (modulus != Py_None) throw py::type_error("pow() with a modulus is not defined for Value");
+    Number e;
+    if (!read_number(exponent, e)) {
+      throw py::type_error(
+          "Value ** exponent: the exponent must be an int or float (as in micrograd), got " +
+          type_name(exponent));
+    }
+    ScalarPtr out = pow(*held, e.value);
+    out->exponent_is_int = e.is_int;
+    return wrap_value(out).release().ptr();
+  });
+}
+
+PyObject* repr(PyObject* self) {
+  return guarded<PyObject*>(nullptr, [&] {
+    const ScalarNode& n = *as_value(self)->node;
+    py::str data = py::repr(as_python_number(n.data(), n.data_is_int));
+    py::str grad = py::repr(as_python_number(n.grad(), n.grad_is_int));
+    return PyUnicode_FromFormat("Value(data=%U, grad=%U)", data.ptr(), grad.ptr());
+  });
+}
+
+PyType_Slot value_slots[] = {
+    {Py_tp_doc, const_cast<char*>(
+                    "Value(data): a float64 scalar in a computation graph, with the gradient "
+                    "backward() leaves in it.")},
+    {Py_tp_new, reinterpret_cast<void*>(value_new)},
+    {Py_tp_init, reinterpret_cast<void*>(value_init)},
+    {Py_tp_dealloc, reinterpret_cast<void*>(value_dealloc)},
+    {Py_tp_repr, reinterpret_cast<void*>(repr)},
+    {Py_tp_getset, value_getset},
+    {Py_tp_members, value_members},
+    {Py_tp_methods, value_methods},
+    {Py_nb_add, reinterpret_cast<void*>(binary<add>)},
+    {Py_nb_subtract, reinterpret_cast<void*>(binary<sub>)},
+    {Py_nb_multiply, reinterpret_cast<void*>(binary<mul>)},
+    {Py_nb_true_divide, reinterpret_cast<void*>(binary<div>)},
+    {Py_nb_power, reinterpret_cast<void*>(power)},
+    {Py_nb_negative, reinterpret_cast<void*>(unary<neg>)},
+    {0, nullptr}};
+
+PyType_Spec value_spec = {"chaingrad.Value", sizeof(ValueObject), 0,
+                          Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE, value_slots};
+
+}  // namespace
+
+const ScalarPtr* value_holder(py::handle h) {
+  PyObject* o = h.ptr();
+  if (!PyObject_TypeCheck(o, value_type)) return nullptr;
+  return &as_value(o)->node;
+}
+
+py::object wrap_value(const ScalarPtr& node) {
+  if (node->wrapper != nullptr) {
+    return py::reinterpret_borrow<py::object>(static_cast<PyObject*>(node->wrapper));
+  }
+  PyObject* self = new_wrapper(value_type, node);
+  if (self == nullptr) throw py::error_already_set();
+  return py::reinterpret_steal<py::object>(self);
+}
+
+void add_value_type(py::module_& m) {
+  PyObject* type = PyType_FromSpec(&value_spec);
+  if (type == nullptr) throw py::error_already_set();
+  value_type = reinterpret_cast<PyTypeObject*>(type);
+  // numpy scalars on the left (np.int64(-1) * v) must defer to Value's reflected operators
+  // instead of building a 0-d object array.
+  if (PyDict_SetItemString(value_type->tp_dict, "__array_ufunc__", Py_None) < 0) {
+    throw py::error_already_set();
+  }
+  PyType_Modified(value_type);
+  m.add_object("Value", py::reinterpret_steal<py::object>(type));
+}
+
+}  // namespace chaingrad

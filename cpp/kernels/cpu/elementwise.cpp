@@ -1,0 +1,402 @@
+#include "kernels/kernels.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+
+#include "core/gil.h"
+#include "kernels/cpu/parallel.h"
+#include "kernels/cpu/element_loops.h"
+#include "kernels/cpu/isa.h"
+#include "tensor/device.h"
+#include "kernels/loops.h"
+
+namespace chaingrad {
+namespace {
+
+/// How an operand is read by a flat loop over a contiguous output: element i, or always element 0.
+bool is_flat(const TensorImpl& t, const Shape& out) { return t.shape() == out && t.is_contiguous(); }
+bool is_single(const TensorImpl& t) { return t.numel() == 1; }
+
+}  // namespace
+
+Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
+  const std::size_t n = std::max(a.size(), b.size());
+  Shape out(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::int64_t da = i < n - a.size() ? 1 : a[i - (n - a.size())];
+    const std::int64_t db = i < n - b.size() ? 1 : b[i - (n - b.size())];
+    if (da != db && da != 1 && db != 1) {
+      throw std::runtime_error(std::string(op) + ": shapes " + shape_str(a) + " and " +
+                                  shape_str(b) + " cannot be broadcast together (dim " +
+                                  std::to_string(i) + ": " + std::to_string(da) + " vs " +
+                                  std::to_string(db) + ")");
+    }
+    out[i] = da == 1 ? db : da;
+  }
+  return out;
+}
+
+void copy_into(const TensorPtr& dst, const TensorPtr& src_in) {
+  // Source and destination in one storage (x[1:] = x[:-1]) could overlap: read a copy instead.
+  TensorPtr src = src_in->storage() == dst->storage() && src_in.get() != dst.get()
+                      ? cast(src_in, src_in->dtype(), /*copy=*/true)
+                      : src_in;
+  if (broadcast_shapes(dst->shape(), src->shape(), "copy") != dst->shape()) {
+    throw std::runtime_error("copy: source of shape " + shape_str(src->shape()) +
+                                " cannot be broadcast to destination of shape " +
+                                shape_str(dst->shape()));
+  }
+  // A copy may cross devices (as PyTorch's copy_): the source moves first, then converts there.
+  if (dst->is_cuda()) {
+    if (src->device() != dst->device() && !(src->ndim() == 0 && !src->is_cuda())) src = to_device(src, dst->device());
+    cuda::copy(*dst, cuda_operand(src, dst->shape()));
+    return;
+  }
+  if (src->is_cuda()) src = to_device(src, dst->device());
+  const Shape src_strides = broadcast_strides(*src, dst->shape());
+  GilRelease unlocked(dst->numel() >= kParallelGrain);
+  dispatch(dst->dtype(), [&](auto out_tag) {
+    using Out = decltype(out_tag);
+    dispatch(src->dtype(), [&](auto in_tag) {
+      using In = decltype(in_tag);
+      Out* out = dst->data_as<Out>();
+      const In* in = src->data_as<In>();
+      if (dst->is_contiguous() && is_flat(*src, dst->shape())) {
+        parallel_for(dst->numel(), [&](std::int64_t b, std::int64_t e) {
+          for (std::int64_t i = b; i < e; ++i) out[i] = convert_value<Out, In>(in[i]);
+        });
+        return;
+      }
+      for_each_run<2>(dst->shape(), {dst->strides().data(), src_strides.data()},
+                      [&](const auto& off, const auto& step, std::int64_t n) {
+                        Out* o = out + off[0];
+                        const In* i = in + off[1];
+                        for (std::int64_t j = 0; j < n; ++j) {
+                          o[j * step[0]] = convert_value<Out, In>(i[j * step[1]]);
+                        }
+                      });
+    });
+  });
+}
+
+TensorPtr cast(const TensorPtr& t, DType dtype, bool copy) {
+  if (t->dtype() == dtype && !copy) return t;
+  TensorPtr out = empty(t->shape(), dtype, t->device());
+  copy_into(out, t);
+  return out;
+}
+
+TensorPtr contiguous(const TensorPtr& t) {
+  if (t->is_contiguous()) return t;
+  return cast(t, t->dtype(), /*copy=*/true);
+}
+
+TensorPtr as_shape(const TensorPtr& t, const Shape& shape) {
+  if (shape_numel(shape) != t->numel()) {
+    throw std::runtime_error("as_shape: " + shape_str(t->shape()) + " has " + std::to_string(t->numel()) +
+                             " elements, not the " + std::to_string(shape_numel(shape)) + " of " + shape_str(shape));
+  }
+  TensorPtr c = contiguous(t);
+  return make_view(c, shape, contiguous_strides(shape), c->offset());
+}
+
+void fill(const TensorPtr& dst, double value) {
+  if (dst->dtype() == DType::Int64 && !(value >= -0x1p63 && value < 0x1p63)) {
+    throw std::runtime_error("value " + std::to_string(value) + " cannot be converted to type int64 without overflow");
+  }
+  if (dst->is_cuda()) return cuda::fill(*dst, value);
+  dispatch(dst->dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T v = convert_value<T>(value);
+    T* out = dst->data_as<T>();
+    for_each_run<1>(dst->shape(), {dst->strides().data()},
+                    [&](const auto& off, const auto& step, std::int64_t n) {
+                      for (std::int64_t j = 0; j < n; ++j) out[off[0] + j * step[0]] = v;
+                    });
+  });
+}
+
+TensorPtr scalar_tensor(double value, DType dtype) {
+  TensorPtr out = empty({}, dtype);
+  fill(out, value);
+  return out;
+}
+
+double item(const TensorPtr& t) {
+  if (t->numel() != 1) {
+    throw std::runtime_error("a Tensor with " + std::to_string(t->numel()) +
+                                " elements cannot be converted to Scalar");
+  }
+  const TensorPtr host = to_device(t, Device{});
+  return dispatch(t->dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    return static_cast<double>(*host->data_as<T>());
+  });
+}
+
+namespace {
+
+// --- unary ---------------------------------------------------------------------------------
+
+bool is_transcendental(UnaryOp op) {
+  return op == UnaryOp::Exp || op == UnaryOp::Log || op == UnaryOp::Sqrt || op == UnaryOp::Tanh ||
+         op == UnaryOp::Sigmoid || op == UnaryOp::Sin || op == UnaryOp::Cos;
+}
+
+// --- binary --------------------------------------------------------------------------------
+
+template <class O, class T, class F>
+bool flat_binary(O* z, const T* x, bool x_flat, const T* y, bool y_flat, std::int64_t n, F f) {
+  if (x_flat && y_flat) {
+    parallel_for(n, [&](std::int64_t b, std::int64_t e) { for (std::int64_t i = b; i < e; ++i) z[i] = f(x[i], y[i]); });
+  } else if (x_flat) {
+    const T v = y[0];
+    parallel_for(n, [&](std::int64_t b, std::int64_t e) { for (std::int64_t i = b; i < e; ++i) z[i] = f(x[i], v); });
+  } else if (y_flat) {
+    const T v = x[0];
+    parallel_for(n, [&](std::int64_t b, std::int64_t e) { for (std::int64_t i = b; i < e; ++i) z[i] = f(v, y[i]); });
+  } else {
+    return false;
+  }
+  return true;
+}
+
+bool is_comparison(BinaryOp op) { return op >= BinaryOp::Eq; }
+
+/// True when some element of the int64 tensor t is negative (on t's device).
+bool any_negative(const TensorPtr& t) {
+  if (t->is_cuda()) return cuda::any_negative(*t);
+  const std::int64_t* e = t->data_as<std::int64_t>();
+  bool negative = false;
+  for_each_run<1>(t->shape(), {t->strides().data()}, [&](const auto& off, const auto& step, std::int64_t n) {
+    for (std::int64_t j = 0; j < n; ++j) negative |= e[off[0] + j * step[0]] < 0;
+  });
+  return negative;
+}
+
+}  // namespace
+
+TensorPtr unary(UnaryOp op, const TensorPtr& t) {
+  DType dtype = t->dtype();
+  if (is_transcendental(op) && !is_floating(dtype)) dtype = DType::Float32;
+  if (dtype == DType::Bool && op != UnaryOp::Abs) {
+    if (op == UnaryOp::Neg) {
+      throw std::runtime_error(
+          "Negation, the `-` operator, on a bool tensor is not supported. If you are trying to "
+          "invert a mask, use the `~` or `logical_not()` operator instead.");
+    }
+    dtype = DType::Int64;
+  }
+  const TensorPtr in = cast(t, dtype);
+  TensorPtr out = empty(in->shape(), dtype, in->device());
+  if (out->is_cuda()) {
+    cuda::unary(op, *out, cuda_operand(in, out->shape()));
+    return out;
+  }
+  GilRelease unlocked(out->numel() >= kParallelGrain);
+  dispatch(dtype, [&](auto tag) {
+    using T = decltype(tag);
+    const T* x = in->data_as<T>();
+    T* y = out->data_as<T>();
+    with_unary(op, [&](auto op_c) {
+      constexpr UnaryOp o = decltype(op_c)::value;
+      if (in->is_contiguous()) {
+        parallel_for(out->numel(), [&](std::int64_t b, std::int64_t e) {
+          if constexpr (std::is_same_v<T, float>) flat_kernels().unary_f32(op, y, x, b, e);
+          else if constexpr (std::is_same_v<T, double>) flat_kernels().unary_f64(op, y, x, b, e);
+          else flat_unary<T>(op, y, x, b, e);
+        });
+        return;
+      }
+      for_each_run<2>(out->shape(), {out->strides().data(), in->strides().data()},
+                      [&](const auto& off, const auto& step, std::int64_t n) {
+                        for (std::int64_t j = 0; j < n; ++j) {
+                          y[off[0] + j * step[0]] = unary_value<o, T>(x[off[1] + j * step[1]]);
+                        }
+                      });
+    });
+  });
+  return out;
+}
+
+const char* binary_op_name(BinaryOp op) {
+  switch (op) {
+    case BinaryOp::Add: return "add";
+    case BinaryOp::Sub: return "sub";
+    case BinaryOp::Mul: return "mul";
+    case BinaryOp::Div: return "div";
+    case BinaryOp::Pow: return "pow";
+    case BinaryOp::Maximum: return "maximum";
+    case BinaryOp::Minimum: return "minimum";
+    case BinaryOp::Eq: return "eq";
+    case BinaryOp::Ne: return "ne";
+    case BinaryOp::Lt: return "lt";
+    case BinaryOp::Le: return "le";
+    case BinaryOp::Gt: return "gt";
+    case BinaryOp::Ge: return "ge";
+  }
+  return "?";
+}
+
+namespace {
+
+/// binary() into out, which the caller made (or checked) of the broadcast shape and result dtype,
+/// contiguous, on `device`.
+void run_binary(BinaryOp op, const TensorPtr& out, const TensorPtr& a, const TensorPtr& b, DType dtype,
+                const Device& device) {
+  const Shape& shape = out->shape();
+  if (dtype == DType::Bool && (op == BinaryOp::Sub || op == BinaryOp::Div || op == BinaryOp::Pow)) {
+    throw std::runtime_error(std::string(binary_op_name(op)) +
+                                ": not supported for two bool tensors; convert one with .int()");
+  }
+  const TensorPtr x = cast(a, dtype);
+  const TensorPtr y = cast(b, dtype);
+  if (op == BinaryOp::Pow && dtype == DType::Int64 && any_negative(y)) {
+    throw std::runtime_error("pow: integers to negative integer powers are not allowed");
+  }
+  if (device.is_cuda()) {
+    cuda::binary(op, dtype, *out, cuda_operand(x, shape), cuda_operand(y, shape));
+    return;
+  }
+  const Shape xs = broadcast_strides(*x, shape);
+  const Shape ys = broadcast_strides(*y, shape);
+  const bool x_flat = is_flat(*x, shape), y_flat = is_flat(*y, shape);
+  const bool flat = (x_flat || is_single(*x)) && (y_flat || is_single(*y));
+  GilRelease unlocked(out->numel() >= kParallelGrain);
+  dispatch(dtype, [&](auto tag) {
+    using T = decltype(tag);
+    const T* px = x->data_as<T>();
+    const T* py = y->data_as<T>();
+    with_binary(op, [&](auto op_c) {
+      constexpr BinaryOp o = decltype(op_c)::value;
+      using Out = decltype(binary_value<o, T>(T{}, T{}));
+      Out* pz = out->data_as<Out>();
+      auto f = [](T a, T b) { return binary_value<o, T>(a, b); };
+      if constexpr (std::is_floating_point_v<T> && o < BinaryOp::Eq) {
+        if (flat) {  // the widest instruction set's loop (see Note [ISA dispatch])
+          parallel_for(out->numel(), [&](std::int64_t b, std::int64_t e) {
+            if constexpr (std::is_same_v<T, float>) flat_kernels().arith_f32(op, pz, px, x_flat, py, y_flat, b, e);
+            else flat_kernels().arith_f64(op, pz, px, x_flat, py, y_flat, b, e);
+          });
+          return;
+        }
+      }
+      if (flat && flat_binary(pz, px, x_flat, py, y_flat, out->numel(), f)) return;
+      for_each_run<3>(shape, {out->strides().data(), xs.data(), ys.data()},
+                      [&](const auto& off, const auto& step, std::int64_t n) {
+                        for (std::int64_t j = 0; j < n; ++j) {
+                          pz[off[0] + j * step[0]] = f(px[off[1] + j * step[1]], py[off[2] + j * step[2]]);
+                        }
+                      });
+    });
+  });
+}
+
+}  // namespace
+
+TensorPtr binary(BinaryOp op, const TensorPtr& a, const TensorPtr& b, DType dtype) {
+  const Shape shape = broadcast_shapes(a->shape(), b->shape(), binary_op_name(op));
+  const Device device = common_device(binary_op_name(op), {a.get(), b.get()});
+  TensorPtr out = empty(shape, is_comparison(op) ? DType::Bool : dtype, device);
+  run_binary(op, out, a, b, dtype, device);
+  return out;
+}
+
+void binary_into(BinaryOp op, const TensorPtr& out, const TensorPtr& a, const TensorPtr& b, DType dtype) {
+  const Device device = common_device(binary_op_name(op), {out.get(), a.get(), b.get()});
+  if (broadcast_shapes(a->shape(), b->shape(), binary_op_name(op)) != out->shape() || !out->is_contiguous() ||
+      out->dtype() != (is_comparison(op) ? DType::Bool : dtype) || out->device() != device) {
+    throw std::logic_error(std::string(binary_op_name(op)) + ": output of shape " + shape_str(out->shape()) +
+                           " does not fit the operands");
+  }
+  run_binary(op, out, a, b, dtype, device);
+}
+
+TensorPtr relu_backward(const TensorPtr& g, const TensorPtr& y) {
+  if (g->shape() != y->shape() || g->dtype() != y->dtype() || g->device() != y->device()) {
+    throw std::logic_error("relu_backward: the gradient " + shape_str(g->shape()) + " does not match the output " +
+                           shape_str(y->shape()));
+  }
+  if (!g->is_contiguous() || !y->is_contiguous()) return relu_backward(contiguous(g), contiguous(y));
+  TensorPtr out = empty(g->shape(), g->dtype(), g->device());
+  if (out->is_cuda()) {
+    cuda::relu_backward(*out, *g, *y);
+    return out;
+  }
+  GilRelease unlocked(out->numel() >= kParallelGrain);
+  dispatch(g->dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T* pg = g->data_as<T>();
+    const T* py = y->data_as<T>();
+    T* po = out->data_as<T>();
+    parallel_for(out->numel(), [&](std::int64_t b, std::int64_t e) {
+      // PyTorch's threshold rule: where relu gave NaN the gradient passes
+      for (std::int64_t i = b; i < e; ++i) po[i] = py[i] <= T(0) ? T(0) : pg[i];
+    });
+  });
+  return out;
+}
+
+TensorPtr where(const TensorPtr& cond, const TensorPtr& a, const TensorPtr& b, DType dtype) {
+  const Shape shape = broadcast_shapes(cond->shape(), broadcast_shapes(a->shape(), b->shape(), "where"),
+                                       "where");
+  const Device device = common_device("where", {cond.get(), a.get(), b.get()});
+  const TensorPtr c = cast(cond, DType::Bool);
+  const TensorPtr x = cast(a, dtype);
+  const TensorPtr y = cast(b, dtype);
+  if (device.is_cuda()) {
+    TensorPtr out = empty(shape, dtype, device);
+    cuda::where(*out, cuda_operand(c, shape), cuda_operand(x, shape), cuda_operand(y, shape));
+    return out;
+  }
+  const Shape cs = broadcast_strides(*c, shape), xs = broadcast_strides(*x, shape),
+              ys = broadcast_strides(*y, shape);
+  TensorPtr out = empty(shape, dtype);
+  dispatch(dtype, [&](auto tag) {
+    using T = decltype(tag);
+    const bool* pc = c->data_as<bool>();
+    const T* px = x->data_as<T>();
+    const T* py = y->data_as<T>();
+    T* pz = out->data_as<T>();
+    for_each_run<4>(shape, {out->strides().data(), cs.data(), xs.data(), ys.data()},
+                    [&](const auto& off, const auto& step, std::int64_t n) {
+                      for (std::int64_t j = 0; j < n; ++j) {
+                        pz[off[0] + j * step[0]] = pc[off[1] + j * step[1]] ? px[off[2] + j * step[2]]
+                                                                          : py[off[3] + j * step[3]];
+                      }
+                    });
+  });
+  return out;
+}
+
+TensorPtr clamp(const TensorPtr& t, const double* lo, const double* hi) {
+  if (t->dtype() == DType::Bool) throw std::runtime_error("clamp is not supported for bool tensors");
+  TensorPtr out = empty(t->shape(), t->dtype(), t->device());
+  if (out->is_cuda()) {
+    cuda::clamp(*out, cuda_operand(t, out->shape()), lo, hi);
+    return out;
+  }
+  dispatch(t->dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T* x = t->data_as<T>();
+    T* y = out->data_as<T>();
+    const T lo_v = lo ? saturate_value<T>(*lo) : T(0), hi_v = hi ? saturate_value<T>(*hi) : T(0);
+    for_each_run<2>(out->shape(), {out->strides().data(), t->strides().data()},
+                    [&](const auto& off, const auto& step, std::int64_t n) {
+                      for (std::int64_t j = 0; j < n; ++j) {
+                        T v = x[off[1] + j * step[1]];
+                        // a NaN bound makes the result NaN, as PyTorch (a NaN input stays NaN)
+                        if (lo && (v < lo_v || lo_v != lo_v)) v = lo_v;
+                        if (hi && (v > hi_v || hi_v != hi_v)) v = hi_v;
+                        y[off[0] + j * step[0]] = v;
+                      }
+                    });
+  });
+  return out;
+}
+
+}  // namespace chaingrad

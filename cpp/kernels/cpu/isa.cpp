@@ -1,0 +1,23 @@
+#include "kernels/cpu/isa.h"
+
+#include "kernels/cpu/element_loops.h"
+
+namespace chaingrad {
+
+FlatKernels baseline_kernels() {
+  return {"baseline", &flat_unary<float>, &flat_unary<double>, &flat_arith<float>, &flat_arith<double>};
+}
+
+const FlatKernels& flat_kernels() {
+  static const FlatKernels chosen = [] {
+#ifdef CHAINGRAD_ISA_KERNELS
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f")) return avx512_kernels();
+    if (__builtin_cpu_supports("avx2")) return avx2_kernels();
+#endif
+    return baseline_kernels();
+  }();
+  return chosen;
+}
+
+}  // namespace chaingrad

@@ -1,0 +1,142 @@
+// Strided iteration and dtype dispatch shared by the tensor kernels.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <limits>
+#include <stdexcept>
+#include <type_traits>
+#include <vector>
+
+#include "tensor/tensor.h"
+
+namespace chaingrad {
+
+#if defined(__CUDACC__)
+#define CG_HOST_DEVICE __host__ __device__
+#else
+#define CG_HOST_DEVICE
+#endif
+
+// Note [integer wrap-around]
+// Signed overflow is undefined behaviour in C++, and int64 tensors overflow on ordinary input
+// (2**62 * 4, -INT64_MIN, a sum of large counts). PyTorch's results there are the two's-complement
+// wrap-around, so the integer arithmetic of every kernel goes through unsigned types, where
+// wrapping is defined, and converts back.
+
+/// a + b, a - b, a * b and -a, wrapping around for signed integers (see Note [integer wrap-around]).
+template <class T>
+CG_HOST_DEVICE inline T wrapping_add(T a, T b) {
+  if constexpr (std::is_integral_v<T> && std::is_signed_v<T>) {
+    using U = std::make_unsigned_t<T>;
+    return static_cast<T>(static_cast<U>(a) + static_cast<U>(b));
+  } else {
+    return static_cast<T>(a + b);
+  }
+}
+template <class T>
+CG_HOST_DEVICE inline T wrapping_sub(T a, T b) {
+  if constexpr (std::is_integral_v<T> && std::is_signed_v<T>) {
+    using U = std::make_unsigned_t<T>;
+    return static_cast<T>(static_cast<U>(a) - static_cast<U>(b));
+  } else {
+    return static_cast<T>(a - b);
+  }
+}
+template <class T>
+CG_HOST_DEVICE inline T wrapping_mul(T a, T b) {
+  if constexpr (std::is_integral_v<T> && std::is_signed_v<T>) {
+    using U = std::make_unsigned_t<T>;
+    return static_cast<T>(static_cast<U>(a) * static_cast<U>(b));
+  } else {
+    return static_cast<T>(a * b);
+  }
+}
+template <class T>
+CG_HOST_DEVICE inline T wrapping_neg(T a) {
+  if constexpr (std::is_integral_v<T>) return wrapping_sub(T(0), a);
+  else return -a;  // not 0 - a, which turns -0.0 into +0.0
+}
+
+/// v converted to Out without undefined behaviour: a float that Out cannot hold (NaN, inf,
+/// 1e38 into int64) becomes Out's minimum, which is what x86's conversion instruction, and so
+/// PyTorch on these machines, gives; anything nonzero converts to true.
+template <class Out, class In>
+CG_HOST_DEVICE inline Out convert_value(In v) {
+  if constexpr (std::is_same_v<Out, bool>) {
+    return v != In(0);
+  } else if constexpr (std::is_integral_v<Out> && std::is_floating_point_v<In>) {
+    // 2^(digits) is exactly representable in In; values at or past it do not fit
+    constexpr In limit = static_cast<In>(static_cast<std::uint64_t>(1) << std::numeric_limits<Out>::digits);
+    return v >= -limit && v < limit ? static_cast<Out>(v) : std::numeric_limits<Out>::min();
+  } else {
+    return static_cast<Out>(v);
+  }
+}
+
+/// A bound given as a double (clamp's min and max) in T's range: an integer type saturates, so the
+/// Python int 2**63 - 1, which a double rounds up to 2**63, stays the largest int64.
+template <class T>
+CG_HOST_DEVICE inline T saturate_value(double v) {
+  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+    constexpr double limit = static_cast<double>(static_cast<std::uint64_t>(1) << std::numeric_limits<T>::digits);
+    if (!(v < limit)) return v != v ? T(0) : std::numeric_limits<T>::max();
+    if (v < -limit) return std::numeric_limits<T>::min();
+    return static_cast<T>(v);
+  } else {
+    return convert_value<T>(v);
+  }
+}
+
+/// Calls f with a value of the C++ type of dtype (bool, int64_t, float, double).
+template <class F>
+decltype(auto) dispatch(DType dtype, F&& f) {
+  switch (dtype) {
+    case DType::Bool: return f(bool{});
+    case DType::Int64: return f(std::int64_t{});
+    case DType::Float32: return f(float{});
+    case DType::Float64: return f(double{});
+  }
+  throw std::logic_error("unknown dtype");
+}
+
+/// The strides that view t at shape `out` by broadcasting: right-aligned, 0 where t has size 1
+/// or no dim. The caller has checked that t broadcasts to out.
+inline Shape broadcast_strides(const TensorImpl& t, const Shape& out) {
+  Shape strides(out.size(), 0);
+  const std::size_t lead = out.size() - t.shape().size();
+  for (std::size_t d = 0; d < t.shape().size(); ++d) {
+    strides[lead + d] = t.shape()[d] == 1 ? 0 : t.strides()[d];
+  }
+  return strides;
+}
+
+/// Walks every index of shape in row-major order, one run along the last dim at a time:
+/// run(offsets, inner_strides, length), where offsets[k] is operand k's element offset at the start
+/// of the run and inner_strides[k] its stride along the last dim.
+template <std::size_t N, class Run>
+void for_each_run(const Shape& shape, const std::array<const std::int64_t*, N>& strides, Run&& run) {
+  const std::int64_t total = shape_numel(shape);
+  if (total == 0) return;
+  std::array<std::int64_t, N> offsets{};
+  std::array<std::int64_t, N> inner{};
+  const std::int64_t nd = static_cast<std::int64_t>(shape.size());
+  if (nd == 0) {
+    run(offsets, inner, std::int64_t{1});
+    return;
+  }
+  const std::int64_t length = shape[nd - 1];
+  for (std::size_t k = 0; k < N; ++k) inner[k] = strides[k][nd - 1];
+  std::vector<std::int64_t> index(static_cast<std::size_t>(nd), 0);
+  for (std::int64_t done = 0; done < total; done += length) {
+    run(offsets, inner, length);
+    for (std::int64_t d = nd - 2; d >= 0; --d) {
+      for (std::size_t k = 0; k < N; ++k) offsets[k] += strides[k][d];
+      if (++index[d] < shape[d]) break;
+      for (std::size_t k = 0; k < N; ++k) offsets[k] -= strides[k][d] * shape[d];
+      index[d] = 0;
+    }
+  }
+}
+
+}  // namespace chaingrad

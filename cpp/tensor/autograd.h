@@ -1,0 +1,123 @@
+// Autograd for tensors on the shared graph core: gradient nodes, leaf accumulation, grad mode,
+// and the backward entry points.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "core/graph.h"
+#include "tensor/tensor.h"
+
+namespace chaingrad {
+
+/// Whether ops record gradient nodes on this thread (false inside `no_grad`).
+bool grad_enabled();
+void set_grad_enabled(bool enabled);
+
+/// A node that turns the gradient of its output tensor into gradients of its inputs. Each
+/// backward pass sums the gradients arriving from consumers in grad_, then apply() runs once.
+class TensorNode : public Node {
+ public:
+  using Node::Node;
+  /// PyTorch's name for the node ("MulBackward0"), shown by grad_fn.
+  virtual const char* name() const = 0;
+  /// Adds g to the gradient this node has received in the current pass, moved to device() first
+  /// when it comes from an op on another device (a 0-d CPU tensor used as a scalar by a CUDA op).
+  void add_grad(const TensorPtr& g);
+  /// The device of the tensor whose gradient this node receives.
+  virtual Device device() const = 0;
+  /// The gradient received in the current pass (null before any arrived).
+  const TensorPtr& received_grad() const { return grad_; }
+  /// Frees saved tensors after a backward pass without retain_graph.
+  virtual void release_saved() {}
+
+  void begin_backward() override { grad_.reset(); }
+  void backward() override;
+
+ protected:
+  /// Gradients for each input edge, in order (null where there is none).
+  virtual std::vector<TensorPtr> apply(const TensorPtr& grad) = 0;
+
+ private:
+  TensorPtr grad_;
+};
+
+/// The sink for a leaf tensor that requires grad: adds the gradient into leaf.grad.
+class AccumulateGrad final : public TensorNode {
+ public:
+  explicit AccumulateGrad(TensorPtr leaf);
+  ~AccumulateGrad() override;
+  const char* name() const override { return "AccumulateGrad"; }
+  Device device() const override { return leaf_->device(); }
+  const TensorPtr& leaf() const { return leaf_; }
+
+ protected:
+  std::vector<TensorPtr> apply(const TensorPtr& grad) override;
+
+ private:
+  TensorPtr leaf_;
+};
+
+/// The data of a tensor kept for the backward pass (an alias without autograd state), with the
+/// version it had when saved.
+struct SavedTensor {
+  TensorPtr tensor;
+  std::uint64_t version = 0;
+};
+
+/// The gradient rule of one op: gradients for each input from the output's gradient and the
+/// saved tensors (in the order they were saved).
+using GradRule = std::function<std::vector<TensorPtr>(const TensorPtr& grad,
+                                                      const std::vector<TensorPtr>& saved)>;
+
+/// The node of an ordinary op: its name, input edges, saved tensors and gradient rule.
+class FunctionNode final : public TensorNode {
+ public:
+  FunctionNode(const char* name, std::vector<NodePtr> edges, std::vector<SavedTensor> saved,
+               GradRule rule, Device device)
+      : TensorNode(std::move(edges)), name_(name), saved_(std::move(saved)), rule_(std::move(rule)), device_(device) {}
+  const char* name() const override { return name_; }
+  Device device() const override { return device_; }
+  void release_saved() override;
+
+ protected:
+  std::vector<TensorPtr> apply(const TensorPtr& grad) override;
+
+ private:
+  const char* name_;
+  std::vector<SavedTensor> saved_;
+  GradRule rule_;
+  Device device_;  // the output's
+  bool released_ = false;
+};
+
+/// True when ops should record a node for an op on these inputs.
+bool any_requires_grad(std::initializer_list<const TensorPtr*> inputs);
+bool any_requires_grad(const std::vector<TensorPtr>& inputs);
+
+/// Makes `out` the result of a recorded op: the gradient flows to `inputs` through `rule`, which
+/// receives `saved` back. Does nothing (returns out) when no input requires grad or grad mode is
+/// off.
+TensorPtr record(TensorPtr out, const char* name, const std::vector<TensorPtr>& inputs,
+                 const std::vector<TensorPtr>& saved, GradRule rule);
+
+// Note [one tensor backward at a time]
+// Kernels inside a backward pass release the GIL; another thread's backward over a graph sharing
+// nodes would meanwhile reset those nodes' gradient buffers (freeing what the kernel reads) and
+// mix the two passes' sums. Callers therefore hold backward_mutex() for a whole pass, taking it
+// with the GIL released so that neither lock waits on the other.
+std::mutex& backward_mutex();
+
+/// Backpropagates from root, seeded with gradient (ones for a one-element root when null):
+/// leaves that require grad accumulate into .grad. Frees saved tensors unless retain_graph.
+void backward(const TensorPtr& root, TensorPtr gradient, bool retain_graph);
+
+/// d root / d input for each input, without touching any .grad (PyTorch's autograd.grad).
+/// A null entry means the input is not reached (an error unless allow_unused).
+std::vector<TensorPtr> grad(const TensorPtr& root, const std::vector<TensorPtr>& inputs,
+                            TensorPtr gradient, bool retain_graph, bool allow_unused);
+
+}  // namespace chaingrad

@@ -1,0 +1,49 @@
+#include "tensor/factories.h"
+
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
+#include "kernels/kernels.h"
+
+namespace chaingrad {
+
+TensorPtr full(const Shape& shape, double value, DType dtype, const Device& device) {
+  TensorPtr out = empty(shape, dtype, device);
+  fill(out, value);
+  return out;
+}
+
+TensorPtr arange(double start, double end, double step, DType dtype) {
+  if (!std::isfinite(start) || !std::isfinite(end)) {
+    throw std::runtime_error("arange: unsupported range: " + std::to_string(start) + " -> " + std::to_string(end));
+  }
+  if (step == 0 || !std::isfinite(step)) throw std::runtime_error("arange: step must be nonzero and finite");
+  if ((end - start) / step < 0) throw std::runtime_error("arange: upper bound and larger bound inconsistent with step sign");
+  const double span = std::ceil((end - start) / step);
+  if (!(span < 0x1p62)) {
+    throw std::runtime_error("arange: invalid size " + std::to_string(span) + " (possible overflow)");
+  }
+  const auto n = static_cast<std::int64_t>(span);
+  TensorPtr out = empty({n}, dtype);
+  TensorPtr src = empty({n}, DType::Float64);
+  for (std::int64_t i = 0; i < n; ++i) src->data_as<double>()[i] = start + static_cast<double>(i) * step;
+  copy_into(out, src);
+  return out;
+}
+
+TensorPtr linspace(double start, double end, std::int64_t steps, DType dtype) {
+  if (steps < 0) throw std::runtime_error("linspace: number of steps must be non-negative");
+  TensorPtr src = empty({steps}, DType::Float64);
+  double* p = src->data_as<double>();
+  const double step = steps > 1 ? (end - start) / static_cast<double>(steps - 1) : 0.0;
+  // from both ends, as PyTorch, so the last element is exactly `end`
+  const std::int64_t half = steps / 2;
+  for (std::int64_t i = 0; i < steps; ++i) {
+    p[i] = i < half ? start + step * static_cast<double>(i) : end - step * static_cast<double>(steps - i - 1);
+  }
+  if (steps == 1) p[0] = start;  // a single point is the start, as PyTorch
+  return cast(src, dtype);
+}
+
+}  // namespace chaingrad

@@ -1,0 +1,631 @@
+#include "tensor/ops.h"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
+#include "tensor/autograd.h"
+#include "tensor/device.h"
+
+namespace chaingrad {
+namespace {
+
+using Grads = std::vector<TensorPtr>;
+using Saved = std::vector<TensorPtr>;
+
+TensorPtr mul_k(const TensorPtr& a, const TensorPtr& b) {
+  return binary(BinaryOp::Mul, a, b, promote(a->dtype(), b->dtype()));
+}
+TensorPtr div_k(const TensorPtr& a, const TensorPtr& b) {
+  return binary(BinaryOp::Div, a, b, promote(a->dtype(), b->dtype()));
+}
+TensorPtr sub_k(const TensorPtr& a, const TensorPtr& b) {
+  return binary(BinaryOp::Sub, a, b, promote(a->dtype(), b->dtype()));
+}
+TensorPtr scalar_like(double v, const TensorPtr& t) { return scalar_tensor(v, t->dtype()); }
+
+/// Zeros shaped like g: a gradient that is 0 whatever g holds (g * 0 would be NaN where g is inf).
+TensorPtr zeros_like(const TensorPtr& g) {
+  TensorPtr zeros = empty(g->shape(), g->dtype(), g->device());
+  fill(zeros, 0.0);
+  return zeros;
+}
+
+/// g where mask holds and 0 elsewhere: selected, not multiplied, so an inf or NaN in g does not
+/// turn the masked-out places into NaN (PyTorch's masked_fill).
+TensorPtr masked_grad(const TensorPtr& mask, const TensorPtr& g) {
+  return where(mask, g, scalar_tensor(0, g->dtype()), g->dtype());
+}
+
+/// The gradient for an input of shape `shape` and dtype of `like`, reduced over broadcast dims.
+TensorPtr reduce_to(const TensorPtr& g, const TensorPtr& like) {
+  TensorPtr r = sum_to(g, like->shape());
+  return r->dtype() == like->dtype() ? r : cast(r, like->dtype());
+}
+
+}  // namespace
+
+bool arith_saves_first(BinaryOp op, bool b_requires_grad) {
+  switch (op) {
+    case BinaryOp::Add:
+    case BinaryOp::Sub: return false;
+    case BinaryOp::Mul:
+    case BinaryOp::Div: return b_requires_grad;  // only b's gradient reads a
+    default: return true;                         // pow, maximum, minimum
+  }
+}
+
+TensorPtr arith(BinaryOp op, const TensorPtr& a, const TensorPtr& b, DType dtype) {
+  TensorPtr out = binary(op, a, b, dtype);
+  if (!any_requires_grad({&a, &b})) return out;
+  const bool ga = a->requires_grad, gb = b->requires_grad;
+  switch (op) {
+    case BinaryOp::Add:
+      return record(out, "AddBackward0", {a, b}, {},
+                    [sa = a->shape(), sb = b->shape(), da = a->dtype(), db = b->dtype()](const TensorPtr& g, const Saved&) {
+                      return Grads{cast(sum_to(g, sa), da), cast(sum_to(g, sb), db)};
+                    });
+    case BinaryOp::Sub:
+      return record(out, "SubBackward0", {a, b}, {},
+                    [sa = a->shape(), sb = b->shape(), da = a->dtype(), db = b->dtype()](const TensorPtr& g, const Saved&) {
+                      return Grads{cast(sum_to(g, sa), da), cast(sum_to(unary(UnaryOp::Neg, g), sb), db)};
+                    });
+    case BinaryOp::Mul: {
+      // Save only the operand each gradient needs, so in-place updates of the other are allowed.
+      Saved saved;
+      if (arith_saves_first(op, gb)) saved.push_back(a);
+      if (ga) saved.push_back(b);
+      return record(out, "MulBackward0", {a, b}, saved,
+                    [ga, gb, sa = a->shape(), sb = b->shape(), da = a->dtype(), db = b->dtype()](
+                        const TensorPtr& g, const Saved& s) {
+                      const TensorPtr a_ = gb ? s[0] : nullptr;
+                      const TensorPtr b_ = ga ? s[gb ? 1 : 0] : nullptr;
+                      return Grads{ga ? cast(sum_to(mul_k(g, b_), sa), da) : nullptr,
+                                   gb ? cast(sum_to(mul_k(g, a_), sb), db) : nullptr};
+                    });
+    }
+    case BinaryOp::Div: {
+      // Save a only when b's gradient needs it, so `y /= c` may overwrite y (as with Mul).
+      Saved saved{b};
+      if (arith_saves_first(op, gb)) saved.push_back(a);
+      return record(out, "DivBackward0", {a, b}, saved,
+                    [ga, gb, sa = a->shape(), da = a->dtype()](const TensorPtr& g, const Saved& s) {
+                      const TensorPtr& b_ = s[0];
+                      TensorPtr grad_a = ga ? cast(sum_to(div_k(g, b_), sa), da) : nullptr;
+                      TensorPtr grad_b;
+                      if (gb) {  // -g * ((a / b) / b): dividing first keeps huge b from overflowing
+                        TensorPtr q = mul_k(g, div_k(div_k(s[1], b_), b_));
+                        grad_b = reduce_to(unary(UnaryOp::Neg, q), b_);
+                      }
+                      return Grads{grad_a, grad_b};
+                    });
+    }
+    case BinaryOp::Pow:
+      return record(out, "PowBackward1", {a, b}, {a, b, out},
+                    [ga, gb](const TensorPtr& g, const Saved& s) {
+                      const TensorPtr &a_ = s[0], &b_ = s[1], &o = s[2];
+                      TensorPtr grad_a, grad_b;
+                      if (ga) {  // g * b * a^(b-1), and 0 where b == 0 (0^0 included, as PyTorch)
+                        TensorPtr e = sub_k(b_, scalar_like(1, b_));
+                        TensorPtr p = binary(BinaryOp::Pow, a_, e, promote(a_->dtype(), e->dtype()));
+                        TensorPtr term = mul_k(mul_k(g, b_), p);
+                        TensorPtr b_zero = binary(BinaryOp::Eq, b_, scalar_like(0, b_), b_->dtype());
+                        grad_a = reduce_to(where(b_zero, scalar_like(0, term), term, term->dtype()), a_);
+                      }
+                      if (gb) {  // g * (a^b * log(a)), the factor 0 where a == 0 and b >= 0 (as PyTorch)
+                        TensorPtr log_a = unary(UnaryOp::Log, a_);
+                        TensorPtr a_zero = binary(BinaryOp::Eq, a_, scalar_like(0, a_), a_->dtype());
+                        TensorPtr b_nonneg = binary(BinaryOp::Ge, b_, scalar_like(0, b_), b_->dtype());
+                        TensorPtr at_zero = binary(BinaryOp::Mul, a_zero, b_nonneg, DType::Bool);
+                        TensorPtr factor = mul_k(o, log_a);
+                        factor = where(at_zero, scalar_like(0, factor), factor, factor->dtype());
+                        grad_b = reduce_to(mul_k(g, factor), b_);
+                      }
+                      return Grads{grad_a, grad_b};
+                    });
+    case BinaryOp::Maximum:
+    case BinaryOp::Minimum: {
+      const bool is_max = op == BinaryOp::Maximum;
+      return record(out, is_max ? "MaximumBackward0" : "MinimumBackward0", {a, b}, {a, b},
+                    [is_max](const TensorPtr& g, const Saved& s) {
+                      // PyTorch's rule: ties split the gradient evenly, and an operand gets none only
+                      // where it lost; where either is NaN, neither lost, and both get all of it
+                      const TensorPtr &a_ = s[0], &b_ = s[1];
+                      const DType dt = g->dtype(), common = promote(a_->dtype(), b_->dtype());
+                      const TensorPtr one = scalar_tensor(1, dt);
+                      TensorPtr tie = cast(binary(BinaryOp::Eq, a_, b_, common), dt);
+                      TensorPtr share = sub_k(one, mul_k(tie, scalar_tensor(0.5, dt)));
+                      const TensorPtr no = scalar_tensor(0, DType::Bool);
+                      TensorPtr a_kept = binary(BinaryOp::Eq, binary(is_max ? BinaryOp::Lt : BinaryOp::Gt, a_, b_, common), no, DType::Bool);
+                      TensorPtr b_kept = binary(BinaryOp::Eq, binary(is_max ? BinaryOp::Gt : BinaryOp::Lt, a_, b_, common), no, DType::Bool);
+                      TensorPtr ga = masked_grad(a_kept, mul_k(g, share));
+                      TensorPtr gb = masked_grad(b_kept, mul_k(g, share));
+                      return Grads{reduce_to(ga, a_), reduce_to(gb, b_)};
+                    });
+    }
+    default:
+      return out;
+  }
+}
+
+TensorPtr pow_scalar(const TensorPtr& a, double exponent) {
+  const DType dtype = is_floating(a->dtype()) || exponent != std::floor(exponent) || exponent < 0
+                          ? (is_floating(a->dtype()) ? a->dtype() : DType::Float32)
+                          : a->dtype();
+  // An exponent float32 cannot hold (5e-324 would round to 0) is applied in double, as PyTorch does.
+  const DType compute =
+      dtype == DType::Float32 && static_cast<double>(static_cast<float>(exponent)) != exponent ? DType::Float64 : dtype;
+  TensorPtr out = cast(binary(BinaryOp::Pow, a, scalar_tensor(exponent, compute), compute), dtype);
+  return record(out, "PowBackward0", {a}, {a}, [exponent, compute](const TensorPtr& g, const Saved& s) {
+    if (exponent == 0.0) return Grads{zeros_like(g)};
+    TensorPtr p = binary(BinaryOp::Pow, s[0], scalar_tensor(exponent - 1, compute), compute);
+    return Grads{cast(mul_k(mul_k(g, p), scalar_tensor(exponent, compute)), g->dtype())};
+  });
+}
+
+TensorPtr apply_unary(UnaryOp op, const TensorPtr& t) {
+  TensorPtr out = unary(op, t);
+  if (!any_requires_grad({&t})) return out;
+  switch (op) {
+    case UnaryOp::Neg:
+      return record(out, "NegBackward0", {t}, {}, [](const TensorPtr& g, const Saved&) {
+        return Grads{unary(UnaryOp::Neg, g)};
+      });
+    case UnaryOp::Abs:
+      return record(out, "AbsBackward0", {t}, {t}, [](const TensorPtr& g, const Saved& s) {
+        return Grads{mul_k(g, unary(UnaryOp::Sign, s[0]))};
+      });
+    case UnaryOp::Exp:
+      return record(out, "ExpBackward0", {t}, {out}, [](const TensorPtr& g, const Saved& s) {
+        return Grads{mul_k(g, s[0])};
+      });
+    case UnaryOp::Log:
+      return record(out, "LogBackward0", {t}, {t}, [](const TensorPtr& g, const Saved& s) {
+        return Grads{div_k(g, s[0])};
+      });
+    case UnaryOp::Sqrt:
+      return record(out, "SqrtBackward0", {t}, {out}, [](const TensorPtr& g, const Saved& s) {
+        return Grads{div_k(g, mul_k(s[0], scalar_like(2, s[0])))};
+      });
+    case UnaryOp::Tanh:
+      return record(out, "TanhBackward0", {t}, {out}, [](const TensorPtr& g, const Saved& s) {
+        TensorPtr one_minus = sub_k(scalar_like(1, s[0]), unary(UnaryOp::Square, s[0]));
+        return Grads{mul_k(g, one_minus)};
+      });
+    case UnaryOp::Sigmoid:
+      return record(out, "SigmoidBackward0", {t}, {out}, [](const TensorPtr& g, const Saved& s) {
+        return Grads{mul_k(g, mul_k(s[0], sub_k(scalar_like(1, s[0]), s[0])))};
+      });
+    case UnaryOp::Relu:
+      return record(out, "ReluBackward0", {t}, {out}, [](const TensorPtr& g, const Saved& s) {
+        return Grads{relu_backward(g, s[0])};
+      });
+    case UnaryOp::Square:
+      return record(out, "PowBackward0", {t}, {t}, [](const TensorPtr& g, const Saved& s) {
+        return Grads{mul_k(g, mul_k(s[0], scalar_like(2, s[0])))};
+      });
+    case UnaryOp::Sin:
+      return record(out, "SinBackward0", {t}, {t}, [](const TensorPtr& g, const Saved& s) {
+        return Grads{mul_k(g, unary(UnaryOp::Cos, s[0]))};
+      });
+    case UnaryOp::Cos:
+      return record(out, "CosBackward0", {t}, {t}, [](const TensorPtr& g, const Saved& s) {
+        return Grads{unary(UnaryOp::Neg, mul_k(g, unary(UnaryOp::Sin, s[0])))};
+      });
+    case UnaryOp::Sign:
+      return record(out, "SignBackward0", {t}, {}, [](const TensorPtr& g, const Saved&) {
+        return Grads{zeros_like(g)};
+      });
+  }
+  return out;
+}
+
+TensorPtr clamp_op(const TensorPtr& t, std::optional<double> lo, std::optional<double> hi) {
+  if (!lo && !hi) throw std::runtime_error("clamp: at least one of 'min' or 'max' must not be None");
+  TensorPtr out = clamp(t, lo ? &*lo : nullptr, hi ? &*hi : nullptr);
+  if (!any_requires_grad({&t})) return out;
+  // The gradient passes where lo <= x <= hi. The mask is saved rather than x, so that clamp_ may
+  // overwrite x.
+  TensorPtr inside = scalar_tensor(1, DType::Bool);
+  if (lo) inside = binary(BinaryOp::Mul, inside, binary(BinaryOp::Ge, t, scalar_like(*lo, t), t->dtype()), DType::Bool);
+  if (hi) inside = binary(BinaryOp::Mul, inside, binary(BinaryOp::Le, t, scalar_like(*hi, t), t->dtype()), DType::Bool);
+  return record(out, "ClampBackward1", {t}, {inside}, [](const TensorPtr& g, const Saved& s) {
+    return Grads{masked_grad(s[0], g)};
+  });
+}
+
+TensorPtr where_op(const TensorPtr& cond, const TensorPtr& a, const TensorPtr& b, DType dtype) {
+  TensorPtr out = where(cond, a, b, dtype);
+  return record(out, "WhereBackward0", {a, b}, {cond},
+                [sa = a->shape(), sb = b->shape(), da = a->dtype(), db = b->dtype()](const TensorPtr& g, const Saved& s) {
+                  TensorPtr zero = scalar_like(0, g);
+                  return Grads{cast(sum_to(where(s[0], g, zero, g->dtype()), sa), da),
+                               cast(sum_to(where(s[0], zero, g, g->dtype()), sb), db)};
+                });
+}
+
+TensorPtr to_device_op(const TensorPtr& t, const Device& device) {
+  if (t->device() == device) return t;
+  return record(to_device(t, device), "ToCopyBackward0", {t}, {},
+                [from = t->device()](const TensorPtr& g, const Saved&) { return Grads{to_device(g, from)}; });
+}
+
+TensorPtr to_dtype(const TensorPtr& t, DType dtype, bool copy) {
+  if (t->dtype() == dtype && !copy) return t;
+  TensorPtr out = cast(t, dtype, /*copy=*/true);
+  if (!is_floating(dtype)) return out;  // integer results do not carry gradients
+  return record(out, "ToCopyBackward0", {t}, {}, [from = t->dtype()](const TensorPtr& g, const Saved&) {
+    return Grads{cast(g, from)};
+  });
+}
+
+// --- reductions ------------------------------------------------------------------------------
+
+namespace {
+
+/// g (reduced over dims without keepdim) broadcast back to the input's shape.
+TensorPtr unreduce(const TensorPtr& g, const Shape& in_shape, const std::vector<std::int64_t>& dims,
+                   bool keepdim) {
+  Shape kept = in_shape;
+  for (std::int64_t d : dims) kept[d] = 1;
+  TensorPtr gk = keepdim ? g : as_shape(g, kept);
+  TensorPtr out = empty(in_shape, g->dtype(), g->device());
+  copy_into(out, gk);
+  return out;
+}
+
+std::vector<std::int64_t> all_dims_if_empty(const std::vector<std::int64_t>& dims, std::int64_t ndim) {
+  if (!dims.empty()) return normalize_dims(dims, ndim);
+  std::vector<std::int64_t> all;
+  for (std::int64_t d = 0; d < ndim; ++d) all.push_back(d);
+  return all;
+}
+
+std::int64_t reduced_count(const Shape& shape, const std::vector<std::int64_t>& dims) {
+  std::int64_t n = 1;
+  for (std::int64_t d : dims) n *= shape[d];
+  return n;
+}
+
+}  // namespace
+
+TensorPtr sum_op(const TensorPtr& t, const std::vector<std::int64_t>& dims_in, bool keepdim) {
+  const std::vector<std::int64_t> dims = all_dims_if_empty(dims_in, t->ndim());
+  TensorPtr out = sum(t, dims, keepdim);
+  return record(out, dims_in.empty() ? "SumBackward0" : "SumBackward1", {t}, {},
+                [shape = t->shape(), dims, keepdim](const TensorPtr& g, const Saved&) {
+                  return Grads{unreduce(g, shape, dims, keepdim)};
+                });
+}
+
+TensorPtr sum_to_op(const TensorPtr& g, const Shape& shape) {
+  if (g->shape() == shape) return g;
+  return record(sum_to(g, shape), "SumBackward1", {g}, {}, [from = g->shape()](const TensorPtr& gg, const Saved&) {
+    return Grads{expand_op(gg, from)};
+  });
+}
+
+TensorPtr mean_op(const TensorPtr& t, const std::vector<std::int64_t>& dims_in, bool keepdim) {
+  if (!is_floating(t->dtype())) {
+    throw std::runtime_error(std::string("mean(): could not infer output dtype. Input dtype must be "
+                                         "either a floating point or complex dtype. Got: ") +
+                             dtype_name(t->dtype()));
+  }
+  const std::vector<std::int64_t> dims = all_dims_if_empty(dims_in, t->ndim());
+  const double count = static_cast<double>(reduced_count(t->shape(), dims));
+  TensorPtr out = binary(BinaryOp::Div, sum(t, dims, keepdim), scalar_like(count, t), t->dtype());
+  return record(out, dims_in.empty() ? "MeanBackward0" : "MeanBackward1", {t}, {},
+                [shape = t->shape(), dims, keepdim, count](const TensorPtr& g, const Saved&) {
+                  return Grads{div_k(unreduce(g, shape, dims, keepdim), scalar_like(count, g))};
+                });
+}
+
+std::pair<TensorPtr, TensorPtr> max_dim_op(const TensorPtr& t, std::int64_t dim, bool keepdim,
+                                           bool smallest) {
+  auto [values, indices] = max_along(t, dim, keepdim, smallest);
+  if (t->ndim() == 0) return {record(values, smallest ? "MinBackward0" : "MaxBackward0", {t}, {}, [](const TensorPtr& g, const Saved&) { return Grads{g}; }), indices};
+  const std::int64_t d = wrap_dim(dim, t->ndim());
+  values = record(values, smallest ? "MinBackward0" : "MaxBackward0", {t}, {indices},
+                  [shape = t->shape(), d, keepdim](const TensorPtr& g, const Saved& s) {
+                    // scatter g to the chosen index along d
+                    TensorPtr idx = s[0];
+                    Shape kept = shape;
+                    kept[d] = 1;
+                    TensorPtr gk = keepdim ? contiguous(g) : as_shape(g, kept);
+                    TensorPtr ik = keepdim ? contiguous(idx) : as_shape(idx, kept);
+                    // positions along d equal to the index receive g
+                    Shape arange_shape(shape.size(), 1);
+                    arange_shape[d] = shape[d];
+                    TensorPtr positions = empty(arange_shape, DType::Int64);
+                    for (std::int64_t k = 0; k < shape[d]; ++k) positions->data_as<std::int64_t>()[k] = k;
+                    positions = to_device(positions, g->device());
+                    return Grads{masked_grad(binary(BinaryOp::Eq, positions, ik, DType::Int64), gk)};
+                  });
+  return {values, indices};
+}
+
+TensorPtr max_all_op(const TensorPtr& t, bool smallest) {
+  TensorPtr out = max_all(t, smallest);
+  return record(out, smallest ? "MinBackward1" : "MaxBackward1", {t}, {t, out},
+                [](const TensorPtr& g, const Saved& s) {
+                  // ties share the gradient evenly, as PyTorch's rule; a NaN result came from the
+                  // NaN elements, which then share it
+                  const TensorPtr &x = s[0], &out = s[1];
+                  const TensorPtr out_nan = binary(BinaryOp::Ne, out, out, out->dtype());
+                  TensorPtr hit = where(out_nan, binary(BinaryOp::Ne, x, x, x->dtype()),
+                                        binary(BinaryOp::Eq, x, out, x->dtype()), DType::Bool);
+                  TensorPtr count = cast(sum(hit, {}, false), g->dtype());
+                  return Grads{masked_grad(hit, div_k(g, count))};
+                });
+}
+
+TensorPtr amax_op(const TensorPtr& t, const std::vector<std::int64_t>& dims_in, bool keepdim, bool smallest) {
+  const std::vector<std::int64_t> dims = all_dims_if_empty(dims_in, t->ndim());
+  TensorPtr kept = t;
+  for (std::int64_t d : dims) kept = max_along(kept, d, true, smallest).first;
+  if (kept.get() == t.get()) kept = cast(t, t->dtype(), /*copy=*/true);  // nothing reduced: a new tensor all the same
+  Shape out_shape;
+  for (std::int64_t d = 0; d < t->ndim(); ++d) {
+    const bool reduced = std::find(dims.begin(), dims.end(), d) != dims.end();
+    if (!reduced || keepdim) out_shape.push_back(reduced ? 1 : t->shape()[d]);
+  }
+  TensorPtr out = as_shape(kept, out_shape);
+  return record(out, smallest ? "AminBackward0" : "AmaxBackward0", {t}, {t, out},
+                [shape = t->shape(), dims, keepdim](const TensorPtr& g, const Saved& s) {
+                  // every element equal to the extreme gets an equal share; multiplied by the mask,
+                  // not selected, as PyTorch's amax (a NaN result gives NaN gradients)
+                  const TensorPtr& x = s[0];
+                  TensorPtr hit = cast(binary(BinaryOp::Eq, x, unreduce(s[1], shape, dims, keepdim), x->dtype()), g->dtype());
+                  TensorPtr count = sum(hit, dims, keepdim);
+                  return Grads{mul_k(hit, unreduce(div_k(g, count), shape, dims, keepdim))};
+                });
+}
+
+TensorPtr norm_op(const TensorPtr& t, double p, const std::vector<std::int64_t>& dims_in, bool keepdim) {
+  if (!is_floating(t->dtype())) {
+    throw std::runtime_error(std::string("linalg.vector_norm: Expected a floating point tensor as input. Got ") +
+                             dtype_name(t->dtype()));
+  }
+  const std::vector<std::int64_t> dims = all_dims_if_empty(dims_in, t->ndim());
+  if (p != 2.0) {  // general p: (sum |x|^p)^(1/p)
+    // in double (float32's |x|^p under- or overflows where the norm itself fits)
+    const TensorPtr x = cast(t, DType::Float64);
+    const TensorPtr powers = binary(BinaryOp::Pow, unary(UnaryOp::Abs, x), scalar_like(p, x), DType::Float64);
+    const TensorPtr n = binary(BinaryOp::Pow, sum(powers, dims, keepdim), scalar_like(1.0 / p, x), DType::Float64);
+    return record(cast(n, t->dtype()), "LinalgVectorNormBackward0", {t}, {t, n},
+                  [shape = t->shape(), dims, keepdim, p](const TensorPtr& g, const Saved& s) {
+                    // g * sign(x) |x|^(p-1) / ||x||^(p-1), as PyTorch: 0 where x is 0 (|x|^(p-1) is
+                    // inf there for p < 1) and where the norm is 0
+                    const TensorPtr x64 = cast(s[0], DType::Float64);
+                    const TensorPtr nk = unreduce(s[1], shape, dims, keepdim);
+                    const TensorPtr gk = unreduce(cast(g, DType::Float64), shape, dims, keepdim);
+                    const TensorPtr zero = scalar_like(0, x64);
+                    TensorPtr scaled = mul_k(unary(UnaryOp::Sign, x64),
+                                             binary(BinaryOp::Pow, unary(UnaryOp::Abs, x64), scalar_like(p - 1, x64),
+                                                    DType::Float64));
+                    scaled = where(binary(BinaryOp::Eq, x64, zero, DType::Float64), zero, scaled, DType::Float64);
+                    const TensorPtr ratio = div_k(scaled, binary(BinaryOp::Pow, nk, scalar_like(p - 1, nk), DType::Float64));
+                    const TensorPtr grad = masked_grad(binary(BinaryOp::Ne, nk, zero, DType::Float64), mul_k(ratio, gk));
+                    return Grads{cast(grad, g->dtype())};
+                  });
+  }
+  // squared and summed in double: float32 values near 1e38 have a norm float32 can hold
+  TensorPtr out = cast(unary(UnaryOp::Sqrt, sum_of_squares(t, dims, keepdim)), t->dtype());
+  return record(out, "LinalgVectorNormBackward0", {t}, {t, out},
+                [dims, keepdim](const TensorPtr& g, const Saved& s) {
+                  // x / ||x|| * g, and 0 where the norm is 0
+                  const TensorPtr &x = s[0], &n = s[1];
+                  TensorPtr nk = unreduce(n, x->shape(), dims, keepdim);
+                  TensorPtr gk = unreduce(g, x->shape(), dims, keepdim);
+                  TensorPtr zero = scalar_like(0, x);
+                  TensorPtr safe = where(binary(BinaryOp::Eq, nk, zero, x->dtype()), scalar_like(1, x), nk, x->dtype());
+                  TensorPtr ratio = where(binary(BinaryOp::Eq, nk, zero, x->dtype()), zero, div_k(x, safe), x->dtype());
+                  return Grads{mul_k(ratio, gk)};
+                });
+}
+
+TensorPtr var_op(const TensorPtr& t, const std::vector<std::int64_t>& dims_in, double correction,
+                 bool keepdim, bool take_sqrt) {
+  if (!is_floating(t->dtype())) {
+    throw std::runtime_error(std::string(take_sqrt ? "std" : "var") +
+                             "(): expected a floating point tensor, got " + dtype_name(t->dtype()));
+  }
+  const std::vector<std::int64_t> dims = all_dims_if_empty(dims_in, t->ndim());
+  const double n = static_cast<double>(reduced_count(t->shape(), dims));
+  const double denom = std::max(n - correction, 0.0);
+  // In double: the squares of float32 values near 1e38 overflow float32, their root mean does not.
+  const TensorPtr x = cast(t, DType::Float64);
+  const TensorPtr mean = div_k(sum(x, dims, true), scalar_like(n, x));
+  const TensorPtr centered = sub_k(x, mean);
+  TensorPtr v = div_k(sum(unary(UnaryOp::Square, centered), dims, keepdim), scalar_like(denom, x));
+  if (take_sqrt) v = unary(UnaryOp::Sqrt, v);
+  return record(cast(v, t->dtype()), take_sqrt ? "StdBackward0" : "VarBackward0", {t}, take_sqrt ? Saved{t, v} : Saved{t},
+                [shape = t->shape(), dims, keepdim, n, denom, take_sqrt](const TensorPtr& g, const Saved& s) {
+                  // var: g * 2 (x - mean) / denom;  std: g * (x - mean) / (denom * std); in double,
+                  // as the forward
+                  const TensorPtr x64 = cast(s[0], DType::Float64);
+                  const TensorPtr c = sub_k(x64, div_k(sum(x64, dims, true), scalar_like(n, x64)));
+                  TensorPtr scale = unreduce(cast(g, DType::Float64), shape, dims, keepdim);
+                  if (take_sqrt) {
+                    const TensorPtr sd = unreduce(s[1], shape, dims, keepdim);
+                    // where the spread is 0 the gradient is 0, as PyTorch
+                    const TensorPtr zero_spread = binary(BinaryOp::Eq, sd, scalar_like(0, sd), sd->dtype());
+                    scale = where(zero_spread, scalar_like(0, scale), div_k(scale, mul_k(sd, scalar_like(denom, sd))),
+                                  scale->dtype());
+                  } else {
+                    scale = mul_k(scale, scalar_like(2.0 / denom, scale));
+                  }
+                  return Grads{cast(mul_k(c, scale), g->dtype())};
+                });
+}
+
+TensorPtr softmax_op(const TensorPtr& t, std::int64_t dim, bool log) {
+  if (!is_floating(t->dtype())) throw std::runtime_error("softmax: expected a floating point tensor");
+  const std::int64_t d = wrap_dim(dim, t->ndim());
+  if (t->numel() == 0) {  // nothing to normalise (and no max to shift by)
+    return record(empty(t->shape(), t->dtype(), t->device()), log ? "LogSoftmaxBackward0" : "SoftmaxBackward0",
+                  {t}, {}, [](const TensorPtr& g, const Saved&) { return Grads{empty(g->shape(), g->dtype(), g->device())}; });
+  }
+  const std::vector<std::int64_t> dims = t->ndim() == 0 ? std::vector<std::int64_t>{} : std::vector<std::int64_t>{d};
+  // stable: shift by the max along dim before exponentiating
+  TensorPtr shift = t->ndim() == 0 ? t : max_along(t, d, true, false).first;
+  TensorPtr shifted = binary(BinaryOp::Sub, t, shift, t->dtype());
+  TensorPtr e = unary(UnaryOp::Exp, shifted);
+  TensorPtr total = sum(e, dims, true);
+  if (log) {
+    TensorPtr out = binary(BinaryOp::Sub, shifted, unary(UnaryOp::Log, total), t->dtype());
+    return record(out, "LogSoftmaxBackward0", {t}, {out}, [dims](const TensorPtr& g, const Saved& s) {
+      // g - softmax * sum(g)
+      TensorPtr soft = unary(UnaryOp::Exp, s[0]);
+      return Grads{sub_k(g, mul_k(soft, sum(g, dims, true)))};
+    });
+  }
+  TensorPtr out = binary(BinaryOp::Div, e, total, t->dtype());
+  return record(out, "SoftmaxBackward0", {t}, {out}, [dims](const TensorPtr& g, const Saved& s) {
+    // y * (g - sum(g * y))
+    const TensorPtr& y = s[0];
+    return Grads{mul_k(y, sub_k(g, sum(mul_k(g, y), dims, true)))};
+  });
+}
+
+TensorPtr matmul_op(const TensorPtr& a, const TensorPtr& b) {
+  TensorPtr out = matmul(a, b);
+  const char* name = a->ndim() == 1 && b->ndim() == 1 ? "DotBackward0"
+                     : a->ndim() == 2 && b->ndim() == 1 ? "MvBackward0"
+                     : a->ndim() <= 2 && b->ndim() == 2 ? "MmBackward0"
+                                                          : "BmmBackward0";
+  const bool ga = a->requires_grad, gb = b->requires_grad;
+  return record(out, name, {a, b}, {a, b}, [ga, gb](const TensorPtr& g, const Saved& s) {
+    const TensorPtr &a_ = s[0], &b_ = s[1];
+    // Promote 1-d operands and the gradient to matrices, as the forward did.
+    auto as_matrix = [](const TensorPtr& t, bool row) {
+      if (t->ndim() != 1) return t;
+      return row ? make_view(t, {1, t->shape()[0]}, {0, t->strides()[0]}, t->offset())
+                 : make_view(t, {t->shape()[0], 1}, {t->strides()[0], 0}, t->offset());
+    };
+    const TensorPtr A = as_matrix(a_, true), B = as_matrix(b_, false);
+    Shape gshape(g->shape());
+    if (a_->ndim() == 1) gshape.insert(gshape.end() - (b_->ndim() == 1 ? 0 : 1), 1);
+    if (b_->ndim() == 1) gshape.push_back(1);
+    TensorPtr G = as_shape(g, gshape);
+    auto mT = [](const TensorPtr& t) {
+      const std::int64_t n = t->ndim();
+      Shape sh = t->shape(), st = t->strides();
+      std::swap(sh[n - 1], sh[n - 2]);
+      std::swap(st[n - 1], st[n - 2]);
+      return make_view(t, sh, st, t->offset());
+    };
+    TensorPtr grad_a, grad_b;
+    if (ga) {
+      TensorPtr r = sum_to(matmul(G, mT(B)), A->shape());
+      grad_a = as_shape(r, a_->shape());
+    }
+    if (gb) {
+      TensorPtr r = sum_to(matmul(mT(A), G), B->shape());
+      grad_b = as_shape(r, b_->shape());
+    }
+    return Grads{grad_a, grad_b};
+  });
+}
+
+TensorPtr linear_op(const TensorPtr& x, const TensorPtr& weight, const TensorPtr& bias) {
+  if (x->ndim() == 0 || weight->ndim() != 2 || x->shape().back() != weight->shape()[1]) {
+    throw std::runtime_error("linear: input of shape " + shape_str(x->shape()) + " and weight of shape " +
+                             shape_str(weight->shape()) + " do not fit (the input's last dim must be the "
+                             "weight's second)");
+  }
+  if (!is_floating(x->dtype()) || x->dtype() != weight->dtype() || (bias && bias->dtype() != x->dtype())) {
+    throw std::runtime_error("linear: expected floating point input, weight and bias of one dtype");
+  }
+  if (bias && (bias->ndim() != 1 || bias->shape()[0] != weight->shape()[0])) {
+    throw std::runtime_error("linear: bias of shape " + shape_str(bias->shape()) + " does not match " +
+                             std::to_string(weight->shape()[0]) + " output features");
+  }
+  const std::int64_t in = weight->shape()[1], out_features = weight->shape()[0];
+  const TensorPtr x2 = contiguous(x);
+  const std::int64_t rows = shape_numel(Shape(x->shape().begin(), x->shape().end() - 1));
+  const TensorPtr flat = make_view(x2, {rows, in}, {in, 1}, x2->offset());
+  const TensorPtr wt = make_view(weight, {in, out_features}, {weight->strides()[1], weight->strides()[0]},
+                                 weight->offset());
+  TensorPtr out2 = addmm(bias, flat, wt);
+  Shape out_shape = x->shape();
+  out_shape.back() = out_features;
+  TensorPtr out = make_view(out2, out_shape, contiguous_strides(out_shape), 0);
+  std::vector<TensorPtr> inputs{x, weight};
+  if (bias) inputs.push_back(bias);
+  const bool gx = x->requires_grad, gw = weight->requires_grad;
+  return record(out, bias ? "AddmmBackward0" : "MmBackward0", inputs, {flat, weight},
+                [gx, gw, x_shape = x->shape(), rows, out_features](const TensorPtr& g, const Saved& s) {
+                  const TensorPtr &flat_x = s[0], &w = s[1];
+                  const TensorPtr g2 = as_shape(g, {rows, out_features});
+                  Grads grads(3);
+                  if (gx) {
+                    TensorPtr gi = matmul(g2, w);
+                    grads[0] = make_view(gi, x_shape, contiguous_strides(x_shape), 0);
+                  }
+                  if (gw) {
+                    TensorPtr gt = make_view(g2, {out_features, rows}, {1, out_features}, g2->offset());
+                    grads[1] = matmul(gt, flat_x);
+                  }
+                  grads[2] = sum(g2, {0}, false);
+                  return grads;
+                });
+}
+
+// --- in place ----------------------------------------------------------------------------------
+
+void check_in_place(const TensorPtr& self, bool other_requires_grad, const char* op) {
+  for (std::int64_t d = 0; d < self->ndim() && self->numel() > 0; ++d) {  // an empty tensor has no element to alias
+    if (self->strides()[d] == 0 && self->shape()[d] > 1) {
+      throw std::runtime_error(std::string(op) +
+                               ": unsupported operation: more than one element of the written-to tensor "
+                               "refers to a single memory location (an expanded view). Please clone() "
+                               "the tensor before performing the operation.");
+    }
+  }
+  if (!grad_enabled()) return;
+  if (self->requires_grad && !self->grad_fn) {
+    throw std::runtime_error(std::string("a leaf Variable that requires grad is being used in an "
+                                         "in-place operation (") + op + "); wrap it in no_grad()");
+  }
+  if ((self->requires_grad || other_requires_grad) && self->is_view) {
+    throw std::runtime_error(std::string(op) +
+                             ": in-place operations on a view of a tensor that requires grad are "
+                             "not supported; use an out-of-place op or .clone() first");
+  }
+}
+
+void check_untracked_write(const TensorPtr& self, const char* op) {
+  if (grad_enabled() && self->requires_grad && self->grad_fn) {
+    throw std::runtime_error(std::string(op) + ": writing into a tensor that requires grad (it is part of a "
+                             "graph) is not recorded by autograd; use an out-of-place op, or no_grad()");
+  }
+}
+
+void assign_in_place(const TensorPtr& self, const TensorPtr& value, const char* op) {
+  check_in_place(self, value->requires_grad, op);
+  // an integer or bool tensor cannot carry a gradient: copying into it records nothing
+  const bool recording = grad_enabled() && value->requires_grad && is_floating(self->dtype());
+  if (recording && value->shape() != self->shape()) {
+    throw std::runtime_error(std::string(op) + ": an in-place copy that broadcasts a tensor requiring grad ("
+                             + shape_str(value->shape()) + " into " + shape_str(self->shape()) +
+                             ") is not supported; expand() it first");
+  }
+  if (!recording) check_untracked_write(self, op);
+  // self now holds value's data, so its history is value's; a leaf gets a node that passes the
+  // gradient on to it
+  // (from another device: through a copy node, so the gradient goes back to value's device)
+  const TensorPtr history = !recording                             ? value
+                            : value->device() != self->device() ? to_device_op(value, self->device())
+                            : !value->grad_fn                    ? clone_op(value)
+                                                                 : value;
+  copy_into(self, value);
+  self->storage()->bump_version();
+  if (recording) {
+    self->requires_grad = true;
+    self->grad_fn = history->grad_fn;
+  }
+}
+
+}  // namespace chaingrad

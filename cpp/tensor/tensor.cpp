@@ -1,0 +1,139 @@
+#include "tensor/tensor.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <limits>
+#include <new>
+#include <stdexcept>
+#include <utility>
+
+#include "kernels/cuda/backend.h"
+
+namespace chaingrad {
+
+std::size_t itemsize(DType dtype) {
+  switch (dtype) {
+    case DType::Bool: return 1;
+    case DType::Int64: return 8;
+    case DType::Float32: return 4;
+    case DType::Float64: return 8;
+  }
+  return 1;
+}
+
+const char* dtype_name(DType dtype) {
+  switch (dtype) {
+    case DType::Bool: return "bool";
+    case DType::Int64: return "int64";
+    case DType::Float32: return "float32";
+    case DType::Float64: return "float64";
+  }
+  return "?";
+}
+
+namespace {
+constexpr std::size_t kAlignment = 64;  // a cache line, and what AVX-512 loads like
+// Below this size plain malloc (16-byte aligned) is used: glibc's aligned_alloc splits and frees
+// padding on every call, which costs tiny tensors (the notes' scalar-sized ops) more than the op.
+constexpr std::size_t kSmallStorage = 256;
+}
+
+std::string Device::str() const { return is_cuda() ? "cuda:" + std::to_string(index) : "cpu"; }
+
+Storage::Storage(std::size_t nbytes, Device device) : nbytes_(nbytes), device_(device) {
+  if (device.is_cuda()) {
+    data_ = cuda::allocate(nbytes, device.index);
+    release_ = [data = data_, index = device.index] { cuda::release(data, index); };
+    return;
+  }
+  const std::size_t rounded = (nbytes + kAlignment - 1) / kAlignment * kAlignment;
+  data_ = nbytes <= kSmallStorage ? std::malloc(nbytes == 0 ? 1 : nbytes)
+                                  : std::aligned_alloc(kAlignment, rounded);
+  if (data_ == nullptr) throw std::bad_alloc();
+  release_ = [data = data_] { std::free(data); };
+}
+
+Storage::Storage(void* data, std::size_t nbytes, std::function<void()> release, Device device)
+    : data_(data), nbytes_(nbytes), release_(std::move(release)), device_(device) {}
+
+Storage::~Storage() {
+  if (release_) release_();
+}
+
+TensorImpl::TensorImpl(std::shared_ptr<Storage> storage, DType dtype, Shape shape, Shape strides,
+                       std::int64_t offset)
+    : storage_(std::move(storage)),
+      dtype_(dtype),
+      shape_(std::move(shape)),
+      strides_(std::move(strides)),
+      offset_(offset),
+      numel_(shape_numel(shape_)) {}
+
+TensorImpl::~TensorImpl() = default;
+
+
+
+Shape contiguous_strides(const Shape& shape) {
+  Shape strides(shape.size());
+  std::int64_t stride = 1;
+  for (std::size_t d = shape.size(); d-- > 0;) {
+    strides[d] = stride;
+    // an empty tensor's strides address nothing: sizes past the zero may overflow, so they saturate
+    if (__builtin_mul_overflow(stride, std::max<std::int64_t>(shape[d], 1), &stride)) {
+      stride = std::numeric_limits<std::int64_t>::max();
+    }
+  }
+  return strides;
+}
+
+std::int64_t shape_numel(const Shape& shape) {
+  bool empty = false;  // a zero anywhere makes the product 0, however large the other sizes
+  for (std::int64_t s : shape) {
+    if (s < 0) throw std::runtime_error("negative dimension in shape " + shape_str(shape));
+    empty = empty || s == 0;
+  }
+  if (empty) return 0;
+  std::int64_t n = 1;
+  for (std::int64_t s : shape) {
+    if (__builtin_mul_overflow(n, s, &n)) {
+      throw std::overflow_error("shape " + shape_str(shape) + " has more elements than fit in memory");
+    }
+  }
+  return n;
+}
+
+std::string shape_str(const Shape& shape) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < shape.size(); ++i) {
+    if (i) out += ", ";
+    out += std::to_string(shape[i]);
+  }
+  return out + "]";
+}
+
+std::int64_t wrap_dim(std::int64_t dim, std::int64_t ndim) {
+  const std::int64_t n = ndim == 0 ? 1 : ndim;  // a 0-d tensor accepts dim 0 and -1, as in PyTorch
+  if (dim < -n || dim >= n) {
+    throw std::out_of_range("Dimension out of range (expected to be in range of [" +
+                            std::to_string(-n) + ", " + std::to_string(n - 1) + "], but got " +
+                            std::to_string(dim) + ")");
+  }
+  return dim < 0 ? dim + n : dim;
+}
+
+TensorPtr empty(const Shape& shape, DType dtype, Device device) {
+  const std::int64_t n = shape_numel(shape);
+  std::int64_t nbytes = 0;
+  if (__builtin_mul_overflow(n, static_cast<std::int64_t>(itemsize(dtype)), &nbytes)) {
+    throw std::overflow_error("shape " + shape_str(shape) + " has more elements than fit in memory");
+  }
+  auto storage = std::make_shared<Storage>(static_cast<std::size_t>(nbytes), device);
+  return make_ref<TensorImpl>(std::move(storage), dtype, shape, contiguous_strides(shape), 0);
+}
+
+TensorPtr make_view(const TensorPtr& t, Shape shape, Shape strides, std::int64_t offset) {
+  return make_ref<TensorImpl>(t->storage(), t->dtype(), std::move(shape), std::move(strides),
+                              offset);
+}
+
+}  // namespace chaingrad

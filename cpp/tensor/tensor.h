@@ -1,0 +1,155 @@
+// n-d tensors: dtypes, storage shared between views, shape, strides and offset.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/graph.h"
+
+namespace chaingrad {
+
+/// Element types, in promotion order (a binary op computes in the later of its operands' types).
+enum class DType : std::uint8_t { Bool, Int64, Float32, Float64 };
+
+/// Bytes per element.
+std::size_t itemsize(DType dtype);
+/// "bool", "int64", "float32", "float64".
+const char* dtype_name(DType dtype);
+/// True for float32 and float64.
+inline bool is_floating(DType dtype) { return dtype == DType::Float32 || dtype == DType::Float64; }
+/// The type a binary op between a and b computes in.
+inline DType promote(DType a, DType b) { return a > b ? a : b; }
+
+using Shape = std::vector<std::int64_t>;
+
+/// True when strides walk shape in row-major order without gaps (size-1 dims ignored; an empty
+/// tensor is contiguous whatever its strides, as in PyTorch).
+inline bool is_contiguous_layout(const Shape& shape, const Shape& strides) {
+  for (std::int64_t size : shape) {
+    if (size == 0) return true;
+  }
+  std::int64_t expected = 1;
+  for (std::size_t d = shape.size(); d-- > 0;) {
+    if (shape[d] == 1) continue;
+    if (strides[d] != expected) return false;
+    expected *= shape[d];
+  }
+  return true;
+}
+
+/// Where a tensor's memory lives: the host, or CUDA device `index`.
+struct Device {
+  enum class Kind : std::uint8_t { CPU, CUDA };
+  Kind kind = Kind::CPU;
+  int index = 0;
+
+  bool is_cuda() const { return kind == Kind::CUDA; }
+  bool operator==(const Device& o) const { return kind == o.kind && (kind == Kind::CPU || index == o.index); }
+  bool operator!=(const Device& o) const { return !(*this == o); }
+  /// "cpu" or "cuda:0".
+  std::string str() const;
+};
+
+/// A block of memory shared by a tensor and all its views, with the version counter that in-place
+/// ops bump (so autograd can tell that a tensor it saved was modified).
+class Storage {
+ public:
+  /// Fresh, uninitialised memory for nbytes: 64-byte aligned host memory, or a block of the CUDA
+  /// caching allocator.
+  explicit Storage(std::size_t nbytes, Device device = {});
+  /// Memory owned by someone else (a numpy array, a DLPack producer); release runs when the last
+  /// view goes.
+  Storage(void* data, std::size_t nbytes, std::function<void()> release, Device device = {});
+  Storage(const Storage&) = delete;
+  Storage& operator=(const Storage&) = delete;
+  ~Storage();
+
+  void* data() const { return data_; }
+  std::size_t nbytes() const { return nbytes_; }
+  const Device& device() const { return device_; }
+  std::uint64_t version() const { return version_; }
+  void bump_version() { ++version_; }
+
+ private:
+  void* data_;
+  std::size_t nbytes_;
+  std::function<void()> release_;
+  Device device_;
+  std::uint64_t version_ = 0;
+};
+
+class TensorNode;
+class AccumulateGrad;
+
+/// A strided view of a Storage plus its autograd state.
+class TensorImpl : public RefCounted {
+ public:
+  TensorImpl(std::shared_ptr<Storage> storage, DType dtype, Shape shape, Shape strides,
+             std::int64_t offset);
+  TensorImpl(const TensorImpl&) = delete;
+  TensorImpl& operator=(const TensorImpl&) = delete;
+  ~TensorImpl();
+
+  DType dtype() const { return dtype_; }
+  const Shape& shape() const { return shape_; }
+  const Shape& strides() const { return strides_; }
+  std::int64_t offset() const { return offset_; }
+  std::int64_t ndim() const { return static_cast<std::int64_t>(shape_.size()); }
+  std::int64_t numel() const { return numel_; }
+  bool is_contiguous() const { return is_contiguous_layout(shape_, strides_); }
+  const std::shared_ptr<Storage>& storage() const { return storage_; }
+  const Device& device() const { return storage_->device(); }
+  bool is_cuda() const { return storage_->device().is_cuda(); }
+  /// Address of the first element (the storage's start for an empty tensor, whose offset may
+  /// point anywhere).
+  char* data() const {
+    if (numel_ == 0) return static_cast<char*>(storage_->data());
+    return static_cast<char*>(storage_->data()) + offset_ * static_cast<std::int64_t>(itemsize(dtype_));
+  }
+  template <class T>
+  T* data_as() const {
+    return reinterpret_cast<T*>(data());
+  }
+
+  // --- autograd state ---
+  bool requires_grad = false;
+  Ref<TensorImpl> grad;
+  /// The node that produced this tensor; null for a leaf.
+  Ref<Node> grad_fn;
+  /// The leaf's gradient accumulator while some graph uses it (not owned: the graph owns it).
+  AccumulateGrad* accumulator = nullptr;
+  /// The Python object wrapping this tensor (not owned), for a stable identity in Python.
+  void* wrapper = nullptr;
+  /// True for a view made by a view op (reshape, index, ...): in-place autograd on it is refused.
+  bool is_view = false;
+
+ private:
+  std::shared_ptr<Storage> storage_;
+  DType dtype_;
+  Shape shape_;
+  Shape strides_;
+  std::int64_t offset_;
+  std::int64_t numel_;
+};
+
+using TensorPtr = Ref<TensorImpl>;
+
+/// Row-major strides for shape.
+Shape contiguous_strides(const Shape& shape);
+/// Product of the dims (1 for a 0-d shape).
+std::int64_t shape_numel(const Shape& shape);
+/// "[2, 3]" for error messages.
+std::string shape_str(const Shape& shape);
+/// dim in [-ndim, ndim) as an index in [0, ndim); IndexError-style std::out_of_range otherwise.
+std::int64_t wrap_dim(std::int64_t dim, std::int64_t ndim);
+
+/// A new contiguous tensor with uninitialised data.
+TensorPtr empty(const Shape& shape, DType dtype, Device device = {});
+/// A new tensor sharing t's storage, with other shape, strides and offset.
+TensorPtr make_view(const TensorPtr& t, Shape shape, Shape strides, std::int64_t offset);
+
+}  // namespace chaingrad

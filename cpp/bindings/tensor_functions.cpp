@@ -39,6 +39,22 @@ std::vector<TensorPtr> tensor_list(const py::sequence& seq, const char* what) {
   return out;
 }
 
+/// A Python callable as a gradient hook. It runs with the GIL held: the sweep holds it between kernels.
+GradHook python_hook(py::function fn) {
+  return [fn = std::move(fn)](const TensorPtr& g) -> TensorPtr {
+    py::object result = fn(wrap(g));
+    if (result.is_none()) return TensorPtr();
+    return require_tensor(result, "the value returned by a hook");
+  };
+}
+
+/// Tensors or None (a null entry) from a Python sequence.
+std::vector<TensorPtr> optional_tensor_list(const py::sequence& seq, const char* what) {
+  std::vector<TensorPtr> out;
+  for (py::handle h : seq) out.push_back(h.is_none() ? TensorPtr() : require_tensor(h, what));
+  return out;
+}
+
 /// The chaingrad.cuda queries: they answer on a machine without CUDA too.
 void bind_cuda(py::module_& m) {
   m.def("cuda_is_built", &cuda::is_built, "Whether the CUDA kernels were compiled in.");
@@ -116,31 +132,43 @@ void bind_tensors(py::module_& m) {
 
   m.def("set_grad_enabled", &set_grad_enabled, "Turns recording of autograd nodes on or off for this thread.");
   m.def("is_grad_enabled", &grad_enabled, "Whether ops record autograd nodes on this thread.");
-  m.def("backward", [](py::handle t, py::handle gradient, bool retain_graph) {
-    const TensorPtr root = arg(t);
-    const TensorPtr seed = gradient.is_none() ? TensorPtr() : require_tensor(gradient, "gradient");
+  m.def("backward", [](const py::sequence& tensors, const py::sequence& gradients, bool retain_graph,
+                       bool create_graph) {
+    const std::vector<TensorPtr> roots = tensor_list(tensors, "tensors");
+    std::vector<TensorPtr> seeds = optional_tensor_list(gradients, "grad_tensors");
     std::unique_lock<std::mutex> one_pass(backward_mutex(), std::defer_lock);
     {
       py::gil_scoped_release unlocked;
       one_pass.lock();
     }
-    backward(root, seed, retain_graph);
-  });
-  m.def("grad", [](py::handle output, const py::sequence& inputs, py::handle gradient, bool retain_graph,
-                   bool allow_unused) {
-    const TensorPtr root = arg(output);
+    backward(roots, std::move(seeds), retain_graph, create_graph);
+  }, "Backpropagates from each tensor with its gradient (None: ones for a one-element tensor).");
+  m.def("grad", [](const py::sequence& outputs, const py::sequence& grad_outputs, const py::sequence& inputs,
+                   bool retain_graph, bool create_graph, bool allow_unused) {
+    const std::vector<TensorPtr> roots = tensor_list(outputs, "outputs");
+    std::vector<TensorPtr> seeds = optional_tensor_list(grad_outputs, "grad_outputs");
     const std::vector<TensorPtr> wrt = tensor_list(inputs, "inputs");
-    const TensorPtr seed = gradient.is_none() ? TensorPtr() : require_tensor(gradient, "grad_outputs");
     std::unique_lock<std::mutex> one_pass(backward_mutex(), std::defer_lock);
     {
       py::gil_scoped_release unlocked;
       one_pass.lock();
     }
-    std::vector<TensorPtr> grads = grad(root, wrt, seed, retain_graph, allow_unused);
+    std::vector<TensorPtr> grads = grad(roots, std::move(seeds), wrt, retain_graph, create_graph, allow_unused);
     py::tuple out(grads.size());
     for (std::size_t i = 0; i < grads.size(); ++i) out[i] = grads[i] ? wrap(grads[i]) : py::none();
     return out;
-  });
+  }, "The gradients of the outputs (weighted by grad_outputs) with respect to the inputs.");
+  m.def("register_hook", [](py::handle t, py::function fn) {
+    return register_hook(arg(t), python_hook(std::move(fn)), false);
+  }, "Adds a gradient hook to the tensor (its grad_fn's when it is not a leaf); returns its id.");
+  m.def("retain_grad", [](py::handle t, py::function fn) {
+    const TensorPtr self = arg(t);
+    if (self->retains_grad) return;
+    register_hook(self, python_hook(std::move(fn)), true);  // after every other hook, as PyTorch
+    self->retains_grad = true;
+  }, "Adds retain_grad's hook (fn stores the gradient) once per tensor, to run after the other hooks.");
+  m.def("remove_hook", [](py::handle t, std::uint64_t id) { return remove_hook(arg(t), id); },
+        "Removes a hook added by register_hook; False when it is gone already.");
 
   m.def("unary", [](py::handle t, const std::string& name) {
     static const std::pair<const char*, UnaryOp> names[] = {

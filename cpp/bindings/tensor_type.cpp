@@ -454,6 +454,10 @@ PyObject* wrap_grad_fn(const NodePtr& node) {
 PyObject* get_grad_fn(PyObject* self, void*) { return wrap_grad_fn(as_tensor(self)->impl->grad_fn); }
 
 PyObject* get_is_leaf(PyObject* self, void*) { return PyBool_FromLong(!as_tensor(self)->impl->grad_fn); }
+PyObject* get_retains_grad(PyObject* self, void*) {
+  const TensorImpl& t = *as_tensor(self)->impl;
+  return PyBool_FromLong(t.retains_grad && t.grad_fn);
+}
 
 PyObject* get_ndim(PyObject* self, void*) { return PyLong_FromLongLong(as_tensor(self)->impl->ndim()); }
 
@@ -472,6 +476,7 @@ PyGetSetDef tensor_getset[] = {
     {"grad", get_grad, set_grad, "The gradient accumulated by backward(), or None.", nullptr},
     {"grad_fn", get_grad_fn, nullptr, "The node that produced this tensor, or None for a leaf.", nullptr},
     {"is_leaf", get_is_leaf, nullptr, "True for a tensor not produced by a recorded op.", nullptr},
+    {"retains_grad", get_retains_grad, nullptr, "Whether retain_grad() was called on this non-leaf tensor.", nullptr},
     {"ndim", get_ndim, nullptr, "The number of dimensions.", nullptr},
     {"_version", get_version, nullptr, "How many in-place changes its storage has seen.", nullptr},
     {"data", get_data, nullptr, "The same data, detached from the graph.", nullptr},

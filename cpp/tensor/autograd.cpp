@@ -6,8 +6,9 @@
 #include <unordered_set>
 
 #include "core/engine.h"
-#include "tensor/device.h"
 #include "kernels/kernels.h"
+#include "tensor/device.h"
+#include "tensor/ops.h"
 
 namespace chaingrad {
 namespace {
@@ -38,12 +39,13 @@ void set_grad_enabled(bool enabled) { grad_mode = enabled; }
 
 void TensorNode::add_grad(const TensorPtr& g_in) {
   const Device here = device();
-  const TensorPtr g = g_in->device() == here ? g_in : to_device(g_in, here);
-  grad_ = grad_ ? binary(BinaryOp::Add, grad_, g, grad_->dtype()) : g;
+  const TensorPtr g = g_in->device() == here ? g_in : to_device_op(g_in, here);
+  grad_ = grad_ ? arith(BinaryOp::Add, grad_, g, grad_->dtype()) : g;
 }
 
 void TensorNode::backward() {
   if (!grad_) return;  // no gradient reached this node in this pass
+  if (!hooks().empty()) grad_ = hooks().run(grad_);
   const std::vector<TensorPtr> grads = apply(grad_);
   const auto& edges = inputs();
   for (std::size_t i = 0; i < edges.size() && i < grads.size(); ++i) {
@@ -59,6 +61,13 @@ AccumulateGrad::~AccumulateGrad() {
 
 std::vector<TensorPtr> AccumulateGrad::apply(const TensorPtr& grad) {
   if (!accumulate_into_leaves) return {};
+  if (grad_enabled()) {
+    // create_graph: .grad keeps the graph of the pass, and a second pass adds out of place so the
+    // first one's graph stays intact (as PyTorch)
+    const TensorPtr g = to_dtype(sum_to_op(grad, leaf_->shape()), leaf_->dtype(), false);
+    leaf_->grad = leaf_->grad ? arith(BinaryOp::Add, leaf_->grad, g, leaf_->dtype()) : clone_op(g);
+    return {};
+  }
   TensorPtr g = grad->shape() == leaf_->shape() ? grad : sum_to(grad, leaf_->shape());
   if (!leaf_->grad) {
     // Adopt a gradient nothing else can see (the usual case: a fresh result of the rule above);
@@ -95,6 +104,7 @@ std::vector<TensorPtr> FunctionNode::apply(const TensorPtr& grad) {
   }
   std::vector<TensorPtr> tensors;
   tensors.reserve(saved_.size());
+  const bool differentiable = grad_enabled();  // a create_graph pass: see Note [create_graph]
   for (std::size_t i = 0; i < saved_.size(); ++i) {
     const SavedTensor& s = saved_[i];
     if (s.tensor->storage()->version() != s.version) {
@@ -104,7 +114,16 @@ std::vector<TensorPtr> FunctionNode::apply(const TensorPtr& grad) {
           std::to_string(s.tensor->storage()->version()) + "; expected version " +
           std::to_string(s.version) + " instead.");
     }
-    tensors.push_back(s.tensor);
+    NodePtr edge;
+    if (differentiable) edge = s.is_output ? NodePtr(static_cast<Node*>(this)) : s.input >= 0 ? inputs()[s.input] : nullptr;
+    if (!edge) {
+      tensors.push_back(s.tensor);
+      continue;
+    }
+    TensorPtr attached = make_view(s.tensor, s.tensor->shape(), s.tensor->strides(), s.tensor->offset());
+    attached->requires_grad = true;
+    attached->grad_fn = std::move(edge);
+    tensors.push_back(std::move(attached));
   }
   return rule_(grad, tensors);
 }
@@ -132,6 +151,12 @@ bool any_requires_grad(const std::vector<TensorPtr>& inputs) {
 // consumers (x.copy_(f(x)) gives x a grad_fn that leads back to f's node), and such a cycle keeps
 // the whole graph alive until a backward without retain_graph happens to break it. The alias
 // shares the storage, so the version check still sees in-place writes.
+// A create_graph pass needs the saved tensors attached to the graph again, so that the gradient
+// of a gradient flows through them: the node remembers which of its inputs a saved tensor was (or
+// that it was its own output) and re-attaches an alias to that input's edge (or to itself) only
+// while such a pass runs. The edges are the node's own inputs, so this adds no ownership either.
+// A saved tensor that is neither (an intermediate the op computed) is a constant of the rule: ops
+// whose second derivative needs one save their input or output instead.
 TensorPtr record(TensorPtr out, const char* name, const std::vector<TensorPtr>& inputs,
                  const std::vector<TensorPtr>& saved, GradRule rule) {
   if (!any_requires_grad(inputs)) return out;
@@ -142,7 +167,12 @@ TensorPtr record(TensorPtr out, const char* name, const std::vector<TensorPtr>& 
   std::vector<SavedTensor> kept;
   kept.reserve(saved.size());
   for (const TensorPtr& t : saved) {
-    kept.push_back({make_view(t, t->shape(), t->strides(), t->offset()), t->storage()->version()});
+    SavedTensor s{make_view(t, t->shape(), t->strides(), t->offset()), t->storage()->version()};
+    s.is_output = t.get() == out.get();
+    for (std::size_t k = 0; k < inputs.size() && !s.is_output && s.input < 0; ++k) {
+      if (inputs[k].get() == t.get() && edges[k]) s.input = static_cast<int>(k);
+    }
+    kept.push_back(std::move(s));
   }
   out->requires_grad = true;
   const Device device = out->device();
@@ -170,29 +200,84 @@ TensorPtr seed_gradient(const TensorPtr& root, TensorPtr gradient) {
     throw std::runtime_error("backward: gradient has shape " + shape_str(gradient->shape()) +
                              " but the output has shape " + shape_str(root->shape()));
   }
-  return cast(gradient, root->dtype());
+  return to_dtype(gradient, root->dtype(), false);  // differentiable: a vjp's seed may require grad
 }
 
-NodePtr root_node(const TensorPtr& root) {
-  if (!root->requires_grad) {
-    throw std::runtime_error(
-        "element 0 of tensors does not require grad and does not have a grad_fn");
+/// The node a pass starts from: it hands each root its seed gradient.
+class GraphRoot final : public TensorNode {
+ public:
+  GraphRoot(std::vector<NodePtr> edges, std::vector<TensorPtr> seeds)
+      : TensorNode(std::move(edges)), seeds_(std::move(seeds)) {}
+  const char* name() const override { return "GraphRoot"; }
+  Device device() const override { return {}; }
+  void backward() override {
+    for (std::size_t i = 0; i < seeds_.size(); ++i) static_cast<TensorNode&>(*inputs()[i]).add_grad(seeds_[i]);
   }
-  return edge_for(root);
+
+ protected:
+  std::vector<TensorPtr> apply(const TensorPtr&) override { return {}; }
+
+ private:
+  std::vector<TensorPtr> seeds_;
+};
+
+NodePtr graph_root(const std::vector<TensorPtr>& roots, std::vector<TensorPtr>& gradients) {
+  if (roots.empty()) throw std::runtime_error("backward: expected at least one tensor to differentiate");
+  if (gradients.size() != roots.size()) {
+    throw std::runtime_error("backward: got " + std::to_string(gradients.size()) + " gradients for " +
+                             std::to_string(roots.size()) + " tensors");
+  }
+  std::vector<NodePtr> edges;
+  std::vector<TensorPtr> seeds;
+  for (std::size_t i = 0; i < roots.size(); ++i) {
+    if (!roots[i]->requires_grad) {
+      throw std::runtime_error("element " + std::to_string(i) +
+                               " of tensors does not require grad and does not have a grad_fn");
+    }
+    edges.push_back(edge_for(roots[i]));
+    seeds.push_back(seed_gradient(roots[i], std::move(gradients[i])));
+  }
+  return make_ref<GraphRoot>(std::move(edges), std::move(seeds));
 }
 
-/// One pass from root with gradient: every reached node ends with its received gradient.
-std::vector<Node*> sweep(const NodePtr& root, const TensorPtr& gradient) {
-  std::vector<Node*> order = topological_order(*root);
-  begin_backward(order);
-  static_cast<TensorNode&>(*root).add_grad(gradient);
-  sweep_backward(order);
-  return order;
-}
+// Note [create_graph]
+// A pass runs with grad mode set to create_graph. Gradient rules are written in the differentiable
+// ops, so with grad mode off they only compute, and with it on they record the backward pass as a
+// graph of its own: grad of grad, Hessian-vector products and gradient penalties follow. Saved
+// tensors are re-attached for such a pass (Note [saved tensors own no nodes]), and the received
+// gradients are dropped when it ends, since under create_graph they may lead back to their node.
+class PassMode {
+ public:
+  explicit PassMode(bool create_graph) : previous_(grad_mode) { grad_mode = create_graph; }
+  PassMode(const PassMode&) = delete;
+  PassMode& operator=(const PassMode&) = delete;
+  ~PassMode() { grad_mode = previous_; }
 
-void release_all(const std::vector<Node*>& order) {
-  for (Node* n : order) static_cast<TensorNode*>(n)->release_saved();
-}
+ private:
+  bool previous_;
+};
+
+/// The nodes of one pass, whose received gradients are dropped however the pass ends.
+class Pass {
+ public:
+  explicit Pass(const NodePtr& root) : order_(topological_order(*root)) {}
+  Pass(const Pass&) = delete;
+  Pass& operator=(const Pass&) = delete;
+  ~Pass() {
+    for (Node* n : order_) static_cast<TensorNode*>(n)->clear_received();
+  }
+  const std::vector<Node*>& order() const { return order_; }
+  void run() {
+    begin_backward(order_);
+    sweep_backward(order_);
+  }
+  void release_saved() {
+    for (Node* n : order_) static_cast<TensorNode*>(n)->release_saved();
+  }
+
+ private:
+  std::vector<Node*> order_;
+};
 
 /// Restores leaf accumulation however autograd.grad leaves.
 class CollectOnly {
@@ -208,17 +293,19 @@ std::mutex& backward_mutex() {
   return m;
 }
 
-void backward(const TensorPtr& root, TensorPtr gradient, bool retain_graph) {
-  NodePtr node = root_node(root);
-  const TensorPtr seed = seed_gradient(root, std::move(gradient));
-  const std::vector<Node*> order = sweep(node, seed);
-  if (!retain_graph) release_all(order);
+void backward(const std::vector<TensorPtr>& roots, std::vector<TensorPtr> gradients, bool retain_graph,
+              bool create_graph) {
+  const NodePtr root = graph_root(roots, gradients);
+  PassMode mode(create_graph);
+  Pass pass(root);
+  pass.run();
+  if (!retain_graph) pass.release_saved();
 }
 
-std::vector<TensorPtr> grad(const TensorPtr& root, const std::vector<TensorPtr>& inputs,
-                            TensorPtr gradient, bool retain_graph, bool allow_unused) {
-  NodePtr node = root_node(root);
-  const TensorPtr seed = seed_gradient(root, std::move(gradient));
+std::vector<TensorPtr> grad(const std::vector<TensorPtr>& roots, std::vector<TensorPtr> gradients,
+                            const std::vector<TensorPtr>& inputs, bool retain_graph, bool create_graph,
+                            bool allow_unused) {
+  const NodePtr root = graph_root(roots, gradients);
   // Hold the inputs' nodes so the leaves' accumulators stay the ones the graph uses.
   std::vector<NodePtr> targets;
   for (const TensorPtr& t : inputs) {
@@ -226,24 +313,37 @@ std::vector<TensorPtr> grad(const TensorPtr& root, const std::vector<TensorPtr>&
     targets.push_back(t->grad_fn ? t->grad_fn : (t->accumulator ? NodePtr(t->accumulator) : nullptr));
   }
   std::vector<TensorPtr> out;
-  {
-    CollectOnly collect;
-    const std::vector<Node*> order = sweep(node, seed);
-    const std::unordered_set<Node*> reached(order.begin(), order.end());
-    for (std::size_t i = 0; i < inputs.size(); ++i) {
-      const bool in_pass = targets[i] && reached.count(targets[i].get()) != 0;
-      TensorPtr g = in_pass ? static_cast<TensorNode&>(*targets[i]).received_grad() : TensorPtr();
-      if (g && g->shape() != inputs[i]->shape()) g = sum_to(g, inputs[i]->shape());
-      if (!g && !allow_unused) {
-        throw std::runtime_error(
-            "One of the differentiated Tensors appears to not have been used in the graph. Set "
-            "allow_unused=True if this is the desired behavior.");
-      }
-      out.push_back(g);
+  CollectOnly collect;
+  PassMode mode(create_graph);
+  Pass pass(root);
+  pass.run();
+  const std::unordered_set<Node*> reached(pass.order().begin(), pass.order().end());
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    const bool in_pass = targets[i] && reached.count(targets[i].get()) != 0;
+    TensorPtr g = in_pass ? static_cast<TensorNode&>(*targets[i]).received_grad() : TensorPtr();
+    if (g && g->shape() != inputs[i]->shape()) g = sum_to_op(g, inputs[i]->shape());
+    if (!g && !allow_unused) {
+      throw std::runtime_error(
+          "One of the differentiated Tensors appears to not have been used in the graph. Set "
+          "allow_unused=True if this is the desired behavior.");
     }
-    if (!retain_graph) release_all(order);
+    out.push_back(g);
   }
+  if (!retain_graph) pass.release_saved();
   return out;
+}
+
+std::uint64_t register_hook(const TensorPtr& t, GradHook hook, bool last) {
+  if (!t->requires_grad) {
+    throw std::runtime_error("cannot register a hook on a tensor that doesn't require gradient");
+  }
+  HookList& list = t->grad_fn ? static_cast<TensorNode&>(*t->grad_fn).hooks() : t->hooks;
+  return list.add(std::move(hook), last);
+}
+
+bool remove_hook(const TensorPtr& t, std::uint64_t id) {
+  if (t->grad_fn && static_cast<TensorNode&>(*t->grad_fn).hooks().remove(id)) return true;
+  return t->hooks.remove(id);
 }
 
 }  // namespace chaingrad

@@ -33,6 +33,11 @@ class TensorNode : public Node {
   const TensorPtr& received_grad() const { return grad_; }
   /// Frees saved tensors after a backward pass without retain_graph.
   virtual void release_saved() {}
+  /// Forgets the received gradient once a pass is over: under create_graph it is part of a graph
+  /// that may lead back to this node, and holding it would make a cycle.
+  void clear_received() { grad_.reset(); }
+  /// The hooks run on the gradient as it arrives (Tensor.register_hook).
+  virtual HookList& hooks() { return hooks_; }
 
   void begin_backward() override { grad_.reset(); }
   void backward() override;
@@ -43,6 +48,7 @@ class TensorNode : public Node {
 
  private:
   TensorPtr grad_;
+  HookList hooks_;
 };
 
 /// The sink for a leaf tensor that requires grad: adds the gradient into leaf.grad.
@@ -53,6 +59,8 @@ class AccumulateGrad final : public TensorNode {
   const char* name() const override { return "AccumulateGrad"; }
   Device device() const override { return leaf_->device(); }
   const TensorPtr& leaf() const { return leaf_; }
+  /// A leaf's hooks belong to the tensor: they outlive the graphs that use it.
+  HookList& hooks() override { return leaf_->hooks; }
 
  protected:
   std::vector<TensorPtr> apply(const TensorPtr& grad) override;
@@ -62,10 +70,14 @@ class AccumulateGrad final : public TensorNode {
 };
 
 /// The data of a tensor kept for the backward pass (an alias without autograd state), with the
-/// version it had when saved.
+/// version it had when saved and where its gradient goes when a create_graph pass differentiates
+/// through it: the node's input edge `input`, or the node itself for its own output, or nowhere
+/// (a constant of the rule). See Note [saved tensors own no nodes].
 struct SavedTensor {
   TensorPtr tensor;
   std::uint64_t version = 0;
+  int input = -1;
+  bool is_output = false;
 };
 
 /// The gradient rule of one op: gradients for each input from the output's gradient and the
@@ -111,13 +123,22 @@ TensorPtr record(TensorPtr out, const char* name, const std::vector<TensorPtr>& 
 // with the GIL released so that neither lock waits on the other.
 std::mutex& backward_mutex();
 
-/// Backpropagates from root, seeded with gradient (ones for a one-element root when null):
-/// leaves that require grad accumulate into .grad. Frees saved tensors unless retain_graph.
-void backward(const TensorPtr& root, TensorPtr gradient, bool retain_graph);
+/// Backpropagates from each root, seeded with its gradient (ones for a one-element root when
+/// null): leaves that require grad accumulate into .grad. Frees saved tensors unless
+/// retain_graph. With create_graph the pass itself is recorded (see Note [create_graph]).
+void backward(const std::vector<TensorPtr>& roots, std::vector<TensorPtr> gradients, bool retain_graph,
+              bool create_graph);
 
-/// d root / d input for each input, without touching any .grad (PyTorch's autograd.grad).
-/// A null entry means the input is not reached (an error unless allow_unused).
-std::vector<TensorPtr> grad(const TensorPtr& root, const std::vector<TensorPtr>& inputs,
-                            TensorPtr gradient, bool retain_graph, bool allow_unused);
+/// The sum over roots of d root / d input (each root weighted by its gradient) for each input,
+/// without touching any .grad (PyTorch's autograd.grad). A null entry means the input is not
+/// reached (an error unless allow_unused).
+std::vector<TensorPtr> grad(const std::vector<TensorPtr>& roots, std::vector<TensorPtr> gradients,
+                            const std::vector<TensorPtr>& inputs, bool retain_graph, bool create_graph,
+                            bool allow_unused);
+
+/// Adds a gradient hook to t (to its grad_fn when t is not a leaf); returns its id.
+std::uint64_t register_hook(const TensorPtr& t, GradHook hook, bool last);
+/// Removes hook `id` from t (or its grad_fn); false when it is not there.
+bool remove_hook(const TensorPtr& t, std::uint64_t id);
 
 }  // namespace chaingrad

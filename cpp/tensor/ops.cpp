@@ -221,6 +221,38 @@ TensorPtr apply_unary(UnaryOp op, const TensorPtr& t) {
   return out;
 }
 
+// Note [gradient formulas]
+// Every gradient rule below is written in the differentiable ops (this namespace's helpers wrap
+// them), never in raw kernels: a pass runs with grad mode set to create_graph (Note [create_graph]
+// in tensor/autograd.cpp), so the same formula computes the gradient and, when asked, records the
+// graph that differentiates it again. Masks and counts are constants of a formula: their values
+// do not depend on the inputs smoothly, so no gradient flows through them.
+namespace formula {
+
+TensorPtr add(const TensorPtr& a, const TensorPtr& b) { return arith(BinaryOp::Add, a, b, promote(a->dtype(), b->dtype())); }
+TensorPtr sub(const TensorPtr& a, const TensorPtr& b) { return arith(BinaryOp::Sub, a, b, promote(a->dtype(), b->dtype())); }
+TensorPtr mul(const TensorPtr& a, const TensorPtr& b) { return arith(BinaryOp::Mul, a, b, promote(a->dtype(), b->dtype())); }
+TensorPtr div(const TensorPtr& a, const TensorPtr& b) { return arith(BinaryOp::Div, a, b, promote(a->dtype(), b->dtype())); }
+/// A 0-d constant in t's dtype on the CPU (a wrapped scalar to every device's kernels).
+TensorPtr constant(double v, const TensorPtr& t) { return scalar_tensor(v, t->dtype()); }
+/// g where mask holds and 0 elsewhere: selected, not multiplied, so an inf or NaN in g does not
+/// turn the masked-out places into NaN (PyTorch's masked_fill).
+TensorPtr select(const TensorPtr& mask, const TensorPtr& g) { return where_op(mask, g, constant(0, g), g->dtype()); }
+/// The gradient for an input of `shape` and `dtype`, reduced over broadcast dims.
+TensorPtr reduce_to(const TensorPtr& g, const Shape& shape, DType dtype) {
+  return to_dtype(sum_to_op(g, shape), dtype, false);
+}
+/// g (reduced over dims, without them unless keepdim) broadcast back to the input's shape.
+TensorPtr unreduce(const TensorPtr& g, const Shape& in_shape, const std::vector<std::int64_t>& dims, bool keepdim) {
+  Shape kept = in_shape;
+  for (std::int64_t d : dims) kept[d] = 1;
+  return expand_op(keepdim ? g : reshape_op(g, kept, false), in_shape);
+}
+/// The last two dims swapped.
+TensorPtr transposed(const TensorPtr& t) { return transpose_op(t, -1, -2); }
+
+}  // namespace formula
+
 TensorPtr clamp_op(const TensorPtr& t, std::optional<double> lo, std::optional<double> hi) {
   if (!lo && !hi) throw std::runtime_error("clamp: at least one of 'min' or 'max' must not be None");
   TensorPtr out = clamp(t, lo ? &*lo : nullptr, hi ? &*hi : nullptr);
@@ -231,7 +263,7 @@ TensorPtr clamp_op(const TensorPtr& t, std::optional<double> lo, std::optional<d
   if (lo) inside = binary(BinaryOp::Mul, inside, binary(BinaryOp::Ge, t, scalar_like(*lo, t), t->dtype()), DType::Bool);
   if (hi) inside = binary(BinaryOp::Mul, inside, binary(BinaryOp::Le, t, scalar_like(*hi, t), t->dtype()), DType::Bool);
   return record(out, "ClampBackward1", {t}, {inside}, [](const TensorPtr& g, const Saved& s) {
-    return Grads{masked_grad(s[0], g)};
+    return Grads{formula::select(s[0], g)};
   });
 }
 
@@ -239,16 +271,16 @@ TensorPtr where_op(const TensorPtr& cond, const TensorPtr& a, const TensorPtr& b
   TensorPtr out = where(cond, a, b, dtype);
   return record(out, "WhereBackward0", {a, b}, {cond},
                 [sa = a->shape(), sb = b->shape(), da = a->dtype(), db = b->dtype()](const TensorPtr& g, const Saved& s) {
-                  TensorPtr zero = scalar_like(0, g);
-                  return Grads{cast(sum_to(where(s[0], g, zero, g->dtype()), sa), da),
-                               cast(sum_to(where(s[0], zero, g, g->dtype()), sb), db)};
+                  const TensorPtr zero = formula::constant(0, g);
+                  return Grads{formula::reduce_to(where_op(s[0], g, zero, g->dtype()), sa, da),
+                               formula::reduce_to(where_op(s[0], zero, g, g->dtype()), sb, db)};
                 });
 }
 
 TensorPtr to_device_op(const TensorPtr& t, const Device& device) {
   if (t->device() == device) return t;
   return record(to_device(t, device), "ToCopyBackward0", {t}, {},
-                [from = t->device()](const TensorPtr& g, const Saved&) { return Grads{to_device(g, from)}; });
+                [from = t->device()](const TensorPtr& g, const Saved&) { return Grads{to_device_op(g, from)}; });
 }
 
 TensorPtr to_dtype(const TensorPtr& t, DType dtype, bool copy) {
@@ -256,24 +288,13 @@ TensorPtr to_dtype(const TensorPtr& t, DType dtype, bool copy) {
   TensorPtr out = cast(t, dtype, /*copy=*/true);
   if (!is_floating(dtype)) return out;  // integer results do not carry gradients
   return record(out, "ToCopyBackward0", {t}, {}, [from = t->dtype()](const TensorPtr& g, const Saved&) {
-    return Grads{cast(g, from)};
+    return Grads{to_dtype(g, from, false)};
   });
 }
 
 // --- reductions ------------------------------------------------------------------------------
 
 namespace {
-
-/// g (reduced over dims without keepdim) broadcast back to the input's shape.
-TensorPtr unreduce(const TensorPtr& g, const Shape& in_shape, const std::vector<std::int64_t>& dims,
-                   bool keepdim) {
-  Shape kept = in_shape;
-  for (std::int64_t d : dims) kept[d] = 1;
-  TensorPtr gk = keepdim ? g : as_shape(g, kept);
-  TensorPtr out = empty(in_shape, g->dtype(), g->device());
-  copy_into(out, gk);
-  return out;
-}
 
 std::vector<std::int64_t> all_dims_if_empty(const std::vector<std::int64_t>& dims, std::int64_t ndim) {
   if (!dims.empty()) return normalize_dims(dims, ndim);
@@ -295,7 +316,7 @@ TensorPtr sum_op(const TensorPtr& t, const std::vector<std::int64_t>& dims_in, b
   TensorPtr out = sum(t, dims, keepdim);
   return record(out, dims_in.empty() ? "SumBackward0" : "SumBackward1", {t}, {},
                 [shape = t->shape(), dims, keepdim](const TensorPtr& g, const Saved&) {
-                  return Grads{unreduce(g, shape, dims, keepdim)};
+                  return Grads{formula::unreduce(g, shape, dims, keepdim)};
                 });
 }
 
@@ -317,7 +338,7 @@ TensorPtr mean_op(const TensorPtr& t, const std::vector<std::int64_t>& dims_in, 
   TensorPtr out = binary(BinaryOp::Div, sum(t, dims, keepdim), scalar_like(count, t), t->dtype());
   return record(out, dims_in.empty() ? "MeanBackward0" : "MeanBackward1", {t}, {},
                 [shape = t->shape(), dims, keepdim, count](const TensorPtr& g, const Saved&) {
-                  return Grads{div_k(unreduce(g, shape, dims, keepdim), scalar_like(count, g))};
+                  return Grads{formula::unreduce(formula::div(g, formula::constant(count, g)), shape, dims, keepdim)};
                 });
 }
 
@@ -328,19 +349,18 @@ std::pair<TensorPtr, TensorPtr> max_dim_op(const TensorPtr& t, std::int64_t dim,
   const std::int64_t d = wrap_dim(dim, t->ndim());
   values = record(values, smallest ? "MinBackward0" : "MaxBackward0", {t}, {indices},
                   [shape = t->shape(), d, keepdim](const TensorPtr& g, const Saved& s) {
-                    // scatter g to the chosen index along d
-                    TensorPtr idx = s[0];
+                    // g goes to the chosen index along d: a mask of positions equal to the index
                     Shape kept = shape;
                     kept[d] = 1;
-                    TensorPtr gk = keepdim ? contiguous(g) : as_shape(g, kept);
-                    TensorPtr ik = keepdim ? contiguous(idx) : as_shape(idx, kept);
-                    // positions along d equal to the index receive g
+                    const TensorPtr gk = keepdim ? g : reshape_op(g, kept, false);
+                    const TensorPtr ik = keepdim ? s[0] : as_shape(s[0], kept);
                     Shape arange_shape(shape.size(), 1);
                     arange_shape[d] = shape[d];
                     TensorPtr positions = empty(arange_shape, DType::Int64);
                     for (std::int64_t k = 0; k < shape[d]; ++k) positions->data_as<std::int64_t>()[k] = k;
                     positions = to_device(positions, g->device());
-                    return Grads{masked_grad(binary(BinaryOp::Eq, positions, ik, DType::Int64), gk)};
+                    const TensorPtr chosen = binary(BinaryOp::Eq, positions, ik, DType::Int64);
+                    return Grads{where_op(chosen, expand_op(gk, shape), formula::constant(0, g), g->dtype())};
                   });
   return {values, indices};
 }
@@ -356,7 +376,8 @@ TensorPtr max_all_op(const TensorPtr& t, bool smallest) {
                   TensorPtr hit = where(out_nan, binary(BinaryOp::Ne, x, x, x->dtype()),
                                         binary(BinaryOp::Eq, x, out, x->dtype()), DType::Bool);
                   TensorPtr count = cast(sum(hit, {}, false), g->dtype());
-                  return Grads{masked_grad(hit, div_k(g, count))};
+                  return Grads{where_op(hit, expand_op(formula::div(g, count), x->shape()), formula::constant(0, g),
+                                        g->dtype())};
                 });
 }
 
@@ -376,9 +397,12 @@ TensorPtr amax_op(const TensorPtr& t, const std::vector<std::int64_t>& dims_in, 
                   // every element equal to the extreme gets an equal share; multiplied by the mask,
                   // not selected, as PyTorch's amax (a NaN result gives NaN gradients)
                   const TensorPtr& x = s[0];
-                  TensorPtr hit = cast(binary(BinaryOp::Eq, x, unreduce(s[1], shape, dims, keepdim), x->dtype()), g->dtype());
+                  Shape kept_shape = shape;
+                  for (std::int64_t d : dims) kept_shape[d] = 1;
+                  const TensorPtr extreme = keepdim ? s[1] : as_shape(s[1], kept_shape);
+                  TensorPtr hit = cast(binary(BinaryOp::Eq, x, extreme, x->dtype()), g->dtype());
                   TensorPtr count = sum(hit, dims, keepdim);
-                  return Grads{mul_k(hit, unreduce(div_k(g, count), shape, dims, keepdim))};
+                  return Grads{formula::mul(hit, formula::unreduce(formula::div(g, count), shape, dims, keepdim))};
                 });
 }
 
@@ -393,21 +417,21 @@ TensorPtr norm_op(const TensorPtr& t, double p, const std::vector<std::int64_t>&
     const TensorPtr x = cast(t, DType::Float64);
     const TensorPtr powers = binary(BinaryOp::Pow, unary(UnaryOp::Abs, x), scalar_like(p, x), DType::Float64);
     const TensorPtr n = binary(BinaryOp::Pow, sum(powers, dims, keepdim), scalar_like(1.0 / p, x), DType::Float64);
-    return record(cast(n, t->dtype()), "LinalgVectorNormBackward0", {t}, {t, n},
+    TensorPtr out = cast(n, t->dtype());
+    return record(out, "LinalgVectorNormBackward0", {t}, {t, out},
                   [shape = t->shape(), dims, keepdim, p](const TensorPtr& g, const Saved& s) {
                     // g * sign(x) |x|^(p-1) / ||x||^(p-1), as PyTorch: 0 where x is 0 (|x|^(p-1) is
-                    // inf there for p < 1) and where the norm is 0
-                    const TensorPtr x64 = cast(s[0], DType::Float64);
-                    const TensorPtr nk = unreduce(s[1], shape, dims, keepdim);
-                    const TensorPtr gk = unreduce(cast(g, DType::Float64), shape, dims, keepdim);
-                    const TensorPtr zero = scalar_like(0, x64);
-                    TensorPtr scaled = mul_k(unary(UnaryOp::Sign, x64),
-                                             binary(BinaryOp::Pow, unary(UnaryOp::Abs, x64), scalar_like(p - 1, x64),
-                                                    DType::Float64));
-                    scaled = where(binary(BinaryOp::Eq, x64, zero, DType::Float64), zero, scaled, DType::Float64);
-                    const TensorPtr ratio = div_k(scaled, binary(BinaryOp::Pow, nk, scalar_like(p - 1, nk), DType::Float64));
-                    const TensorPtr grad = masked_grad(binary(BinaryOp::Ne, nk, zero, DType::Float64), mul_k(ratio, gk));
-                    return Grads{cast(grad, g->dtype())};
+                    // inf there for p < 1) and where the norm is 0; in double, as the forward
+                    const TensorPtr x64 = to_dtype(s[0], DType::Float64, false);
+                    const TensorPtr nk = formula::unreduce(to_dtype(s[1], DType::Float64, false), shape, dims, keepdim);
+                    const TensorPtr gk = formula::unreduce(to_dtype(g, DType::Float64, false), shape, dims, keepdim);
+                    const TensorPtr zero = formula::constant(0, x64);
+                    const TensorPtr x_nonzero = binary(BinaryOp::Ne, s[0], scalar_like(0, s[0]), s[0]->dtype());
+                    const TensorPtr scaled = formula::select(
+                        x_nonzero, formula::mul(apply_unary(UnaryOp::Sign, x64), pow_scalar(apply_unary(UnaryOp::Abs, x64), p - 1)));
+                    const TensorPtr ratio = formula::div(scaled, pow_scalar(nk, p - 1));
+                    const TensorPtr norm_nonzero = binary(BinaryOp::Ne, nk, zero, DType::Float64);
+                    return Grads{to_dtype(formula::select(norm_nonzero, formula::mul(ratio, gk)), g->dtype(), false)};
                   });
   }
   // squared and summed in double: float32 values near 1e38 have a norm float32 can hold
@@ -416,12 +440,12 @@ TensorPtr norm_op(const TensorPtr& t, double p, const std::vector<std::int64_t>&
                 [dims, keepdim](const TensorPtr& g, const Saved& s) {
                   // x / ||x|| * g, and 0 where the norm is 0
                   const TensorPtr &x = s[0], &n = s[1];
-                  TensorPtr nk = unreduce(n, x->shape(), dims, keepdim);
-                  TensorPtr gk = unreduce(g, x->shape(), dims, keepdim);
-                  TensorPtr zero = scalar_like(0, x);
-                  TensorPtr safe = where(binary(BinaryOp::Eq, nk, zero, x->dtype()), scalar_like(1, x), nk, x->dtype());
-                  TensorPtr ratio = where(binary(BinaryOp::Eq, nk, zero, x->dtype()), zero, div_k(x, safe), x->dtype());
-                  return Grads{mul_k(ratio, gk)};
+                  const TensorPtr nk = formula::unreduce(n, x->shape(), dims, keepdim);
+                  const TensorPtr gk = formula::unreduce(g, x->shape(), dims, keepdim);
+                  const TensorPtr zero_norm = binary(BinaryOp::Eq, nk, scalar_like(0, x), x->dtype());
+                  const TensorPtr safe = where_op(zero_norm, formula::constant(1, x), nk, x->dtype());
+                  return Grads{formula::select(binary(BinaryOp::Eq, zero_norm, scalar_tensor(0, DType::Bool), DType::Bool),
+                                               formula::mul(formula::div(x, safe), gk))};
                 });
 }
 
@@ -440,23 +464,23 @@ TensorPtr var_op(const TensorPtr& t, const std::vector<std::int64_t>& dims_in, d
   const TensorPtr centered = sub_k(x, mean);
   TensorPtr v = div_k(sum(unary(UnaryOp::Square, centered), dims, keepdim), scalar_like(denom, x));
   if (take_sqrt) v = unary(UnaryOp::Sqrt, v);
-  return record(cast(v, t->dtype()), take_sqrt ? "StdBackward0" : "VarBackward0", {t}, take_sqrt ? Saved{t, v} : Saved{t},
+  TensorPtr out = cast(v, t->dtype());
+  return record(out, take_sqrt ? "StdBackward0" : "VarBackward0", {t}, take_sqrt ? Saved{t, out} : Saved{t},
                 [shape = t->shape(), dims, keepdim, n, denom, take_sqrt](const TensorPtr& g, const Saved& s) {
                   // var: g * 2 (x - mean) / denom;  std: g * (x - mean) / (denom * std); in double,
                   // as the forward
-                  const TensorPtr x64 = cast(s[0], DType::Float64);
-                  const TensorPtr c = sub_k(x64, div_k(sum(x64, dims, true), scalar_like(n, x64)));
-                  TensorPtr scale = unreduce(cast(g, DType::Float64), shape, dims, keepdim);
+                  const TensorPtr x64 = to_dtype(s[0], DType::Float64, false);
+                  const TensorPtr c = formula::sub(x64, formula::div(sum_op(x64, dims, true), formula::constant(n, x64)));
+                  TensorPtr scale = formula::unreduce(to_dtype(g, DType::Float64, false), shape, dims, keepdim);
                   if (take_sqrt) {
-                    const TensorPtr sd = unreduce(s[1], shape, dims, keepdim);
+                    const TensorPtr sd = formula::unreduce(to_dtype(s[1], DType::Float64, false), shape, dims, keepdim);
                     // where the spread is 0 the gradient is 0, as PyTorch
-                    const TensorPtr zero_spread = binary(BinaryOp::Eq, sd, scalar_like(0, sd), sd->dtype());
-                    scale = where(zero_spread, scalar_like(0, scale), div_k(scale, mul_k(sd, scalar_like(denom, sd))),
-                                  scale->dtype());
+                    const TensorPtr spread = binary(BinaryOp::Ne, sd, scalar_like(0, sd), sd->dtype());
+                    scale = formula::select(spread, formula::div(scale, formula::mul(sd, formula::constant(denom, sd))));
                   } else {
-                    scale = mul_k(scale, scalar_like(2.0 / denom, scale));
+                    scale = formula::mul(scale, formula::constant(2.0 / denom, scale));
                   }
-                  return Grads{cast(mul_k(c, scale), g->dtype())};
+                  return Grads{to_dtype(formula::mul(c, scale), g->dtype(), false)};
                 });
 }
 
@@ -477,15 +501,15 @@ TensorPtr softmax_op(const TensorPtr& t, std::int64_t dim, bool log) {
     TensorPtr out = binary(BinaryOp::Sub, shifted, unary(UnaryOp::Log, total), t->dtype());
     return record(out, "LogSoftmaxBackward0", {t}, {out}, [dims](const TensorPtr& g, const Saved& s) {
       // g - softmax * sum(g)
-      TensorPtr soft = unary(UnaryOp::Exp, s[0]);
-      return Grads{sub_k(g, mul_k(soft, sum(g, dims, true)))};
+      const TensorPtr soft = apply_unary(UnaryOp::Exp, s[0]);
+      return Grads{formula::sub(g, formula::mul(soft, sum_op(g, dims, true)))};
     });
   }
   TensorPtr out = binary(BinaryOp::Div, e, total, t->dtype());
   return record(out, "SoftmaxBackward0", {t}, {out}, [dims](const TensorPtr& g, const Saved& s) {
     // y * (g - sum(g * y))
     const TensorPtr& y = s[0];
-    return Grads{mul_k(y, sub_k(g, sum(mul_k(g, y), dims, true)))};
+    return Grads{formula::mul(y, formula::sub(g, sum_op(formula::mul(g, y), dims, true)))};
   });
 }
 
@@ -498,33 +522,16 @@ TensorPtr matmul_op(const TensorPtr& a, const TensorPtr& b) {
   const bool ga = a->requires_grad, gb = b->requires_grad;
   return record(out, name, {a, b}, {a, b}, [ga, gb](const TensorPtr& g, const Saved& s) {
     const TensorPtr &a_ = s[0], &b_ = s[1];
-    // Promote 1-d operands and the gradient to matrices, as the forward did.
-    auto as_matrix = [](const TensorPtr& t, bool row) {
-      if (t->ndim() != 1) return t;
-      return row ? make_view(t, {1, t->shape()[0]}, {0, t->strides()[0]}, t->offset())
-                 : make_view(t, {t->shape()[0], 1}, {t->strides()[0], 0}, t->offset());
-    };
-    const TensorPtr A = as_matrix(a_, true), B = as_matrix(b_, false);
+    // 1-d operands and the gradient as matrices, as the forward treated them
+    const TensorPtr A = a_->ndim() == 1 ? unsqueeze_op(a_, 0) : a_;
+    const TensorPtr B = b_->ndim() == 1 ? unsqueeze_op(b_, 1) : b_;
     Shape gshape(g->shape());
     if (a_->ndim() == 1) gshape.insert(gshape.end() - (b_->ndim() == 1 ? 0 : 1), 1);
     if (b_->ndim() == 1) gshape.push_back(1);
-    TensorPtr G = as_shape(g, gshape);
-    auto mT = [](const TensorPtr& t) {
-      const std::int64_t n = t->ndim();
-      Shape sh = t->shape(), st = t->strides();
-      std::swap(sh[n - 1], sh[n - 2]);
-      std::swap(st[n - 1], st[n - 2]);
-      return make_view(t, sh, st, t->offset());
-    };
+    const TensorPtr G = reshape_op(g, gshape, false);
     TensorPtr grad_a, grad_b;
-    if (ga) {
-      TensorPtr r = sum_to(matmul(G, mT(B)), A->shape());
-      grad_a = as_shape(r, a_->shape());
-    }
-    if (gb) {
-      TensorPtr r = sum_to(matmul(mT(A), G), B->shape());
-      grad_b = as_shape(r, b_->shape());
-    }
+    if (ga) grad_a = reshape_op(sum_to_op(matmul_op(G, formula::transposed(B)), A->shape()), a_->shape(), false);
+    if (gb) grad_b = reshape_op(sum_to_op(matmul_op(formula::transposed(A), G), B->shape()), b_->shape(), false);
     return Grads{grad_a, grad_b};
   });
 }
@@ -554,21 +561,16 @@ TensorPtr linear_op(const TensorPtr& x, const TensorPtr& weight, const TensorPtr
   TensorPtr out = make_view(out2, out_shape, contiguous_strides(out_shape), 0);
   std::vector<TensorPtr> inputs{x, weight};
   if (bias) inputs.push_back(bias);
-  const bool gx = x->requires_grad, gw = weight->requires_grad;
-  return record(out, bias ? "AddmmBackward0" : "MmBackward0", inputs, {flat, weight},
-                [gx, gw, x_shape = x->shape(), rows, out_features](const TensorPtr& g, const Saved& s) {
-                  const TensorPtr &flat_x = s[0], &w = s[1];
-                  const TensorPtr g2 = as_shape(g, {rows, out_features});
+  const bool gx = x->requires_grad, gw = weight->requires_grad, gb = bias && bias->requires_grad;
+  // x itself is saved, not its matrix view, so that a create_graph pass differentiates through it
+  return record(out, bias ? "AddmmBackward0" : "MmBackward0", inputs, {x, weight},
+                [gx, gw, gb, rows, in, out_features](const TensorPtr& g, const Saved& s) {
+                  const TensorPtr &x_ = s[0], &w = s[1];
+                  const TensorPtr g2 = reshape_op(g, {rows, out_features}, false);
                   Grads grads(3);
-                  if (gx) {
-                    TensorPtr gi = matmul(g2, w);
-                    grads[0] = make_view(gi, x_shape, contiguous_strides(x_shape), 0);
-                  }
-                  if (gw) {
-                    TensorPtr gt = make_view(g2, {out_features, rows}, {1, out_features}, g2->offset());
-                    grads[1] = matmul(gt, flat_x);
-                  }
-                  grads[2] = sum(g2, {0}, false);
+                  if (gx) grads[0] = reshape_op(matmul_op(g2, w), x_->shape(), false);
+                  if (gw) grads[1] = matmul_op(formula::transposed(g2), reshape_op(x_, {rows, in}, false));
+                  if (gb) grads[2] = sum_op(g2, {0}, false);
                   return grads;
                 });
 }

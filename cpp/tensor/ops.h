@@ -79,6 +79,9 @@ struct IndexItem {
 };
 /// The view t[items] (items already expanded to cover every dim).
 TensorPtr index_op(const TensorPtr& t, const std::vector<IndexItem>& items);
+/// Zeros of `shape` with g written where index_op(·, items) looks: index_op's gradient, itself
+/// differentiable.
+TensorPtr index_backward_op(const TensorPtr& g, const Shape& shape, const std::vector<IndexItem>& items);
 
 // --- in place --------------------------------------------------------------------------------
 /// Writes value (broadcast, converted) into self, bumps its version and, when autograd is

@@ -136,4 +136,29 @@ TensorPtr make_view(const TensorPtr& t, Shape shape, Shape strides, std::int64_t
                               offset);
 }
 
+std::uint64_t HookList::add(GradHook fn, bool last) {
+  const std::uint64_t id = next_id_++;
+  auto at = entries_.end();
+  if (!last) at = std::find_if(entries_.begin(), entries_.end(), [](const Entry& e) { return e.last; });
+  entries_.insert(at, Entry{id, std::move(fn), last});
+  return id;
+}
+
+bool HookList::remove(std::uint64_t id) {
+  auto it = std::find_if(entries_.begin(), entries_.end(), [id](const Entry& e) { return e.id == id; });
+  if (it == entries_.end()) return false;
+  entries_.erase(it);
+  return true;
+}
+
+Ref<TensorImpl> HookList::run(Ref<TensorImpl> g) const {
+  // a copy: a hook may add or remove hooks while it runs
+  const std::vector<Entry> entries = entries_;
+  for (const Entry& e : entries) {
+    Ref<TensorImpl> replaced = e.fn(g);
+    if (replaced) g = std::move(replaced);
+  }
+  return g;
+}
+
 }  // namespace chaingrad

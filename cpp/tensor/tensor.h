@@ -84,6 +84,33 @@ class Storage {
 
 class TensorNode;
 class AccumulateGrad;
+class TensorImpl;
+
+/// A function run on a gradient as it arrives (Tensor.register_hook): it returns a replacement,
+/// or null to keep the gradient as it is.
+using GradHook = std::function<Ref<TensorImpl>(const Ref<TensorImpl>&)>;
+
+/// The gradient hooks of a tensor (a leaf's) or of a node (a non-leaf's), in the order they run:
+/// retain_grad's hooks run after all others, as in PyTorch.
+class HookList {
+ public:
+  /// Adds fn (after every other hook when last, else before the `last` ones); returns its id.
+  std::uint64_t add(GradHook fn, bool last);
+  /// Removes the hook with this id; false when there is none.
+  bool remove(std::uint64_t id);
+  bool empty() const { return entries_.empty(); }
+  /// g passed through every hook in order.
+  Ref<TensorImpl> run(Ref<TensorImpl> g) const;
+
+ private:
+  struct Entry {
+    std::uint64_t id;
+    GradHook fn;
+    bool last;
+  };
+  std::vector<Entry> entries_;
+  std::uint64_t next_id_ = 0;
+};
 
 /// A strided view of a Storage plus its autograd state.
 class TensorImpl : public RefCounted {
@@ -126,6 +153,10 @@ class TensorImpl : public RefCounted {
   void* wrapper = nullptr;
   /// True for a view made by a view op (reshape, index, ...): in-place autograd on it is refused.
   bool is_view = false;
+  /// A leaf's gradient hooks (a non-leaf's live on its grad_fn).
+  HookList hooks;
+  /// Set by retain_grad(): backward() fills .grad of this non-leaf too.
+  bool retains_grad = false;
 
  private:
   std::shared_ptr<Storage> storage_;

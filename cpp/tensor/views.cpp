@@ -98,7 +98,7 @@ TensorPtr reshape_op(const TensorPtr& t, const Shape& shape_in, bool must_view) 
     out = make_view(c, shape, contiguous_strides(shape), c->offset());
   }
   return record(out, strides ? "ViewBackward0" : "UnsafeViewBackward0", {t}, {},
-                [from = t->shape()](const TensorPtr& g, const Saved&) { return Grads{as_shape(g, from)}; });
+                [from = t->shape()](const TensorPtr& g, const Saved&) { return Grads{reshape_op(g, from, false)}; });
 }
 
 TensorPtr permute_op(const TensorPtr& t, const std::vector<std::int64_t>& dims_in) {
@@ -124,12 +124,7 @@ TensorPtr permute_op(const TensorPtr& t, const std::vector<std::int64_t>& dims_i
   return record(out, "PermuteBackward0", {t}, {}, [dims](const TensorPtr& g, const Saved&) {
     std::vector<std::int64_t> inverse(dims.size());
     for (std::size_t i = 0; i < dims.size(); ++i) inverse[dims[i]] = static_cast<std::int64_t>(i);
-    Shape shape, strides;
-    for (std::int64_t d : inverse) {
-      shape.push_back(g->shape()[d]);
-      strides.push_back(g->strides()[d]);
-    }
-    return Grads{make_view(g, shape, strides, g->offset())};
+    return Grads{permute_op(g, inverse)};
   });
 }
 
@@ -149,7 +144,7 @@ TensorPtr unsqueeze_op(const TensorPtr& t, std::int64_t dim) {
   strides.insert(strides.begin() + d, stride);
   TensorPtr out = as_view(t, shape, strides, t->offset());
   return record(out, "UnsqueezeBackward0", {t}, {},
-                [from = t->shape()](const TensorPtr& g, const Saved&) { return Grads{as_shape(g, from)}; });
+                [from = t->shape()](const TensorPtr& g, const Saved&) { return Grads{reshape_op(g, from, false)}; });
 }
 
 TensorPtr squeeze_op(const TensorPtr& t, const std::optional<std::vector<std::int64_t>>& dims_in) {
@@ -166,7 +161,7 @@ TensorPtr squeeze_op(const TensorPtr& t, const std::optional<std::vector<std::in
   }
   TensorPtr out = as_view(t, shape, strides, t->offset());
   return record(out, dims_in ? "SqueezeBackward1" : "SqueezeBackward0", {t}, {},
-                [from = t->shape()](const TensorPtr& g, const Saved&) { return Grads{as_shape(g, from)}; });
+                [from = t->shape()](const TensorPtr& g, const Saved&) { return Grads{reshape_op(g, from, false)}; });
 }
 
 TensorPtr expand_op(const TensorPtr& t, const Shape& sizes) {
@@ -194,7 +189,7 @@ TensorPtr expand_op(const TensorPtr& t, const Shape& sizes) {
   }
   TensorPtr out = as_view(t, shape, strides, t->offset());
   return record(out, "ExpandBackward0", {t}, {},
-                [from = t->shape()](const TensorPtr& g, const Saved&) { return Grads{sum_to(g, from)}; });
+                [from = t->shape()](const TensorPtr& g, const Saved&) { return Grads{sum_to_op(g, from)}; });
 }
 
 TensorPtr contiguous_op(const TensorPtr& t) {
@@ -293,7 +288,11 @@ TensorPtr cat_op(const std::vector<TensorPtr>& tensors, std::int64_t dim) {
         at += sizes[i];
         continue;
       }
-      grads.push_back(cast(make_view(g, part, g->strides(), g->offset() + at * g->strides()[d]), dtypes[i], true));
+      std::vector<IndexItem> items(part.size(), IndexItem{IndexItem::Kind::Slice});
+      for (std::size_t k = 0; k < part.size(); ++k) items[k].stop = g->shape()[k];
+      items[d].start = at;
+      items[d].stop = at + sizes[i];
+      grads.push_back(contiguous_op(to_dtype(index_op(g, items), dtypes[i], false)));
       at += sizes[i];
     }
     return grads;
@@ -380,14 +379,18 @@ TensorPtr index_op(const TensorPtr& t, const std::vector<IndexItem>& items) {
   const Layout v = index_layout(*t, items);
   TensorPtr out = as_view(t, v.shape, v.strides, v.offset);
   return record(out, name, {t}, {},
-                [from = t->shape(), items](const TensorPtr& g, const Saved&) {
-                  // g placed where the view looked into the input, zeros elsewhere
-                  TensorPtr out = empty(from, g->dtype(), g->device());
-                  fill(out, 0.0);
-                  const Layout w = index_layout(*out, items);
-                  copy_into(make_view(out, w.shape, w.strides, w.offset), g);
-                  return Grads{out};
-                });
+                [from = t->shape(), items](const TensorPtr& g, const Saved&) { return Grads{index_backward_op(g, from, items)}; });
+}
+
+TensorPtr index_backward_op(const TensorPtr& g, const Shape& shape, const std::vector<IndexItem>& items) {
+  // g placed where the view looked into the input, zeros elsewhere
+  TensorPtr out = empty(shape, g->dtype(), g->device());
+  fill(out, 0.0);
+  const Layout w = index_layout(*out, items);
+  copy_into(make_view(out, w.shape, w.strides, w.offset), g);
+  // its own gradient reads the same places back out
+  return record(out, "IndexBackwardBackward0", {g}, {},
+                [items](const TensorPtr& gg, const Saved&) { return Grads{index_op(gg, items)}; });
 }
 
 }  // namespace chaingrad

@@ -5,8 +5,9 @@ from __future__ import annotations
 import builtins
 import numbers
 import operator
+import weakref
 from collections import namedtuple
-from typing import Any, Dict, Iterator, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Iterator, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -153,6 +154,26 @@ def _shape_args(shape: Tuple[Any, ...]) -> list:
         except TypeError:
             raise TypeError(f"size must be a tuple of ints, but got an element of type {type(s).__name__}") from None
     return dims
+
+
+class RemovableHandle:
+    """What register_hook returns: remove() takes the hook off again."""
+
+    def __init__(self, tensor: "Tensor", hook_id: int) -> None:
+        self._tensor = weakref.ref(tensor)
+        self.id = hook_id
+
+    def remove(self) -> None:
+        """Removes the hook (nothing happens when it is gone already)."""
+        t = self._tensor()
+        if t is not None:
+            _core.remove_hook(t, self.id)
+
+    def __enter__(self) -> "RemovableHandle":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.remove()
 
 
 class Tensor(_core.TensorBase):
@@ -394,11 +415,32 @@ class Tensor(_core.TensorBase):
 
     # --- autograd ---
     def backward(self, gradient: Optional["Tensor"] = None, retain_graph: Optional[bool] = None,
-                 create_graph: bool = False) -> None:
-        """Accumulates d self / d leaf into the .grad of every leaf that requires grad."""
-        if create_graph:
-            raise NotImplementedError("create_graph=True (higher-order gradients) is not supported yet")
-        _core.backward(self, gradient, bool(retain_graph))
+                 create_graph: bool = False, inputs: Optional[Sequence["Tensor"]] = None) -> None:
+        """Accumulates d self / d leaf into the .grad of every leaf that requires grad (or only of inputs).
+
+        With create_graph the pass is recorded, so the gradients can be differentiated again.
+        """
+        from chaingrad.autograd import backward
+        backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph, inputs=inputs)
+
+    def register_hook(self, hook: Callable[["Tensor"], Optional["Tensor"]]) -> "RemovableHandle":
+        """Runs hook(grad) whenever this tensor's gradient is computed; a tensor it returns replaces the gradient."""
+        return RemovableHandle(self, _core.register_hook(self, hook))
+
+    def retain_grad(self) -> None:
+        """Makes backward() fill .grad of this non-leaf tensor too (a leaf's .grad is filled anyway)."""
+        if not self.requires_grad:
+            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+        if self.is_leaf:
+            return
+        ref = weakref.ref(self)  # the hook lives on the graph, which must not own this tensor
+
+        def keep(grad: "Tensor") -> None:
+            t = ref()
+            if t is not None:  # under create_graph the sum keeps its graph, as PyTorch
+                t.grad = grad.clone() if t.grad is None else t.grad + grad
+
+        _core.retain_grad(self, keep)
 
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
         """Sets requires_grad in place; returns self."""

@@ -420,8 +420,12 @@ class Tensor(_core.TensorBase):
 
         With create_graph the pass is recorded, so the gradients can be differentiated again.
         """
+        retain = create_graph if retain_graph is None else bool(retain_graph)
+        if inputs is None:  # the training-loop case, straight to C++
+            _core.backward((self,), (gradient,), retain, bool(create_graph))
+            return
         from chaingrad.autograd import backward
-        backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph, inputs=inputs)
+        backward(self, gradient, retain_graph=retain, create_graph=create_graph, inputs=inputs)
 
     def register_hook(self, hook: Callable[["Tensor"], Optional["Tensor"]]) -> "RemovableHandle":
         """Runs hook(grad) whenever this tensor's gradient is computed; a tensor it returns replaces the gradient."""

@@ -9,7 +9,8 @@ notes' programs.
 import os as _os
 
 from chaingrad._core import Value, get_num_threads, set_num_threads
-from chaingrad.tensor import Size, Tensor, bool_, device, dtype, float32, float64, int64
+from chaingrad._types import Size, bool_, device, dtype, float32, float64, int64
+from chaingrad.tensor import Tensor
 from chaingrad import autograd, backends, cuda, nn, optim
 from chaingrad.serialization import load, save
 from chaingrad.autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled

@@ -7,7 +7,8 @@ from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Set, Tuple
 
 from chaingrad import autograd
 from chaingrad.nn.parameter import Parameter
-from chaingrad.tensor import Tensor, _to_arguments, device
+from chaingrad._types import device, float32, float64
+from chaingrad.tensor import Tensor, _to_arguments
 
 __all__ = ["Module"]
 
@@ -200,12 +201,10 @@ class Module:
 
     def float(self) -> "Module":
         """to(float32)."""
-        from chaingrad.tensor import float32
         return self.to(float32)
 
     def double(self) -> "Module":
         """to(float64)."""
-        from chaingrad.tensor import float64
         return self.to(float64)
 
     # --- state ---

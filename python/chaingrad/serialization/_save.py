@@ -16,7 +16,9 @@ from typing import IO, Any, Callable, Dict, List, NamedTuple, Optional, Set, Tup
 import numpy as np
 
 from chaingrad import _core
-from chaingrad.tensor import Size, Tensor, dtype as DType
+from chaingrad._types import Size
+from chaingrad._types import dtype as DType
+from chaingrad.tensor import Tensor
 from chaingrad.serialization._format import (
     FileLike, _CODE, _MAX_DEPTH, _INT64, _MODULE_INTERNALS, _module_types,
 )

@@ -12,8 +12,19 @@ import numpy as np
 
 from chaingrad import _core
 from chaingrad._tensor_str import format_tensor
-from chaingrad._types import (_KIND, Size, _device_of, _device_spec, _numpy_data, bool_, device, dtype, float32,
-                              float64, int64)
+from chaingrad._types import (
+    _KIND,
+    Size,
+    _device_of,
+    _device_spec,
+    _numpy_data,
+    bool_,
+    device,
+    dtype,
+    float32,
+    float64,
+    int64,
+)
 
 __all__ = ["dtype", "Size", "Tensor", "float32", "float64", "int64", "bool_", "device"]
 

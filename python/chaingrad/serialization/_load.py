@@ -15,13 +15,23 @@ from typing import IO, Any, Dict, Iterator, List, NamedTuple, Tuple, Union
 import numpy as np
 
 from chaingrad import _core
-from chaingrad.functional import empty, from_numpy
 from chaingrad._types import _device_spec
-from chaingrad.tensor import Tensor
+from chaingrad.functional import empty, from_numpy
 from chaingrad.serialization._format import (
-    _DTYPE_NAMES, _DTYPES, _MAX_BIG_INT_DIGITS, _MAX_DEPTH, _MAX_DIM, _MAX_ENTRIES, _MAX_HEADER, _MAX_RANK,
-    _MODULE_INTERNALS, FileLike, UnsafeCheckpointError, _module_types,
+    _DTYPE_NAMES,
+    _DTYPES,
+    _MAX_BIG_INT_DIGITS,
+    _MAX_DEPTH,
+    _MAX_DIM,
+    _MAX_ENTRIES,
+    _MAX_HEADER,
+    _MAX_RANK,
+    _MODULE_INTERNALS,
+    FileLike,
+    UnsafeCheckpointError,
+    _module_types,
 )
+from chaingrad.tensor import Tensor
 
 
 def _json_int(text: str) -> int:

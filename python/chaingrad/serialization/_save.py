@@ -18,10 +18,15 @@ import numpy as np
 from chaingrad import _core
 from chaingrad._types import Size
 from chaingrad._types import dtype as DType
-from chaingrad.tensor import Tensor
 from chaingrad.serialization._format import (
-    FileLike, _CODE, _MAX_DEPTH, _INT64, _MODULE_INTERNALS, _module_types,
+    _CODE,
+    _INT64,
+    _MAX_DEPTH,
+    _MODULE_INTERNALS,
+    FileLike,
+    _module_types,
 )
+from chaingrad.tensor import Tensor
 
 
 class _Blob(NamedTuple):

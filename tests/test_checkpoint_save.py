@@ -14,9 +14,9 @@ import tracemalloc
 
 import numpy as np
 import pytest
-from faulty_files import FullDisk, opener
 
 import chaingrad as cg
+from faulty_files import FullDisk, opener
 
 CHAINGRAD = os.path.dirname(os.path.dirname(cg.__file__))  # the chaingrad under test, for subprocesses
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from tensor_helpers import check_against_torch, check_gradients
 
 import chaingrad as cg
+from tensor_helpers import check_against_torch, check_gradients
 
 # name -> (fn, input shapes, (low, high) of the inputs); fn uses only what both libraries share
 OPS = {

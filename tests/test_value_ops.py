@@ -6,10 +6,10 @@ import math
 
 import numpy as np
 import pytest
-from conftest import central_difference
 
 from chaingrad import Value
 from chaingrad.demos import micrograd_ex1
+from conftest import central_difference
 
 # name -> (function of Values, points to test at). Each function is also evaluated on floats
 # for the finite differences, through the same operators (math functions via _F below).

@@ -11,7 +11,6 @@ import pytest
 import chaingrad as cg
 from chaingrad import _core, nn
 
-
 # --- device objects ------------------------------------------------------------------------------
 
 def test_device_objects_parse_print_and_compare_as_pytorch():

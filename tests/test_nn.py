@@ -120,7 +120,7 @@ LOSSES = [
 ]
 
 
-@pytest.mark.parametrize("name,make,shape,kind", LOSSES, ids=[l[0] for l in LOSSES])
+@pytest.mark.parametrize("name,make,shape,kind", LOSSES, ids=[case[0] for case in LOSSES])
 def test_losses_match_torch(torch, name, make, shape, kind):
     rng = np.random.default_rng(1)
     x = rng.standard_normal(shape) * 3
@@ -161,7 +161,7 @@ def test_loss_errors():
 def test_clip_grad_norm_matches_torch(torch):
     ours = [cg.tensor([3.0, 4.0], requires_grad=True), cg.tensor([[1.0, 2.0]], requires_grad=True)]
     theirs = [torch.tensor([3.0, 4.0], requires_grad=True), torch.tensor([[1.0, 2.0]], requires_grad=True)]
-    for ps, lib in ((ours, cg), (theirs, torch)):
+    for ps in (ours, theirs):
         (ps[0] * ps[0]).sum().backward()
         (ps[1] * 3).sum().backward()
     n1 = nn.utils.clip_grad_norm_(ours, max_norm=1.0)

@@ -7,8 +7,15 @@ import re
 import pytest
 
 import chaingrad as cg
-from chaingrad.demos import (linear_model, moons_tensor, regression1train, regression2predict,
-                             torch_regression4nn, torch_regression5optim, torch_regression6custom)
+from chaingrad.demos import (
+    linear_model,
+    moons_tensor,
+    regression1train,
+    regression2predict,
+    torch_regression4nn,
+    torch_regression5optim,
+    torch_regression6custom,
+)
 
 COEFFS = re.compile(r"Result: y = (\S+) \+ (\S+) x \+ (\S+) x\^2 \+ (\S+) x\^3")
 
@@ -22,7 +29,7 @@ def test_linear_model_loss_falls(capsys):
     linear_model.main()
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 100 and lines[0].startswith("Epoch [1/100], Loss: ")
-    losses = [float(l.rsplit(" ", 1)[1]) for l in lines]
+    losses = [float(line.rsplit(" ", 1)[1]) for line in lines]
     assert losses[-1] < 0.5 * losses[0] and sorted(losses, reverse=True) == losses
 
 

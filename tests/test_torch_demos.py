@@ -5,9 +5,7 @@ from __future__ import annotations
 import re
 
 import chaingrad as cg
-
-from chaingrad.demos import (autograd0, autograd1, autograd2, backprop_notebook, torchgd1, torchgd2,
-                             torchgd3)
+from chaingrad.demos import autograd0, autograd1, autograd2, backprop_notebook, torchgd1, torchgd2, torchgd3
 
 
 def test_autograd0_and_1(capsys):

@@ -27,7 +27,7 @@ def _random_strided(rng: random.Random, lib, base: np.ndarray):
 
 def test_view_accepts_exactly_the_shapes_pytorch_accepts(torch):
     rng_shapes = random.Random(0)
-    for trial in range(400):
+    for _ in range(400):
         shape = [rng_shapes.randint(1, 4) for _ in range(rng_shapes.randint(1, 4))]
         base = np.arange(float(np.prod(shape))).reshape(shape)
         seed = rng_shapes.random()

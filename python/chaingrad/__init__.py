@@ -9,7 +9,8 @@ notes' programs.
 import os as _os
 
 from chaingrad._core import Value, get_num_threads, set_num_threads
-from chaingrad.tensor import Size, Tensor, bool_, device, dtype, float32, float64, int64
+from chaingrad._types import Size, bool_, device, dtype, float32, float64, int64
+from chaingrad.tensor import Tensor
 from chaingrad import autograd, backends, cuda, nn, optim
 from chaingrad.serialization import load, save
 from chaingrad.autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
@@ -36,13 +37,14 @@ bool = bool_
 
 __version__ = "0.1.0"
 __all__ = [
-    "Value", "Tensor", "get_num_threads", "set_num_threads", "Size", "dtype", "device", "float32", "float64", "int64", "bool_", "float",
-    "double", "long", "bool", "autograd", "backends", "cuda", "nn", "optim", "save", "load", "no_grad", "enable_grad", "set_grad_enabled",
-    "is_grad_enabled", "abs", "amax", "amin", "arange", "argmax", "argmin", "as_tensor", "cat", "clamp", "concat",
+    "Value", "Tensor", "get_num_threads", "set_num_threads", "Size", "dtype", "device", "float32",
+    "float64", "int64", "bool_", "float", "double", "long", "bool", "autograd", "backends", "cuda",
+    "nn", "optim", "save", "load", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
+    "abs", "amax", "amin", "arange", "argmax", "argmin", "as_tensor", "cat", "clamp", "concat",
     "empty", "empty_like", "exp", "flatten", "from_dlpack", "from_numpy", "full", "full_like",
     "get_default_dtype", "is_tensor", "linspace", "log", "log_softmax", "manual_seed", "matmul",
     "max", "maximum", "mean", "min", "minimum", "mm", "norm", "numel", "ones", "ones_like",
     "permute", "pow", "rand", "rand_like", "randint", "randn", "randn_like", "relu", "reshape",
-    "sigmoid", "sin", "cos", "softmax", "sqrt", "square", "squeeze", "stack", "sum", "tanh", "tensor",
-    "transpose", "unsqueeze", "var", "where", "zeros", "zeros_like", "__version__",
+    "sigmoid", "sin", "cos", "softmax", "sqrt", "square", "squeeze", "stack", "sum", "tanh",
+    "tensor", "transpose", "unsqueeze", "var", "where", "zeros", "zeros_like", "__version__",
 ]

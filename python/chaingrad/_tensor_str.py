@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, List
 
 import numpy as np
 
+from chaingrad._types import bool_, float32, int64
+
 if TYPE_CHECKING:
     from chaingrad.tensor import Tensor
 
@@ -104,12 +106,10 @@ def _nested(values: np.ndarray, indent: int, summarize: bool, fmt: _Formatter) -
 
 def format_tensor(t: "Tensor") -> str:
     """repr(t) as PyTorch prints it, with chaingrad's names."""
-    import chaingrad
-
     values = t.detach().cpu().numpy()
     prefix = "tensor("
     suffixes = []
-    default_dtypes = (chaingrad.float32, chaingrad.int64, chaingrad.bool)
+    default_dtypes = (float32, int64, bool_)
     if values.size == 0:
         body = "[]"
         if values.ndim != 1:

@@ -9,7 +9,7 @@ import os
 from typing import Any, List, Optional, Tuple
 
 from chaingrad import _core
-from chaingrad.tensor import _device_spec
+from chaingrad._types import _device_spec
 
 __all__ = ["is_available", "device_count", "current_device", "get_device_name", "synchronize",
            "manual_seed", "manual_seed_all", "memory_allocated", "max_memory_allocated", "empty_cache",

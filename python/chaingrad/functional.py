@@ -13,7 +13,8 @@ from typing import Any, Optional, Sequence, Union
 import numpy as np
 
 from chaingrad import _core
-from chaingrad.tensor import Tensor, _BY_NUMPY, _device_spec, _scalar_like, _shape_args, bool_, dtype, float32, int64
+from chaingrad._types import _BY_NUMPY, _device_spec, _numpy_data, bool_, dtype, float32, int64
+from chaingrad.tensor import Tensor, _scalar_like, _shape_args
 
 __all__ = [
     "tensor", "as_tensor", "from_numpy", "from_dlpack", "is_tensor", "numel",
@@ -31,42 +32,6 @@ Shape = Union[int, Sequence[int]]
 def get_default_dtype() -> dtype:
     """The dtype of floating tensors made from Python floats: float32."""
     return float32
-
-
-def _numpy_data(data: Any, dt: Optional[dtype]) -> np.ndarray:
-    """data (not a Tensor) as an ndarray of a chaingrad dtype, inferring it as PyTorch does."""
-    if isinstance(data, (np.ndarray, np.generic)):
-        array = np.asarray(data)
-        if dt is None and array.dtype not in _BY_NUMPY:
-            kind = array.dtype.kind
-            if kind in "iu":
-                array = array.astype(np.int64)
-            elif kind == "f":
-                array = array.astype(np.float32)
-            elif kind != "b":
-                raise TypeError(f"can't convert np.ndarray of type {array.dtype}. The only supported "
-                                "types are: float64, float32, int64 and bool.")
-    else:
-        try:
-            array = np.asarray(data)
-        except (ValueError, TypeError) as err:
-            raise ValueError(f"tensor(): could not build a tensor from {type(data).__name__}: {err}") from None
-        kind = array.dtype.kind
-        if kind == "f":
-            if dt is None:  # a dtype asked for is taken from numpy's float64, not through float32
-                array = array.astype(np.float32)
-        elif kind in "iu":
-            if kind == "u" and array.size and array.max() > np.iinfo(np.int64).max:
-                raise OverflowError("tensor(): value does not fit in int64")
-            array = array.astype(np.int64)
-        elif kind != "b":
-            raise TypeError(f"tensor(): could not infer dtype of {type(data).__name__} "
-                            f"(numpy made {array.dtype}); pass numbers, bools or nested lists of them")
-    if dt is not None:
-        if not isinstance(dt, dtype):
-            raise TypeError(f"dtype must be a chaingrad dtype, got {type(dt).__name__}")
-        array = array.astype(dt.numpy)
-    return array
 
 
 def tensor(data: Any, dtype: Optional[dtype] = None, device: Any = None,

@@ -13,119 +13,23 @@ import numpy as np
 
 from chaingrad import _core
 from chaingrad._tensor_str import format_tensor
+from chaingrad._types import (
+    _KIND,
+    Size,
+    _device_of,
+    _device_spec,
+    _numpy_data,
+    bool_,
+    device,
+    dtype,
+    float32,
+    float64,
+    int64,
+)
 
 __all__ = ["dtype", "Size", "Tensor", "float32", "float64", "int64", "bool_", "device"]
 
 _KDL_CPU, _KDL_CUDA = 1, 2  # DLPack device types
-
-
-class dtype:
-    """An element type (chaingrad.float32, float64, int64, bool)."""
-
-    __slots__ = ("name", "itemsize", "is_floating_point", "numpy")
-
-    def __init__(self, name: str, itemsize: int, is_floating_point: bool, numpy_type: type) -> None:
-        self.name = name
-        self.itemsize = itemsize
-        self.is_floating_point = is_floating_point
-        self.numpy = np.dtype(numpy_type)
-
-    def __repr__(self) -> str:
-        return f"chaingrad.{self.name}"
-
-    def __reduce__(self) -> str:
-        return self.name if self.name != "bool" else "bool_"
-
-
-float32 = dtype("float32", 4, True, np.float32)
-float64 = dtype("float64", 8, True, np.float64)
-int64 = dtype("int64", 8, False, np.int64)
-bool_ = dtype("bool", 1, False, np.bool_)
-_BY_NUMPY = {d.numpy: d for d in (float32, float64, int64, bool_)}
-_KIND = {bool_: 0, int64: 1, float32: 2, float64: 2}  # PyTorch's promotion categories
-
-
-class device:
-    """Where a tensor lives: device('cpu'), device('cuda'), device('cuda:1') or device('cuda', 1)."""
-
-    __slots__ = ("type", "index")
-
-    def __init__(self, spec: Union[str, int, "device"] = "cpu", index: Optional[int] = None) -> None:
-        if isinstance(spec, device):
-            kind, idx = spec.type, spec.index
-        elif isinstance(spec, builtins.int) and not isinstance(spec, builtins.bool):
-            kind, idx = "cuda", spec  # device(1) is cuda:1, as in PyTorch
-        elif isinstance(spec, str):
-            kind, sep, rest = spec.partition(":")
-            idx = None
-            if sep:
-                if not rest.isdigit():
-                    raise RuntimeError(f"Invalid device string: {spec!r}")
-                idx = builtins.int(rest)
-        else:
-            raise TypeError(f"device() expects a string, an int or a device, got {type(spec).__name__}")
-        if kind not in ("cpu", "cuda"):
-            raise RuntimeError(f"Expected one of cpu, cuda device type at start of device string: {spec}")
-        if index is not None:
-            if idx is not None:
-                raise RuntimeError(f"device(): the index is given twice ({spec!r} and {index})")
-            idx = builtins.int(index)
-        if idx is not None and idx < 0:
-            raise RuntimeError(f"Device index must not be negative, got {idx}")
-        self.type, self.index = kind, idx
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, str):
-            try:
-                other = device(other)
-            except RuntimeError:
-                return False
-        return isinstance(other, device) and (self.type, self.index) == (other.type, other.index)
-
-    def __hash__(self) -> int:
-        return hash((self.type, self.index))
-
-    def __repr__(self) -> str:
-        if self.index is None:
-            return f"device(type={self.type!r})"
-        return f"device(type={self.type!r}, index={self.index})"
-
-    def __str__(self) -> str:
-        return self.type if self.index is None else f"{self.type}:{self.index}"
-
-
-def _device_spec(dev: Any) -> str:
-    """The engine's name for a device argument: 'cpu' or 'cuda:N' ('cuda' alone is cuda:0)."""
-    if dev is None:
-        return "cpu"
-    d = dev if isinstance(dev, device) else device(dev)
-    return "cpu" if d.type == "cpu" else f"cuda:{d.index or 0}"
-
-
-_DEVICES = {"cpu": device("cpu")}
-
-
-def _device_of(spec: str) -> device:
-    """The (shared) device object for an engine device name."""
-    d = _DEVICES.get(spec)
-    if d is None:
-        d = _DEVICES[spec] = device(spec)
-    return d
-
-
-class Size(tuple):
-    """A tensor's shape: a tuple of ints that prints as chaingrad.Size([...])."""
-
-    def __repr__(self) -> str:
-        return f"chaingrad.Size({list(self)})"
-
-    def numel(self) -> int:
-        """The number of elements of a tensor of this shape."""
-        n = 1
-        for s in self:
-            n *= s
-        return n
-
 
 _MinMax = namedtuple("_MinMax", ["values", "indices"])
 
@@ -183,10 +87,11 @@ class Tensor(_core.TensorBase):
 
     def __new__(cls, *data: Any) -> "Tensor":
         """Tensor(data) or Tensor(*sizes): PyTorch's legacy constructor (float32)."""
-        from chaingrad.functional import tensor, zeros
         if len(data) == 1 and not isinstance(data[0], int):
-            return tensor(data[0], dtype=float32)
-        return zeros(*data)
+            if isinstance(data[0], Tensor):
+                return data[0].detach().to(dtype=float32, copy=True)
+            return _core.from_numpy(_numpy_data(data[0], float32), "always")
+        return _core.full(_shape_args(data), 0.0, float32, "cpu")
 
     # --- printing and conversion ---
     def __repr__(self) -> str:

@@ -179,7 +179,8 @@ def _dtype_refused_on_empty(d: Disagreement) -> bool:
 def _number_over_subnormal(step: Step) -> bool:
     """number / tensor where the tensor holds a subnormal value."""
     return re.match(r"t\d+ = [-\w.+]+ / ", step.code) is not None and any(
-        _has(t, lambda a: (a != 0) & (np.abs(a) < np.finfo(a.dtype).tiny)) for t in step.inputs if t.is_floating_point())
+        _has(t, lambda a: (a != 0) & (np.abs(a) < np.finfo(a.dtype).tiny))
+        for t in step.inputs if t.is_floating_point())
 
 
 # name -> (what differs, predicate). A disagreement that none of these explains is a finding.
@@ -716,7 +717,8 @@ def _check_grads(program: Program, b: _Builder, cg_ns: Dict[str, Any], t_ns: Dic
     if c_err and t_err:
         return None
     if c_err or t_err:
-        d, why = Disagreement("grad", None, program, exact, _error_text(c_err), _error_text(t_err)), _outcome(c_err, t_err)
+        d = Disagreement("grad", None, program, exact, _error_text(c_err), _error_text(t_err))
+        why = _outcome(c_err, t_err)
     else:
         d = why = None
         for leaf in b.leaves:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import timeit
 from typing import Any, Callable, List, Optional
 
-
 import chaingrad as cg
 from chaingrad.bench.common import Row, median_time
 

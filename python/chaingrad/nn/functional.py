@@ -1,11 +1,14 @@
-"""torch.nn.functional's activations, layers and losses on chaingrad tensors."""
+"""torch.nn.functional's activations, layers and losses on chaingrad tensors.
+
+An op that is also a top-level function (relu, tanh, sigmoid, softmax, log_softmax, flatten) is
+the same function object, re-exported from chaingrad.functional: each op has one definition."""
 
 from __future__ import annotations
 
 from typing import Optional
 
 from chaingrad import _core
-from chaingrad import functional as F
+from chaingrad.functional import arange, flatten, log_softmax, rand, relu, sigmoid, softmax, stack, tanh
 from chaingrad.tensor import Tensor
 
 __all__ = ["linear", "relu", "tanh", "sigmoid", "softmax", "log_softmax", "dropout", "flatten",
@@ -34,36 +37,6 @@ def linear(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None) -> Tens
     return _core.linear(input, weight, bias)
 
 
-def relu(input: Tensor) -> Tensor:
-    """max(input, 0)."""
-    return input.relu()
-
-
-def tanh(input: Tensor) -> Tensor:
-    """tanh."""
-    return input.tanh()
-
-
-def sigmoid(input: Tensor) -> Tensor:
-    """1 / (1 + e^-input)."""
-    return input.sigmoid()
-
-
-def softmax(input: Tensor, dim: int) -> Tensor:
-    """Softmax along dim."""
-    return input.softmax(dim)
-
-
-def log_softmax(input: Tensor, dim: int) -> Tensor:
-    """Log-softmax along dim."""
-    return input.log_softmax(dim)
-
-
-def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
-    """input.flatten(start_dim, end_dim)."""
-    return input.flatten(start_dim, end_dim)
-
-
 def dropout(input: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
     """Zeroes each element with probability p and scales the rest by 1/(1-p) (identity in eval)."""
     if not 0.0 <= p <= 1.0:
@@ -72,7 +45,7 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
         return input
     if p == 1.0:
         return input * 0.0
-    keep = (F.rand(*input.shape, device=input.device) >= p).to(input.dtype)
+    keep = (rand(*input.shape, device=input.device) >= p).to(input.dtype)
     return input * keep * (1.0 / (1.0 - p))
 
 
@@ -93,14 +66,14 @@ def one_hot(target: Tensor, num_classes: int = -1) -> Tensor:
     if target.dtype.is_floating_point:
         raise RuntimeError("one_hot is only applicable to index tensor (int64)")
     if target.numel():
-        lo, hi = F.stack([target.min(), target.max()]).tolist()  # one wait for a cuda target, not two
+        lo, hi = stack([target.min(), target.max()]).tolist()  # one wait for a cuda target, not two
         if num_classes < 0:
             num_classes = hi + 1
         if lo < 0 or hi >= num_classes:
             raise IndexError(f"Class values must be in [0, {num_classes}), got [{lo}, {hi}]")
     elif num_classes < 0:
         raise RuntimeError("one_hot: can not infer the number of classes of an empty tensor")
-    return (target.unsqueeze(-1) == F.arange(num_classes, device=target.device)).long()
+    return (target.unsqueeze(-1) == arange(num_classes, device=target.device)).long()
 
 
 def nll_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:

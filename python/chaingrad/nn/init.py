@@ -6,7 +6,7 @@ import math
 from typing import Tuple
 
 from chaingrad import autograd
-from chaingrad import functional as F
+from chaingrad.functional import rand, randn
 from chaingrad.tensor import Tensor
 
 __all__ = ["uniform_", "normal_", "zeros_", "ones_", "constant_", "kaiming_uniform_",
@@ -39,14 +39,14 @@ def calculate_gain(nonlinearity: str, param: float = None) -> float:  # type: ig
 def uniform_(t: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:
     """Fills t with U(a, b)."""
     with autograd.no_grad():
-        t.copy_(F.rand(*t.shape, dtype=t.dtype, device=t.device) * (b - a) + a)
+        t.copy_(rand(*t.shape, dtype=t.dtype, device=t.device) * (b - a) + a)
     return t
 
 
 def normal_(t: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
     """Fills t with N(mean, std^2)."""
     with autograd.no_grad():
-        t.copy_(F.randn(*t.shape, dtype=t.dtype, device=t.device) * std + mean)
+        t.copy_(randn(*t.shape, dtype=t.dtype, device=t.device) * std + mean)
     return t
 
 

@@ -6,8 +6,8 @@ import math
 from collections import OrderedDict
 from typing import Any, Dict, Iterator, Union
 
-from chaingrad import functional as F
-from chaingrad.nn import functional as NF
+from chaingrad.functional import empty
+from chaingrad.nn import functional as F
 from chaingrad.nn import init
 from chaingrad.nn.module import Module
 from chaingrad.nn.parameter import Parameter
@@ -28,8 +28,8 @@ class Linear(Module):
             raise ValueError(f"Linear: sizes must be non-negative, got {in_features} and {out_features}")
         self.in_features = in_features
         self.out_features = out_features
-        self.weight = Parameter(F.empty(out_features, in_features, dtype=dtype, device=device))
-        self.bias = Parameter(F.empty(out_features, dtype=dtype, device=device)) if bias else None
+        self.weight = Parameter(empty(out_features, in_features, dtype=dtype, device=device))
+        self.bias = Parameter(empty(out_features, dtype=dtype, device=device)) if bias else None
         if not bias:
             self.register_parameter("bias", None)
         self.reset_parameters()
@@ -45,7 +45,7 @@ class Linear(Module):
         if input.ndim == 0 or input.shape[-1] != self.in_features:
             raise RuntimeError(f"Linear: expected input with last dimension {self.in_features}, got shape "
                                f"{tuple(input.shape)}")
-        return NF.linear(input, self.weight, self.bias)
+        return F.linear(input, self.weight, self.bias)
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
@@ -179,7 +179,7 @@ class Dropout(Module):
         self.p = p
 
     def forward(self, input: Tensor) -> Tensor:
-        return NF.dropout(input, self.p, self.training)
+        return F.dropout(input, self.p, self.training)
 
     def extra_repr(self) -> str:
         return f"p={self.p}, inplace=False"
@@ -203,35 +203,35 @@ class MSELoss(_Loss):
     """Mean (or sum) of squared differences."""
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return NF.mse_loss(input, target, self.reduction)
+        return F.mse_loss(input, target, self.reduction)
 
 
 class L1Loss(_Loss):
     """Mean (or sum) of absolute differences."""
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return NF.l1_loss(input, target, self.reduction)
+        return F.l1_loss(input, target, self.reduction)
 
 
 class CrossEntropyLoss(_Loss):
     """Softmax cross-entropy of logits against class indices or class probabilities."""
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return NF.cross_entropy(input, target, self.reduction)
+        return F.cross_entropy(input, target, self.reduction)
 
 
 class NLLLoss(_Loss):
     """Negative log-likelihood of log-probabilities against class indices."""
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return NF.nll_loss(input, target, self.reduction)
+        return F.nll_loss(input, target, self.reduction)
 
 
 class BCEWithLogitsLoss(_Loss):
     """Binary cross-entropy of sigmoid(logits), computed stably."""
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return NF.binary_cross_entropy_with_logits(input, target, self.reduction)
+        return F.binary_cross_entropy_with_logits(input, target, self.reduction)
 
 
 #: The modules a checkpoint may rebuild without running code from the file.

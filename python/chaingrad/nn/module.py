@@ -6,8 +6,9 @@ from collections import OrderedDict
 from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Set, Tuple
 
 from chaingrad import autograd
+from chaingrad._types import device, float32, float64
 from chaingrad.nn.parameter import Parameter
-from chaingrad.tensor import Tensor, _to_arguments, device
+from chaingrad.tensor import Tensor, _to_arguments
 
 __all__ = ["Module"]
 
@@ -69,7 +70,8 @@ class Module:
     def register_parameter(self, name: str, param: Optional[Parameter]) -> None:
         """Adds (or, with None, clears) a parameter under name."""
         if param is not None and not isinstance(param, Parameter):
-            raise TypeError(f"cannot assign '{type(param).__name__}' as parameter '{name}' (a Parameter or None is required)")
+            raise TypeError(f"cannot assign '{type(param).__name__}' as parameter '{name}' "
+                            "(a Parameter or None is required)")
         self._parameters[name] = param
 
     def register_buffer(self, name: str, tensor: Optional[Tensor]) -> None:
@@ -200,12 +202,10 @@ class Module:
 
     def float(self) -> "Module":
         """to(float32)."""
-        from chaingrad.tensor import float32
         return self.to(float32)
 
     def double(self) -> "Module":
         """to(float64)."""
-        from chaingrad.tensor import float64
         return self.to(float64)
 
     # --- state ---
@@ -232,7 +232,8 @@ class Module:
                 continue
             value = state_dict[key]
             if not isinstance(value, Tensor):
-                errors.append(f'While copying the parameter named "{key}", expected a Tensor, got {type(value).__name__}.')
+                errors.append(f'While copying the parameter named "{key}", expected a Tensor, '
+                              f'got {type(value).__name__}.')
             elif tuple(value.shape) != tuple(target.shape):
                 errors.append(f"size mismatch for {key}: copying a param with shape {value.shape} from "
                               f"checkpoint, the shape in current model is {target.shape}.")

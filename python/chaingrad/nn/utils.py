@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Iterable, Union
 
 from chaingrad import autograd
-from chaingrad import functional as F
+from chaingrad.functional import stack, tensor
 from chaingrad.tensor import Tensor
 
 __all__ = ["clip_grad_norm_"]
@@ -17,12 +17,12 @@ def clip_grad_norm_(parameters: Union[Tensor, Iterable[Tensor]], max_norm: float
     params = [parameters] if isinstance(parameters, Tensor) else list(parameters)
     grads = [p.grad for p in params if p.grad is not None]
     if not grads:
-        return F.tensor(0.0)
+        return tensor(0.0)
     with autograd.no_grad():
         if norm_type == float("inf"):
-            total = F.stack([g.abs().max().to(grads[0].dtype) for g in grads]).max()
+            total = stack([g.abs().max().to(grads[0].dtype) for g in grads]).max()
         else:
-            total = F.stack([g.norm(norm_type).to(grads[0].dtype) for g in grads]).norm(norm_type)
+            total = stack([g.norm(norm_type).to(grads[0].dtype) for g in grads]).norm(norm_type)
         if error_if_nonfinite or not total.is_cuda:
             value = total.item()
             if error_if_nonfinite and (value != value or value in (float("inf"), float("-inf"))):

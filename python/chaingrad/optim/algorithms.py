@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 from chaingrad import _core
-from chaingrad import functional as F
+from chaingrad.functional import zeros_like
 from chaingrad.optim.optimizer import Optimizer, Params
 from chaingrad.tensor import Tensor
 
@@ -34,7 +34,7 @@ def _buffer(state: Dict[str, Any], key: str, like: Tensor) -> Tensor:
     (and dtype) when the model moved since the last step (Module.to)."""
     buf = state.get(key)
     if buf is None:
-        buf = state[key] = F.zeros_like(like)
+        buf = state[key] = zeros_like(like)
     elif buf.dtype is not like.dtype or _core.device(buf) != _core.device(like):
         buf = state[key] = buf.to(like.device, like.dtype).contiguous()
     return buf

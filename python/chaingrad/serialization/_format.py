@@ -7,7 +7,7 @@ from typing import IO, Dict, Union
 
 import numpy as np
 
-from chaingrad.tensor import bool_, float32, float64, int64
+from chaingrad._types import bool_, float32, float64, int64
 
 FileLike = Union[str, os.PathLike, IO[bytes]]
 

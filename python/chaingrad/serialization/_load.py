@@ -15,12 +15,23 @@ from typing import IO, Any, Dict, Iterator, List, NamedTuple, Tuple, Union
 import numpy as np
 
 from chaingrad import _core
-from chaingrad import functional as F
-from chaingrad.tensor import Tensor, _device_spec
+from chaingrad._types import _device_spec
+from chaingrad.functional import empty, from_numpy
 from chaingrad.serialization._format import (
-    _DTYPE_NAMES, _DTYPES, _MAX_BIG_INT_DIGITS, _MAX_DEPTH, _MAX_DIM, _MAX_ENTRIES, _MAX_HEADER, _MAX_RANK,
-    _MODULE_INTERNALS, FileLike, UnsafeCheckpointError, _module_types,
+    _DTYPE_NAMES,
+    _DTYPES,
+    _MAX_BIG_INT_DIGITS,
+    _MAX_DEPTH,
+    _MAX_DIM,
+    _MAX_ENTRIES,
+    _MAX_HEADER,
+    _MAX_RANK,
+    _MODULE_INTERNALS,
+    FileLike,
+    UnsafeCheckpointError,
+    _module_types,
 )
+from chaingrad.tensor import Tensor
 
 
 def _json_int(text: str) -> int:
@@ -175,7 +186,7 @@ class _Reader:
         """The tensor over a whole blob, on the target device, made once per blob."""
         t = self.bases.get(name)
         if t is None:
-            t = F.from_numpy(self.arrays[name].reshape(self.entries[name].shape))
+            t = from_numpy(self.arrays[name].reshape(self.entries[name].shape))
             if self.device != "cpu":
                 t = t.to(self.device)
             self.bases[name] = t
@@ -198,7 +209,7 @@ class _Reader:
                 or not 0 <= offset <= flat.size or last >= flat.size):
             raise ValueError(f"load: view {str(spec)[:120]} does not fit in tensor {name!r} of {flat.size} elements")
         if name not in self.flats:
-            self.flats[name] = F.from_numpy(flat)
+            self.flats[name] = from_numpy(flat)
         t = _core.storage_view(self.flats[name], list(shape), list(stride), offset)
         if self.device != "cpu":
             self.device_copies -= numel * size
@@ -414,7 +425,7 @@ def load(f: FileLike, map_location: Any = None, weights_only: bool = True) -> An
     user-defined classes need weights_only=False."""
     where = _device_spec(map_location)
     if where != "cpu":
-        F.empty(0, device=where)  # RuntimeError now, naming the reason, if the device cannot be used
+        empty(0, device=where)  # RuntimeError now, naming the reason, if the device cannot be used
     with _opened(f) as fh:
         try:
             return _Reader(fh, weights_only, where).result()

@@ -16,10 +16,17 @@ from typing import IO, Any, Callable, Dict, List, NamedTuple, Optional, Set, Tup
 import numpy as np
 
 from chaingrad import _core
-from chaingrad.tensor import Size, Tensor, dtype as DType
+from chaingrad._types import Size
+from chaingrad._types import dtype as DType
 from chaingrad.serialization._format import (
-    FileLike, _CODE, _MAX_DEPTH, _INT64, _MODULE_INTERNALS, _module_types,
+    _CODE,
+    _INT64,
+    _MAX_DEPTH,
+    _MODULE_INTERNALS,
+    FileLike,
+    _module_types,
 )
+from chaingrad.tensor import Tensor
 
 
 class _Blob(NamedTuple):

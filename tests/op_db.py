@@ -1,0 +1,295 @@
+"""The tests' op database: one OpInfo per tensor op, driving the forward, gradient, second-derivative,
+dtype and device-parity tests (tests/test_op_*.py).
+
+An entry says how to call the op (`call(lib, *tensors)`, where lib is chaingrad or torch: the same
+code runs on both), how to make sample inputs (float64 numpy arrays, over shapes that include
+broadcasting, 0-d and empty where the op takes them), the input dtypes it accepts, a numpy reference
+of its forward, whether it has a first and a second derivative, and the domain its samples keep to
+(positive for log, away from kinks for finite differences). A new op gets one entry here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+Arrays = Tuple[np.ndarray, ...]
+FLOATS = ("float32", "float64")
+ALL_DTYPES = ("bool", "int64", "float32", "float64")
+
+UNARY_SHAPES: List[Tuple[int, ...]] = [(), (5,), (2, 3, 2), (0, 3)]
+BINARY_SHAPES: List[Tuple[Tuple[int, ...], ...]] = [((2, 3), (2, 3)), ((3, 1, 2), (2, 1)), ((), (2, 3)),
+                                                     ((4,), ()), ((0, 3), (3,))]
+REDUCE_SHAPES: List[Tuple[int, ...]] = [(5,), (3, 4), (2, 3, 2)]
+
+
+@dataclass(frozen=True)
+class Domain:
+    """Where sample values lie: uniform in [low, high], and at least `gap` away from each kink."""
+
+    low: float = -2.0
+    high: float = 2.0
+    kinks: Tuple[float, ...] = ()
+    gap: float = 0.1
+
+    def sample(self, rng: np.random.Generator, shape: Tuple[int, ...]) -> np.ndarray:
+        """Values of `shape` in the domain (float64)."""
+        x = rng.uniform(self.low, self.high, shape)
+        for k in self.kinks:
+            near = np.abs(x - k) < self.gap
+            x = np.where(near, k + np.where(x >= k, self.gap, -self.gap) * 1.5, x)
+        return np.asarray(x, dtype=np.float64)
+
+
+ANY = Domain()
+POSITIVE = Domain(0.2, 3.0)
+NONZERO = Domain(-2.0, 2.0, kinks=(0.0,))
+OPEN_UNIT = Domain(-0.9, 0.9)
+
+
+@dataclass(frozen=True)
+class OpInfo:
+    """One op: how to call it, sample it and check it (see the module docstring)."""
+
+    name: str
+    call: Callable[..., Any]                       # call(lib, *tensors) -> tensor
+    ref: Callable[..., np.ndarray]                 # numpy forward on the same arrays
+    shapes: Sequence[Tuple[Tuple[int, ...], ...]]  # one tuple of input shapes per sample
+    domains: Tuple[Domain, ...] = (ANY,)           # per input (the last repeats)
+    dtypes: Tuple[str, ...] = FLOATS               # input dtypes the op accepts
+    differentiable: bool = True
+    second_derivative: bool = True
+    covers: Tuple[str, ...] = ()                   # the exported names this entry tests (default: name)
+    rtol: float = 1e-6                             # forward tolerance in float64 (float32: 1e-4)
+
+    @property
+    def arity(self) -> int:
+        """The number of tensor inputs."""
+        return len(self.shapes[0])
+
+    def names(self) -> Tuple[str, ...]:
+        """The exported names (Tensor methods, top-level functions) this entry stands for."""
+        return self.covers or (self.name,)
+
+    def samples(self, seed: int = 0, max_numel: Optional[int] = None) -> List[Arrays]:
+        """One tuple of float64 arrays per sample shape (those up to max_numel elements per input)."""
+        rng = np.random.default_rng(seed)
+        out = []
+        for shapes in self.shapes:
+            if max_numel is not None and any(int(np.prod(s)) > max_numel for s in shapes):
+                continue
+            doms = [self.domains[min(i, len(self.domains) - 1)] for i in range(len(shapes))]
+            out.append(tuple(d.sample(rng, s) for d, s in zip(doms, shapes)))
+        return out
+
+
+def _unary(name: str, ref: Callable[[np.ndarray], np.ndarray], domain: Domain = ANY, *,
+           second: bool = True, differentiable: bool = True, dtypes: Tuple[str, ...] = FLOATS,
+           covers: Tuple[str, ...] = ()) -> OpInfo:
+    return OpInfo(name, lambda lib, x: getattr(x, name)(), ref, [(s,) for s in UNARY_SHAPES], (domain,),
+                  dtypes, differentiable, second, covers or (name,))
+
+
+def _binary(name: str, fn: Callable[[Any, Any], Any], ref: Callable[[np.ndarray, np.ndarray], np.ndarray],
+            domains: Tuple[Domain, ...] = (ANY,), *, second: bool = True, differentiable: bool = True,
+            dtypes: Tuple[str, ...] = FLOATS, covers: Tuple[str, ...] = ()) -> OpInfo:
+    return OpInfo(name, lambda lib, a, b: fn(a, b), ref, BINARY_SHAPES, domains, dtypes, differentiable,
+                  second, covers or (name,))
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def _softmax(x: np.ndarray, dim: int) -> np.ndarray:
+    e = np.exp(x - x.max(axis=dim, keepdims=True))
+    return e / e.sum(axis=dim, keepdims=True)
+
+
+def _distinct(low: float = -2.0, high: float = 2.0) -> Domain:
+    """A domain for max/min-like ops: random values rarely tie, and ties are what would break the
+    finite differences (kinks at equal values cannot be listed, so the samples are drawn wide)."""
+    return Domain(low, high)
+
+
+OPS: List[OpInfo] = [
+    # --- elementwise unary ---
+    _unary("abs", np.abs, NONZERO, dtypes=("int64", "float32", "float64")),
+    _unary("neg", np.negative, dtypes=("int64", "float32", "float64")),
+    _unary("exp", np.exp),
+    _unary("log", np.log, POSITIVE),
+    _unary("sqrt", np.sqrt, POSITIVE),
+    _unary("tanh", np.tanh),
+    _unary("sigmoid", _sigmoid),
+    _unary("relu", lambda x: np.maximum(x, 0.0), NONZERO, dtypes=("int64", "float32", "float64")),
+    _unary("sin", np.sin),
+    _unary("cos", np.cos),
+    _unary("sign", np.sign, NONZERO, second=False, dtypes=("int64", "float32", "float64")),
+    _unary("square", np.square, dtypes=("int64", "float32", "float64")),
+    # --- elementwise binary (broadcast) ---
+    _binary("add", lambda a, b: a + b, np.add, dtypes=ALL_DTYPES[1:], covers=("add", "__add__", "__radd__")),
+    _binary("sub", lambda a, b: a - b, np.subtract, dtypes=ALL_DTYPES[1:], covers=("sub", "__sub__", "__rsub__")),
+    _binary("mul", lambda a, b: a * b, np.multiply, dtypes=ALL_DTYPES[1:], covers=("mul", "__mul__", "__rmul__")),
+    _binary("div", lambda a, b: a / b, np.divide, (ANY, NONZERO), dtypes=ALL_DTYPES[1:],
+            covers=("div", "__truediv__", "__rtruediv__")),
+    _binary("pow", lambda a, b: a ** b, np.power, (POSITIVE, ANY), covers=("pow", "__pow__", "__rpow__")),
+    _binary("maximum", lambda a, b: a.maximum(b), np.maximum, (_distinct(),), dtypes=ALL_DTYPES[1:]),
+    _binary("minimum", lambda a, b: a.minimum(b), np.minimum, (_distinct(),), dtypes=ALL_DTYPES[1:]),
+    _binary("eq", lambda a, b: a == b, np.equal, differentiable=False, dtypes=ALL_DTYPES, covers=("eq", "__eq__")),
+    _binary("ne", lambda a, b: a != b, np.not_equal, differentiable=False, dtypes=ALL_DTYPES,
+            covers=("ne", "__ne__")),
+    _binary("lt", lambda a, b: a < b, np.less, differentiable=False, dtypes=ALL_DTYPES[1:], covers=("lt", "__lt__")),
+    _binary("le", lambda a, b: a <= b, np.less_equal, differentiable=False, dtypes=ALL_DTYPES[1:],
+            covers=("le", "__le__")),
+    _binary("gt", lambda a, b: a > b, np.greater, differentiable=False, dtypes=ALL_DTYPES[1:],
+            covers=("gt", "__gt__")),
+    _binary("ge", lambda a, b: a >= b, np.greater_equal, differentiable=False, dtypes=ALL_DTYPES[1:],
+            covers=("ge", "__ge__")),
+    # --- with a Python scalar ---
+    OpInfo("pow_scalar", lambda lib, x: x ** 3, lambda x: x ** 3, [(s,) for s in UNARY_SHAPES],
+           covers=("pow", "__pow__")),
+    OpInfo("pow_fractional_scalar", lambda lib, x: x ** 0.5, np.sqrt, [(s,) for s in UNARY_SHAPES], (POSITIVE,),
+           covers=("pow",)),
+    OpInfo("rpow_scalar", lambda lib, x: 2.0 ** x, lambda x: 2.0 ** x, [(s,) for s in UNARY_SHAPES],
+           covers=("__rpow__",)),
+    OpInfo("add_scalar_alpha", lambda lib, a, b: a.add(b, alpha=2.5), lambda a, b: a + 2.5 * b, BINARY_SHAPES,
+           covers=("add",)),
+    OpInfo("sub_scalar_alpha", lambda lib, a, b: a.sub(b, alpha=0.5), lambda a, b: a - 0.5 * b, BINARY_SHAPES,
+           covers=("sub",)),
+    OpInfo("clamp", lambda lib, x: x.clamp(-0.5, 0.8), lambda x: np.clip(x, -0.5, 0.8),
+           [(s,) for s in UNARY_SHAPES], (Domain(kinks=(-0.5, 0.8)),), dtypes=("float32", "float64"),
+           covers=("clamp", "clip")),
+    OpInfo("clamp_min", lambda lib, x: x.clamp(min=0.25), lambda x: np.maximum(x, 0.25),
+           [(s,) for s in UNARY_SHAPES], (Domain(kinks=(0.25,)),), covers=("clamp",)),
+    OpInfo("where", lambda lib, c, a, b: lib.where(c > 0, a, b), lambda c, a, b: np.where(c > 0, a, b),
+           [((2, 3), (2, 3), (2, 3)), ((3, 1), (1, 4), (4,)), ((), (2,), ())], (NONZERO, ANY),
+           covers=("where",)),
+    # --- reductions ---
+    OpInfo("sum", lambda lib, x: x.sum(), lambda x: np.sum(x), [(s,) for s in UNARY_SHAPES],
+           dtypes=ALL_DTYPES[1:]),
+    OpInfo("sum_dim", lambda lib, x: x.sum(-1, keepdim=True), lambda x: x.sum(-1, keepdims=True),
+           [(s,) for s in REDUCE_SHAPES], covers=("sum",)),
+    OpInfo("mean", lambda lib, x: x.mean(), lambda x: np.mean(x), [(s,) for s in REDUCE_SHAPES]),
+    OpInfo("mean_dims", lambda lib, x: x.mean((0, -1)), lambda x: x.mean((0, -1)), [((3, 4),), ((2, 3, 2),)],
+           covers=("mean",)),
+    OpInfo("max", lambda lib, x: x.max(), lambda x: np.max(x), [(s,) for s in REDUCE_SHAPES], (_distinct(),),
+           dtypes=ALL_DTYPES[1:], second_derivative=False),
+    OpInfo("max_dim", lambda lib, x: x.max(1).values, lambda x: x.max(1), [((3, 4),), ((2, 3, 2),)],
+           (_distinct(),), second_derivative=False, covers=("max",)),
+    OpInfo("min", lambda lib, x: x.min(), lambda x: np.min(x), [(s,) for s in REDUCE_SHAPES], (_distinct(),),
+           dtypes=ALL_DTYPES[1:], second_derivative=False),
+    OpInfo("min_dim", lambda lib, x: x.min(0, keepdim=True).values, lambda x: x.min(0, keepdims=True),
+           [((3, 4),), ((2, 3, 2),)], (_distinct(),), second_derivative=False, covers=("min",)),
+    OpInfo("amax", lambda lib, x: x.amax(-1), lambda x: x.max(-1), [(s,) for s in REDUCE_SHAPES], (_distinct(),),
+           second_derivative=False),
+    OpInfo("amin", lambda lib, x: x.amin((0, 1)), lambda x: x.min((0, 1)), [((3, 4),), ((2, 3, 2),)],
+           (_distinct(),), second_derivative=False),
+    OpInfo("argmax", lambda lib, x: x.argmax(-1), lambda x: x.argmax(-1), [(s,) for s in REDUCE_SHAPES],
+           (_distinct(),), differentiable=False),
+    OpInfo("argmin", lambda lib, x: x.argmin(), lambda x: np.argmin(x), [(s,) for s in REDUCE_SHAPES],
+           (_distinct(),), differentiable=False),
+    OpInfo("var", lambda lib, x: x.var(-1), lambda x: x.var(-1, ddof=1), [(s,) for s in REDUCE_SHAPES]),
+    OpInfo("var_biased", lambda lib, x: x.var(unbiased=False), lambda x: x.var(), [(s,) for s in REDUCE_SHAPES],
+           covers=("var",)),
+    OpInfo("std", lambda lib, x: x.std(0, keepdim=True), lambda x: x.std(0, ddof=1, keepdims=True),
+           [(s,) for s in REDUCE_SHAPES]),
+    OpInfo("norm", lambda lib, x: x.norm(), lambda x: np.sqrt((x ** 2).sum()), [(s,) for s in REDUCE_SHAPES]),
+    OpInfo("norm_p3_dim", lambda lib, x: x.norm(3, dim=-1), lambda x: (np.abs(x) ** 3).sum(-1) ** (1 / 3),
+           [(s,) for s in REDUCE_SHAPES], (NONZERO,), covers=("norm",)),
+    OpInfo("softmax", lambda lib, x: x.softmax(-1), lambda x: _softmax(x, -1), [(s,) for s in REDUCE_SHAPES]),
+    OpInfo("log_softmax", lambda lib, x: x.log_softmax(0), lambda x: np.log(_softmax(x, 0)),
+           [(s,) for s in REDUCE_SHAPES]),
+    # --- linear algebra ---
+    OpInfo("matmul", lambda lib, a, b: a @ b, np.matmul,
+           [((3, 4), (4, 2)), ((2, 3, 4), (4, 2)), ((4,), (4, 3)), ((3, 4), (4,)), ((2, 1, 2, 3), (3, 3, 2))],
+           dtypes=FLOATS, covers=("matmul", "mm", "__matmul__", "__rmatmul__")),
+    OpInfo("dot", lambda lib, a, b: a.dot(b), np.dot, [((5,), (5,))]),
+    OpInfo("linear", lambda lib, x, w, b: lib.nn.functional.linear(x, w, b), lambda x, w, b: x @ w.T + b,
+           [((3, 4), (2, 4), (2,)), ((2, 3, 4), (5, 4), (5,))], covers=("linear",)),
+    # --- views and copies ---
+    OpInfo("reshape", lambda lib, x: x.reshape(3, -1), lambda x: x.reshape(3, -1), [((2, 3, 2),), ((3, 4),)],
+           dtypes=ALL_DTYPES, covers=("reshape", "reshape_as")),
+    OpInfo("view", lambda lib, x: x.view(-1), lambda x: x.reshape(-1), [((2, 3, 2),), ((),)], dtypes=ALL_DTYPES,
+           covers=("view", "view_as")),
+    OpInfo("flatten", lambda lib, x: x.flatten(1), lambda x: x.reshape(x.shape[0], -1), [((2, 3, 2),), ((3, 4),)],
+           dtypes=ALL_DTYPES),
+    OpInfo("permute", lambda lib, x: x.permute(2, 0, 1), lambda x: x.transpose(2, 0, 1), [((2, 3, 4),)],
+           dtypes=ALL_DTYPES),
+    OpInfo("transpose", lambda lib, x: x.transpose(0, -1), lambda x: np.swapaxes(x, 0, -1),
+           [((2, 3, 4),), ((3, 4),)], dtypes=ALL_DTYPES, covers=("transpose", "t", "T", "mT")),
+    OpInfo("expand", lambda lib, x: x.expand(2, 3, 4), lambda x: np.broadcast_to(x, (2, 3, 4)),
+           [((3, 1),), ((4,),), ((),)], dtypes=ALL_DTYPES, covers=("expand", "expand_as")),
+    OpInfo("squeeze", lambda lib, x: x.squeeze(), np.squeeze, [((1, 3, 1),), ((2, 3),), ((1,),)], dtypes=ALL_DTYPES),
+    OpInfo("unsqueeze", lambda lib, x: x.unsqueeze(1), lambda x: np.expand_dims(x, 1), [((2, 3),), ((4,),)],
+           dtypes=ALL_DTYPES),
+    OpInfo("cat", lambda lib, a, b: lib.cat([a, b], 1), lambda a, b: np.concatenate([a, b], 1),
+           [((2, 3), (2, 2)), ((2, 0), (2, 3))], dtypes=ALL_DTYPES, covers=("cat", "concat")),
+    OpInfo("stack", lambda lib, a, b: lib.stack([a, b], -1), lambda a, b: np.stack([a, b], -1),
+           [((2, 3), (2, 3)), ((), ())], dtypes=ALL_DTYPES),
+    OpInfo("index", lambda lib, x: x[1:, ::2], lambda x: x[1:, ::2], [((3, 5),), ((4, 3, 2),)], dtypes=ALL_DTYPES,
+           covers=("__getitem__",)),
+    OpInfo("index_int", lambda lib, x: x[-1], lambda x: x[-1], [((3, 5),), ((4,),)], dtypes=ALL_DTYPES,
+           covers=("__getitem__",)),
+    OpInfo("clone", lambda lib, x: x.clone(), np.copy, [(s,) for s in UNARY_SHAPES], dtypes=ALL_DTYPES),
+    OpInfo("contiguous", lambda lib, x: x.transpose(0, 1).contiguous(), lambda x: np.ascontiguousarray(x.T),
+           [((3, 4),)], dtypes=ALL_DTYPES),
+    OpInfo("to_float64", lambda lib, x: x.to(lib.float64), lambda x: x.astype(np.float64),
+           [(s,) for s in UNARY_SHAPES], dtypes=ALL_DTYPES, covers=("to", "double", "type")),
+    OpInfo("to_float32", lambda lib, x: x.float(), lambda x: x.astype(np.float32), [(s,) for s in UNARY_SHAPES],
+           dtypes=ALL_DTYPES, covers=("to", "float")),
+    OpInfo("to_int64", lambda lib, x: x.long(), lambda x: x.astype(np.int64), [(s,) for s in UNARY_SHAPES],
+           differentiable=False, dtypes=ALL_DTYPES, covers=("long",)),
+    OpInfo("to_bool", lambda lib, x: x.bool(), lambda x: x.astype(bool), [(s,) for s in UNARY_SHAPES],
+           differentiable=False, dtypes=ALL_DTYPES, covers=("bool",)),
+]
+
+BY_NAME = {op.name: op for op in OPS}
+assert len(BY_NAME) == len(OPS), "op names must be unique"
+
+# Exported names that are not tensor ops, or are ops tested elsewhere; each with why.
+NOT_OPS = {
+    # factories, conversions and construction (tests/test_factories.py, test_numpy_interop.py)
+    "tensor", "as_tensor", "from_numpy", "from_dlpack", "zeros", "ones", "full", "empty", "zeros_like",
+    "ones_like", "full_like", "empty_like", "rand_like", "randn_like", "arange", "linspace", "randn", "rand",
+    "randint", "manual_seed", "get_default_dtype", "is_tensor", "numel", "numpy", "tolist", "item", "cpu",
+    "cuda",
+    # in-place forms of entries above and setters (tests/test_tensor_autograd.py, test_views.py)
+    "add_", "sub_", "mul_", "div_", "fill_", "copy_", "clamp_", "zero_", "requires_grad_",
+    "__iadd__", "__isub__", "__imul__", "__itruediv__", "__setitem__", "__delitem__",
+    # reductions to a Python bool-like 0-d tensor, tested with the comparisons (tests/test_tensor_api.py)
+    "all", "any",
+    # the unary operators, aliases of neg/abs above
+    "__neg__", "__pos__", "__abs__",
+    # autograd and graph plumbing (tests/test_tensor_autograd.py)
+    "backward", "detach", "data", "grad", "grad_fn", "requires_grad", "is_leaf", "is_grad_enabled",
+    # checkpoints (tests/test_serialization.py, test_checkpoint_*.py)
+    "save", "load",
+    # nn.functional's losses, dropout and one_hot: compositions of the ops above, compared with
+    # PyTorch in tests/test_nn.py
+    "mse_loss", "l1_loss", "cross_entropy", "nll_loss", "binary_cross_entropy_with_logits", "dropout", "one_hot",
+    # metadata (tests/test_tensor_api.py)
+    "size", "dim", "nelement", "element_size", "stride", "storage_offset", "is_contiguous", "shape", "ndim",
+    "dtype", "device", "is_cuda",
+}
+
+# Names landing from the autograd branch (hooks): not ops, and allowed on NOT_OPS before they exist.
+UPCOMING = {"register_hook", "retain_grad"}
+NOT_OPS |= UPCOMING
+
+
+def as_dtype(a: np.ndarray, dtype: str) -> np.ndarray:
+    """A float64 sample in another dtype; integers round away from zero so that a positive or
+    nonzero domain stays so."""
+    if dtype in FLOATS:
+        return a.astype(dtype)
+    rounded = np.sign(a) * np.ceil(np.abs(a))
+    return rounded.astype(np.int64) if dtype == "int64" else rounded != 0
+
+
+def params(ops: Sequence[OpInfo]) -> List[Any]:
+    """pytest parameters for ops, with their names as ids."""
+    import pytest
+
+    return [pytest.param(op, id=op.name) for op in ops]

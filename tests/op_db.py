@@ -262,8 +262,9 @@ NOT_OPS = {
     "all", "any",
     # the unary operators, aliases of neg/abs above
     "__neg__", "__pos__", "__abs__",
-    # autograd and graph plumbing (tests/test_tensor_autograd.py)
+    # autograd and graph plumbing (tests/test_tensor_autograd.py, tests/test_double_backward.py)
     "backward", "detach", "data", "grad", "grad_fn", "requires_grad", "is_leaf", "is_grad_enabled",
+    "register_hook", "retain_grad", "retains_grad",
     # checkpoints (tests/test_serialization.py, test_checkpoint_*.py)
     "save", "load",
     # nn.functional's losses, dropout and one_hot: compositions of the ops above, compared with
@@ -274,9 +275,6 @@ NOT_OPS = {
     "dtype", "device", "is_cuda",
 }
 
-# Names landing from the autograd branch (hooks): not ops, and allowed on NOT_OPS before they exist.
-UPCOMING = {"register_hook", "retain_grad"}
-NOT_OPS |= UPCOMING
 
 
 def as_dtype(a: np.ndarray, dtype: str) -> np.ndarray:

@@ -84,6 +84,9 @@ class Tensor(_core.TensorBase):
     """An n-d array of float32, float64, int64 or bool with autograd, as torch.Tensor."""
 
     __slots__ = ()
+    # for type checkers: the C base stores these, and they hold chaingrad Tensors
+    grad: Optional["Tensor"]
+    data: "Tensor"
 
     def __new__(cls, *data: Any) -> "Tensor":
         """Tensor(data) or Tensor(*sizes): PyTorch's legacy constructor (float32)."""

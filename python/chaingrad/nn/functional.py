@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Optional
 
 from chaingrad import _core
+from chaingrad.nn import _ops as _table_ops
+from chaingrad.nn._ops import *  # noqa: F401,F403  the op table's activations (relu, gelu, silu, ...)
 from chaingrad import functional as F
 from chaingrad.tensor import Tensor
 
-__all__ = ["linear", "relu", "tanh", "sigmoid", "softmax", "log_softmax", "dropout", "flatten",
+__all__ = ["linear", "softmax", "log_softmax", "dropout", "flatten",
            "mse_loss", "l1_loss", "cross_entropy", "nll_loss", "binary_cross_entropy_with_logits",
-           "one_hot"]
+           "one_hot"] + _table_ops.__all__
 
 
 def _reduce(loss: Tensor, reduction: str, op: str) -> Tensor:
@@ -34,19 +36,7 @@ def linear(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None) -> Tens
     return _core.linear(input, weight, bias)
 
 
-def relu(input: Tensor) -> Tensor:
-    """max(input, 0)."""
-    return input.relu()
 
-
-def tanh(input: Tensor) -> Tensor:
-    """tanh."""
-    return input.tanh()
-
-
-def sigmoid(input: Tensor) -> Tensor:
-    """1 / (1 + e^-input)."""
-    return input.sigmoid()
 
 
 def softmax(input: Tensor, dim: int) -> Tensor:

@@ -164,6 +164,13 @@ void bind_tensors(py::module_& m) {
     for (int i = 0; i < kBinaryOpCount; ++i) add(kBinaryOps[i], 2, false);
     return rows;
   }, "The elementwise ops: (name, arity, dtype rule, grad_fn, params, expose, has a fused gradient).");
+  // Without parameters first: the common call skips converting a list (the tiny-op bench rows).
+  m.def("unary", [](py::handle t, const std::string& name) {
+    for (int i = 0; i < kUnaryOpCount; ++i) {
+      if (name == kUnaryOps[i].name) return wrap(apply_unary(static_cast<UnaryOp>(i), arg(t)));
+    }
+    throw py::value_error("unknown unary op " + name);
+  });
   m.def("unary", [](py::handle t, const std::string& name, const std::vector<double>& params) {
     if (params.size() > 2) throw py::value_error(name + ": at most 2 op parameters, got " + std::to_string(params.size()));
     OpParams p;
@@ -173,7 +180,7 @@ void bind_tensors(py::module_& m) {
       if (name == kUnaryOps[i].name) return wrap(apply_unary(static_cast<UnaryOp>(i), arg(t), p));
     }
     throw py::value_error("unknown unary op " + name);
-  }, py::arg("t"), py::arg("name"), py::arg("params") = std::vector<double>{});
+  });
   m.def("binary", [](py::handle a, py::handle b, const std::string& name) {
     for (int i = 0; i < kBinaryOpCount; ++i) {
       if (name == kBinaryOps[i].name) return binary_operands(static_cast<BinaryOp>(i), a, b);

@@ -10,6 +10,7 @@ of its forward, whether it has a first and a second derivative, and the domain i
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Callable, List, Optional, Sequence, Tuple
 
@@ -103,6 +104,18 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 
 
+def _erf(x: np.ndarray) -> np.ndarray:
+    return np.vectorize(math.erf, otypes=[np.float64])(x)
+
+
+def _activation(name: str, ref: Callable[[np.ndarray], np.ndarray], domain: Domain = ANY,
+                **params: Any) -> OpInfo:
+    """An activation of nn.functional (exported at the top level too), with keyword parameters."""
+    label = name + "".join(f"_{k}_{v}" for k, v in params.items())
+    return OpInfo(label, lambda lib, x: getattr(lib.nn.functional, name)(x, **params), ref,
+                  [(s,) for s in UNARY_SHAPES], (domain,), FLOATS, True, True, (name,))
+
+
 def _softmax(x: np.ndarray, dim: int) -> np.ndarray:
     e = np.exp(x - x.max(axis=dim, keepdims=True))
     return e / e.sum(axis=dim, keepdims=True)
@@ -128,6 +141,28 @@ OPS: List[OpInfo] = [
     _unary("cos", np.cos),
     _unary("sign", np.sign, NONZERO, second=False, dtypes=("int64", "float32", "float64")),
     _unary("square", np.square, dtypes=("int64", "float32", "float64")),
+    _unary("log1p", np.log1p, Domain(-0.8, 2.0)),
+    _unary("expm1", np.expm1, dtypes=("int64", "float32", "float64")),
+    _unary("log2", np.log2, POSITIVE, dtypes=("int64", "float32", "float64")),
+    _unary("log10", np.log10, POSITIVE, dtypes=("int64", "float32", "float64")),
+    _unary("rsqrt", lambda x: 1.0 / np.sqrt(x), POSITIVE, dtypes=("int64", "float32", "float64")),
+    _unary("erf", _erf, dtypes=("int64", "float32", "float64")),
+    # --- activations (nn.functional and the top level) ---
+    _activation("softplus", lambda x: np.where(x > 20, x, np.log1p(np.exp(x)))),
+    _activation("softplus", lambda x: np.where(2 * x > 3, x, np.log1p(np.exp(2 * x)) / 2), Domain(kinks=(1.5,)),
+                beta=2, threshold=3),
+    _activation("silu", lambda x: x * _sigmoid(x)),
+    _activation("gelu", lambda x: 0.5 * x * (1 + _erf(x / math.sqrt(2)))),
+    _activation("gelu", lambda x: 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3))),
+                approximate="tanh"),
+    _activation("leaky_relu", lambda x: np.where(x > 0, x, 0.01 * x), NONZERO),
+    _activation("leaky_relu", lambda x: np.where(x > 0, x, 0.2 * x), NONZERO, negative_slope=0.2),
+    _activation("elu", lambda x: np.where(x > 0, x, np.expm1(x)), NONZERO),
+    _activation("elu", lambda x: np.where(x > 0, x, 2 * np.expm1(x)), NONZERO, alpha=2.0),
+    _activation("hardtanh", lambda x: np.clip(x, -1, 1), Domain(kinks=(-1.0, 1.0))),
+    _activation("hardtanh", lambda x: np.clip(x, -2, 0.5), Domain(-3.0, 2.0, kinks=(-2.0, 0.5)), min_val=-2.0,
+                max_val=0.5),
+    _activation("logsigmoid", lambda x: -np.log1p(np.exp(-x))),
     # --- elementwise binary (broadcast) ---
     _binary("add", lambda a, b: a + b, np.add, dtypes=ALL_DTYPES[1:], covers=("add", "__add__", "__radd__")),
     _binary("sub", lambda a, b: a - b, np.subtract, dtypes=ALL_DTYPES[1:], covers=("sub", "__sub__", "__rsub__")),
@@ -137,6 +172,11 @@ OPS: List[OpInfo] = [
     _binary("pow", lambda a, b: a ** b, np.power, (POSITIVE, ANY), covers=("pow", "__pow__", "__rpow__")),
     _binary("maximum", lambda a, b: a.maximum(b), np.maximum, (_distinct(),), dtypes=ALL_DTYPES[1:]),
     _binary("minimum", lambda a, b: a.minimum(b), np.minimum, (_distinct(),), dtypes=ALL_DTYPES[1:]),
+    _binary("atan2", lambda a, b: a.atan2(b), np.arctan2, (NONZERO, ANY)),
+    _binary("fmod", lambda a, b: a.fmod(b), np.fmod, (Domain(0.2, 0.9), Domain(1.0, 2.0)),
+            dtypes=("int64", "float32", "float64")),
+    _binary("remainder", lambda a, b: a % b, np.remainder, (Domain(0.2, 0.9), Domain(1.0, 2.0)),
+            dtypes=("int64", "float32", "float64"), covers=("remainder", "__mod__", "__rmod__")),
     _binary("eq", lambda a, b: a == b, np.equal, differentiable=False, dtypes=ALL_DTYPES, covers=("eq", "__eq__")),
     _binary("ne", lambda a, b: a != b, np.not_equal, differentiable=False, dtypes=ALL_DTYPES,
             covers=("ne", "__ne__")),

@@ -19,7 +19,8 @@ TOOL_ENV = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD"}
 @pytest.mark.parametrize("program", ["strided_index_test", "element_rules_test"])
 def test_cuda_host_program(tmp_path, program):
     """strided_index_test: StridedIndex walks every operand like a row-major loop;
-    element_rules_test: the CUDA per-element rules equal the CPU's for every op and dtype."""
+    element_rules_test: the runtime-op rules the CUDA kernels call equal the CPU loops' compile-time ones
+    for every op of the table, dtype and parameter (one shared header, compiled by nvcc)."""
     nvcc = shutil.which("nvcc")
     if nvcc is None:
         pytest.skip("nvcc is not installed")

@@ -26,6 +26,17 @@ namespace py = pybind11;
 namespace chaingrad {
 namespace {
 
+const char* dtype_rule_name(DTypeRule rule) {
+  switch (rule) {
+    case DTypeRule::Keep: return "keep";
+    case DTypeRule::Float: return "float";
+    case DTypeRule::FloatOnly: return "float_only";
+    case DTypeRule::KeepNoBool: return "keep_no_bool";
+    case DTypeRule::Compare: return "compare";
+  }
+  return "?";
+}
+
 using Dims = std::vector<std::int64_t>;
 
 py::object wrap(const TensorPtr& t) { return wrap_tensor(t); }
@@ -170,17 +181,40 @@ void bind_tensors(py::module_& m) {
   m.def("remove_hook", [](py::handle t, std::uint64_t id) { return remove_hook(arg(t), id); },
         "Removes a hook added by register_hook; False when it is gone already.");
 
+  // The op table's rows, by Python name (see Note [op table]).
+  m.def("op_table", [] {
+    py::list rows;
+    auto add = [&](const OpInfo& info, int arity, bool fused) {
+      rows.append(py::make_tuple(info.name, arity, dtype_rule_name(info.rule), info.grad_fn,
+                                 arity == 1 ? info.extra : "", info.expose, fused));
+    };
+    for (int i = 0; i < kUnaryOpCount; ++i) add(kUnaryOps[i], 1, static_cast<UnaryOp>(i) == UnaryOp::Relu);
+    for (int i = 0; i < kBinaryOpCount; ++i) add(kBinaryOps[i], 2, false);
+    return rows;
+  }, "The elementwise ops: (name, arity, dtype rule, grad_fn, params, expose, has a fused gradient).");
+  // Without parameters first: the common call skips converting a list (the tiny-op bench rows).
   m.def("unary", [](py::handle t, const std::string& name) {
-    static const std::pair<const char*, UnaryOp> names[] = {
-        {"neg", UnaryOp::Neg}, {"abs", UnaryOp::Abs}, {"exp", UnaryOp::Exp}, {"log", UnaryOp::Log},
-        {"sqrt", UnaryOp::Sqrt}, {"tanh", UnaryOp::Tanh}, {"sigmoid", UnaryOp::Sigmoid},
-        {"relu", UnaryOp::Relu}, {"sign", UnaryOp::Sign}, {"square", UnaryOp::Square},
-        {"sin", UnaryOp::Sin}, {"cos", UnaryOp::Cos}};
-    for (const auto& [n, op] : names) {
-      if (name == n) return wrap(apply_unary(op, arg(t)));
+    for (int i = 0; i < kUnaryOpCount; ++i) {
+      if (name == kUnaryOps[i].name) return wrap(apply_unary(static_cast<UnaryOp>(i), arg(t)));
     }
     throw py::value_error("unknown unary op " + name);
   });
+  m.def("unary", [](py::handle t, const std::string& name, const std::vector<double>& params) {
+    if (params.size() > 2) throw py::value_error(name + ": at most 2 op parameters, got " + std::to_string(params.size()));
+    OpParams p;
+    if (params.size() > 0) p.a = params[0];
+    if (params.size() > 1) p.b = params[1];
+    for (int i = 0; i < kUnaryOpCount; ++i) {
+      if (name == kUnaryOps[i].name) return wrap(apply_unary(static_cast<UnaryOp>(i), arg(t), p));
+    }
+    throw py::value_error("unknown unary op " + name);
+  });
+  m.def("binary", [](py::handle a, py::handle b, const std::string& name) {
+    for (int i = 0; i < kBinaryOpCount; ++i) {
+      if (name == kBinaryOps[i].name) return binary_operands(static_cast<BinaryOp>(i), a, b);
+    }
+    throw py::value_error("unknown binary op " + name);
+  }, "a op b for a binary op of the table, with numbers or tensors as operands and PyTorch's promotion.");
   m.def("maximum", [](py::handle a, py::handle b) {
     TensorPtr x = arg(a), y = arg(b);
     return wrap(arith(BinaryOp::Maximum, x, y, tensor_result_type(x, y)));

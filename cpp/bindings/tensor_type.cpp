@@ -129,17 +129,30 @@ const char* type_word(DType d) {
 
 // --- number slots ----------------------------------------------------------------------------
 
+/// The dtype a op b computes in: PyTorch's promotion, then the op's dtype rule (true division and
+/// atan2 of integers compute in float32).
+DType op_dtype(BinaryOp op, const Operand& x, const Operand& y) {
+  const DType dtype = result_type(x, y);
+  return dtype_rule(op) == DTypeRule::Float && !is_floating(dtype) ? DType::Float32 : dtype;
+}
+
+/// a op b, or nullptr (NotImplemented) when an operand is not a tensor, number or ndarray.
+TensorPtr binary_result(BinaryOp op, PyObject* a, PyObject* b) {
+  Operand x, y;
+  if (!read_operand(a, x) || !read_operand(b, y)) return nullptr;
+  const DType dtype = op_dtype(op, x, y);
+  if (op == BinaryOp::Pow && y.rank == 0 && x.rank > 0 && is_floating(dtype)) {
+    return pow_scalar(to_dtype(x.t, dtype, false), item(y.t));
+  }
+  return arith(op, x.t, y.t, dtype, /*other_is_number=*/y.rank == 0);
+}
+
 template <BinaryOp op>
 PyObject* binary_slot(PyObject* a, PyObject* b) {
   return guarded<PyObject*>(nullptr, [&]() -> PyObject* {
-    Operand x, y;
-    if (!read_operand(a, x) || !read_operand(b, y)) Py_RETURN_NOTIMPLEMENTED;
-    DType dtype = result_type(x, y);
-    if (op == BinaryOp::Div && !is_floating(dtype)) dtype = DType::Float32;
-    if (op == BinaryOp::Pow && y.rank == 0 && x.rank > 0 && is_floating(dtype)) {
-      return wrap_tensor(pow_scalar(to_dtype(x.t, dtype, false), item(y.t))).release().ptr();
-    }
-    return wrap_tensor(arith(op, x.t, y.t, dtype)).release().ptr();
+    const TensorPtr out = binary_result(op, a, b);
+    if (!out) Py_RETURN_NOTIMPLEMENTED;
+    return wrap_tensor(out).release().ptr();
   });
 }
 
@@ -171,8 +184,7 @@ PyObject* in_place_slot(PyObject* self, PyObject* other) {
     if (tensor_of(self) == nullptr || !read_operand(self, x) || !read_operand(other, y)) {
       Py_RETURN_NOTIMPLEMENTED;
     }
-    DType dtype = result_type(x, y);
-    if (op == BinaryOp::Div && !is_floating(dtype)) dtype = DType::Float32;
+    const DType dtype = op_dtype(op, x, y);
     if (category(dtype) > category(x.t->dtype())) {
       throw std::runtime_error(std::string("result type ") + type_word(dtype) +
                                " can't be cast to the desired output type " + type_word(x.t->dtype()));
@@ -552,12 +564,14 @@ PyType_Slot tensor_slots[] = {
     {Py_nb_subtract, reinterpret_cast<void*>(binary_slot<BinaryOp::Sub>)},
     {Py_nb_multiply, reinterpret_cast<void*>(binary_slot<BinaryOp::Mul>)},
     {Py_nb_true_divide, reinterpret_cast<void*>(binary_slot<BinaryOp::Div>)},
+    {Py_nb_remainder, reinterpret_cast<void*>(binary_slot<BinaryOp::Remainder>)},
     {Py_nb_power, reinterpret_cast<void*>(power_slot)},
     {Py_nb_matrix_multiply, reinterpret_cast<void*>(matmul_slot)},
     {Py_nb_inplace_add, reinterpret_cast<void*>(in_place_slot<BinaryOp::Add>)},
     {Py_nb_inplace_subtract, reinterpret_cast<void*>(in_place_slot<BinaryOp::Sub>)},
     {Py_nb_inplace_multiply, reinterpret_cast<void*>(in_place_slot<BinaryOp::Mul>)},
     {Py_nb_inplace_true_divide, reinterpret_cast<void*>(in_place_slot<BinaryOp::Div>)},
+    {Py_nb_inplace_remainder, reinterpret_cast<void*>(in_place_slot<BinaryOp::Remainder>)},
     {Py_nb_negative, reinterpret_cast<void*>(unary_slot<UnaryOp::Neg>)},
     {Py_nb_absolute, reinterpret_cast<void*>(unary_slot<UnaryOp::Abs>)},
     {Py_nb_positive, reinterpret_cast<void*>(positive_slot)},
@@ -629,6 +643,15 @@ PyType_Spec grad_fn_spec = {"chaingrad._core.GradFn", sizeof(GradFnObject), 0, P
                             grad_fn_slots};
 
 }  // namespace
+
+py::object binary_operands(BinaryOp op, py::handle a, py::handle b) {
+  const TensorPtr out = binary_result(op, a.ptr(), b.ptr());
+  if (!out) {
+    throw py::type_error(std::string(binary_op_name(op)) + "(): expected tensors or numbers, got " +
+                         Py_TYPE(a.ptr())->tp_name + " and " + Py_TYPE(b.ptr())->tp_name);
+  }
+  return wrap_tensor(out);
+}
 
 DType tensor_result_type(const TensorPtr& a, const TensorPtr& b) {
   return result_type({a, a->ndim() > 0 ? 2 : 1}, {b, b->ndim() > 0 ? 2 : 1});

@@ -4,6 +4,7 @@
 
 #include <pybind11/pybind11.h>
 
+#include "kernels/op_table.h"
 #include "tensor/tensor.h"
 
 namespace chaingrad {
@@ -29,6 +30,11 @@ void replace_data(pybind11::handle obj, const TensorPtr& data);
 /// The dtype an op on tensors a and b computes in, by PyTorch's rule: a 0-d tensor only widens
 /// the other operand's dtype when it is of a higher kind (bool < integer < floating).
 DType tensor_result_type(const TensorPtr& a, const TensorPtr& b);
+
+/// a op b for a binary row of the op table, with Python numbers, ndarrays and tensors as operands
+/// and PyTorch's type promotion (the `+` and `%` operators and `_core.binary`); throws TypeError
+/// when an operand is none of these.
+pybind11::object binary_operands(BinaryOp op, pybind11::handle a, pybind11::handle b);
 
 /// The Python object for a dtype, and back (registered by chaingrad at import).
 pybind11::object dtype_object(DType dtype);

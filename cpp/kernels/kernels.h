@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "kernels/op_table.h"
 #include "tensor/tensor.h"
 
 namespace chaingrad {
@@ -31,20 +32,23 @@ TensorPtr scalar_tensor(double value, DType dtype);
 /// The single element of a one-element tensor as a double.
 double item(const TensorPtr& t);
 
-enum class UnaryOp : std::uint8_t { Neg, Abs, Exp, Log, Sqrt, Tanh, Sigmoid, Relu, Sign, Square, Sin, Cos };
-/// op applied elementwise. Transcendental ops on integer tensors compute in float32, as PyTorch.
-TensorPtr unary(UnaryOp op, const TensorPtr& t);
+// UnaryOp and BinaryOp are the rows of the op table (kernels/op_table.h).
 
-enum class BinaryOp : std::uint8_t {
-  Add, Sub, Mul, Div, Pow, Maximum, Minimum, Eq, Ne, Lt, Le, Gt, Ge
-};
+/// The dtype unary(op, t) computes in and returns for an input of dtype `in`, by the op's
+/// DTypeRule; throws (naming the op and the dtype) where the rule refuses the dtype.
+DType unary_result_dtype(UnaryOp op, DType in);
+/// op applied elementwise with the op's parameters (see the table). Transcendental ops on integer
+/// tensors compute in float32, as PyTorch.
+TensorPtr unary(UnaryOp op, const TensorPtr& t, OpParams params = {});
+
 /// op applied elementwise with broadcasting, computed in `dtype` (comparisons return bool).
 TensorPtr binary(BinaryOp op, const TensorPtr& a, const TensorPtr& b, DType dtype);
 /// binary() written into out: a contiguous tensor of the broadcast shape and result dtype, on the
 /// operands' device. out may be a or b itself (x += y) but must not otherwise overlap them.
 void binary_into(BinaryOp op, const TensorPtr& out, const TensorPtr& a, const TensorPtr& b, DType dtype);
 /// The op's name for messages ("add", "mul", ...).
-const char* binary_op_name(BinaryOp op);
+inline const char* binary_op_name(BinaryOp op) { return op_info(op).name; }
+inline const char* unary_op_name(UnaryOp op) { return op_info(op).name; }
 
 /// g where y > 0, else 0 (the gradient of relu given its output y), in one pass.
 TensorPtr relu_backward(const TensorPtr& g, const TensorPtr& y);

@@ -13,13 +13,17 @@
 namespace chaingrad {
 
 // --- elementwise ---------------------------------------------------------------------------
-/// a op b computed in dtype, with broadcasting (Add, Sub, Mul, Div, Pow, Maximum, Minimum).
-TensorPtr arith(BinaryOp op, const TensorPtr& a, const TensorPtr& b, DType dtype);
+// The ops of the op table (kernels/op_table.h), in tensor/elementwise_ops.cpp.
+/// a op b computed in dtype, with broadcasting: any binary row of the table (a comparison gives a
+/// bool tensor and records nothing). other_is_number picks the grad_fn name PyTorch gives when b
+/// was a Python number (FmodBackward0 rather than FmodBackward1).
+TensorPtr arith(BinaryOp op, const TensorPtr& a, const TensorPtr& b, DType dtype, bool other_is_number = false);
 /// Whether arith(op, a, b) saves a for its gradient, so an in-place `a op= b` must pass a copy of a.
 bool arith_saves_first(BinaryOp op, bool b_requires_grad);
 /// a ** exponent for a Python-number exponent (PowBackward0).
 TensorPtr pow_scalar(const TensorPtr& a, double exponent);
-TensorPtr apply_unary(UnaryOp op, const TensorPtr& t);
+/// op(t) with the op's parameters (see the table's params column).
+TensorPtr apply_unary(UnaryOp op, const TensorPtr& t, OpParams params = {});
 TensorPtr clamp_op(const TensorPtr& t, std::optional<double> lo, std::optional<double> hi);
 TensorPtr where_op(const TensorPtr& cond, const TensorPtr& a, const TensorPtr& b, DType dtype);
 /// t on another device (ToCopyBackward0: the gradient goes back to t's device); t itself when it is

@@ -13,6 +13,7 @@ from typing import Any, Optional, Sequence, Union
 import numpy as np
 
 from chaingrad import _core
+from chaingrad._ops import *  # noqa: F401,F403  the op table's functions (exp, log1p, atan2, ...)
 from chaingrad._types import _BY_NUMPY, _device_spec, _numpy_data, bool_, dtype, float32, int64
 from chaingrad.tensor import Tensor, _scalar_like, _shape_args
 
@@ -255,14 +256,6 @@ def where(condition: Tensor, input: Any, other: Any) -> Tensor:
     return _core.where(condition, tensor(input), tensor(other))
 
 
-def maximum(input: Tensor, other: Tensor) -> Tensor:
-    """Elementwise maximum."""
-    return _core.maximum(input, other)
-
-
-def minimum(input: Tensor, other: Tensor) -> Tensor:
-    """Elementwise minimum."""
-    return _core.minimum(input, other)
 
 
 def matmul(input: Tensor, other: Tensor) -> Tensor:
@@ -313,54 +306,14 @@ def argmin(input: Tensor, dim: Optional[int] = None, keepdim: bool = False) -> T
     return input.argmin(dim, keepdim)
 
 
-def abs(input: Tensor) -> Tensor:
-    """|input|."""
-    return input.abs()
 
 
-def exp(input: Tensor) -> Tensor:
-    """e ** input."""
-    return input.exp()
 
 
-def log(input: Tensor) -> Tensor:
-    """Natural log."""
-    return input.log()
 
 
-def sqrt(input: Tensor) -> Tensor:
-    """Square root."""
-    return input.sqrt()
 
 
-def sin(input: Tensor) -> Tensor:
-    """Sine."""
-    return input.sin()
-
-
-def cos(input: Tensor) -> Tensor:
-    """Cosine."""
-    return input.cos()
-
-
-def tanh(input: Tensor) -> Tensor:
-    """tanh."""
-    return input.tanh()
-
-
-def sigmoid(input: Tensor) -> Tensor:
-    """1 / (1 + e ** -input)."""
-    return input.sigmoid()
-
-
-def relu(input: Tensor) -> Tensor:
-    """max(input, 0)."""
-    return input.relu()
-
-
-def square(input: Tensor) -> Tensor:
-    """input * input."""
-    return input.square()
 
 
 def clamp(input: Tensor, min: Optional[builtins.float] = None,

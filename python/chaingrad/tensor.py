@@ -12,6 +12,7 @@ from typing import Any, Callable, Dict, Iterator, Optional, Sequence, Tuple, Uni
 import numpy as np
 
 from chaingrad import _core
+from chaingrad._ops import TensorOps
 from chaingrad._tensor_str import format_tensor
 from chaingrad._types import (
     _KIND,
@@ -80,7 +81,7 @@ class RemovableHandle:
         self.remove()
 
 
-class Tensor(_core.TensorBase):
+class Tensor(TensorOps, _core.TensorBase):
     """An n-d array of float32, float64, int64 or bool with autograd, as torch.Tensor."""
 
     __slots__ = ()
@@ -384,49 +385,16 @@ class Tensor(_core.TensorBase):
         """-self."""
         return -self
 
-    def abs(self) -> "Tensor":
-        """|self|."""
-        return _core.unary(self, "abs")
 
-    def exp(self) -> "Tensor":
-        """e ** self."""
-        return _core.unary(self, "exp")
 
-    def log(self) -> "Tensor":
-        """Natural log."""
-        return _core.unary(self, "log")
 
-    def sqrt(self) -> "Tensor":
-        """Square root."""
-        return _core.unary(self, "sqrt")
 
-    def tanh(self) -> "Tensor":
-        """tanh."""
-        return _core.unary(self, "tanh")
 
-    def sigmoid(self) -> "Tensor":
-        """1 / (1 + e ** -self)."""
-        return _core.unary(self, "sigmoid")
 
-    def relu(self) -> "Tensor":
-        """max(self, 0)."""
-        return _core.unary(self, "relu")
 
-    def sin(self) -> "Tensor":
-        """Sine."""
-        return _core.unary(self, "sin")
 
-    def cos(self) -> "Tensor":
-        """Cosine."""
-        return _core.unary(self, "cos")
 
-    def sign(self) -> "Tensor":
-        """-1, 0 or 1 by sign."""
-        return _core.unary(self, "sign")
 
-    def square(self) -> "Tensor":
-        """self * self."""
-        return _core.unary(self, "square")
 
     def clamp(self, min: Optional[float] = None, max: Optional[float] = None) -> "Tensor":
         """self limited to [min, max] (a float bound makes an integer tensor float, as PyTorch)."""
@@ -439,13 +407,7 @@ class Tensor(_core.TensorBase):
 
     clip = clamp
 
-    def maximum(self, other: "Tensor") -> "Tensor":
-        """Elementwise maximum."""
-        return _core.maximum(self, other)
 
-    def minimum(self, other: "Tensor") -> "Tensor":
-        """Elementwise minimum."""
-        return _core.minimum(self, other)
 
     def matmul(self, other: "Tensor") -> "Tensor":
         """self @ other."""

@@ -140,13 +140,6 @@ double item(const TensorPtr& t) {
 
 namespace {
 
-// --- unary ---------------------------------------------------------------------------------
-
-bool is_transcendental(UnaryOp op) {
-  return op == UnaryOp::Exp || op == UnaryOp::Log || op == UnaryOp::Sqrt || op == UnaryOp::Tanh ||
-         op == UnaryOp::Sigmoid || op == UnaryOp::Sin || op == UnaryOp::Cos;
-}
-
 // --- binary --------------------------------------------------------------------------------
 
 template <class O, class T, class F>
@@ -165,8 +158,6 @@ bool flat_binary(O* z, const T* x, bool x_flat, const T* y, bool y_flat, std::in
   return true;
 }
 
-bool is_comparison(BinaryOp op) { return op >= BinaryOp::Eq; }
-
 /// True when some element of the int64 tensor t is negative (on t's device).
 bool any_negative(const TensorPtr& t) {
   if (t->is_cuda()) return cuda::any_negative(*t);
@@ -180,21 +171,38 @@ bool any_negative(const TensorPtr& t) {
 
 }  // namespace
 
-TensorPtr unary(UnaryOp op, const TensorPtr& t) {
-  DType dtype = t->dtype();
-  if (is_transcendental(op) && !is_floating(dtype)) dtype = DType::Float32;
-  if (dtype == DType::Bool && op != UnaryOp::Abs) {
-    if (op == UnaryOp::Neg) {
-      throw std::runtime_error(
-          "Negation, the `-` operator, on a bool tensor is not supported. If you are trying to "
-          "invert a mask, use the `~` or `logical_not()` operator instead.");
-    }
-    dtype = DType::Int64;
+DType unary_result_dtype(UnaryOp op, DType in) {
+  switch (dtype_rule(op)) {
+    case DTypeRule::Float:
+      return is_floating(in) ? in : DType::Float32;
+    case DTypeRule::FloatOnly:
+      if (!is_floating(in)) {  // PyTorch: NotImplementedError "..." not implemented for 'Long'
+        throw std::invalid_argument(std::string(unary_op_name(op)) + ": not implemented for " + dtype_name(in) +
+                                    " tensors (expected a floating point tensor)");
+      }
+      return in;
+    case DTypeRule::KeepNoBool:
+      if (in == DType::Bool) {
+        throw std::runtime_error(std::string(unary_op_name(op)) + ": bool inputs are not supported");
+      }
+      return in;
+    default:  // Keep
+      if (in != DType::Bool || op == UnaryOp::Abs) return in;
+      if (op == UnaryOp::Neg) {
+        throw std::runtime_error(
+            "Negation, the `-` operator, on a bool tensor is not supported. If you are trying to "
+            "invert a mask, use the `~` or `logical_not()` operator instead.");
+      }
+      return DType::Int64;
   }
+}
+
+TensorPtr unary(UnaryOp op, const TensorPtr& t, OpParams params) {
+  const DType dtype = unary_result_dtype(op, t->dtype());
   const TensorPtr in = cast(t, dtype);
   TensorPtr out = empty(in->shape(), dtype, in->device());
   if (out->is_cuda()) {
-    cuda::unary(op, *out, cuda_operand(in, out->shape()));
+    cuda::unary(op, params, *out, cuda_operand(in, out->shape()));
     return out;
   }
   GilRelease unlocked(out->numel() >= kParallelGrain);
@@ -206,16 +214,16 @@ TensorPtr unary(UnaryOp op, const TensorPtr& t) {
       constexpr UnaryOp o = decltype(op_c)::value;
       if (in->is_contiguous()) {
         parallel_for(out->numel(), [&](std::int64_t b, std::int64_t e) {
-          if constexpr (std::is_same_v<T, float>) flat_kernels().unary_f32(op, y, x, b, e);
-          else if constexpr (std::is_same_v<T, double>) flat_kernels().unary_f64(op, y, x, b, e);
-          else flat_unary<T>(op, y, x, b, e);
+          if constexpr (std::is_same_v<T, float>) flat_kernels().unary_f32(op, params, y, x, b, e);
+          else if constexpr (std::is_same_v<T, double>) flat_kernels().unary_f64(op, params, y, x, b, e);
+          else flat_unary<T>(op, params, y, x, b, e);
         });
         return;
       }
       for_each_run<2>(out->shape(), {out->strides().data(), in->strides().data()},
                       [&](const auto& off, const auto& step, std::int64_t n) {
                         for (std::int64_t j = 0; j < n; ++j) {
-                          y[off[0] + j * step[0]] = unary_value<o, T>(x[off[1] + j * step[1]]);
+                          y[off[0] + j * step[0]] = unary_value<o, T>(x[off[1] + j * step[1]], params);
                         }
                       });
     });
@@ -223,26 +231,14 @@ TensorPtr unary(UnaryOp op, const TensorPtr& t) {
   return out;
 }
 
-const char* binary_op_name(BinaryOp op) {
-  switch (op) {
-    case BinaryOp::Add: return "add";
-    case BinaryOp::Sub: return "sub";
-    case BinaryOp::Mul: return "mul";
-    case BinaryOp::Div: return "div";
-    case BinaryOp::Pow: return "pow";
-    case BinaryOp::Maximum: return "maximum";
-    case BinaryOp::Minimum: return "minimum";
-    case BinaryOp::Eq: return "eq";
-    case BinaryOp::Ne: return "ne";
-    case BinaryOp::Lt: return "lt";
-    case BinaryOp::Le: return "le";
-    case BinaryOp::Gt: return "gt";
-    case BinaryOp::Ge: return "ge";
-  }
-  return "?";
-}
-
 namespace {
+
+/// True when some element of the int64 tensor t is 0 (on t's device; the int64 divisor check of
+/// fmod and remainder, which PyTorch refuses with ZeroDivisionError).
+bool any_zero(const TensorPtr& t) {
+  const TensorPtr zeros = binary(BinaryOp::Eq, t, scalar_tensor(0, DType::Int64), DType::Int64);
+  return item(sum(zeros, {}, false)) != 0.0;
+}
 
 /// binary() into out, which the caller made (or checked) of the broadcast shape and result dtype,
 /// contiguous, on `device`.
@@ -257,6 +253,12 @@ void run_binary(BinaryOp op, const TensorPtr& out, const TensorPtr& a, const Ten
   const TensorPtr y = cast(b, dtype);
   if (op == BinaryOp::Pow && dtype == DType::Int64 && any_negative(y)) {
     throw std::runtime_error("pow: integers to negative integer powers are not allowed");
+  }
+  if (dtype_rule(op) == DTypeRule::KeepNoBool && dtype == DType::Bool) {
+    throw std::invalid_argument(std::string(binary_op_name(op)) + ": not implemented for bool tensors");
+  }
+  if ((op == BinaryOp::Fmod || op == BinaryOp::Remainder) && dtype == DType::Int64 && any_zero(y)) {
+    throw std::runtime_error(std::string(binary_op_name(op)) + ": ZeroDivisionError (integer division by zero)");
   }
   if (device.is_cuda()) {
     cuda::binary(op, dtype, *out, cuda_operand(x, shape), cuda_operand(y, shape));

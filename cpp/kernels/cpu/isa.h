@@ -18,8 +18,8 @@ namespace chaingrad {
 /// may be a single broadcast element (its step flag false).
 struct FlatKernels {
   const char* isa;
-  void (*unary_f32)(UnaryOp, float*, const float*, std::int64_t, std::int64_t);
-  void (*unary_f64)(UnaryOp, double*, const double*, std::int64_t, std::int64_t);
+  void (*unary_f32)(UnaryOp, OpParams, float*, const float*, std::int64_t, std::int64_t);
+  void (*unary_f64)(UnaryOp, OpParams, double*, const double*, std::int64_t, std::int64_t);
   void (*arith_f32)(BinaryOp, float*, const float*, bool, const float*, bool, std::int64_t, std::int64_t);
   void (*arith_f64)(BinaryOp, double*, const double*, bool, const double*, bool, std::int64_t, std::int64_t);
 };

@@ -66,7 +66,7 @@ void copy(const TensorImpl& dst, const Operand& src);
 /// Every element of dst set to value.
 void fill(const TensorImpl& dst, double value);
 /// out = op(in) for a contiguous out and in of out's dtype.
-void unary(UnaryOp op, const TensorImpl& out, const Operand& in);
+void unary(UnaryOp op, OpParams params, const TensorImpl& out, const Operand& in);
 /// out = op(x, y), x and y of dtype `dtype` (out is bool for comparisons), out contiguous.
 void binary(BinaryOp op, DType dtype, const TensorImpl& out, const Operand& x, const Operand& y);
 /// out = cond ? x : y (cond bool; x, y of out's dtype).

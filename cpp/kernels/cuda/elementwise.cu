@@ -1,10 +1,10 @@
 // Elementwise kernels: copies with dtype conversion, fill, unary and binary ops with
-// broadcasting, where, clamp and relu's gradient, applying the rules of element_rules.cuh. The op
-// is a kernel argument, not a template parameter: the branch on it is the same for
+// broadcasting, where, clamp and relu's gradient, applying the CPU's own per-element rules
+// (kernels/element_rules.h, see Note [one rule for both devices]). The op is a kernel argument, not a template parameter: the branch on it is the same for
 // every thread, costs nothing next to the memory traffic, and keeps the number of kernels (and
 // the build time for five GPU architectures) small.
 #include "kernels/cuda/common.cuh"
-#include "kernels/cuda/element_rules.cuh"
+#include "kernels/element_rules.h"
 
 namespace chaingrad::cuda {
 namespace {
@@ -48,10 +48,11 @@ __global__ void fill_kernel(T* out, T value, StridedIndex<1> index, std::int64_t
 }
 
 template <class T>
-__global__ void unary_kernel(UnaryOp op, T* out, Input<T> in, StridedIndex<1> index, std::int64_t n) {
+__global__ void unary_kernel(UnaryOp op, OpParams params, T* out, Input<T> in, StridedIndex<1> index,
+                             std::int64_t n) {
   for (std::int64_t i = blockIdx.x * std::int64_t(blockDim.x) + threadIdx.x; i < n;
        i += std::int64_t(gridDim.x) * blockDim.x) {
-    out[i] = unary_value(op, in.at(index.offsets(i)[0]));
+    out[i] = unary_value(op, in.at(index.offsets(i)[0]), params);
   }
 }
 
@@ -151,7 +152,7 @@ void fill(const TensorImpl& dst, double value) {
   CG_CHECK_LAUNCH("fill");
 }
 
-void unary(UnaryOp op, const TensorImpl& out, const Operand& in) {
+void unary(UnaryOp op, OpParams params, const TensorImpl& out, const Operand& in) {
   const std::int64_t n = out.numel();
   if (n == 0) return;
   DeviceGuard guard(device_of(out));
@@ -159,7 +160,7 @@ void unary(UnaryOp op, const TensorImpl& out, const Operand& in) {
   const auto index = make_index<1>(out.shape(), {&in_strides});
   dispatch(out.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    unary_kernel<T><<<blocks_for(n), kThreads, 0, stream()>>>(op, out.data_as<T>(), input<T>(in), index, n);
+    unary_kernel<T><<<blocks_for(n), kThreads, 0, stream()>>>(op, params, out.data_as<T>(), input<T>(in), index, n);
   });
   CG_CHECK_LAUNCH("unary");
 }
@@ -184,7 +185,7 @@ void binary(BinaryOp op, DType dtype, const TensorImpl& out, const Operand& x, c
         binary_kernel<T, Out><<<blocks_for(n), kThreads, 0, stream()>>>(op, o, input<T>(x), input<T>(y), index, n);
       }
     };
-    if (op >= BinaryOp::Eq) launch(bool{});
+    if (is_comparison(op)) launch(bool{});
     else launch(T{});
   });
   CG_CHECK_LAUNCH(binary_op_name(op));

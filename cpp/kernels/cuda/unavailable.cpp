@@ -33,7 +33,7 @@ void copy_bytes(void*, int, const void*, int, std::size_t) { not_built(); }
 
 void copy(const TensorImpl&, const Operand&) { not_built(); }
 void fill(const TensorImpl&, double) { not_built(); }
-void unary(UnaryOp, const TensorImpl&, const Operand&) { not_built(); }
+void unary(UnaryOp, OpParams, const TensorImpl&, const Operand&) { not_built(); }
 void binary(BinaryOp, DType, const TensorImpl&, const Operand&, const Operand&) { not_built(); }
 void where(const TensorImpl&, const Operand&, const Operand&, const Operand&) { not_built(); }
 void clamp(const TensorImpl&, const Operand&, const double*, const double*) { not_built(); }

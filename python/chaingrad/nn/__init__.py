@@ -2,20 +2,27 @@
 
 from chaingrad.nn import functional, init, utils
 from chaingrad.nn.layers import (
+    ELU,
+    GELU,
     BCEWithLogitsLoss,
     CrossEntropyLoss,
     Dropout,
     Flatten,
+    Hardtanh,
     Identity,
     L1Loss,
+    LeakyReLU,
     Linear,
+    LogSigmoid,
     LogSoftmax,
     MSELoss,
     NLLLoss,
     ReLU,
     Sequential,
     Sigmoid,
+    SiLU,
     Softmax,
+    Softplus,
     Tanh,
 )
 from chaingrad.nn.module import Module
@@ -23,4 +30,5 @@ from chaingrad.nn.parameter import Parameter
 
 __all__ = ["Module", "Parameter", "Linear", "Sequential", "Flatten", "ReLU", "Tanh", "Sigmoid",
            "Softmax", "LogSoftmax", "Dropout", "Identity", "MSELoss", "L1Loss", "CrossEntropyLoss",
-           "NLLLoss", "BCEWithLogitsLoss", "functional", "init", "utils"]
+           "NLLLoss", "BCEWithLogitsLoss", "GELU", "SiLU", "LeakyReLU", "ELU", "Softplus", "Hardtanh",
+           "LogSigmoid", "functional", "init", "utils"]

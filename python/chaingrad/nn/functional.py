@@ -8,12 +8,14 @@ from __future__ import annotations
 from typing import Optional
 
 from chaingrad import _core
-from chaingrad.functional import arange, flatten, log_softmax, rand, relu, sigmoid, softmax, stack, tanh
+from chaingrad.functional import arange, flatten, log_softmax, rand, softmax, stack
+from chaingrad.nn import _ops as _table_ops
+from chaingrad.nn._ops import *  # noqa: F401,F403  the op table's activations (relu, gelu, silu, ...)
 from chaingrad.tensor import Tensor
 
-__all__ = ["linear", "relu", "tanh", "sigmoid", "softmax", "log_softmax", "dropout", "flatten",
+__all__ = ["linear", "softmax", "log_softmax", "dropout", "flatten",
            "mse_loss", "l1_loss", "cross_entropy", "nll_loss", "binary_cross_entropy_with_logits",
-           "one_hot"]
+           "one_hot"] + _table_ops.__all__
 
 
 def _reduce(loss: Tensor, reduction: str, op: str) -> Tensor:

@@ -14,6 +14,7 @@ from chaingrad.nn.parameter import Parameter
 from chaingrad.tensor import Tensor
 
 __all__ = ["Linear", "Sequential", "Flatten", "ReLU", "Tanh", "Sigmoid", "Softmax", "LogSoftmax",
+           "GELU", "SiLU", "LeakyReLU", "ELU", "Softplus", "Hardtanh", "LogSigmoid",
            "Dropout", "Identity", "MSELoss", "L1Loss", "CrossEntropyLoss", "NLLLoss",
            "BCEWithLogitsLoss", "BUILTIN_MODULES"]
 
@@ -138,6 +139,109 @@ class Sigmoid(_Activation):
         return input.sigmoid()
 
 
+class GELU(_Activation):
+    """x Phi(x) (approximate='none'), or its tanh approximation (approximate='tanh')."""
+
+    def __init__(self, approximate: str = "none") -> None:
+        super().__init__()
+        self.approximate = approximate
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.gelu(input, approximate=self.approximate)
+
+    def extra_repr(self) -> str:
+        return f"approximate={self.approximate!r}"
+
+    def _config(self) -> Dict[str, Any]:
+        return {"approximate": self.approximate}
+
+
+class SiLU(_Activation):
+    """x sigmoid(x)."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.silu(input)
+
+
+class LeakyReLU(_Activation):
+    """x where x > 0, else negative_slope x."""
+
+    def __init__(self, negative_slope: float = 1e-2) -> None:
+        super().__init__()
+        self.negative_slope = negative_slope
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.leaky_relu(input, self.negative_slope)
+
+    def extra_repr(self) -> str:
+        return f"negative_slope={self.negative_slope}"
+
+    def _config(self) -> Dict[str, Any]:
+        return {"negative_slope": self.negative_slope}
+
+
+class ELU(_Activation):
+    """x where x > 0, else alpha (e^x - 1)."""
+
+    def __init__(self, alpha: float = 1.0) -> None:
+        super().__init__()
+        self.alpha = alpha
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.elu(input, self.alpha)
+
+    def extra_repr(self) -> str:
+        return f"alpha={self.alpha}"
+
+    def _config(self) -> Dict[str, Any]:
+        return {"alpha": self.alpha}
+
+
+class Softplus(_Activation):
+    """log(1 + e^(beta x)) / beta, and x where beta x > threshold."""
+
+    def __init__(self, beta: float = 1.0, threshold: float = 20.0) -> None:
+        super().__init__()
+        self.beta = beta
+        self.threshold = threshold
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.softplus(input, self.beta, self.threshold)
+
+    def extra_repr(self) -> str:
+        return f"beta={self.beta}, threshold={self.threshold}"
+
+    def _config(self) -> Dict[str, Any]:
+        return {"beta": self.beta, "threshold": self.threshold}
+
+
+class Hardtanh(_Activation):
+    """x limited to [min_val, max_val]."""
+
+    def __init__(self, min_val: float = -1.0, max_val: float = 1.0) -> None:
+        super().__init__()
+        if max_val <= min_val:  # as PyTorch
+            raise ValueError(f"Hardtanh: max_val ({max_val}) must be greater than min_val ({min_val})")
+        self.min_val = min_val
+        self.max_val = max_val
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.hardtanh(input, self.min_val, self.max_val)
+
+    def extra_repr(self) -> str:
+        return f"min_val={self.min_val}, max_val={self.max_val}"
+
+    def _config(self) -> Dict[str, Any]:
+        return {"min_val": self.min_val, "max_val": self.max_val}
+
+
+class LogSigmoid(_Activation):
+    """log(sigmoid(x)), computed without overflow."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.logsigmoid(input)
+
+
 class Identity(_Activation):
     """x unchanged."""
 
@@ -237,4 +341,4 @@ class BCEWithLogitsLoss(_Loss):
 #: The modules a checkpoint may rebuild without running code from the file.
 BUILTIN_MODULES = {cls.__name__: cls for cls in (
     Linear, Sequential, Flatten, ReLU, Tanh, Sigmoid, Softmax, LogSoftmax, Dropout, Identity,
-    MSELoss, L1Loss, CrossEntropyLoss, NLLLoss, BCEWithLogitsLoss)}
+    GELU, SiLU, LeakyReLU, ELU, Softplus, Hardtanh, LogSigmoid, MSELoss, L1Loss, CrossEntropyLoss, NLLLoss, BCEWithLogitsLoss)}

@@ -1,13 +1,38 @@
 // float32 exp, tanh and sigmoid written so the compiler can vectorize loops over them (libm's
-// expf and tanhf are opaque calls that run one element at a time).
+// expf and tanhf are opaque calls that run one element at a time). Host and device functions: the
+// CUDA kernels include them through kernels/element_rules.h, so both devices compute the same
+// bits (see Note [one rule for both devices] there).
 #pragma once
 
 #include <cstdint>
 #include <cstring>
 #include <limits>
 
+#include "kernels/loops.h"  // CG_HOST_DEVICE
+
 namespace chaingrad {
 namespace {  // internal linkage: see Note [one copy per translation unit] in kernels/cpu/element_loops.h
+
+/// The bits of a float and back: memcpy on the host (the defined way before C++20's bit_cast), the
+/// intrinsics on the device.
+CG_HOST_DEVICE inline std::uint32_t float_bits(float f) {
+#if defined(__CUDA_ARCH__)
+  return __float_as_uint(f);
+#else
+  std::uint32_t u;
+  std::memcpy(&u, &f, sizeof u);
+  return u;
+#endif
+}
+CG_HOST_DEVICE inline float bits_float(std::uint32_t u) {
+#if defined(__CUDA_ARCH__)
+  return __uint_as_float(u);
+#else
+  float f;
+  std::memcpy(&f, &u, sizeof f);
+  return f;
+#endif
+}
 
 // Note [vectorizable float32 math]
 // Cephes-style range reduction and minimax polynomials (public-domain coefficients, a couple of
@@ -16,20 +41,14 @@ namespace {  // internal linkage: see Note [one copy per translation unit] in ke
 
 /// c ? a : b as bit operations: GCC if-converts ternaries on floats for SSE2 but, with -mavx2 or
 /// -mavx512f, gives up on these functions ("control flow in loop"); masks vectorize everywhere.
-inline float pick(bool c, float a, float b) {
-  std::uint32_t ia, ib;
-  std::memcpy(&ia, &a, sizeof ia);
-  std::memcpy(&ib, &b, sizeof ib);
+CG_HOST_DEVICE inline float pick(bool c, float a, float b) {
   const std::uint32_t mask = 0u - static_cast<std::uint32_t>(c);
-  const std::uint32_t bits = (ia & mask) | (ib & ~mask);
-  float out;
-  std::memcpy(&out, &bits, sizeof out);
-  return out;
+  return bits_float((float_bits(a) & mask) | (float_bits(b) & ~mask));
 }
 
 /// e^x for float32: exp(n ln2 + r) = 2^n * p(r), |r| <= ln2/2. 2^n is applied as two factors so
 /// results down to the smallest denormal and up to FLT_MAX come out right.
-inline float fast_expf(float x) {
+CG_HOST_DEVICE inline float fast_expf(float x) {
   const float hi = 88.72283935546875f, lo = -103.97208f;  // log(FLT_MAX), log(smallest denormal)
   float xc = pick(x < hi, x, hi);
   xc = pick(xc > lo, xc, lo);
@@ -48,10 +67,8 @@ inline float fast_expf(float x) {
   p = p * r + 5.0000001201e-1f;
   p = p * r2 + r + 1.0f;
   const int n1 = n >> 1, n2 = n - n1;  // each within the normal exponent range
-  const std::int32_t bits1 = (n1 + 127) << 23, bits2 = (n2 + 127) << 23;
-  float scale1, scale2;
-  std::memcpy(&scale1, &bits1, sizeof scale1);
-  std::memcpy(&scale2, &bits2, sizeof scale2);
+  const float scale1 = bits_float(static_cast<std::uint32_t>(n1 + 127) << 23);
+  const float scale2 = bits_float(static_cast<std::uint32_t>(n2 + 127) << 23);
   float y = (p * scale1) * scale2;
   y = pick(x > hi, std::numeric_limits<float>::infinity(), y);
   y = pick(x < lo, 0.0f, y);
@@ -59,7 +76,7 @@ inline float fast_expf(float x) {
 }
 
 /// tanh for float32: an odd polynomial near 0, 1 - 2 / (e^{2|x|} + 1) elsewhere.
-inline float fast_tanhf(float x) {
+CG_HOST_DEVICE inline float fast_tanhf(float x) {
   const float ax = pick(x < 0, -x, x);
   const float z = x * x;
   float p = -5.70498872745e-3f;
@@ -76,7 +93,7 @@ inline float fast_tanhf(float x) {
 }
 
 /// 1 / (1 + e^-x) for float32.
-inline float fast_sigmoidf(float x) { return 1.0f / (1.0f + fast_expf(-x)); }
+CG_HOST_DEVICE inline float fast_sigmoidf(float x) { return 1.0f / (1.0f + fast_expf(-x)); }
 
 }  // namespace
 }  // namespace chaingrad

@@ -70,7 +70,8 @@ def _cpu_optimizer_runs(dtype):
 
 
 def test_cuda_optimizer_updates_equal_the_cpu_optimizers_bit_for_bit(tmp_path):
-    """optim_rules_test: SGD, RMSprop, Adam and AdamW as the CUDA kernels compute them, on the CPU."""
+    """optim_rules_test: SGD, RMSprop, Adam and AdamW through the shared rules of kernels/optim_rules.h
+    with run-time flags, as the CUDA kernels call them, compiled by nvcc and run on the CPU."""
     import chaingrad as cg
 
     nvcc = shutil.which("nvcc")

@@ -1,6 +1,7 @@
 // Fused optimizer steps over lists of parameters, with PyTorch's update rules. The lists arrive
 // checked (same length, shapes, dtypes and devices as the parameters; contiguous; floating point):
-// see cpp/bindings/optim.cpp.
+// see cpp/bindings/optim.cpp. A parameter, its gradient and its state buffers are distinct tensors
+// that do not overlap (the optimizers create the state); the CPU loops rely on it (__restrict).
 #pragma once
 
 #include <vector>

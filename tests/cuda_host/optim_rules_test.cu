@@ -1,13 +1,14 @@
-// Runs the CUDA optimizers' per-element updates (cpp/kernels/cuda/optim_rules.cuh) on the CPU for three
-// steps of fixed parameters and gradients, and prints the parameters; tests/test_cuda_host.py
-// compares them bit for bit with the CPU optimizers (cpp/kernels/cpu/optim.cpp). nvcc, no GPU.
-#include <cmath>
+// Runs the optimizers' per-element updates (cpp/kernels/optim_rules.h) as the CUDA kernels call them
+// (flags known at run time) on the CPU, compiled by nvcc, for three steps of fixed parameters and
+// gradients, and prints the parameters; tests/test_cuda_host.py compares them bit for bit with the
+// CPU optimizers (cpp/kernels/cpu/optim.cpp, the same rules with compile-time flags, compiled by the
+// C++ compiler). nvcc, no GPU.
 #include <cstdio>
 #include <vector>
 
-#include "kernels/cuda/optim_rules.cuh"
+#include "kernels/optim_rules.h"
 
-namespace cg = chaingrad::cuda;
+namespace opt = chaingrad::optim;
 
 namespace {
 
@@ -34,50 +35,54 @@ void print(const char* name, const std::vector<T>& p) {
   std::printf("\n");
 }
 
-/// kSteps steps of update over one parameter: make_update(step) gives each step's update,
-/// step_size(step) and bc2_sqrt(step) Adam's per-step constants.
-template <class T, class MakeUpdate, class StepSize, class Bc2>
-std::vector<T> run(MakeUpdate make_update, StepSize step_size, Bc2 bc2_sqrt) {
+/// kSteps steps over one parameter: update(step, i, p, g, s0, s1, s2) applies a rule to element i.
+template <class T, class Update>
+std::vector<T> run(Update update) {
   std::vector<T> p = initial_params<T>(), g = gradients<T>();
   std::vector<T> s0(kN, T(0)), s1(kN, T(0)), s2(kN, T(0));
   for (int step = 1; step <= kSteps; ++step) {
-    const cg::DeviceSlot slot{p.data(), g.data(), {s0.data(), s1.data(), s2.data()}, step_size(step), bc2_sqrt(step)};
-    const auto update = make_update(step);
-    for (int i = 0; i < kN; ++i) update(slot, i);
+    for (int i = 0; i < kN; ++i) update(step, i, p.data(), g.data(), s0.data(), s1.data(), s2.data());
   }
   return p;
 }
 
-double zero(int) { return 0.0; }  // SGD and RMSprop have no per-step constants
+struct SgdCase { double lr, momentum, dampening, weight_decay; bool nesterov, maximize; };
+struct RmspropCase { double lr, alpha, eps, weight_decay, momentum; bool centered, maximize; };
+struct AdamCase { double lr, beta1, beta2, eps, weight_decay; bool decoupled, amsgrad, maximize; };
 
 template <class T>
 void all_cases() {
-  const cg::SgdOptions sgd_cases[] = {{0.1, 0.9, 0.1, 0.01, true, false, false}, {0.05, 0.0, 0.0, 0.0, false, true, false}};
-  for (int c = 0; c < 2; ++c) {
-    print(c == 0 ? "sgd0" : "sgd1", run<T>([&](int step) {
-            cg::SgdOptions o = sgd_cases[c];
-            o.first = step == 1;
-            return cg::sgd_update<T>(o);
-          }, zero, zero));
+  const SgdCase sgd_cases[] = {{0.1, 0.9, 0.1, 0.01, true, false}, {0.05, 0.0, 0.0, 0.0, false, true}};
+  for (int k = 0; k < 2; ++k) {
+    const SgdCase& o = sgd_cases[k];
+    const auto c = opt::sgd_constants<T>(o.lr, o.momentum, o.dampening, o.weight_decay);
+    print(k == 0 ? "sgd0" : "sgd1", run<T>([&](int step, int i, T* p, const T* g, T* s0, T*, T*) {
+            const opt::SgdFlags f = opt::sgd_flags(o.momentum, o.weight_decay, o.nesterov, o.maximize, step == 1);
+            opt::sgd_update(c, f, i, p, g, s0);
+          }));
   }
-  const cg::RmspropOptions rms_cases[] = {{0.01, 0.99, 1e-8, 0.01, 0.5, true, false},
-                                          {0.01, 0.9, 1e-6, 0.0, 0.0, false, true}};
-  for (int c = 0; c < 2; ++c) {
-    print(c == 0 ? "rmsprop0" : "rmsprop1",
-          run<T>([&](int) { return cg::rmsprop_update<T>(rms_cases[c]); }, zero, zero));
+  const RmspropCase rms_cases[] = {{0.01, 0.99, 1e-8, 0.01, 0.5, true, false},
+                                   {0.01, 0.9, 1e-6, 0.0, 0.0, false, true}};
+  for (int k = 0; k < 2; ++k) {
+    const RmspropCase& o = rms_cases[k];
+    const auto c = opt::rmsprop_constants<T>(o.lr, o.alpha, o.eps, o.weight_decay, o.momentum);
+    const opt::RmspropFlags f = opt::rmsprop_flags(o.weight_decay, o.momentum, o.centered, o.maximize);
+    print(k == 0 ? "rmsprop0" : "rmsprop1", run<T>([&](int, int i, T* p, const T* g, T* s0, T* s1, T* s2) {
+            opt::rmsprop_update(c, f, i, p, g, s0, s1, s2);
+          }));
   }
-  const cg::AdamOptions adam_cases[] = {{0.001, 0.9, 0.999, 1e-8, 0.01, false, true, false},
-                                        {0.01, 0.8, 0.99, 1e-8, 0.1, true, false, true}};
-  for (int c = 0; c < 2; ++c) {
-    const cg::AdamOptions& o = adam_cases[c];
-    print(c == 0 ? "adam0" : "adam1", run<T>(
-        [&](int) { return cg::adam_update<T>(o); },
-        [&](int step) {  // as kernels/cpu/optim.cpp computes the bias corrections
-          cg::ParamSlot s;
-          s.bias_correction1 = 1 - std::pow(o.beta1, step);
-          return cg::adam_step_size(o, s);
-        },
-        [&](int step) { return std::sqrt(1 - std::pow(o.beta2, step)); }));
+  const AdamCase adam_cases[] = {{0.001, 0.9, 0.999, 1e-8, 0.01, false, true, false},
+                                 {0.01, 0.8, 0.99, 1e-8, 0.1, true, false, true}};
+  for (int k = 0; k < 2; ++k) {
+    const AdamCase& o = adam_cases[k];
+    const auto base = opt::adam_constants<T>(o.lr, o.beta1, o.beta2, o.eps, o.weight_decay);
+    const opt::AdamFlags f = opt::adam_flags(o.weight_decay, o.decoupled, o.amsgrad, o.maximize);
+    print(k == 0 ? "adam0" : "adam1", run<T>([&](int step, int i, T* p, const T* g, T* s0, T* s1, T* s2) {
+            // per step and parameter, as kernels/cuda/optim.cu: double on the host, T in the kernel
+            const opt::AdamBiasCorrections bc = opt::adam_bias_corrections(o.beta1, o.beta2, step);
+            const auto c = opt::with_bias_corrections(base, opt::adam_step_size(o.lr, bc), bc.second_sqrt);
+            opt::adam_update(c, f, i, p, g, s0, s1, s2);
+          }));
   }
 }
 

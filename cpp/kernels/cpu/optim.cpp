@@ -9,8 +9,9 @@
 #include <string>
 #include <vector>
 
-#include "kernels/cuda/backend.h"
 #include "core/gil.h"
+#include "kernels/cuda/backend.h"
+#include "kernels/optim_rules.h"
 
 namespace chaingrad {
 namespace {
@@ -77,50 +78,50 @@ void bump(const std::vector<TensorPtr>& ts) {
   }
 }
 
-template <class T>
-struct AdamConstants {
-  T step_size, one_minus_beta1, beta2, one_minus_beta2, eps, weight_decay, bias_correction2_sqrt, decay;
-};
-
-template <class T, bool kDecay, bool kDecoupled, bool kAmsgrad, bool kMaximize>
-void adam_loop(T* __restrict p, const T* __restrict g, T* __restrict m, T* __restrict v,
-               T* __restrict vmax, std::int64_t n, const AdamConstants<T>& c) {
-  for (std::int64_t i = 0; i < n; ++i) {
-    T d = kMaximize ? -g[i] : g[i];
-    T w = p[i];
-    if constexpr (kDecay && kDecoupled) w = w * c.decay;  // AdamW
-    if constexpr (kDecay && !kDecoupled) d = d + c.weight_decay * w;  // Adam's L2 penalty
-    const T mi = m[i] + c.one_minus_beta1 * (d - m[i]);  // lerp, as PyTorch
-    const T vi = c.beta2 * v[i] + c.one_minus_beta2 * d * d;
-    m[i] = mi;
-    v[i] = vi;
-    T second = vi;
-    if constexpr (kAmsgrad) {
-      second = vmax[i] > vi ? vmax[i] : vi;
-      vmax[i] = second;
-    }
-    const T denom = std::sqrt(second) / c.bias_correction2_sqrt + c.eps;
-    p[i] = w - c.step_size * (mi / denom);
+/// Calls f(std::bool_constant<flags>...) for the run-time flags, so the loops below are compiled
+/// once per combination with no branch on a flag inside (see Note [one optimizer rule for both
+/// devices] in kernels/optim_rules.h).
+template <class F>
+void with_flags(F&& f) {
+  f();
+}
+template <class F, class... Rest>
+void with_flags(F&& f, bool first, Rest... rest) {
+  if (first) {
+    with_flags([&](auto... fixed) { f(std::true_type{}, fixed...); }, rest...);
+  } else {
+    with_flags([&](auto... fixed) { f(std::false_type{}, fixed...); }, rest...);
   }
 }
 
-/// Calls f with four std::bool_constant values for the runtime flags.
-template <class F>
-void with_flags(bool a, bool b, bool c, bool d, F&& f) {
-  auto one = [&](auto fa) {
-    auto two = [&](auto fb) {
-      auto three = [&](auto fc) {
-        if (d) f(fa, fb, fc, std::true_type{});
-        else f(fa, fb, fc, std::false_type{});
-      };
-      if (c) three(std::true_type{});
-      else three(std::false_type{});
-    };
-    if (b) two(std::true_type{});
-    else two(std::false_type{});
-  };
-  if (a) one(std::true_type{});
-  else one(std::false_type{});
+// The loops over one parameter: the shared per-element rule with compile-time flags, which GCC
+// inlines and vectorizes. __restrict: the parameter, its gradient and its state are distinct
+// tensors (see kernels/optim.h). The loops stay functions of
+// their own: inlined into the dispatch lambdas, GCC 12 left some of them scalar (AdamW with
+// amsgrad in float32 ran four times slower).
+#if defined(__GNUC__)
+#define CG_OPTIM_LOOP __attribute__((noinline))
+#else
+#define CG_OPTIM_LOOP
+#endif
+
+template <class T, class Flags>
+CG_OPTIM_LOOP void sgd_loop(T* __restrict p, const T* __restrict g, T* __restrict buf, std::int64_t n,
+                            const optim::SgdConstants<T>& c) {
+  for (std::int64_t i = 0; i < n; ++i) optim::sgd_update(c, Flags{}, i, p, g, buf);
+}
+
+template <class T, class Flags>
+CG_OPTIM_LOOP void rmsprop_loop(T* __restrict p, const T* __restrict g, T* __restrict square_avg,
+                                T* __restrict grad_avg, T* __restrict buf, std::int64_t n,
+                                const optim::RmspropConstants<T>& c) {
+  for (std::int64_t i = 0; i < n; ++i) optim::rmsprop_update(c, Flags{}, i, p, g, square_avg, grad_avg, buf);
+}
+
+template <class T, class Flags>
+CG_OPTIM_LOOP void adam_loop(T* __restrict p, const T* __restrict g, T* __restrict m, T* __restrict v,
+                             T* __restrict vmax, std::int64_t n, const optim::AdamConstants<T>& c) {
+  for (std::int64_t i = 0; i < n; ++i) optim::adam_update(c, Flags{}, i, p, g, m, v, vmax);
 }
 
 }  // namespace
@@ -132,21 +133,16 @@ void sgd_step(const Tensors& params, const Tensors& grads, const Tensors& bufs, 
       [&](DType dtype, int device, const std::vector<cuda::ParamSlot>& slots) {
         cuda::sgd_step(dtype, device, slots, {lr, momentum, dampening, weight_decay, nesterov, maximize, first});
       });
+  const optim::SgdFlags f = optim::sgd_flags(momentum, weight_decay, nesterov, maximize, first);
   each_parameter(params, on_cpu, [&](std::size_t k, auto tag) {
     using T = decltype(tag);
-    T* p = data<T>(params[k]);
-    const T* g = data<T>(grads[k]);
-    T* buf = data<T>(bufs[k]);
-    const T lr_ = T(lr), mom = T(momentum), damp = T(1 - dampening), wd = T(weight_decay);
-    for (std::int64_t i = 0; i < params[k]->numel(); ++i) {
-      T d = maximize ? -g[i] : g[i];
-      if (weight_decay != 0) d = d + wd * p[i];
-      if (momentum != 0) {
-        buf[i] = first ? d : mom * buf[i] + damp * d;
-        d = nesterov ? d + mom * buf[i] : buf[i];
-      }
-      p[i] = p[i] - lr_ * d;
-    }
+    const auto c = optim::sgd_constants<T>(lr, momentum, dampening, weight_decay);
+    with_flags(
+        [&](auto... fixed) {
+          sgd_loop<T, optim::SgdFixedFlags<decltype(fixed)::value...>>(data<T>(params[k]), data<T>(grads[k]),
+                                                                       data<T>(bufs[k]), params[k]->numel(), c);
+        },
+        f.decay, f.momentum, f.nesterov, f.maximize, f.first);
   });
   bump(params);
   bump(bufs);
@@ -160,33 +156,17 @@ void rmsprop_step(const Tensors& params, const Tensors& grads, const Tensors& sq
       [&](DType dtype, int device, const std::vector<cuda::ParamSlot>& slots) {
         cuda::rmsprop_step(dtype, device, slots, {lr, alpha, eps, weight_decay, momentum, centered, maximize});
       });
+  const optim::RmspropFlags f = optim::rmsprop_flags(weight_decay, momentum, centered, maximize);
   each_parameter(params, on_cpu, [&](std::size_t k, auto tag) {
     using T = decltype(tag);
-    T* p = data<T>(params[k]);
-    const T* g = data<T>(grads[k]);
-    T* sq = data<T>(square_avg[k]);
-    T* ga = data<T>(grad_avg[k]);
-    T* buf = data<T>(bufs[k]);
-    const T a = T(alpha), one_minus_a = T(1 - alpha), e = T(eps), lr_ = T(lr), mom = T(momentum),
-            wd = T(weight_decay);
-    for (std::int64_t i = 0; i < params[k]->numel(); ++i) {
-      T d = maximize ? -g[i] : g[i];
-      if (weight_decay != 0) d = d + wd * p[i];
-      sq[i] = a * sq[i] + one_minus_a * d * d;
-      T avg;
-      if (centered) {
-        ga[i] = a * ga[i] + one_minus_a * d;
-        avg = std::sqrt(sq[i] - ga[i] * ga[i]) + e;
-      } else {
-        avg = std::sqrt(sq[i]) + e;
-      }
-      if (momentum > 0) {
-        buf[i] = mom * buf[i] + d / avg;
-        p[i] = p[i] - lr_ * buf[i];
-      } else {
-        p[i] = p[i] - lr_ * (d / avg);
-      }
-    }
+    const auto c = optim::rmsprop_constants<T>(lr, alpha, eps, weight_decay, momentum);
+    with_flags(
+        [&](auto... fixed) {
+          rmsprop_loop<T, optim::RmspropFixedFlags<decltype(fixed)::value...>>(
+              data<T>(params[k]), data<T>(grads[k]), data<T>(square_avg[k]), data<T>(grad_avg[k]),
+              data<T>(bufs[k]), params[k]->numel(), c);
+        },
+        f.decay, f.centered, f.momentum, f.maximize);
   });
   bump(params);
   bump(square_avg);
@@ -202,30 +182,27 @@ void adam_step(const Tensors& params, const Tensors& grads, const Tensors& exp_a
       params,
       [&](std::size_t k) {
         cuda::ParamSlot s = slot(params[k], grads[k], exp_avg[k], exp_avg_sq[k], max_sq[k]);
-        s.bias_correction1 = 1 - std::pow(beta1, steps[k]);
-        s.bias_correction2_sqrt = std::sqrt(1 - std::pow(beta2, steps[k]));
+        const optim::AdamBiasCorrections bc = optim::adam_bias_corrections(beta1, beta2, steps[k]);
+        s.bias_correction1 = bc.first;
+        s.bias_correction2_sqrt = bc.second_sqrt;
         return s;
       },
       [&](DType dtype, int device, const std::vector<cuda::ParamSlot>& slots) {
         cuda::adam_step(dtype, device, slots, {lr, beta1, beta2, eps, weight_decay, decoupled, amsgrad, maximize});
       });
+  const optim::AdamFlags f = optim::adam_flags(weight_decay, decoupled, amsgrad, maximize);
   each_parameter(params, on_cpu, [&](std::size_t k, auto tag) {
     using T = decltype(tag);
-    T* p = data<T>(params[k]);
-    const T* g = data<T>(grads[k]);
-    T* m = data<T>(exp_avg[k]);
-    T* v = data<T>(exp_avg_sq[k]);
-    T* vmax = data<T>(max_sq[k]);
-    const double bc1 = 1 - std::pow(beta1, steps[k]);
-    const double bc2_sqrt = std::sqrt(1 - std::pow(beta2, steps[k]));
-    const AdamConstants<T> c{T(lr / bc1), T(1 - beta1), T(beta2), T(1 - beta2), T(eps), T(weight_decay),
-                             T(bc2_sqrt), T(1 - lr * weight_decay)};
-    const std::int64_t n = params[k]->numel();
-    // the flags pick a loop without branches inside, so it vectorizes
-    with_flags(weight_decay != 0, decoupled, amsgrad, maximize, [&](auto wd, auto dec, auto ams, auto max) {
-      adam_loop<T, decltype(wd)::value, decltype(dec)::value, decltype(ams)::value, decltype(max)::value>(
-          p, g, m, v, vmax, n, c);
-    });
+    const optim::AdamBiasCorrections bc = optim::adam_bias_corrections(beta1, beta2, steps[k]);
+    const auto c = optim::with_bias_corrections(optim::adam_constants<T>(lr, beta1, beta2, eps, weight_decay),
+                                                optim::adam_step_size(lr, bc), bc.second_sqrt);
+    with_flags(
+        [&](auto... fixed) {
+          adam_loop<T, optim::AdamFixedFlags<decltype(fixed)::value...>>(
+              data<T>(params[k]), data<T>(grads[k]), data<T>(exp_avg[k]), data<T>(exp_avg_sq[k]), data<T>(max_sq[k]),
+              params[k]->numel(), c);
+        },
+        f.decay, f.decoupled, f.amsgrad, f.maximize);
   });
   bump(params);
   bump(exp_avg);

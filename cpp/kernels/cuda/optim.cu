@@ -1,15 +1,59 @@
 // Fused optimizer steps on the GPU: SGD, RMSprop and Adam/AdamW over every parameter of a group in
-// one kernel launch, applying the per-element updates of optim_rules.cuh.
+// one kernel launch, applying the per-element updates of kernels/optim_rules.h, which the CPU loops
+// apply too (see Note [one optimizer rule for both devices] there).
 #include <algorithm>
 #include <cstring>
 #include <type_traits>
 #include <vector>
 
 #include "kernels/cuda/common.cuh"
-#include "kernels/cuda/optim_rules.cuh"
+#include "kernels/optim_rules.h"
 
 namespace chaingrad::cuda {
 namespace {
+
+/// A parameter as the kernel reads it. step_size is Adam's lr / bias_correction1, computed in
+/// double on the host as the CPU does, then rounded to T on the device.
+struct DeviceSlot {
+  void* param;
+  const void* grad;
+  void* state[3];
+  double step_size;
+  double bias_correction2_sqrt;
+};
+
+// The updates as the kernel applies them: one slot's element i through the shared rule, with the
+// flags at run time (uniform over the launch; see Note [one optimizer rule for both devices]).
+
+template <class T>
+struct SgdUpdate {
+  optim::SgdConstants<T> c;
+  optim::SgdFlags f;
+  __device__ void operator()(const DeviceSlot& s, std::int64_t i) const {
+    optim::sgd_update(c, f, i, static_cast<T*>(s.param), static_cast<const T*>(s.grad), static_cast<T*>(s.state[0]));
+  }
+};
+
+template <class T>
+struct RmspropUpdate {
+  optim::RmspropConstants<T> c;
+  optim::RmspropFlags f;
+  __device__ void operator()(const DeviceSlot& s, std::int64_t i) const {
+    optim::rmsprop_update(c, f, i, static_cast<T*>(s.param), static_cast<const T*>(s.grad),
+                          static_cast<T*>(s.state[0]), static_cast<T*>(s.state[1]), static_cast<T*>(s.state[2]));
+  }
+};
+
+template <class T>
+struct AdamUpdate {
+  optim::AdamConstants<T> c;  // without the per-parameter step size and bias correction
+  optim::AdamFlags f;
+  __device__ void operator()(const DeviceSlot& s, std::int64_t i) const {
+    optim::adam_update(optim::with_bias_corrections(c, s.step_size, s.bias_correction2_sqrt), f, i,
+                       static_cast<T*>(s.param), static_cast<const T*>(s.grad), static_cast<T*>(s.state[0]),
+                       static_cast<T*>(s.state[1]), static_cast<T*>(s.state[2]));
+  }
+};
 
 /// Elements [begin, end) of slot `slot`: the unit of work of one block.
 struct Chunk {
@@ -102,7 +146,9 @@ void sgd_step(DType dtype, int device, const std::vector<ParamSlot>& slots, cons
   if (slots.empty()) return;
   dispatch_floating(dtype, [&](auto tag) {
     using T = decltype(tag);
-    run_step(device, slots, sgd_update<T>(o), no_step_size);
+    const SgdUpdate<T> update{optim::sgd_constants<T>(o.lr, o.momentum, o.dampening, o.weight_decay),
+                              optim::sgd_flags(o.momentum, o.weight_decay, o.nesterov, o.maximize, o.first)};
+    run_step(device, slots, update, no_step_size);
   });
 }
 
@@ -110,7 +156,9 @@ void rmsprop_step(DType dtype, int device, const std::vector<ParamSlot>& slots, 
   if (slots.empty()) return;
   dispatch_floating(dtype, [&](auto tag) {
     using T = decltype(tag);
-    run_step(device, slots, rmsprop_update<T>(o), no_step_size);
+    const RmspropUpdate<T> update{optim::rmsprop_constants<T>(o.lr, o.alpha, o.eps, o.weight_decay, o.momentum),
+                                  optim::rmsprop_flags(o.weight_decay, o.momentum, o.centered, o.maximize)};
+    run_step(device, slots, update, no_step_size);
   });
 }
 
@@ -118,7 +166,11 @@ void adam_step(DType dtype, int device, const std::vector<ParamSlot>& slots, con
   if (slots.empty()) return;
   dispatch_floating(dtype, [&](auto tag) {
     using T = decltype(tag);
-    run_step(device, slots, adam_update<T>(o), [&](const ParamSlot& s) { return adam_step_size(o, s); });
+    const AdamUpdate<T> update{optim::adam_constants<T>(o.lr, o.beta1, o.beta2, o.eps, o.weight_decay),
+                               optim::adam_flags(o.weight_decay, o.decoupled, o.amsgrad, o.maximize)};
+    run_step(device, slots, update, [&](const ParamSlot& s) {
+      return optim::adam_step_size(o.lr, {s.bias_correction1, s.bias_correction2_sqrt});
+    });
   });
 }
 

@@ -306,6 +306,30 @@ def test_hook_errors_propagate_and_leave_the_graph_usable():
         y2.sum().backward()
 
 
+def test_backward_from_a_hook_is_refused_not_deadlocked():
+    """A hook that calls backward() or autograd.grad gets a RuntimeError (the pass it is in holds the lock)."""
+    x = cg.tensor([1.0, 2.0], requires_grad=True)
+    other = cg.tensor([3.0], requires_grad=True)
+    y = x * 2
+    y.register_hook(lambda g: (other * 2).sum().backward())
+    with pytest.raises(RuntimeError, match="inside a backward pass"):
+        y.sum().backward()
+    z = x * 3
+    z.register_hook(lambda g: cg.autograd.grad((other * 2).sum(), other))
+    with pytest.raises(RuntimeError, match="inside a backward pass"):
+        z.sum().backward()
+    (x * 4).sum().backward()  # the lock and the pass state were released
+    assert x.grad.tolist() == [4.0, 4.0]
+
+
+def test_backward_create_graph_warns_about_the_leaf_cycle():
+    """backward(create_graph=True) warns, as PyTorch, that .grad and the leaf now keep each other alive."""
+    x = cg.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.warns(UserWarning, match="reference cycle"):
+        (x * x).sum().backward(create_graph=True)
+    x.grad = None
+
+
 def test_retain_grad_matches_torch():
     """retain_grad fills a non-leaf's .grad, accumulating over passes, after the other hooks ran."""
     grads = []

@@ -147,6 +147,7 @@ void bind_tensors(py::module_& m) {
                        bool create_graph) {
     const std::vector<TensorPtr> roots = tensor_list(tensors, "tensors");
     std::vector<TensorPtr> seeds = optional_tensor_list(gradients, "grad_tensors");
+    check_not_in_pass("backward()");
     std::unique_lock<std::mutex> one_pass(backward_mutex(), std::defer_lock);
     {
       py::gil_scoped_release unlocked;
@@ -154,11 +155,24 @@ void bind_tensors(py::module_& m) {
     }
     backward(roots, std::move(seeds), retain_graph, create_graph);
   }, "Backpropagates from each tensor with its gradient (None: ones for a one-element tensor).");
+  m.def("backward_tensor", [](py::handle t, py::handle gradient, bool retain_graph) {
+    // Tensor.backward() without create_graph: the training loop's call, with no lists to convert
+    const TensorPtr root = arg(t);
+    std::vector<TensorPtr> seeds{gradient.is_none() ? TensorPtr() : require_tensor(gradient, "gradient")};
+    check_not_in_pass("backward()");
+    std::unique_lock<std::mutex> one_pass(backward_mutex(), std::defer_lock);
+    {
+      py::gil_scoped_release unlocked;
+      one_pass.lock();
+    }
+    backward({root}, std::move(seeds), retain_graph, false);
+  }, "Backpropagates from one tensor with its gradient (None: ones for a one-element tensor).");
   m.def("grad", [](const py::sequence& outputs, const py::sequence& grad_outputs, const py::sequence& inputs,
                    bool retain_graph, bool create_graph, bool allow_unused) {
     const std::vector<TensorPtr> roots = tensor_list(outputs, "outputs");
     std::vector<TensorPtr> seeds = optional_tensor_list(grad_outputs, "grad_outputs");
     const std::vector<TensorPtr> wrt = tensor_list(inputs, "inputs");
+    check_not_in_pass("autograd.grad()");
     std::unique_lock<std::mutex> one_pass(backward_mutex(), std::defer_lock);
     {
       py::gil_scoped_release unlocked;
@@ -192,29 +206,28 @@ void bind_tensors(py::module_& m) {
     for (int i = 0; i < kBinaryOpCount; ++i) add(kBinaryOps[i], 2, false);
     return rows;
   }, "The elementwise ops: (name, arity, dtype rule, grad_fn, params, expose, has a fused gradient).");
-  // Without parameters first: the common call skips converting a list (the tiny-op bench rows).
-  m.def("unary", [](py::handle t, const std::string& name) {
-    for (int i = 0; i < kUnaryOpCount; ++i) {
-      if (name == kUnaryOps[i].name) return wrap(apply_unary(static_cast<UnaryOp>(i), arg(t)));
-    }
-    throw py::value_error("unknown unary op " + name);
-  });
-  m.def("unary", [](py::handle t, const std::string& name, const std::vector<double>& params) {
-    if (params.size() > 2) throw py::value_error(name + ": at most 2 op parameters, got " + std::to_string(params.size()));
+  // Ops are named by their index in the table (position among the rows of their arity), which the
+  // generated Python methods embed: no string to convert or compare per call (the tiny-op rows).
+  m.def("unary", [](py::handle t, int op, py::handle params) {
+    if (op < 0 || op >= kUnaryOpCount) throw py::value_error("unknown unary op index " + std::to_string(op));
     OpParams p;
-    if (params.size() > 0) p.a = params[0];
-    if (params.size() > 1) p.b = params[1];
-    for (int i = 0; i < kUnaryOpCount; ++i) {
-      if (name == kUnaryOps[i].name) return wrap(apply_unary(static_cast<UnaryOp>(i), arg(t), p));
+    if (!params.is_none()) {
+      const auto values = params.cast<std::vector<double>>();
+      if (values.size() > 2) {
+        throw py::value_error(std::string(kUnaryOps[op].name) + ": at most 2 op parameters, got " +
+                              std::to_string(values.size()));
+      }
+      if (values.size() > 0) p.a = values[0];
+      if (values.size() > 1) p.b = values[1];
     }
-    throw py::value_error("unknown unary op " + name);
-  });
-  m.def("binary", [](py::handle a, py::handle b, const std::string& name) {
-    for (int i = 0; i < kBinaryOpCount; ++i) {
-      if (name == kBinaryOps[i].name) return binary_operands(static_cast<BinaryOp>(i), a, b);
-    }
-    throw py::value_error("unknown binary op " + name);
-  }, "a op b for a binary op of the table, with numbers or tensors as operands and PyTorch's promotion.");
+    return wrap(apply_unary(static_cast<UnaryOp>(op), arg(t), p));
+  }, py::arg("t"), py::arg("op"), py::arg("params") = py::none(),
+     "The table's unary op number `op` (its index among the unary rows of op_table()) with its parameters.");
+  m.def("binary", [](py::handle a, py::handle b, int op) {
+    if (op < 0 || op >= kBinaryOpCount) throw py::value_error("unknown binary op index " + std::to_string(op));
+    return binary_operands(static_cast<BinaryOp>(op), a, b);
+  }, "The table's binary op number `op` (its index among the binary rows), with numbers or tensors as operands "
+     "and PyTorch's promotion.");
   m.def("maximum", [](py::handle a, py::handle b) {
     TensorPtr x = arg(a), y = arg(b);
     return wrap(arith(BinaryOp::Maximum, x, y, tensor_result_type(x, y)));

@@ -21,6 +21,9 @@ thread_local bool grad_mode = true;
 // While autograd.grad runs, leaves keep their .grad: the accumulators only collect.
 thread_local bool accumulate_into_leaves = true;
 
+// Whether this thread is running a backward pass (see check_not_in_pass).
+thread_local bool pass_running = false;
+
 NodePtr edge_for(const TensorPtr& t) {
   if (t->grad_fn) return t->grad_fn;
   if (!t->requires_grad) return nullptr;
@@ -221,7 +224,13 @@ class GraphRoot final : public TensorNode {
   std::vector<TensorPtr> seeds_;
 };
 
-NodePtr graph_root(const std::vector<TensorPtr>& roots, std::vector<TensorPtr>& gradients) {
+/// Where a pass starts: the one root's node and its seed, or a GraphRoot holding several seeds.
+struct Start {
+  NodePtr node;
+  TensorPtr seed;  // null when node is a GraphRoot
+};
+
+Start graph_start(const std::vector<TensorPtr>& roots, std::vector<TensorPtr>& gradients) {
   if (roots.empty()) throw std::runtime_error("backward: expected at least one tensor to differentiate");
   if (gradients.size() != roots.size()) {
     throw std::runtime_error("backward: got " + std::to_string(gradients.size()) + " gradients for " +
@@ -237,7 +246,8 @@ NodePtr graph_root(const std::vector<TensorPtr>& roots, std::vector<TensorPtr>& 
     edges.push_back(edge_for(roots[i]));
     seeds.push_back(seed_gradient(roots[i], std::move(gradients[i])));
   }
-  return make_ref<GraphRoot>(std::move(edges), std::move(seeds));
+  if (roots.size() == 1) return {std::move(edges[0]), std::move(seeds[0])};  // no extra node for the usual case
+  return {make_ref<GraphRoot>(std::move(edges), std::move(seeds)), nullptr};
 }
 
 // Note [create_graph]
@@ -248,10 +258,16 @@ NodePtr graph_root(const std::vector<TensorPtr>& roots, std::vector<TensorPtr>& 
 // gradients are dropped when it ends, since under create_graph they may lead back to their node.
 class PassMode {
  public:
-  explicit PassMode(bool create_graph) : previous_(grad_mode) { grad_mode = create_graph; }
+  explicit PassMode(bool create_graph) : previous_(grad_mode) {
+    grad_mode = create_graph;
+    pass_running = true;
+  }
   PassMode(const PassMode&) = delete;
   PassMode& operator=(const PassMode&) = delete;
-  ~PassMode() { grad_mode = previous_; }
+  ~PassMode() {
+    grad_mode = previous_;
+    pass_running = false;
+  }
 
  private:
   bool previous_;
@@ -260,7 +276,7 @@ class PassMode {
 /// The nodes of one pass, whose received gradients are dropped however the pass ends.
 class Pass {
  public:
-  explicit Pass(const NodePtr& root) : order_(topological_order(*root)) {}
+  explicit Pass(const Start& start) : order_(topological_order(*start.node)), seed_(start.seed) {}
   Pass(const Pass&) = delete;
   Pass& operator=(const Pass&) = delete;
   ~Pass() {
@@ -269,6 +285,7 @@ class Pass {
   const std::vector<Node*>& order() const { return order_; }
   void run() {
     begin_backward(order_);
+    if (seed_) static_cast<TensorNode&>(*order_.back()).add_grad(seed_);  // the root comes last
     sweep_backward(order_);
   }
   void release_saved() {
@@ -277,6 +294,7 @@ class Pass {
 
  private:
   std::vector<Node*> order_;
+  TensorPtr seed_;
 };
 
 /// Restores leaf accumulation however autograd.grad leaves.
@@ -293,11 +311,19 @@ std::mutex& backward_mutex() {
   return m;
 }
 
+void check_not_in_pass(const char* what) {
+  if (pass_running) {
+    throw std::runtime_error(std::string(what) +
+                             " was called from inside a backward pass (a gradient hook): compute what the hook "
+                             "needs after the pass, or with autograd.grad before it");
+  }
+}
+
 void backward(const std::vector<TensorPtr>& roots, std::vector<TensorPtr> gradients, bool retain_graph,
               bool create_graph) {
-  const NodePtr root = graph_root(roots, gradients);
+  const Start start = graph_start(roots, gradients);
   PassMode mode(create_graph);
-  Pass pass(root);
+  Pass pass(start);
   pass.run();
   if (!retain_graph) pass.release_saved();
 }
@@ -305,7 +331,7 @@ void backward(const std::vector<TensorPtr>& roots, std::vector<TensorPtr> gradie
 std::vector<TensorPtr> grad(const std::vector<TensorPtr>& roots, std::vector<TensorPtr> gradients,
                             const std::vector<TensorPtr>& inputs, bool retain_graph, bool create_graph,
                             bool allow_unused) {
-  const NodePtr root = graph_root(roots, gradients);
+  const Start start = graph_start(roots, gradients);
   // Hold the inputs' nodes so the leaves' accumulators stay the ones the graph uses.
   std::vector<NodePtr> targets;
   for (const TensorPtr& t : inputs) {
@@ -315,7 +341,7 @@ std::vector<TensorPtr> grad(const std::vector<TensorPtr>& roots, std::vector<Ten
   std::vector<TensorPtr> out;
   CollectOnly collect;
   PassMode mode(create_graph);
-  Pass pass(root);
+  Pass pass(start);
   pass.run();
   const std::unordered_set<Node*> reached(pass.order().begin(), pass.order().end());
   for (std::size_t i = 0; i < inputs.size(); ++i) {

@@ -122,6 +122,10 @@ TensorPtr record(TensorPtr out, const char* name, const std::vector<TensorPtr>& 
 // mix the two passes' sums. Callers therefore hold backward_mutex() for a whole pass, taking it
 // with the GIL released so that neither lock waits on the other.
 std::mutex& backward_mutex();
+/// Throws when this thread is inside a backward pass (a gradient hook calling backward() or
+/// autograd.grad): the inner pass would reset the gradients the outer one is summing. Callers check
+/// before taking backward_mutex(), which this thread already holds then.
+void check_not_in_pass(const char* what);
 
 /// Backpropagates from each root, seeded with its gradient (ones for a one-element root when
 /// null): leaves that require grad accumulate into .grad. Frees saved tensors unless

@@ -49,10 +49,24 @@ TensorPtr reduce_to(const TensorPtr& g, const Shape& shape, DType dtype) {
 TensorPtr unreduce(const TensorPtr& g, const Shape& in_shape, const std::vector<std::int64_t>& dims, bool keepdim) {
   Shape kept = in_shape;
   for (std::int64_t d : dims) kept[d] = 1;
+  if (!grad_enabled()) {
+    // outside create_graph: the same values as one contiguous tensor, which AccumulateGrad can
+    // adopt without another copy (the training loops' common case)
+    TensorPtr out = empty(in_shape, g->dtype(), g->device());
+    copy_into(out, keepdim ? g : as_shape(g, kept));
+    return out;
+  }
   return expand_op(keepdim ? g : reshape_op(g, kept, false), in_shape);
 }
 /// The last two dims swapped.
-TensorPtr transposed(const TensorPtr& t) { return transpose_op(t, -1, -2); }
+TensorPtr transposed(const TensorPtr& t) {
+  if (grad_enabled()) return transpose_op(t, -1, -2);
+  Shape shape = t->shape(), strides = t->strides();  // the same view, without the op's bookkeeping
+  const std::size_t n = shape.size();
+  std::swap(shape[n - 1], shape[n - 2]);
+  std::swap(strides[n - 1], strides[n - 2]);
+  return make_view(t, shape, strides, t->offset());
+}
 
 }  // namespace formula
 
@@ -65,6 +79,7 @@ TensorPtr clamp_op(const TensorPtr& t, std::optional<double> lo, std::optional<d
   TensorPtr inside = scalar_tensor(1, DType::Bool);
   if (lo) inside = binary(BinaryOp::Mul, inside, binary(BinaryOp::Ge, t, scalar_like(*lo, t), t->dtype()), DType::Bool);
   if (hi) inside = binary(BinaryOp::Mul, inside, binary(BinaryOp::Le, t, scalar_like(*hi, t), t->dtype()), DType::Bool);
+  if (!any_requires_grad({&t})) return out;
   return record(out, "ClampBackward1", {t}, {inside}, [](const TensorPtr& g, const Saved& s) {
     return Grads{formula::select(s[0], g)};
   });
@@ -72,6 +87,7 @@ TensorPtr clamp_op(const TensorPtr& t, std::optional<double> lo, std::optional<d
 
 TensorPtr where_op(const TensorPtr& cond, const TensorPtr& a, const TensorPtr& b, DType dtype) {
   TensorPtr out = where(cond, a, b, dtype);
+  if (!any_requires_grad({&a, &b})) return out;
   return record(out, "WhereBackward0", {a, b}, {cond},
                 [sa = a->shape(), sb = b->shape(), da = a->dtype(), db = b->dtype()](const TensorPtr& g, const Saved& s) {
                   const TensorPtr zero = formula::constant(0, g);
@@ -82,6 +98,7 @@ TensorPtr where_op(const TensorPtr& cond, const TensorPtr& a, const TensorPtr& b
 
 TensorPtr to_device_op(const TensorPtr& t, const Device& device) {
   if (t->device() == device) return t;
+  if (!any_requires_grad({&t})) return to_device(t, device);
   return record(to_device(t, device), "ToCopyBackward0", {t}, {},
                 [from = t->device()](const TensorPtr& g, const Saved&) { return Grads{to_device_op(g, from)}; });
 }
@@ -90,6 +107,7 @@ TensorPtr to_dtype(const TensorPtr& t, DType dtype, bool copy) {
   if (t->dtype() == dtype && !copy) return t;
   TensorPtr out = cast(t, dtype, /*copy=*/true);
   if (!is_floating(dtype)) return out;  // integer results do not carry gradients
+  if (!any_requires_grad({&t})) return out;
   return record(out, "ToCopyBackward0", {t}, {}, [from = t->dtype()](const TensorPtr& g, const Saved&) {
     return Grads{to_dtype(g, from, false)};
   });
@@ -117,6 +135,7 @@ std::int64_t reduced_count(const Shape& shape, const std::vector<std::int64_t>& 
 TensorPtr sum_op(const TensorPtr& t, const std::vector<std::int64_t>& dims_in, bool keepdim) {
   const std::vector<std::int64_t> dims = all_dims_if_empty(dims_in, t->ndim());
   TensorPtr out = sum(t, dims, keepdim);
+  if (!any_requires_grad({&t})) return out;
   return record(out, dims_in.empty() ? "SumBackward0" : "SumBackward1", {t}, {},
                 [shape = t->shape(), dims, keepdim](const TensorPtr& g, const Saved&) {
                   return Grads{formula::unreduce(g, shape, dims, keepdim)};
@@ -125,6 +144,7 @@ TensorPtr sum_op(const TensorPtr& t, const std::vector<std::int64_t>& dims_in, b
 
 TensorPtr sum_to_op(const TensorPtr& g, const Shape& shape) {
   if (g->shape() == shape) return g;
+  if (!any_requires_grad({&g})) return sum_to(g, shape);
   return record(sum_to(g, shape), "SumBackward1", {g}, {}, [from = g->shape()](const TensorPtr& gg, const Saved&) {
     return Grads{expand_op(gg, from)};
   });
@@ -139,6 +159,7 @@ TensorPtr mean_op(const TensorPtr& t, const std::vector<std::int64_t>& dims_in, 
   const std::vector<std::int64_t> dims = all_dims_if_empty(dims_in, t->ndim());
   const double count = static_cast<double>(reduced_count(t->shape(), dims));
   TensorPtr out = binary(BinaryOp::Div, sum(t, dims, keepdim), scalar_like(count, t), t->dtype());
+  if (!any_requires_grad({&t})) return out;
   return record(out, dims_in.empty() ? "MeanBackward0" : "MeanBackward1", {t}, {},
                 [shape = t->shape(), dims, keepdim, count](const TensorPtr& g, const Saved&) {
                   return Grads{formula::unreduce(formula::div(g, formula::constant(count, g)), shape, dims, keepdim)};
@@ -170,6 +191,7 @@ std::pair<TensorPtr, TensorPtr> max_dim_op(const TensorPtr& t, std::int64_t dim,
 
 TensorPtr max_all_op(const TensorPtr& t, bool smallest) {
   TensorPtr out = max_all(t, smallest);
+  if (!any_requires_grad({&t})) return out;
   return record(out, smallest ? "MinBackward1" : "MaxBackward1", {t}, {t, out},
                 [](const TensorPtr& g, const Saved& s) {
                   // ties share the gradient evenly, as PyTorch's rule; a NaN result came from the
@@ -195,6 +217,7 @@ TensorPtr amax_op(const TensorPtr& t, const std::vector<std::int64_t>& dims_in, 
     if (!reduced || keepdim) out_shape.push_back(reduced ? 1 : t->shape()[d]);
   }
   TensorPtr out = as_shape(kept, out_shape);
+  if (!any_requires_grad({&t})) return out;
   return record(out, smallest ? "AminBackward0" : "AmaxBackward0", {t}, {t, out},
                 [shape = t->shape(), dims, keepdim](const TensorPtr& g, const Saved& s) {
                   // every element equal to the extreme gets an equal share; multiplied by the mask,
@@ -221,6 +244,7 @@ TensorPtr norm_op(const TensorPtr& t, double p, const std::vector<std::int64_t>&
     const TensorPtr powers = binary(BinaryOp::Pow, unary(UnaryOp::Abs, x), scalar_like(p, x), DType::Float64);
     const TensorPtr n = binary(BinaryOp::Pow, sum(powers, dims, keepdim), scalar_like(1.0 / p, x), DType::Float64);
     TensorPtr out = cast(n, t->dtype());
+    if (!any_requires_grad({&t})) return out;
     return record(out, "LinalgVectorNormBackward0", {t}, {t, out},
                   [shape = t->shape(), dims, keepdim, p](const TensorPtr& g, const Saved& s) {
                     // g * sign(x) |x|^(p-1) / ||x||^(p-1), as PyTorch: 0 where x is 0 (|x|^(p-1) is
@@ -239,6 +263,7 @@ TensorPtr norm_op(const TensorPtr& t, double p, const std::vector<std::int64_t>&
   }
   // squared and summed in double: float32 values near 1e38 have a norm float32 can hold
   TensorPtr out = cast(unary(UnaryOp::Sqrt, sum_of_squares(t, dims, keepdim)), t->dtype());
+  if (!any_requires_grad({&t})) return out;
   return record(out, "LinalgVectorNormBackward0", {t}, {t, out},
                 [dims, keepdim](const TensorPtr& g, const Saved& s) {
                   // x / ||x|| * g, and 0 where the norm is 0
@@ -268,6 +293,7 @@ TensorPtr var_op(const TensorPtr& t, const std::vector<std::int64_t>& dims_in, d
   TensorPtr v = div_k(sum(unary(UnaryOp::Square, centered), dims, keepdim), scalar_like(denom, x));
   if (take_sqrt) v = unary(UnaryOp::Sqrt, v);
   TensorPtr out = cast(v, t->dtype());
+  if (!any_requires_grad({&t})) return out;
   return record(out, take_sqrt ? "StdBackward0" : "VarBackward0", {t}, take_sqrt ? Saved{t, out} : Saved{t},
                 [shape = t->shape(), dims, keepdim, n, denom, take_sqrt](const TensorPtr& g, const Saved& s) {
                   // var: g * 2 (x - mean) / denom;  std: g * (x - mean) / (denom * std); in double,
@@ -302,6 +328,7 @@ TensorPtr softmax_op(const TensorPtr& t, std::int64_t dim, bool log) {
   TensorPtr total = sum(e, dims, true);
   if (log) {
     TensorPtr out = binary(BinaryOp::Sub, shifted, unary(UnaryOp::Log, total), t->dtype());
+    if (!any_requires_grad({&t})) return out;
     return record(out, "LogSoftmaxBackward0", {t}, {out}, [dims](const TensorPtr& g, const Saved& s) {
       // g - softmax * sum(g)
       const TensorPtr soft = apply_unary(UnaryOp::Exp, s[0]);
@@ -309,6 +336,7 @@ TensorPtr softmax_op(const TensorPtr& t, std::int64_t dim, bool log) {
     });
   }
   TensorPtr out = binary(BinaryOp::Div, e, total, t->dtype());
+  if (!any_requires_grad({&t})) return out;
   return record(out, "SoftmaxBackward0", {t}, {out}, [dims](const TensorPtr& g, const Saved& s) {
     // y * (g - sum(g * y))
     const TensorPtr& y = s[0];
@@ -323,6 +351,7 @@ TensorPtr matmul_op(const TensorPtr& a, const TensorPtr& b) {
                      : a->ndim() <= 2 && b->ndim() == 2 ? "MmBackward0"
                                                           : "BmmBackward0";
   const bool ga = a->requires_grad, gb = b->requires_grad;
+  if (!any_requires_grad({&a, &b})) return out;
   return record(out, name, {a, b}, {a, b}, [ga, gb](const TensorPtr& g, const Saved& s) {
     const TensorPtr &a_ = s[0], &b_ = s[1];
     // 1-d operands and the gradient as matrices, as the forward treated them
@@ -366,6 +395,7 @@ TensorPtr linear_op(const TensorPtr& x, const TensorPtr& weight, const TensorPtr
   if (bias) inputs.push_back(bias);
   const bool gx = x->requires_grad, gw = weight->requires_grad, gb = bias && bias->requires_grad;
   // x itself is saved, not its matrix view, so that a create_graph pass differentiates through it
+  if (!any_requires_grad(inputs)) return out;
   return record(out, bias ? "AddmmBackward0" : "MmBackward0", inputs, {x, weight},
                 [gx, gw, gb, rows, in, out_features](const TensorPtr& g, const Saved& s) {
                   const TensorPtr &x_ = s[0], &w = s[1];

@@ -97,6 +97,7 @@ TensorPtr reshape_op(const TensorPtr& t, const Shape& shape_in, bool must_view) 
     TensorPtr c = contiguous(t);
     out = make_view(c, shape, contiguous_strides(shape), c->offset());
   }
+  if (!any_requires_grad({&t})) return out;
   return record(out, strides ? "ViewBackward0" : "UnsafeViewBackward0", {t}, {},
                 [from = t->shape()](const TensorPtr& g, const Saved&) { return Grads{reshape_op(g, from, false)}; });
 }
@@ -121,6 +122,7 @@ TensorPtr permute_op(const TensorPtr& t, const std::vector<std::int64_t>& dims_i
     strides.push_back(t->strides()[d]);
   }
   TensorPtr out = as_view(t, shape, strides, t->offset());
+  if (!any_requires_grad({&t})) return out;
   return record(out, "PermuteBackward0", {t}, {}, [dims](const TensorPtr& g, const Saved&) {
     std::vector<std::int64_t> inverse(dims.size());
     for (std::size_t i = 0; i < dims.size(); ++i) inverse[dims[i]] = static_cast<std::int64_t>(i);
@@ -143,6 +145,7 @@ TensorPtr unsqueeze_op(const TensorPtr& t, std::int64_t dim) {
   shape.insert(shape.begin() + d, 1);
   strides.insert(strides.begin() + d, stride);
   TensorPtr out = as_view(t, shape, strides, t->offset());
+  if (!any_requires_grad({&t})) return out;
   return record(out, "UnsqueezeBackward0", {t}, {},
                 [from = t->shape()](const TensorPtr& g, const Saved&) { return Grads{reshape_op(g, from, false)}; });
 }
@@ -160,6 +163,7 @@ TensorPtr squeeze_op(const TensorPtr& t, const std::optional<std::vector<std::in
     strides.push_back(t->strides()[d]);
   }
   TensorPtr out = as_view(t, shape, strides, t->offset());
+  if (!any_requires_grad({&t})) return out;
   return record(out, dims_in ? "SqueezeBackward1" : "SqueezeBackward0", {t}, {},
                 [from = t->shape()](const TensorPtr& g, const Saved&) { return Grads{reshape_op(g, from, false)}; });
 }
@@ -188,6 +192,7 @@ TensorPtr expand_op(const TensorPtr& t, const Shape& sizes) {
     if (existing && have == want) strides[i] = t->strides()[i - lead];
   }
   TensorPtr out = as_view(t, shape, strides, t->offset());
+  if (!any_requires_grad({&t})) return out;
   return record(out, "ExpandBackward0", {t}, {},
                 [from = t->shape()](const TensorPtr& g, const Saved&) { return Grads{sum_to_op(g, from)}; });
 }
@@ -221,6 +226,7 @@ TensorPtr storage_view(const TensorPtr& t, const Shape& shape, const Shape& stri
 
 TensorPtr clone_op(const TensorPtr& t) {
   TensorPtr out = cast(t, t->dtype(), /*copy=*/true);
+  if (!any_requires_grad({&t})) return out;
   return record(out, "CloneBackward0", {t}, {}, [](const TensorPtr& g, const Saved&) { return Grads{g}; });
 }
 
@@ -273,6 +279,7 @@ TensorPtr cat_op(const std::vector<TensorPtr>& tensors, std::int64_t dim) {
     if (t->numel() > 0) copy_into(make_view(out, part, out_strides, at * out_strides[d]), t);
     at += t->shape()[d];
   }
+  if (!any_requires_grad(tensors)) return out;
   return record(out, "CatBackward0", tensors, {}, [d, sizes, dtypes = [&] {
                   std::vector<DType> v;
                   for (const TensorPtr& t : tensors) v.push_back(t->dtype());
@@ -378,6 +385,7 @@ TensorPtr index_op(const TensorPtr& t, const std::vector<IndexItem>& items) {
   }
   const Layout v = index_layout(*t, items);
   TensorPtr out = as_view(t, v.shape, v.strides, v.offset);
+  if (!any_requires_grad({&t})) return out;
   return record(out, name, {t}, {},
                 [from = t->shape(), items](const TensorPtr& g, const Saved&) { return Grads{index_backward_op(g, from, items)}; });
 }
@@ -389,6 +397,7 @@ TensorPtr index_backward_op(const TensorPtr& g, const Shape& shape, const std::v
   const Layout w = index_layout(*out, items);
   copy_into(make_view(out, w.shape, w.strides, w.offset), g);
   // its own gradient reads the same places back out
+  if (!any_requires_grad({&g})) return out;
   return record(out, "IndexBackwardBackward0", {g}, {},
                 [items](const TensorPtr& gg, const Saved&) { return Grads{index_op(gg, items)}; });
 }

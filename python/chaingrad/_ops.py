@@ -26,6 +26,9 @@ class OpRow(NamedTuple):
 
 
 TABLE: List[OpRow] = [OpRow(*row) for row in _core.op_table()]
+_INDEX: Dict[str, int] = {}
+for _arity in (1, 2):
+    _INDEX.update((row.name, i) for i, row in enumerate(r for r in TABLE if r.arity == _arity))
 
 
 class Param(NamedTuple):
@@ -65,14 +68,15 @@ def _signature(row: OpRow, first: str, typed: bool) -> str:
 
 
 def _call(row: OpRow, first: str) -> str:
+    index = _INDEX[row.name]  # its index among the rows of its arity: the C++ op number
     if row.arity == 2:
-        return f"_core.binary({first}, other, {row.name!r})"
+        return f"_core.binary({first}, other, {index})"
     ps = params_of(row)
     if not ps:
-        return f"_core.unary({first}, {row.name!r})"
+        return f"_core.unary({first}, {index})"
     values = ", ".join(f"choice_index({row.name!r}, {p.name!r}, {p.name}, {p.choices!r})" if p.choices else p.name
                        for p in ps)
-    return f"_core.unary({first}, {row.name!r}, [{values}])"
+    return f"_core.unary({first}, {index}, [{values}])"
 
 
 def _doc(row: OpRow) -> str:

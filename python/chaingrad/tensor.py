@@ -330,8 +330,8 @@ class Tensor(TensorOps, _core.TensorBase):
         With create_graph the pass is recorded, so the gradients can be differentiated again.
         """
         retain = create_graph if retain_graph is None else bool(retain_graph)
-        if inputs is None:  # the training-loop case, straight to C++
-            _core.backward((self,), (gradient,), retain, bool(create_graph))
+        if inputs is None and not create_graph:  # the training-loop case, straight to C++
+            _core.backward_tensor(self, gradient, retain)
             return
         from chaingrad.autograd import backward
         backward(self, gradient, retain_graph=retain, create_graph=create_graph, inputs=inputs)

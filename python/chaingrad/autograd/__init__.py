@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import warnings
 from typing import Any, Callable, List, Optional, Sequence, Tuple, TypeVar, Union
 
 from chaingrad import _core
@@ -122,6 +123,11 @@ def backward(tensors: Union[Tensor, Sequence[Tensor]],
     roots = _tensors(tensors, "tensors")
     seeds = _seeds(grad_tensors, len(roots), "backward")
     retain = create_graph if retain_graph is None else bool(retain_graph)
+    if create_graph and inputs is None:
+        warnings.warn("backward(create_graph=True) makes each leaf's .grad hold a graph that leads back to the "
+                      "leaf: a reference cycle that keeps both alive until .grad is set to None (zero_grad() does "
+                      "that). autograd.grad(..., create_graph=True) returns the gradients without the cycle.",
+                      UserWarning, stacklevel=3)
     if inputs is None:
         _core.backward(roots, seeds, retain, bool(create_graph))
         return

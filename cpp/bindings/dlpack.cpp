@@ -68,10 +68,14 @@ void delete_versioned_export(DLManagedTensorVersioned* self) { delete static_cas
 
 DLDataType dl_dtype(DType dtype) {
   switch (dtype) {
-    case DType::Bool: return {kDLBool, 8, 1};
-    case DType::Int64: return {kDLInt, 64, 1};
-    case DType::Float32: return {kDLFloat, 32, 1};
-    case DType::Float64: return {kDLFloat, 64, 1};
+    case DType::Bool:
+      return {kDLBool, 8, 1};
+    case DType::Int64:
+      return {kDLInt, 64, 1};
+    case DType::Float32:
+      return {kDLFloat, 32, 1};
+    case DType::Float64:
+      return {kDLFloat, 64, 1};
   }
   throw std::logic_error("unknown dtype");
 }
@@ -154,8 +158,8 @@ TensorPtr import_dltensor(const DLTensor& dl, std::function<void()> release) {
     throw py::value_error(std::string("from_dlpack: the data is not aligned to its ") + dtype_name(dtype) +
                           " elements; copy it first");
   }
-  auto storage = std::make_shared<Storage>(data, static_cast<std::size_t>(extent) * itemsize(dtype),
-                                           std::move(release), device);
+  auto storage =
+      std::make_shared<Storage>(data, static_cast<std::size_t>(extent) * itemsize(dtype), std::move(release), device);
   return make_ref<TensorImpl>(std::move(storage), dtype, std::move(shape), std::move(strides), 0);
 }
 
@@ -246,8 +250,9 @@ TensorPtr from_dlpack(const py::capsule& capsule) {
     return consume(capsule, managed, "used_dltensor_versioned", (managed->flags & kFlagReadOnly) != 0);
   }
   if (!PyCapsule_IsValid(capsule.ptr(), "dltensor")) {
-    throw py::value_error("from_dlpack: expected an unconsumed 'dltensor' or 'dltensor_versioned' capsule "
-                          "(was it used already?)");
+    throw py::value_error(
+        "from_dlpack: expected an unconsumed 'dltensor' or 'dltensor_versioned' capsule "
+        "(was it used already?)");
   }
   auto* managed = static_cast<DLManagedTensor*>(PyCapsule_GetPointer(capsule.ptr(), "dltensor"));
   if (managed == nullptr) throw py::value_error("from_dlpack: empty 'dltensor' capsule");

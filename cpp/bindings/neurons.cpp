@@ -4,8 +4,8 @@
 #include <vector>
 
 #include "bindings/operands.h"
-#include "scalar/ops.h"
 #include "bindings/value_type.h"
+#include "scalar/ops.h"
 
 namespace py = pybind11;
 
@@ -22,8 +22,8 @@ ScalarPtr neuron_node(py::handle w, py::handle b, const Nodes& x, bool nonlin) {
   }
   const std::size_t n = static_cast<std::size_t>(PySequence_Fast_GET_SIZE(wo));
   if (n != x.size()) {
-    throw py::value_error("Neuron(" + std::to_string(n) + ") expects " + std::to_string(n) +
-                          " inputs, got " + std::to_string(x.size()));
+    throw py::value_error("Neuron(" + std::to_string(n) + ") expects " + std::to_string(n) + " inputs, got " +
+                          std::to_string(x.size()));
   }
   std::vector<NodePtr> inputs;
   inputs.reserve(2 * n + 1);
@@ -137,8 +137,7 @@ py::object dense_layer(py::handle neurons, py::handle x, py::handle neuron_type)
 
 /// Runs every layer in turn; only the final outputs become Python objects. Layers not exactly of
 /// layer_type are called through Python with the current activations.
-py::object mlp_forward(py::handle layers, py::handle x, py::handle layer_type,
-                       py::handle neuron_type) {
+py::object mlp_forward(py::handle layers, py::handle x, py::handle layer_type, py::handle neuron_type) {
   if (!PyList_Check(layers.ptr())) {
     throw py::type_error("MLP.layers must be a list, got " + type_name(layers));
   }
@@ -164,8 +163,8 @@ void bind_neurons(py::module_& m) {
         "in micrograd's order.");
   m.def("dense_layer", &dense_layer, py::arg("neurons"), py::arg("x"), py::arg("neuron_type"),
         "Every neuron of a layer on input x in one call (a single Value when there is one neuron).");
-  m.def("mlp_forward", &mlp_forward, py::arg("layers"), py::arg("x"), py::arg("layer_type"),
-        py::arg("neuron_type"), "Every layer of an MLP on input x in one call.");
+  m.def("mlp_forward", &mlp_forward, py::arg("layers"), py::arg("x"), py::arg("layer_type"), py::arg("neuron_type"),
+        "Every layer of an MLP on input x in one call.");
 }
 
 }  // namespace chaingrad

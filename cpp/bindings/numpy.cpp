@@ -23,10 +23,14 @@ std::optional<DType> dtype_of_numpy(const py::dtype& dt) {
 
 py::dtype numpy_dtype(DType d) {
   switch (d) {
-    case DType::Bool: return py::dtype::of<bool>();
-    case DType::Int64: return py::dtype::of<std::int64_t>();
-    case DType::Float32: return py::dtype::of<float>();
-    case DType::Float64: return py::dtype::of<double>();
+    case DType::Bool:
+      return py::dtype::of<bool>();
+    case DType::Int64:
+      return py::dtype::of<std::int64_t>();
+    case DType::Float32:
+      return py::dtype::of<float>();
+    case DType::Float64:
+      return py::dtype::of<double>();
   }
   return py::dtype::of<float>();
 }
@@ -37,8 +41,9 @@ TensorPtr from_numpy(py::array array, NumpyCopy mode) {
   bool copy = mode == NumpyCopy::Always;
   if (array.dtype().attr("byteorder").cast<std::string>() == ">") {  // non-native byte order
     if (mode == NumpyCopy::Never) {
-      throw py::value_error("given numpy array has byte order different from the native byte order: it "
-                            "cannot be shared; chaingrad.tensor(array) converts a copy");
+      throw py::value_error(
+          "given numpy array has byte order different from the native byte order: it "
+          "cannot be shared; chaingrad.tensor(array) converts a copy");
     }
     array = array.attr("astype")(array.dtype().attr("newbyteorder")("="));
   }
@@ -60,11 +65,11 @@ TensorPtr from_numpy(py::array array, NumpyCopy mode) {
     array = py::module_::import("numpy").attr("array")(array, py::arg("copy") = true);  // fresh, aligned
   }
   // A bool array may hold bytes other than 0 and 1 (a view of raw bytes); the kernels expect 0/1.
-  const bool dirty_bools = *dtype == DType::Bool && array.size() > 0 &&
-                           array.attr("view")("uint8").attr("max")().cast<int>() > 1;
+  const bool dirty_bools =
+      *dtype == DType::Bool && array.size() > 0 && array.attr("view")("uint8").attr("max")().cast<int>() > 1;
   if (dirty_bools) {
     array = array.attr("view")("uint8").attr("__ne__")(0);  // a new, normalised array
-    copy = false;  // already a private copy: share it
+    copy = false;                                           // already a private copy: share it
   }
   Shape shape, strides;
   for (py::ssize_t d = 0; d < array.ndim(); ++d) {
@@ -73,16 +78,15 @@ TensorPtr from_numpy(py::array array, NumpyCopy mode) {
   }
   const bool writeable = array.attr("flags").attr("writeable").cast<bool>();
   if (copy || !writeable) {
-    auto borrowed = std::make_shared<Storage>(const_cast<void*>(array.data()),
-                                              static_cast<std::size_t>(array.nbytes()), nullptr);
+    auto borrowed =
+        std::make_shared<Storage>(const_cast<void*>(array.data()), static_cast<std::size_t>(array.nbytes()), nullptr);
     TensorPtr view = make_ref<TensorImpl>(std::move(borrowed), *dtype, shape, strides, 0);
     TensorPtr out = empty(shape, *dtype);
     copy_into(out, view);
     return out;
   }
   py::object owner = array;
-  auto storage = std::make_shared<Storage>(const_cast<void*>(array.data()),
-                                           static_cast<std::size_t>(array.nbytes()),
+  auto storage = std::make_shared<Storage>(const_cast<void*>(array.data()), static_cast<std::size_t>(array.nbytes()),
                                            [owner]() mutable { owner.release().dec_ref(); });
   return make_ref<TensorImpl>(std::move(storage), *dtype, shape, strides, 0);
 }
@@ -94,7 +98,7 @@ py::array to_numpy(const TensorPtr& t) {
   }
   const std::int64_t size = static_cast<std::int64_t>(itemsize(t->dtype()));
   std::vector<py::ssize_t> shape(t->shape().begin(), t->shape().end()), strides;
-  std::int64_t nbytes = size;  // numpy needs every stride and the array's size in bytes to fit
+  std::int64_t nbytes = size;                 // numpy needs every stride and the array's size in bytes to fit
   const bool empty_tensor = t->numel() == 0;  // its strides address nothing: numpy gets zeros
   for (std::size_t d = 0; d < t->shape().size(); ++d) {
     std::int64_t stride = 0;

@@ -51,8 +51,8 @@ bool read_number(py::handle h, Number& out) {
 Number require_number(py::handle h, const char* what) {
   Number n;
   if (!read_number(h, n)) {
-    throw py::type_error(std::string(what) +
-                         " must be a real number (int, float or numpy scalar), got " + type_name(h));
+    throw py::type_error(std::string(what) + " must be a real number (int, float or numpy scalar), got " +
+                         type_name(h));
   }
   return n;
 }
@@ -85,8 +85,7 @@ ScalarPtr require_operand(py::handle h, const char* what, long index) {
 std::vector<ScalarPtr> read_operands(py::handle seq, const char* what) {
   PyObject* o = seq.ptr();
   if (!PyList_Check(o) && !PyTuple_Check(o)) {
-    throw py::type_error(std::string(what) + " must be a list or tuple of Values or numbers, got " +
-                         type_name(seq));
+    throw py::type_error(std::string(what) + " must be a list or tuple of Values or numbers, got " + type_name(seq));
   }
   std::vector<ScalarPtr> nodes;
   nodes.reserve(static_cast<std::size_t>(PySequence_Fast_GET_SIZE(o)));

@@ -15,11 +15,11 @@ namespace chaingrad {
 namespace {
 
 /// The tensors of a Python list (None entries stay null), checked against the parameters.
-std::vector<TensorPtr> tensors(const py::list& items, const std::vector<TensorPtr>& params,
-                               const char* what, bool allow_none) {
+std::vector<TensorPtr> tensors(const py::list& items, const std::vector<TensorPtr>& params, const char* what,
+                               bool allow_none) {
   if (items.size() != params.size()) {
-    throw std::runtime_error(std::string(what) + ": expected " + std::to_string(params.size()) +
-                             " tensors, got " + std::to_string(items.size()));
+    throw std::runtime_error(std::string(what) + ": expected " + std::to_string(params.size()) + " tensors, got " +
+                             std::to_string(items.size()));
   }
   std::vector<TensorPtr> out;
   for (std::size_t i = 0; i < items.size(); ++i) {
@@ -30,10 +30,9 @@ std::vector<TensorPtr> tensors(const py::list& items, const std::vector<TensorPt
     }
     TensorPtr t = require_tensor(items[i], what);
     if (!params.empty() && (t->shape() != params[i]->shape() || t->dtype() != params[i]->dtype())) {
-      throw std::runtime_error(std::string(what) + "[" + std::to_string(i) + "] has shape " +
-                               shape_str(t->shape()) + " and dtype " + dtype_name(t->dtype()) +
-                               ", but its parameter has shape " + shape_str(params[i]->shape()) +
-                               " and dtype " + dtype_name(params[i]->dtype()));
+      throw std::runtime_error(std::string(what) + "[" + std::to_string(i) + "] has shape " + shape_str(t->shape()) +
+                               " and dtype " + dtype_name(t->dtype()) + ", but its parameter has shape " +
+                               shape_str(params[i]->shape()) + " and dtype " + dtype_name(params[i]->dtype()));
     }
     if (!t->is_contiguous()) {
       throw std::runtime_error(std::string(what) + "[" + std::to_string(i) + "] is not contiguous");
@@ -52,8 +51,8 @@ std::vector<TensorPtr> parameters(const py::list& items) {
   for (std::size_t i = 0; i < items.size(); ++i) {
     TensorPtr t = require_tensor(items[i], "params");
     if (!is_floating(t->dtype())) {
-      throw std::runtime_error("params[" + std::to_string(i) + "]: optimizers update floating point tensors only, got " +
-                               dtype_name(t->dtype()));
+      throw std::runtime_error("params[" + std::to_string(i) +
+                               "]: optimizers update floating point tensors only, got " + dtype_name(t->dtype()));
     }
     if (!t->is_contiguous()) throw std::runtime_error("params[" + std::to_string(i) + "] is not contiguous");
     out.push_back(std::move(t));
@@ -77,13 +76,13 @@ void bind_optim(py::module_& m) {
   m.def(
       "rmsprop_step",
       [](const py::list& params_in, const py::list& grads, const py::list& square_avg, const py::list& grad_avg,
-         const py::list& bufs, double lr, double alpha, double eps, double weight_decay, double momentum,
-         bool centered, bool maximize) {
+         const py::list& bufs, double lr, double alpha, double eps, double weight_decay, double momentum, bool centered,
+         bool maximize) {
         const auto params = parameters(params_in);
         rmsprop_step(params, tensors(grads, params, "grads", false), tensors(square_avg, params, "square_avg", false),
                      tensors(grad_avg, params, "grad_avg", !centered),
-                     tensors(bufs, params, "momentum_buffer", momentum == 0.0), lr, alpha, eps, weight_decay,
-                     momentum, centered, maximize);
+                     tensors(bufs, params, "momentum_buffer", momentum == 0.0), lr, alpha, eps, weight_decay, momentum,
+                     centered, maximize);
       },
       "RMSprop (centered, momentum, weight decay) on a list of parameters.");
   m.def(
@@ -93,9 +92,8 @@ void bind_optim(py::module_& m) {
          double weight_decay, bool decoupled, bool amsgrad, bool maximize) {
         const auto params = parameters(params_in);
         adam_step(params, tensors(grads, params, "grads", false), tensors(exp_avg, params, "exp_avg", false),
-                  tensors(exp_avg_sq, params, "exp_avg_sq", false),
-                  tensors(max_sq, params, "max_exp_avg_sq", !amsgrad), steps, lr, beta1, beta2, eps, weight_decay,
-                  decoupled, amsgrad, maximize);
+                  tensors(exp_avg_sq, params, "exp_avg_sq", false), tensors(max_sq, params, "max_exp_avg_sq", !amsgrad),
+                  steps, lr, beta1, beta2, eps, weight_decay, decoupled, amsgrad, maximize);
       },
       "Adam or AdamW (decoupled) on a list of parameters.");
 }

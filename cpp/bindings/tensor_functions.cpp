@@ -4,22 +4,22 @@
 #include <pybind11/stl.h>
 
 #include <cmath>
-#include <mutex>
 #include <cstring>
+#include <mutex>
 #include <optional>
 #include <random>
 #include <string>
 
-#include "kernels/cuda/backend.h"
+#include "bindings/dlpack.h"
+#include "bindings/numpy.h"
+#include "bindings/tensor_type.h"
 #include "kernels/cpu/parallel.h"
+#include "kernels/cuda/backend.h"
 #include "tensor/autograd.h"
 #include "tensor/device.h"
-#include "bindings/dlpack.h"
 #include "tensor/factories.h"
 #include "tensor/ops.h"
 #include "tensor/random.h"
-#include "bindings/numpy.h"
-#include "bindings/tensor_type.h"
 
 namespace py = pybind11;
 
@@ -28,11 +28,16 @@ namespace {
 
 const char* dtype_rule_name(DTypeRule rule) {
   switch (rule) {
-    case DTypeRule::Keep: return "keep";
-    case DTypeRule::Float: return "float";
-    case DTypeRule::FloatOnly: return "float_only";
-    case DTypeRule::KeepNoBool: return "keep_no_bool";
-    case DTypeRule::Compare: return "compare";
+    case DTypeRule::Keep:
+      return "keep";
+    case DTypeRule::Float:
+      return "float";
+    case DTypeRule::FloatOnly:
+      return "float_only";
+    case DTypeRule::KeepNoBool:
+      return "keep_no_bool";
+    case DTypeRule::Compare:
+      return "compare";
   }
   return "?";
 }
@@ -72,10 +77,13 @@ void bind_cuda(py::module_& m) {
   m.def("cuda_device_count", &cuda::device_count, "Usable CUDA devices (0 without driver or device).");
   m.def("cuda_unavailable_reason", &cuda::unavailable_reason, "Why no CUDA device can be used, or ''.");
   m.def("cuda_device_name", &cuda::device_name, "A device's name.");
-  m.def("cuda_synchronize", [](int index) {
-    py::gil_scoped_release unlocked;
-    cuda::synchronize(index);
-  }, "Waits for every kernel queued on the device.");
+  m.def(
+      "cuda_synchronize",
+      [](int index) {
+        py::gil_scoped_release unlocked;
+        cuda::synchronize(index);
+      },
+      "Waits for every kernel queued on the device.");
   m.def("cuda_stream_wait", &cuda::stream_wait, "Makes a foreign stream wait for chaingrad's queued kernels.");
   m.def("cuda_memory_allocated", &cuda::memory_allocated, "Bytes held by live tensors on the device.");
   m.def("cuda_max_memory_allocated", &cuda::max_memory_allocated, "The peak of cuda_memory_allocated.");
@@ -90,22 +98,32 @@ void bind_cuda(py::module_& m) {
 void bind_tensors(py::module_& m) {
   add_tensor_type(m);
 
-  m.def("from_numpy", [](py::array a, const std::string& copy) {
-    if (copy != "always" && copy != "if_needed" && copy != "never") {
-      throw py::value_error("from_numpy: copy must be 'always', 'if_needed' or 'never', not '" + copy + "'");
-    }
-    const NumpyCopy mode = copy == "always" ? NumpyCopy::Always : copy == "never" ? NumpyCopy::Never : NumpyCopy::IfNeeded;
-    return wrap(from_numpy(std::move(a), mode));
-  }, py::arg("array"), py::arg("copy"), "A tensor over the array's memory, or over a copy as `copy` says.");
+  m.def(
+      "from_numpy",
+      [](py::array a, const std::string& copy) {
+        if (copy != "always" && copy != "if_needed" && copy != "never") {
+          throw py::value_error("from_numpy: copy must be 'always', 'if_needed' or 'never', not '" + copy + "'");
+        }
+        const NumpyCopy mode = copy == "always"  ? NumpyCopy::Always
+                               : copy == "never" ? NumpyCopy::Never
+                                                 : NumpyCopy::IfNeeded;
+        return wrap(from_numpy(std::move(a), mode));
+      },
+      py::arg("array"), py::arg("copy"), "A tensor over the array's memory, or over a copy as `copy` says.");
   m.def("to_numpy", [](py::handle t) { return to_numpy(arg(t)); }, "An ndarray over the tensor's memory.");
-  m.def("storage_view", [](py::handle t, const Shape& shape, const Shape& strides, std::int64_t offset) {
-    return wrap(storage_view(arg(t), shape, strides, offset));
-  }, "A view of the tensor's storage, checked to stay inside it (no gradient).");
-  m.def("to_dlpack", [](py::handle t, bool versioned, bool copied) { return to_dlpack(arg(t), versioned, copied); },
-        py::arg("t"), py::arg("versioned") = false, py::arg("copied") = false,
-        "A DLPack capsule over the tensor's memory (DLPack 1.0 'dltensor_versioned' when versioned).");
-  m.def("from_dlpack", [](const py::capsule& c) { return wrap(from_dlpack(c)); },
-        "A tensor over a DLPack capsule's memory (CPU or CUDA).");
+  m.def(
+      "storage_view",
+      [](py::handle t, const Shape& shape, const Shape& strides, std::int64_t offset) {
+        return wrap(storage_view(arg(t), shape, strides, offset));
+      },
+      "A view of the tensor's storage, checked to stay inside it (no gradient).");
+  m.def(
+      "to_dlpack", [](py::handle t, bool versioned, bool copied) { return to_dlpack(arg(t), versioned, copied); },
+      py::arg("t"), py::arg("versioned") = false, py::arg("copied") = false,
+      "A DLPack capsule over the tensor's memory (DLPack 1.0 'dltensor_versioned' when versioned).");
+  m.def(
+      "from_dlpack", [](const py::capsule& c) { return wrap(from_dlpack(c)); },
+      "A tensor over a DLPack capsule's memory (CPU or CUDA).");
   m.def("full", [](const Shape& shape, double value, py::handle dtype, const std::string& device) {
     return wrap(full(shape, value, dtype_from(dtype), parse_device(device)));
   });
@@ -127,107 +145,138 @@ void bind_tensors(py::module_& m) {
   m.def("randint", [](std::int64_t low, std::int64_t high, const Shape& shape, const std::string& device) {
     return wrap(randint(low, high, shape, parse_device(device)));
   });
-  m.def("to_device", [](py::handle t, const std::string& device) { return wrap(to_device_op(arg(t), parse_device(device))); },
-        "The tensor on another device (differentiable).");
+  m.def(
+      "to_device",
+      [](py::handle t, const std::string& device) { return wrap(to_device_op(arg(t), parse_device(device))); },
+      "The tensor on another device (differentiable).");
   m.def("device", [](py::handle t) { return arg(t)->device().str(); }, "'cpu' or 'cuda:N'.");
   bind_cuda(m);
-  m.def("set_num_threads", [](int n) {
-    if (n < 1) throw py::value_error("set_num_threads: expected a positive number of threads, got " + std::to_string(n));
-    set_num_threads(n);
-  }, "Threads for the OpenMP kernels and OpenBLAS.");
+  m.def(
+      "set_num_threads",
+      [](int n) {
+        if (n < 1)
+          throw py::value_error("set_num_threads: expected a positive number of threads, got " + std::to_string(n));
+        set_num_threads(n);
+      },
+      "Threads for the OpenMP kernels and OpenBLAS.");
   m.def("get_num_threads", &get_num_threads, "Threads the OpenMP kernels use.");
-  m.def("manual_seed", [](std::uint64_t seed) {
-    manual_seed_cpu(seed);
-    cuda::manual_seed(seed);
-  }, "Seeds the CPU generator and every CUDA device's.");
+  m.def(
+      "manual_seed",
+      [](std::uint64_t seed) {
+        manual_seed_cpu(seed);
+        cuda::manual_seed(seed);
+      },
+      "Seeds the CPU generator and every CUDA device's.");
 
   m.def("set_grad_enabled", &set_grad_enabled, "Turns recording of autograd nodes on or off for this thread.");
   m.def("is_grad_enabled", &grad_enabled, "Whether ops record autograd nodes on this thread.");
-  m.def("backward", [](const py::sequence& tensors, const py::sequence& gradients, bool retain_graph,
-                       bool create_graph) {
-    const std::vector<TensorPtr> roots = tensor_list(tensors, "tensors");
-    std::vector<TensorPtr> seeds = optional_tensor_list(gradients, "grad_tensors");
-    check_not_in_pass("backward()");
-    std::unique_lock<std::mutex> one_pass(backward_mutex(), std::defer_lock);
-    {
-      py::gil_scoped_release unlocked;
-      one_pass.lock();
-    }
-    backward(roots, std::move(seeds), retain_graph, create_graph);
-  }, "Backpropagates from each tensor with its gradient (None: ones for a one-element tensor).");
-  m.def("backward_tensor", [](py::handle t, py::handle gradient, bool retain_graph) {
-    // Tensor.backward() without create_graph: the training loop's call, with no lists to convert
-    const TensorPtr root = arg(t);
-    std::vector<TensorPtr> seeds{gradient.is_none() ? TensorPtr() : require_tensor(gradient, "gradient")};
-    check_not_in_pass("backward()");
-    std::unique_lock<std::mutex> one_pass(backward_mutex(), std::defer_lock);
-    {
-      py::gil_scoped_release unlocked;
-      one_pass.lock();
-    }
-    backward({root}, std::move(seeds), retain_graph, false);
-  }, "Backpropagates from one tensor with its gradient (None: ones for a one-element tensor).");
-  m.def("grad", [](const py::sequence& outputs, const py::sequence& grad_outputs, const py::sequence& inputs,
-                   bool retain_graph, bool create_graph, bool allow_unused) {
-    const std::vector<TensorPtr> roots = tensor_list(outputs, "outputs");
-    std::vector<TensorPtr> seeds = optional_tensor_list(grad_outputs, "grad_outputs");
-    const std::vector<TensorPtr> wrt = tensor_list(inputs, "inputs");
-    check_not_in_pass("autograd.grad()");
-    std::unique_lock<std::mutex> one_pass(backward_mutex(), std::defer_lock);
-    {
-      py::gil_scoped_release unlocked;
-      one_pass.lock();
-    }
-    std::vector<TensorPtr> grads = grad(roots, std::move(seeds), wrt, retain_graph, create_graph, allow_unused);
-    py::tuple out(grads.size());
-    for (std::size_t i = 0; i < grads.size(); ++i) out[i] = grads[i] ? wrap(grads[i]) : py::none();
-    return out;
-  }, "The gradients of the outputs (weighted by grad_outputs) with respect to the inputs.");
-  m.def("register_hook", [](py::handle t, py::function fn) {
-    return register_hook(arg(t), python_hook(std::move(fn)), false);
-  }, "Adds a gradient hook to the tensor (its grad_fn's when it is not a leaf); returns its id.");
-  m.def("retain_grad", [](py::handle t, py::function fn) {
-    const TensorPtr self = arg(t);
-    if (self->retains_grad) return;
-    register_hook(self, python_hook(std::move(fn)), true);  // after every other hook, as PyTorch
-    self->retains_grad = true;
-  }, "Adds retain_grad's hook (fn stores the gradient) once per tensor, to run after the other hooks.");
-  m.def("remove_hook", [](py::handle t, std::uint64_t id) { return remove_hook(arg(t), id); },
-        "Removes a hook added by register_hook; False when it is gone already.");
+  m.def(
+      "backward",
+      [](const py::sequence& tensors, const py::sequence& gradients, bool retain_graph, bool create_graph) {
+        const std::vector<TensorPtr> roots = tensor_list(tensors, "tensors");
+        std::vector<TensorPtr> seeds = optional_tensor_list(gradients, "grad_tensors");
+        check_not_in_pass("backward()");
+        std::unique_lock<std::mutex> one_pass(backward_mutex(), std::defer_lock);
+        {
+          py::gil_scoped_release unlocked;
+          one_pass.lock();
+        }
+        backward(roots, std::move(seeds), retain_graph, create_graph);
+      },
+      "Backpropagates from each tensor with its gradient (None: ones for a one-element tensor).");
+  m.def(
+      "backward_tensor",
+      [](py::handle t, py::handle gradient, bool retain_graph) {
+        // Tensor.backward() without create_graph: the training loop's call, with no lists to convert
+        const TensorPtr root = arg(t);
+        std::vector<TensorPtr> seeds{gradient.is_none() ? TensorPtr() : require_tensor(gradient, "gradient")};
+        check_not_in_pass("backward()");
+        std::unique_lock<std::mutex> one_pass(backward_mutex(), std::defer_lock);
+        {
+          py::gil_scoped_release unlocked;
+          one_pass.lock();
+        }
+        backward({root}, std::move(seeds), retain_graph, false);
+      },
+      "Backpropagates from one tensor with its gradient (None: ones for a one-element tensor).");
+  m.def(
+      "grad",
+      [](const py::sequence& outputs, const py::sequence& grad_outputs, const py::sequence& inputs, bool retain_graph,
+         bool create_graph, bool allow_unused) {
+        const std::vector<TensorPtr> roots = tensor_list(outputs, "outputs");
+        std::vector<TensorPtr> seeds = optional_tensor_list(grad_outputs, "grad_outputs");
+        const std::vector<TensorPtr> wrt = tensor_list(inputs, "inputs");
+        check_not_in_pass("autograd.grad()");
+        std::unique_lock<std::mutex> one_pass(backward_mutex(), std::defer_lock);
+        {
+          py::gil_scoped_release unlocked;
+          one_pass.lock();
+        }
+        std::vector<TensorPtr> grads = grad(roots, std::move(seeds), wrt, retain_graph, create_graph, allow_unused);
+        py::tuple out(grads.size());
+        for (std::size_t i = 0; i < grads.size(); ++i) out[i] = grads[i] ? wrap(grads[i]) : py::none();
+        return out;
+      },
+      "The gradients of the outputs (weighted by grad_outputs) with respect to the inputs.");
+  m.def(
+      "register_hook",
+      [](py::handle t, py::function fn) { return register_hook(arg(t), python_hook(std::move(fn)), false); },
+      "Adds a gradient hook to the tensor (its grad_fn's when it is not a leaf); returns its id.");
+  m.def(
+      "retain_grad",
+      [](py::handle t, py::function fn) {
+        const TensorPtr self = arg(t);
+        if (self->retains_grad) return;
+        register_hook(self, python_hook(std::move(fn)), true);  // after every other hook, as PyTorch
+        self->retains_grad = true;
+      },
+      "Adds retain_grad's hook (fn stores the gradient) once per tensor, to run after the other hooks.");
+  m.def(
+      "remove_hook", [](py::handle t, std::uint64_t id) { return remove_hook(arg(t), id); },
+      "Removes a hook added by register_hook; False when it is gone already.");
 
   // The op table's rows, by Python name (see Note [op table]).
-  m.def("op_table", [] {
-    py::list rows;
-    auto add = [&](const OpInfo& info, int arity, bool fused) {
-      rows.append(py::make_tuple(info.name, arity, dtype_rule_name(info.rule), info.grad_fn,
-                                 arity == 1 ? info.extra : "", info.expose, fused));
-    };
-    for (int i = 0; i < kUnaryOpCount; ++i) add(kUnaryOps[i], 1, static_cast<UnaryOp>(i) == UnaryOp::Relu);
-    for (int i = 0; i < kBinaryOpCount; ++i) add(kBinaryOps[i], 2, false);
-    return rows;
-  }, "The elementwise ops: (name, arity, dtype rule, grad_fn, params, expose, has a fused gradient).");
+  m.def(
+      "op_table",
+      [] {
+        py::list rows;
+        auto add = [&](const OpInfo& info, int arity, bool fused) {
+          rows.append(py::make_tuple(info.name, arity, dtype_rule_name(info.rule), info.grad_fn,
+                                     arity == 1 ? info.extra : "", info.expose, fused));
+        };
+        for (int i = 0; i < kUnaryOpCount; ++i) add(kUnaryOps[i], 1, static_cast<UnaryOp>(i) == UnaryOp::Relu);
+        for (int i = 0; i < kBinaryOpCount; ++i) add(kBinaryOps[i], 2, false);
+        return rows;
+      },
+      "The elementwise ops: (name, arity, dtype rule, grad_fn, params, expose, has a fused gradient).");
   // Ops are named by their index in the table (position among the rows of their arity), which the
   // generated Python methods embed: no string to convert or compare per call (the tiny-op rows).
-  m.def("unary", [](py::handle t, int op, py::handle params) {
-    if (op < 0 || op >= kUnaryOpCount) throw py::value_error("unknown unary op index " + std::to_string(op));
-    OpParams p;
-    if (!params.is_none()) {
-      const auto values = params.cast<std::vector<double>>();
-      if (values.size() > 2) {
-        throw py::value_error(std::string(kUnaryOps[op].name) + ": at most 2 op parameters, got " +
-                              std::to_string(values.size()));
-      }
-      if (values.size() > 0) p.a = values[0];
-      if (values.size() > 1) p.b = values[1];
-    }
-    return wrap(apply_unary(static_cast<UnaryOp>(op), arg(t), p));
-  }, py::arg("t"), py::arg("op"), py::arg("params") = py::none(),
-     "The table's unary op number `op` (its index among the unary rows of op_table()) with its parameters.");
-  m.def("binary", [](py::handle a, py::handle b, int op) {
-    if (op < 0 || op >= kBinaryOpCount) throw py::value_error("unknown binary op index " + std::to_string(op));
-    return binary_operands(static_cast<BinaryOp>(op), a, b);
-  }, "The table's binary op number `op` (its index among the binary rows), with numbers or tensors as operands "
-     "and PyTorch's promotion.");
+  m.def(
+      "unary",
+      [](py::handle t, int op, py::handle params) {
+        if (op < 0 || op >= kUnaryOpCount) throw py::value_error("unknown unary op index " + std::to_string(op));
+        OpParams p;
+        if (!params.is_none()) {
+          const auto values = params.cast<std::vector<double>>();
+          if (values.size() > 2) {
+            throw py::value_error(std::string(kUnaryOps[op].name) + ": at most 2 op parameters, got " +
+                                  std::to_string(values.size()));
+          }
+          if (values.size() > 0) p.a = values[0];
+          if (values.size() > 1) p.b = values[1];
+        }
+        return wrap(apply_unary(static_cast<UnaryOp>(op), arg(t), p));
+      },
+      py::arg("t"), py::arg("op"), py::arg("params") = py::none(),
+      "The table's unary op number `op` (its index among the unary rows of op_table()) with its parameters.");
+  m.def(
+      "binary",
+      [](py::handle a, py::handle b, int op) {
+        if (op < 0 || op >= kBinaryOpCount) throw py::value_error("unknown binary op index " + std::to_string(op));
+        return binary_operands(static_cast<BinaryOp>(op), a, b);
+      },
+      "The table's binary op number `op` (its index among the binary rows), with numbers or tensors as operands "
+      "and PyTorch's promotion.");
   m.def("maximum", [](py::handle a, py::handle b) {
     TensorPtr x = arg(a), y = arg(b);
     return wrap(arith(BinaryOp::Maximum, x, y, tensor_result_type(x, y)));
@@ -240,12 +289,15 @@ void bind_tensors(py::module_& m) {
     TensorPtr x = arg(a), y = arg(b);
     return wrap(arith(BinaryOp::Pow, x, y, tensor_result_type(x, y)));
   });
-  m.def("clamp", [](py::handle t, std::optional<double> lo, std::optional<double> hi) { return wrap(clamp_op(arg(t), lo, hi)); });
+  m.def("clamp", [](py::handle t, std::optional<double> lo, std::optional<double> hi) {
+    return wrap(clamp_op(arg(t), lo, hi));
+  });
   m.def("where", [](py::handle c, py::handle a, py::handle b) {
     TensorPtr x = arg(a), y = arg(b);
     return wrap(where_op(arg(c), x, y, tensor_result_type(x, y)));
   });
-  m.def("to_dtype", [](py::handle t, py::handle dtype, bool copy) { return wrap(to_dtype(arg(t), dtype_from(dtype), copy)); });
+  m.def("to_dtype",
+        [](py::handle t, py::handle dtype, bool copy) { return wrap(to_dtype(arg(t), dtype_from(dtype), copy)); });
 
   m.def("sum", [](py::handle t, const Dims& dims, bool keepdim) { return wrap(sum_op(arg(t), dims, keepdim)); });
   m.def("mean", [](py::handle t, const Dims& dims, bool keepdim) { return wrap(mean_op(arg(t), dims, keepdim)); });
@@ -254,25 +306,33 @@ void bind_tensors(py::module_& m) {
     return py::make_tuple(wrap(values), wrap(indices));
   });
   m.def("max_all", [](py::handle t, bool smallest) { return wrap(max_all_op(arg(t), smallest)); });
-  m.def("amax", [](py::handle t, const std::vector<std::int64_t>& dims, bool keepdim, bool smallest) {
-    return wrap(amax_op(arg(t), dims, keepdim, smallest));
-  }, "The largest (smallest) element over dims, ties sharing the gradient.");
+  m.def(
+      "amax",
+      [](py::handle t, const std::vector<std::int64_t>& dims, bool keepdim, bool smallest) {
+        return wrap(amax_op(arg(t), dims, keepdim, smallest));
+      },
+      "The largest (smallest) element over dims, ties sharing the gradient.");
   m.def("argmax", [](py::handle t, std::optional<std::int64_t> dim, bool keepdim, bool smallest) {
     TensorPtr x = arg(t);
     if (!dim) return wrap(argmax_all(x, smallest));
     return wrap(max_along(x, *dim, keepdim, smallest).second);
   });
-  m.def("norm", [](py::handle t, double p, const Dims& dims, bool keepdim) { return wrap(norm_op(arg(t), p, dims, keepdim)); });
+  m.def("norm",
+        [](py::handle t, double p, const Dims& dims, bool keepdim) { return wrap(norm_op(arg(t), p, dims, keepdim)); });
   m.def("var", [](py::handle t, const Dims& dims, double correction, bool keepdim, bool take_sqrt) {
     return wrap(var_op(arg(t), dims, correction, keepdim, take_sqrt));
   });
   m.def("softmax", [](py::handle t, std::int64_t dim, bool log) { return wrap(softmax_op(arg(t), dim, log)); });
-  m.def("linear", [](py::handle x, py::handle w, py::handle b) {
-    return wrap(linear_op(arg(x), arg(w), b.is_none() ? TensorPtr() : require_tensor(b, "bias")));
-  }, "x @ weight.T + bias as one GEMM (nn.Linear).");
+  m.def(
+      "linear",
+      [](py::handle x, py::handle w, py::handle b) {
+        return wrap(linear_op(arg(x), arg(w), b.is_none() ? TensorPtr() : require_tensor(b, "bias")));
+      },
+      "x @ weight.T + bias as one GEMM (nn.Linear).");
   m.def("matmul", [](py::handle a, py::handle b) { return wrap(matmul_op(arg(a), arg(b))); });
 
-  m.def("reshape", [](py::handle t, const Shape& shape, bool must_view) { return wrap(reshape_op(arg(t), shape, must_view)); });
+  m.def("reshape",
+        [](py::handle t, const Shape& shape, bool must_view) { return wrap(reshape_op(arg(t), shape, must_view)); });
   m.def("permute", [](py::handle t, const Dims& dims) { return wrap(permute_op(arg(t), dims)); });
   m.def("transpose", [](py::handle t, std::int64_t a, std::int64_t b) { return wrap(transpose_op(arg(t), a, b)); });
   m.def("unsqueeze", [](py::handle t, std::int64_t dim) { return wrap(unsqueeze_op(arg(t), dim)); });
@@ -281,7 +341,8 @@ void bind_tensors(py::module_& m) {
   m.def("contiguous", [](py::handle t) { return wrap(contiguous_op(arg(t))); });
   m.def("clone", [](py::handle t) { return wrap(clone_op(arg(t))); });
   m.def("cat", [](const py::sequence& ts, std::int64_t dim) { return wrap(cat_op(tensor_list(ts, "tensors"), dim)); });
-  m.def("stack", [](const py::sequence& ts, std::int64_t dim) { return wrap(stack_op(tensor_list(ts, "tensors"), dim)); });
+  m.def("stack",
+        [](const py::sequence& ts, std::int64_t dim) { return wrap(stack_op(tensor_list(ts, "tensors"), dim)); });
   m.def("is_contiguous", [](py::handle t) { return arg(t)->is_contiguous(); });
   m.def("strides", [](py::handle t) { return arg(t)->strides(); });
   m.def("storage_offset", [](py::handle t) { return arg(t)->offset(); });
@@ -296,13 +357,18 @@ void bind_tensors(py::module_& m) {
     TensorPtr x = arg(t), s = require_tensor(src, "src");
     assign_in_place(x, s, "copy_");
   });
-  m.def("as_subclass", [](py::handle t, py::handle cls, bool requires_grad) {
-    return make_subclass(require_tensor(t, "data"), cls, requires_grad);
-  }, "A new tensor object of class cls sharing t's data, outside the graph (nn.Parameter).");
-  m.def("set_data", [](py::handle t, py::handle data) { replace_data(t, require_tensor(data, "data")); },
-        "Makes the Python tensor t stand for data's storage, shape and dtype (t.data = ...).");
-  m.def("assign", [](py::handle t, py::handle value) { assign_in_place(arg(t), arg(value), "in-place op"); },
-        "Writes value into t as an in-place op does (version bump, history rebased).");
+  m.def(
+      "as_subclass",
+      [](py::handle t, py::handle cls, bool requires_grad) {
+        return make_subclass(require_tensor(t, "data"), cls, requires_grad);
+      },
+      "A new tensor object of class cls sharing t's data, outside the graph (nn.Parameter).");
+  m.def(
+      "set_data", [](py::handle t, py::handle data) { replace_data(t, require_tensor(data, "data")); },
+      "Makes the Python tensor t stand for data's storage, shape and dtype (t.data = ...).");
+  m.def(
+      "assign", [](py::handle t, py::handle value) { assign_in_place(arg(t), arg(value), "in-place op"); },
+      "Writes value into t as an in-place op does (version bump, history rebased).");
 }
 
 }  // namespace chaingrad

@@ -8,10 +8,10 @@
 #include <string>
 
 #include "bindings/errors.h"
+#include "bindings/numpy.h"
 #include "bindings/operands.h"
 #include "tensor/autograd.h"
 #include "tensor/device.h"
-#include "bindings/numpy.h"
 #include "tensor/ops.h"
 
 namespace py = pybind11;
@@ -25,21 +25,19 @@ namespace {
 // straight to C++, as Value does; chaingrad.Tensor subclasses it in Python (with __slots__ = ())
 // for the long tail of methods, and C++ creates instances of that subclass once it is registered.
 struct TensorObject {
-  PyObject_HEAD
-  TensorPtr impl;
+  PyObject_HEAD TensorPtr impl;
   PyObject* weakrefs;
 };
 
 struct GradFnObject {
-  PyObject_HEAD
-  NodePtr node;
+  PyObject_HEAD NodePtr node;
 };
 
 // Set once at import (add_tensor_type, register_python_types) and never changed afterwards.
 PyTypeObject* base_type = nullptr;
-PyTypeObject* tensor_class = nullptr;   // chaingrad.Tensor
+PyTypeObject* tensor_class = nullptr;  // chaingrad.Tensor
 PyTypeObject* grad_fn_type = nullptr;
-PyObject* size_class = nullptr;         // chaingrad.Size
+PyObject* size_class = nullptr;  // chaingrad.Size
 PyObject* dtype_objects[4] = {nullptr, nullptr, nullptr, nullptr};
 
 TensorObject* as_tensor(PyObject* o) { return reinterpret_cast<TensorObject*>(o); }
@@ -119,10 +117,14 @@ DType result_type(const Operand& a, const Operand& b) {
 
 const char* type_word(DType d) {
   switch (d) {
-    case DType::Bool: return "Bool";
-    case DType::Int64: return "Long";
-    case DType::Float32: return "Float";
-    case DType::Float64: return "Double";
+    case DType::Bool:
+      return "Bool";
+    case DType::Int64:
+      return "Long";
+    case DType::Float32:
+      return "Float";
+    case DType::Float64:
+      return "Double";
   }
   return "?";
 }
@@ -196,8 +198,8 @@ PyObject* in_place_slot(PyObject* self, PyObject* other) {
       x.t->storage()->bump_version();
     } else {
       // x is about to be overwritten: an op whose gradient reads x's old value gets a copy of it
-      const bool needs_old_x = grad_enabled() && (x.t->requires_grad || y.t->requires_grad) &&
-                               arith_saves_first(op, y.t->requires_grad);
+      const bool needs_old_x =
+          grad_enabled() && (x.t->requires_grad || y.t->requires_grad) && arith_saves_first(op, y.t->requires_grad);
       assign_in_place(x.t, arith(op, needs_old_x ? clone_op(x.t) : x.t, y.t, dtype), binary_op_name(op));
     }
     Py_INCREF(self);
@@ -275,15 +277,12 @@ PyObject* richcompare(PyObject* a, PyObject* b, int op) {
   return guarded<PyObject*>(nullptr, [&]() -> PyObject* {
     Operand x, y;
     if (!read_operand(a, x) || !read_operand(b, y)) Py_RETURN_NOTIMPLEMENTED;
-    static const BinaryOp ops[] = {BinaryOp::Lt, BinaryOp::Le, BinaryOp::Eq,
-                                   BinaryOp::Ne, BinaryOp::Gt, BinaryOp::Ge};
+    static const BinaryOp ops[] = {BinaryOp::Lt, BinaryOp::Le, BinaryOp::Eq, BinaryOp::Ne, BinaryOp::Gt, BinaryOp::Ge};
     return wrap_tensor(binary(ops[op], x.t, y.t, result_type(x, y))).release().ptr();  // no gradient
   });
 }
 
-Py_hash_t hash_slot(PyObject* self) {
-  return static_cast<Py_hash_t>(reinterpret_cast<std::uintptr_t>(self) >> 4);
-}
+Py_hash_t hash_slot(PyObject* self) { return static_cast<Py_hash_t>(reinterpret_cast<std::uintptr_t>(self) >> 4); }
 
 // --- indexing --------------------------------------------------------------------------------
 
@@ -305,9 +304,7 @@ std::vector<IndexItem> parse_index(const TensorImpl& t, PyObject* key) {
   }
   std::vector<IndexItem> items;
   std::int64_t dim = 0;
-  auto full_slice = [&](std::int64_t d) {
-    return IndexItem{IndexItem::Kind::Slice, 0, t.shape()[d], 1};
-  };
+  auto full_slice = [&](std::int64_t d) { return IndexItem{IndexItem::Kind::Slice, 0, t.shape()[d], 1}; };
   for (PyObject* p : parts) {
     if (p == Py_None) {
       items.push_back({IndexItem::Kind::NewAxis});
@@ -328,7 +325,8 @@ std::vector<IndexItem> parse_index(const TensorImpl& t, PyObject* key) {
       ++dim;
     } else {
       throw py::type_error(std::string("only integers, slices (`:`), ellipsis (`...`) and None are "
-                                       "valid indices (got ") + Py_TYPE(p)->tp_name + ")");
+                                       "valid indices (got ") +
+                           Py_TYPE(p)->tp_name + ")");
     }
   }
   while (dim < t.ndim()) items.push_back(full_slice(dim++));
@@ -357,8 +355,9 @@ int setitem(PyObject* self, PyObject* key, PyObject* value) {
     check_in_place(t, v.t->requires_grad, "setitem");
     check_untracked_write(t, "setitem");
     if (grad_enabled() && v.t->requires_grad) {
-      throw std::runtime_error("assigning a tensor that requires grad into a slice is not supported; "
-                               "build the result with cat/stack or wrap it in no_grad()");
+      throw std::runtime_error(
+          "assigning a tensor that requires grad into a slice is not supported; "
+          "build the result with cat/stack or wrap it in no_grad()");
     }
     const bool recording = grad_enabled();
     set_grad_enabled(false);
@@ -401,9 +400,7 @@ PyObject* get_dtype(PyObject* self, void*) {
   return guarded<PyObject*>(nullptr, [&] { return dtype_object(as_tensor(self)->impl->dtype()).release().ptr(); });
 }
 
-PyObject* get_requires_grad(PyObject* self, void*) {
-  return PyBool_FromLong(as_tensor(self)->impl->requires_grad);
-}
+PyObject* get_requires_grad(PyObject* self, void*) { return PyBool_FromLong(as_tensor(self)->impl->requires_grad); }
 
 int set_requires_grad(PyObject* self, PyObject* value, void*) {
   return guarded(-1, [&] {
@@ -435,18 +432,20 @@ int set_grad(PyObject* self, PyObject* value, void*) {
       return 0;
     }
     TensorImpl* g = tensor_of(value);
-    if (g == nullptr) throw py::type_error(std::string("assigned grad expected to be a Tensor or None but got ") + Py_TYPE(value)->tp_name);
+    if (g == nullptr)
+      throw py::type_error(std::string("assigned grad expected to be a Tensor or None but got ") +
+                           Py_TYPE(value)->tp_name);
     if (g->shape() != t->shape()) {
-      throw std::runtime_error("assigned grad has data of a different size: " + shape_str(g->shape()) +
-                               " vs " + shape_str(t->shape()));
+      throw std::runtime_error("assigned grad has data of a different size: " + shape_str(g->shape()) + " vs " +
+                               shape_str(t->shape()));
     }
     if (g->dtype() != t->dtype()) {
-      throw std::runtime_error(std::string("assigned grad has data of a different type: ") +
-                               dtype_name(g->dtype()) + " vs " + dtype_name(t->dtype()));
+      throw std::runtime_error(std::string("assigned grad has data of a different type: ") + dtype_name(g->dtype()) +
+                               " vs " + dtype_name(t->dtype()));
     }
     if (g->device() != t->device()) {
-      throw std::runtime_error("assigned grad has data located on " + g->device().str() +
-                               ", but the tensor is on " + t->device().str());
+      throw std::runtime_error("assigned grad has data located on " + g->device().str() + ", but the tensor is on " +
+                               t->device().str());
     }
     if (g == t.get()) throw std::runtime_error("a tensor cannot be its own gradient (x.grad = x)");
     // a gradient that is itself in a graph would tie that graph to this tensor: keep its data only
@@ -494,9 +493,8 @@ PyGetSetDef tensor_getset[] = {
     {"data", get_data, nullptr, "The same data, detached from the graph.", nullptr},
     {nullptr, nullptr, nullptr, nullptr, nullptr}};
 
-PyMemberDef tensor_members[] = {
-    {"__weaklistoffset__", T_PYSSIZET, offsetof(TensorObject, weakrefs), READONLY, nullptr},
-    {nullptr, 0, 0, 0, nullptr}};
+PyMemberDef tensor_members[] = {{"__weaklistoffset__", T_PYSSIZET, offsetof(TensorObject, weakrefs), READONLY, nullptr},
+                                {nullptr, 0, 0, 0, nullptr}};
 
 // --- hot methods -----------------------------------------------------------------------------
 
@@ -535,8 +533,7 @@ PyMethodDef tensor_methods[] = {
 // --- lifecycle -------------------------------------------------------------------------------
 
 PyObject* tensor_new(PyTypeObject*, PyObject*, PyObject*) {
-  PyErr_SetString(PyExc_TypeError,
-                  "create tensors with chaingrad.tensor(data) or a factory (zeros, ones, randn, ...)");
+  PyErr_SetString(PyExc_TypeError, "create tensors with chaingrad.tensor(data) or a factory (zeros, ones, randn, ...)");
   return nullptr;
 }
 
@@ -551,38 +548,37 @@ void tensor_dealloc(PyObject* self) {
   Py_DECREF(type);
 }
 
-PyType_Slot tensor_slots[] = {
-    {Py_tp_doc, const_cast<char*>("The C base of chaingrad.Tensor.")},
-    {Py_tp_new, reinterpret_cast<void*>(tensor_new)},
-    {Py_tp_dealloc, reinterpret_cast<void*>(tensor_dealloc)},
-    {Py_tp_getset, tensor_getset},
-    {Py_tp_members, tensor_members},
-    {Py_tp_methods, tensor_methods},
-    {Py_tp_richcompare, reinterpret_cast<void*>(richcompare)},
-    {Py_tp_hash, reinterpret_cast<void*>(hash_slot)},
-    {Py_nb_add, reinterpret_cast<void*>(binary_slot<BinaryOp::Add>)},
-    {Py_nb_subtract, reinterpret_cast<void*>(binary_slot<BinaryOp::Sub>)},
-    {Py_nb_multiply, reinterpret_cast<void*>(binary_slot<BinaryOp::Mul>)},
-    {Py_nb_true_divide, reinterpret_cast<void*>(binary_slot<BinaryOp::Div>)},
-    {Py_nb_remainder, reinterpret_cast<void*>(binary_slot<BinaryOp::Remainder>)},
-    {Py_nb_power, reinterpret_cast<void*>(power_slot)},
-    {Py_nb_matrix_multiply, reinterpret_cast<void*>(matmul_slot)},
-    {Py_nb_inplace_add, reinterpret_cast<void*>(in_place_slot<BinaryOp::Add>)},
-    {Py_nb_inplace_subtract, reinterpret_cast<void*>(in_place_slot<BinaryOp::Sub>)},
-    {Py_nb_inplace_multiply, reinterpret_cast<void*>(in_place_slot<BinaryOp::Mul>)},
-    {Py_nb_inplace_true_divide, reinterpret_cast<void*>(in_place_slot<BinaryOp::Div>)},
-    {Py_nb_inplace_remainder, reinterpret_cast<void*>(in_place_slot<BinaryOp::Remainder>)},
-    {Py_nb_negative, reinterpret_cast<void*>(unary_slot<UnaryOp::Neg>)},
-    {Py_nb_absolute, reinterpret_cast<void*>(unary_slot<UnaryOp::Abs>)},
-    {Py_nb_positive, reinterpret_cast<void*>(positive_slot)},
-    {Py_nb_bool, reinterpret_cast<void*>(bool_slot)},
-    {Py_nb_float, reinterpret_cast<void*>(float_slot)},
-    {Py_nb_int, reinterpret_cast<void*>(int_slot)},
-    {Py_nb_index, reinterpret_cast<void*>(index_slot)},
-    {Py_mp_subscript, reinterpret_cast<void*>(getitem)},
-    {Py_mp_ass_subscript, reinterpret_cast<void*>(setitem)},
-    {Py_mp_length, reinterpret_cast<void*>(length)},
-    {0, nullptr}};
+PyType_Slot tensor_slots[] = {{Py_tp_doc, const_cast<char*>("The C base of chaingrad.Tensor.")},
+                              {Py_tp_new, reinterpret_cast<void*>(tensor_new)},
+                              {Py_tp_dealloc, reinterpret_cast<void*>(tensor_dealloc)},
+                              {Py_tp_getset, tensor_getset},
+                              {Py_tp_members, tensor_members},
+                              {Py_tp_methods, tensor_methods},
+                              {Py_tp_richcompare, reinterpret_cast<void*>(richcompare)},
+                              {Py_tp_hash, reinterpret_cast<void*>(hash_slot)},
+                              {Py_nb_add, reinterpret_cast<void*>(binary_slot<BinaryOp::Add>)},
+                              {Py_nb_subtract, reinterpret_cast<void*>(binary_slot<BinaryOp::Sub>)},
+                              {Py_nb_multiply, reinterpret_cast<void*>(binary_slot<BinaryOp::Mul>)},
+                              {Py_nb_true_divide, reinterpret_cast<void*>(binary_slot<BinaryOp::Div>)},
+                              {Py_nb_remainder, reinterpret_cast<void*>(binary_slot<BinaryOp::Remainder>)},
+                              {Py_nb_power, reinterpret_cast<void*>(power_slot)},
+                              {Py_nb_matrix_multiply, reinterpret_cast<void*>(matmul_slot)},
+                              {Py_nb_inplace_add, reinterpret_cast<void*>(in_place_slot<BinaryOp::Add>)},
+                              {Py_nb_inplace_subtract, reinterpret_cast<void*>(in_place_slot<BinaryOp::Sub>)},
+                              {Py_nb_inplace_multiply, reinterpret_cast<void*>(in_place_slot<BinaryOp::Mul>)},
+                              {Py_nb_inplace_true_divide, reinterpret_cast<void*>(in_place_slot<BinaryOp::Div>)},
+                              {Py_nb_inplace_remainder, reinterpret_cast<void*>(in_place_slot<BinaryOp::Remainder>)},
+                              {Py_nb_negative, reinterpret_cast<void*>(unary_slot<UnaryOp::Neg>)},
+                              {Py_nb_absolute, reinterpret_cast<void*>(unary_slot<UnaryOp::Abs>)},
+                              {Py_nb_positive, reinterpret_cast<void*>(positive_slot)},
+                              {Py_nb_bool, reinterpret_cast<void*>(bool_slot)},
+                              {Py_nb_float, reinterpret_cast<void*>(float_slot)},
+                              {Py_nb_int, reinterpret_cast<void*>(int_slot)},
+                              {Py_nb_index, reinterpret_cast<void*>(index_slot)},
+                              {Py_mp_subscript, reinterpret_cast<void*>(getitem)},
+                              {Py_mp_ass_subscript, reinterpret_cast<void*>(setitem)},
+                              {Py_mp_length, reinterpret_cast<void*>(length)},
+                              {0, nullptr}};
 
 PyType_Spec tensor_spec = {"chaingrad._core.TensorBase", sizeof(TensorObject), 0,
                            Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE, tensor_slots};
@@ -622,25 +618,22 @@ void grad_fn_dealloc(PyObject* self) {
   Py_DECREF(type);
 }
 
-PyMethodDef grad_fn_methods[] = {
-    {"name", grad_fn_name, METH_NOARGS, "The node's name, e.g. 'MulBackward0'."},
-    {nullptr, nullptr, 0, nullptr}};
+PyMethodDef grad_fn_methods[] = {{"name", grad_fn_name, METH_NOARGS, "The node's name, e.g. 'MulBackward0'."},
+                                 {nullptr, nullptr, 0, nullptr}};
 
 PyGetSetDef grad_fn_getset[] = {
     {"next_functions", grad_fn_next, nullptr, "The nodes the gradient flows to next, as (node, 0) pairs.", nullptr},
     {nullptr, nullptr, nullptr, nullptr, nullptr}};
 
-PyType_Slot grad_fn_slots[] = {
-    {Py_tp_doc, const_cast<char*>("A node of the autograd graph (a tensor's grad_fn).")},
-    {Py_tp_new, reinterpret_cast<void*>(grad_fn_new)},
-    {Py_tp_dealloc, reinterpret_cast<void*>(grad_fn_dealloc)},
-    {Py_tp_repr, reinterpret_cast<void*>(grad_fn_repr)},
-    {Py_tp_methods, grad_fn_methods},
-    {Py_tp_getset, grad_fn_getset},
-    {0, nullptr}};
+PyType_Slot grad_fn_slots[] = {{Py_tp_doc, const_cast<char*>("A node of the autograd graph (a tensor's grad_fn).")},
+                               {Py_tp_new, reinterpret_cast<void*>(grad_fn_new)},
+                               {Py_tp_dealloc, reinterpret_cast<void*>(grad_fn_dealloc)},
+                               {Py_tp_repr, reinterpret_cast<void*>(grad_fn_repr)},
+                               {Py_tp_methods, grad_fn_methods},
+                               {Py_tp_getset, grad_fn_getset},
+                               {0, nullptr}};
 
-PyType_Spec grad_fn_spec = {"chaingrad._core.GradFn", sizeof(GradFnObject), 0, Py_TPFLAGS_DEFAULT,
-                            grad_fn_slots};
+PyType_Spec grad_fn_spec = {"chaingrad._core.GradFn", sizeof(GradFnObject), 0, Py_TPFLAGS_DEFAULT, grad_fn_slots};
 
 }  // namespace
 

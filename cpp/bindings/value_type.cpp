@@ -22,8 +22,7 @@ namespace {
 // object holds one counted reference to its node; the node points back at the object (not owned)
 // so that a node reached again through _prev comes back as the same Python object.
 struct ValueObject {
-  PyObject_HEAD
-  ScalarPtr node;
+  PyObject_HEAD ScalarPtr node;
   PyObject* weakrefs;
 };
 
@@ -88,7 +87,7 @@ PyObject* get_data(PyObject* self, void*) {
 }
 
 /// The setter of .data or .grad: a real number, remembered as an int when it was one.
-template <void (ScalarNode::*set)(double), bool ScalarNode::*is_int>
+template <void (ScalarNode::*set)(double), bool ScalarNode::* is_int>
 int set_number(PyObject* self, PyObject* value, void* closure) {
   const char* what = static_cast<const char*>(closure);
   if (value == nullptr) {
@@ -131,19 +130,15 @@ PyObject* get_prev(PyObject* self, void*) {
 
 PyGetSetDef value_getset[] = {
     {"data", get_data, set_number<&ScalarNode::set_data, &ScalarNode::data_is_int>,
-     "The value (float64; one set from an int prints as an int, as in micrograd).",
-     const_cast<char*>("Value.data")},
+     "The value (float64; one set from an int prints as an int, as in micrograd).", const_cast<char*>("Value.data")},
     {"grad", get_grad, set_number<&ScalarNode::set_grad, &ScalarNode::grad_is_int>,
-     "d(root)/d(this value) after root.backward(); leaves accumulate over calls.",
-     const_cast<char*>("Value.grad")},
+     "d(root)/d(this value) after root.backward(); leaves accumulate over calls.", const_cast<char*>("Value.grad")},
     {"_op", get_op, nullptr, "The op that produced this value ('' for a leaf).", nullptr},
-    {"_prev", get_prev, nullptr, "The values this one was computed from, in the order the op took them.",
-     nullptr},
+    {"_prev", get_prev, nullptr, "The values this one was computed from, in the order the op took them.", nullptr},
     {nullptr, nullptr, nullptr, nullptr, nullptr}};
 
-PyMemberDef value_members[] = {
-    {"__weaklistoffset__", T_PYSSIZET, offsetof(ValueObject, weakrefs), READONLY, nullptr},
-    {nullptr, 0, 0, 0, nullptr}};
+PyMemberDef value_members[] = {{"__weaklistoffset__", T_PYSSIZET, offsetof(ValueObject, weakrefs), READONLY, nullptr},
+                               {nullptr, 0, 0, 0, nullptr}};
 
 // --- methods ---------------------------------------------------------------------------------
 
@@ -164,28 +159,25 @@ std::mutex backward_mutex;
 PyObject* backward(PyObject* self, PyObject*) {
   ScalarPtr root = as_value(self)->node;
   bool out_of_memory = false;
-  Py_BEGIN_ALLOW_THREADS
-  try {
+  Py_BEGIN_ALLOW_THREADS try {
     std::lock_guard<std::mutex> one_at_a_time(backward_mutex);
     scalar_backward(*root);
   } catch (const std::bad_alloc&) {  // must not unwind past the GIL re-acquisition
     out_of_memory = true;
   }
-  Py_END_ALLOW_THREADS
-  if (out_of_memory) return PyErr_NoMemory();
+  Py_END_ALLOW_THREADS if (out_of_memory) return PyErr_NoMemory();
   Py_RETURN_NONE;
 }
 
-PyMethodDef value_methods[] = {
-    {"backward", backward, METH_NOARGS,
-     "Backpropagates from this value: its grad becomes 1 and every value it depends on gets "
-     "d(this)/d(value) added to its grad."},
-    {"relu", unary<relu>, METH_NOARGS, "max(0, x)."},
-    {"tanh", unary<tanh>, METH_NOARGS, "tanh(x)."},
-    {"exp", unary<exp>, METH_NOARGS, "e**x."},
-    {"log", unary<log>, METH_NOARGS, "Natural log (IEEE: -inf at 0, nan below 0)."},
-    {"sigmoid", unary<sigmoid>, METH_NOARGS, "1 / (1 + e**-x)."},
-    {nullptr, nullptr, 0, nullptr}};
+PyMethodDef value_methods[] = {{"backward", backward, METH_NOARGS,
+                                "Backpropagates from this value: its grad becomes 1 and every value it depends on gets "
+                                "d(this)/d(value) added to its grad."},
+                               {"relu", unary<relu>, METH_NOARGS, "max(0, x)."},
+                               {"tanh", unary<tanh>, METH_NOARGS, "tanh(x)."},
+                               {"exp", unary<exp>, METH_NOARGS, "e**x."},
+                               {"log", unary<log>, METH_NOARGS, "Natural log (IEEE: -inf at 0, nan below 0)."},
+                               {"sigmoid", unary<sigmoid>, METH_NOARGS, "1 / (1 + e**-x)."},
+                               {nullptr, nullptr, 0, nullptr}};
 
 // --- number slots ----------------------------------------------------------------------------
 // Python calls nb_add(a, b) with the Value on either side and a Value or a number on the other;
@@ -214,9 +206,8 @@ PyObject* power(PyObject* base, PyObject* exponent, PyObject* modulus) {
     if (modulus != Py_None) throw py::type_error("pow() with a modulus is not defined for Value");
     Number e;
     if (!read_number(exponent, e)) {
-      throw py::type_error(
-          "Value ** exponent: the exponent must be an int or float (as in micrograd), got " +
-          type_name(exponent));
+      throw py::type_error("Value ** exponent: the exponent must be an int or float (as in micrograd), got " +
+                           type_name(exponent));
     }
     ScalarPtr out = pow(*held, e.value);
     out->exponent_is_int = e.is_int;
@@ -234,9 +225,8 @@ PyObject* repr(PyObject* self) {
 }
 
 PyType_Slot value_slots[] = {
-    {Py_tp_doc, const_cast<char*>(
-                    "Value(data): a float64 scalar in a computation graph, with the gradient "
-                    "backward() leaves in it.")},
+    {Py_tp_doc, const_cast<char*>("Value(data): a float64 scalar in a computation graph, with the gradient "
+                                  "backward() leaves in it.")},
     {Py_tp_new, reinterpret_cast<void*>(value_new)},
     {Py_tp_init, reinterpret_cast<void*>(value_init)},
     {Py_tp_dealloc, reinterpret_cast<void*>(value_dealloc)},
@@ -252,8 +242,8 @@ PyType_Slot value_slots[] = {
     {Py_nb_negative, reinterpret_cast<void*>(unary<neg>)},
     {0, nullptr}};
 
-PyType_Spec value_spec = {"chaingrad.Value", sizeof(ValueObject), 0,
-                          Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE, value_slots};
+PyType_Spec value_spec = {"chaingrad.Value", sizeof(ValueObject), 0, Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
+                          value_slots};
 
 }  // namespace
 

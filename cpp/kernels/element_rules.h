@@ -116,7 +116,8 @@ template <class F>
 void with_unary(UnaryOp op, F&& f) {
   switch (op) {
 #define CG_CASE(Enum, ...) \
-  case UnaryOp::Enum: return f(std::integral_constant<UnaryOp, UnaryOp::Enum>{});
+  case UnaryOp::Enum:      \
+    return f(std::integral_constant<UnaryOp, UnaryOp::Enum>{});
     CG_UNARY_OPS(CG_CASE)
 #undef CG_CASE
   }
@@ -171,7 +172,7 @@ CG_HOST_DEVICE inline auto binary_value(T a, T b) {
     return op == BinaryOp::Maximum ? (a > b ? a : b) : (a < b ? a : b);
   } else if constexpr (op == BinaryOp::Atan2) {
     if constexpr (std::is_floating_point_v<T>) return std::atan2(a, b);
-    else return a;  // unreachable: computed in float
+    else return a;                              // unreachable: computed in float
   } else if constexpr (op == BinaryOp::Fmod) {  // the sign of a, as C's fmod
     if constexpr (std::is_floating_point_v<T>) return std::fmod(a, b);
     else return int_fmod(a, b);
@@ -190,7 +191,8 @@ template <class F>
 void with_binary(BinaryOp op, F&& f) {
   switch (op) {
 #define CG_CASE(Enum, ...) \
-  case BinaryOp::Enum: return f(std::integral_constant<BinaryOp, BinaryOp::Enum>{});
+  case BinaryOp::Enum:     \
+    return f(std::integral_constant<BinaryOp, BinaryOp::Enum>{});
     CG_BINARY_OPS(CG_CASE)
 #undef CG_CASE
   }
@@ -202,7 +204,8 @@ template <class T>
 CG_HOST_DEVICE inline T unary_value(UnaryOp op, T x, OpParams p) {
   switch (op) {
 #define CG_CASE(Enum, ...) \
-  case UnaryOp::Enum: return unary_value<UnaryOp::Enum, T>(x, p);
+  case UnaryOp::Enum:      \
+    return unary_value<UnaryOp::Enum, T>(x, p);
     CG_UNARY_OPS(CG_CASE)
 #undef CG_CASE
   }
@@ -213,8 +216,8 @@ CG_HOST_DEVICE inline T unary_value(UnaryOp op, T x, OpParams p) {
 template <class T>
 CG_HOST_DEVICE inline T arith_value(BinaryOp op, T a, T b) {
   switch (op) {
-#define CG_CASE(Enum, ...)                                                                  \
-  case BinaryOp::Enum:                                                                      \
+#define CG_CASE(Enum, ...)                                                                      \
+  case BinaryOp::Enum:                                                                          \
     if constexpr (!is_comparison(BinaryOp::Enum)) return binary_value<BinaryOp::Enum, T>(a, b); \
     break;
     CG_BINARY_OPS(CG_CASE)
@@ -227,8 +230,8 @@ CG_HOST_DEVICE inline T arith_value(BinaryOp op, T a, T b) {
 template <class T>
 CG_HOST_DEVICE inline bool compare_value(BinaryOp op, T a, T b) {
   switch (op) {
-#define CG_CASE(Enum, ...)                                                                  \
-  case BinaryOp::Enum:                                                                      \
+#define CG_CASE(Enum, ...)                                                                     \
+  case BinaryOp::Enum:                                                                         \
     if constexpr (is_comparison(BinaryOp::Enum)) return binary_value<BinaryOp::Enum, T>(a, b); \
     break;
     CG_BINARY_OPS(CG_CASE)

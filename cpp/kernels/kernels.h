@@ -63,8 +63,7 @@ TensorPtr sum(const TensorPtr& t, const std::vector<std::int64_t>& dims, bool ke
 /// The sum of the squares over dims, squared and summed in float64 (a float64 result).
 TensorPtr sum_of_squares(const TensorPtr& t, const std::vector<std::int64_t>& dims, bool keepdim);
 /// The largest (or smallest) element along dim, and its index (the first one on ties).
-std::pair<TensorPtr, TensorPtr> max_along(const TensorPtr& t, std::int64_t dim, bool keepdim,
-                                          bool smallest);
+std::pair<TensorPtr, TensorPtr> max_along(const TensorPtr& t, std::int64_t dim, bool keepdim, bool smallest);
 /// The largest (or smallest) element of the whole tensor, as a 0-d tensor.
 TensorPtr max_all(const TensorPtr& t, bool smallest);
 /// Index of the largest element of the flattened tensor, as a 0-d int64 tensor.

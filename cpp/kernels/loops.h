@@ -92,10 +92,14 @@ CG_HOST_DEVICE inline T saturate_value(double v) {
 template <class F>
 decltype(auto) dispatch(DType dtype, F&& f) {
   switch (dtype) {
-    case DType::Bool: return f(bool{});
-    case DType::Int64: return f(std::int64_t{});
-    case DType::Float32: return f(float{});
-    case DType::Float64: return f(double{});
+    case DType::Bool:
+      return f(bool{});
+    case DType::Int64:
+      return f(std::int64_t{});
+    case DType::Float32:
+      return f(float{});
+    case DType::Float64:
+      return f(double{});
   }
   throw std::logic_error("unknown dtype");
 }

@@ -31,11 +31,11 @@ namespace chaingrad {
 
 /// How an op's computing dtype follows its input's dtype.
 enum class DTypeRule : std::uint8_t {
-  Keep,       ///< integers stay integers; bool computes in int64 (abs keeps bool, -bool is refused)
-  Float,      ///< integers and bool compute in float32, as PyTorch's transcendental ops
-  FloatOnly,  ///< floating inputs only: integers raise, as PyTorch's activation functions
-  KeepNoBool, ///< integers stay integers, bool raises (hardtanh, fmod, remainder)
-  Compare,    ///< computed in the operands' common dtype, the result is bool
+  Keep,        ///< integers stay integers; bool computes in int64 (abs keeps bool, -bool is refused)
+  Float,       ///< integers and bool compute in float32, as PyTorch's transcendental ops
+  FloatOnly,   ///< floating inputs only: integers raise, as PyTorch's activation functions
+  KeepNoBool,  ///< integers stay integers, bool raises (hardtanh, fmod, remainder)
+  Compare,     ///< computed in the operands' common dtype, the result is bool
 };
 
 // clang-format off
@@ -96,7 +96,7 @@ struct OpInfo {
   const char* name;
   DTypeRule rule;
   const char* grad_fn;
-  const char* extra;   ///< unary: the parameter spec; binary: grad_fn with a Python-number other
+  const char* extra;  ///< unary: the parameter spec; binary: grad_fn with a Python-number other
   const char* expose;
 };
 

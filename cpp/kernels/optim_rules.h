@@ -248,8 +248,8 @@ CG_HOST_DEVICE inline void adam_update(const AdamConstants<T>& c, const Flags& f
   T d = f.maximize ? -g[i] : g[i];
   T w = p[i];
   if (f.decay) {
-    if (f.decoupled) w = mul(w, c.decay_factor);        // AdamW
-    else d = add(d, mul(c.weight_decay, w));            // Adam's L2 penalty
+    if (f.decoupled) w = mul(w, c.decay_factor);  // AdamW
+    else d = add(d, mul(c.weight_decay, w));      // Adam's L2 penalty
   }
   const T m = add(exp_avg[i], mul(c.one_minus_beta1, sub(d, exp_avg[i])));  // lerp, as PyTorch
   const T v = add(mul(c.beta2, exp_avg_sq[i]), mul(mul(c.one_minus_beta2, d), d));

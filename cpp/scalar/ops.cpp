@@ -50,9 +50,7 @@ ScalarPtr exp(const ScalarPtr& a) { return make_unary(ScalarOp::Exp, a, std::exp
 
 ScalarPtr log(const ScalarPtr& a) { return make_unary(ScalarOp::Log, a, std::log(a->data())); }
 
-ScalarPtr sigmoid(const ScalarPtr& a) {
-  return make_unary(ScalarOp::Sigmoid, a, 1.0 / (1.0 + std::exp(-a->data())));
-}
+ScalarPtr sigmoid(const ScalarPtr& a) { return make_unary(ScalarOp::Sigmoid, a, 1.0 / (1.0 + std::exp(-a->data()))); }
 
 ScalarPtr weighted_sum(std::vector<NodePtr> inputs, bool relu) {
   double acc = static_cast<const ScalarNode&>(*inputs[0]).data();
@@ -62,8 +60,7 @@ ScalarPtr weighted_sum(std::vector<NodePtr> inputs, bool relu) {
     acc = acc + w * x;
   }
   if (relu) {
-    return make_ref<ScalarNode>(ScalarOp::ReluWeightedSum, std::move(inputs),
-                                        acc < 0 ? 0.0 : acc);
+    return make_ref<ScalarNode>(ScalarOp::ReluWeightedSum, std::move(inputs), acc < 0 ? 0.0 : acc);
   }
   return make_ref<ScalarNode>(ScalarOp::WeightedSum, std::move(inputs), acc);
 }
@@ -157,20 +154,34 @@ void scalar_backward(ScalarNode& root) {
 
 const char* scalar_op_name(ScalarOp op) {
   switch (op) {
-    case ScalarOp::Leaf: return "";
-    case ScalarOp::Add: return "+";
-    case ScalarOp::Sub: return "-";
-    case ScalarOp::Mul: return "*";
-    case ScalarOp::Div: return "/";
-    case ScalarOp::Neg: return "neg";
-    case ScalarOp::Pow: return "**";
-    case ScalarOp::Relu: return "ReLU";
-    case ScalarOp::Tanh: return "tanh";
-    case ScalarOp::Exp: return "exp";
-    case ScalarOp::Log: return "log";
-    case ScalarOp::Sigmoid: return "sigmoid";
-    case ScalarOp::WeightedSum: return "wsum";
-    case ScalarOp::ReluWeightedSum: return "ReLU(wsum)";
+    case ScalarOp::Leaf:
+      return "";
+    case ScalarOp::Add:
+      return "+";
+    case ScalarOp::Sub:
+      return "-";
+    case ScalarOp::Mul:
+      return "*";
+    case ScalarOp::Div:
+      return "/";
+    case ScalarOp::Neg:
+      return "neg";
+    case ScalarOp::Pow:
+      return "**";
+    case ScalarOp::Relu:
+      return "ReLU";
+    case ScalarOp::Tanh:
+      return "tanh";
+    case ScalarOp::Exp:
+      return "exp";
+    case ScalarOp::Log:
+      return "log";
+    case ScalarOp::Sigmoid:
+      return "sigmoid";
+    case ScalarOp::WeightedSum:
+      return "wsum";
+    case ScalarOp::ReluWeightedSum:
+      return "ReLU(wsum)";
   }
   return "?";
 }

@@ -10,7 +10,20 @@ namespace chaingrad {
 
 /// The op that produced a scalar node; Leaf for values created by the user.
 enum class ScalarOp : std::uint8_t {
-  Leaf, Add, Sub, Mul, Div, Neg, Pow, Relu, Tanh, Exp, Log, Sigmoid, WeightedSum, ReluWeightedSum
+  Leaf,
+  Add,
+  Sub,
+  Mul,
+  Div,
+  Neg,
+  Pow,
+  Relu,
+  Tanh,
+  Exp,
+  Log,
+  Sigmoid,
+  WeightedSum,
+  ReluWeightedSum
 };
 
 /// A float64 value in the graph with its gradient. Every op's result and local derivative are

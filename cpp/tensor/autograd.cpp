@@ -1,7 +1,7 @@
 #include "tensor/autograd.h"
 
-#include <stdexcept>
 #include <mutex>
+#include <stdexcept>
 #include <string>
 #include <unordered_set>
 
@@ -97,13 +97,12 @@ void FunctionNode::release_saved() {
 
 std::vector<TensorPtr> FunctionNode::apply(const TensorPtr& grad) {
   if (released_) {
-    throw std::runtime_error(
-        std::string("Trying to backward through the graph a second time (or directly access saved "
-                    "tensors after they have already been freed) at ") +
-        name_ +
-        ". Saved intermediate values of the graph are freed when you call .backward() or "
-        "autograd.grad(). Specify retain_graph=True if you need to backward through the graph a "
-        "second time.");
+    throw std::runtime_error(std::string("Trying to backward through the graph a second time (or directly access saved "
+                                         "tensors after they have already been freed) at ") +
+                             name_ +
+                             ". Saved intermediate values of the graph are freed when you call .backward() or "
+                             "autograd.grad(). Specify retain_graph=True if you need to backward through the graph a "
+                             "second time.");
   }
   std::vector<TensorPtr> tensors;
   tensors.reserve(saved_.size());
@@ -113,12 +112,14 @@ std::vector<TensorPtr> FunctionNode::apply(const TensorPtr& grad) {
     if (s.tensor->storage()->version() != s.version) {
       throw std::runtime_error(
           "one of the variables needed for gradient computation has been modified by an inplace "
-          "operation: [" + describe(s.tensor) + "], saved by " + name_ + ", is at version " +
-          std::to_string(s.tensor->storage()->version()) + "; expected version " +
-          std::to_string(s.version) + " instead.");
+          "operation: [" +
+          describe(s.tensor) + "], saved by " + name_ + ", is at version " +
+          std::to_string(s.tensor->storage()->version()) + "; expected version " + std::to_string(s.version) +
+          " instead.");
     }
     NodePtr edge;
-    if (differentiable) edge = s.is_output ? NodePtr(static_cast<Node*>(this)) : s.input >= 0 ? inputs()[s.input] : nullptr;
+    if (differentiable)
+      edge = s.is_output ? NodePtr(static_cast<Node*>(this)) : s.input >= 0 ? inputs()[s.input] : nullptr;
     if (!edge) {
       tensors.push_back(s.tensor);
       continue;
@@ -188,8 +189,8 @@ namespace {
 TensorPtr seed_gradient(const TensorPtr& root, TensorPtr gradient) {
   if (!gradient) {
     if (root->numel() != 1) {
-      throw std::runtime_error("grad can be implicitly created only for scalar outputs (got a " +
-                               describe(root) + "); pass gradient=");
+      throw std::runtime_error("grad can be implicitly created only for scalar outputs (got a " + describe(root) +
+                               "); pass gradient=");
     }
     TensorPtr ones = empty(root->shape(), root->dtype(), root->device());
     fill(ones, 1.0);

@@ -82,14 +82,13 @@ struct SavedTensor {
 
 /// The gradient rule of one op: gradients for each input from the output's gradient and the
 /// saved tensors (in the order they were saved).
-using GradRule = std::function<std::vector<TensorPtr>(const TensorPtr& grad,
-                                                      const std::vector<TensorPtr>& saved)>;
+using GradRule = std::function<std::vector<TensorPtr>(const TensorPtr& grad, const std::vector<TensorPtr>& saved)>;
 
 /// The node of an ordinary op: its name, input edges, saved tensors and gradient rule.
 class FunctionNode final : public TensorNode {
  public:
-  FunctionNode(const char* name, std::vector<NodePtr> edges, std::vector<SavedTensor> saved,
-               GradRule rule, Device device)
+  FunctionNode(const char* name, std::vector<NodePtr> edges, std::vector<SavedTensor> saved, GradRule rule,
+               Device device)
       : TensorNode(std::move(edges)), name_(name), saved_(std::move(saved)), rule_(std::move(rule)), device_(device) {}
   const char* name() const override { return name_; }
   Device device() const override { return device_; }

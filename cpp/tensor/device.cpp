@@ -27,8 +27,8 @@ Device common_device(const char* op, std::initializer_list<const TensorImpl*> te
     if (t->is_cuda()) {
       if (first_cuda && first_cuda->device() != t->device()) {
         throw std::runtime_error(std::string("Expected all tensors to be on the same device, but found at least two "
-                                             "devices, ") + first_cuda->device().str() + " and " + t->device().str() +
-                                 "! (in " + op + ")");
+                                             "devices, ") +
+                                 first_cuda->device().str() + " and " + t->device().str() + "! (in " + op + ")");
       }
       if (!first_cuda) first_cuda = t;
     } else if (t->ndim() != 0 && !first_cpu) {
@@ -38,7 +38,8 @@ Device common_device(const char* op, std::initializer_list<const TensorImpl*> te
   if (!first_cuda) return Device{};
   if (first_cpu) {
     throw std::runtime_error(std::string("Expected all tensors to be on the same device, but found at least two "
-                                         "devices, ") + first_cuda->device().str() + " and cpu! (in " + op + ")");
+                                         "devices, ") +
+                             first_cuda->device().str() + " and cpu! (in " + op + ")");
   }
   return first_cuda->device();
 }

@@ -19,7 +19,8 @@ TensorPtr arange(double start, double end, double step, DType dtype) {
     throw std::runtime_error("arange: unsupported range: " + std::to_string(start) + " -> " + std::to_string(end));
   }
   if (step == 0 || !std::isfinite(step)) throw std::runtime_error("arange: step must be nonzero and finite");
-  if ((end - start) / step < 0) throw std::runtime_error("arange: upper bound and larger bound inconsistent with step sign");
+  if ((end - start) / step < 0)
+    throw std::runtime_error("arange: upper bound and larger bound inconsistent with step sign");
   const double span = std::ceil((end - start) / step);
   if (!(span < 0x1p62)) {
     throw std::runtime_error("arange: invalid size " + std::to_string(span) + " (possible overflow)");

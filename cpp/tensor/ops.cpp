@@ -32,10 +32,18 @@ TensorPtr scalar_like(double v, const TensorPtr& t) { return scalar_tensor(v, t-
 // do not depend on the inputs smoothly, so no gradient flows through them.
 namespace formula {
 
-TensorPtr add(const TensorPtr& a, const TensorPtr& b) { return arith(BinaryOp::Add, a, b, promote(a->dtype(), b->dtype())); }
-TensorPtr sub(const TensorPtr& a, const TensorPtr& b) { return arith(BinaryOp::Sub, a, b, promote(a->dtype(), b->dtype())); }
-TensorPtr mul(const TensorPtr& a, const TensorPtr& b) { return arith(BinaryOp::Mul, a, b, promote(a->dtype(), b->dtype())); }
-TensorPtr div(const TensorPtr& a, const TensorPtr& b) { return arith(BinaryOp::Div, a, b, promote(a->dtype(), b->dtype())); }
+TensorPtr add(const TensorPtr& a, const TensorPtr& b) {
+  return arith(BinaryOp::Add, a, b, promote(a->dtype(), b->dtype()));
+}
+TensorPtr sub(const TensorPtr& a, const TensorPtr& b) {
+  return arith(BinaryOp::Sub, a, b, promote(a->dtype(), b->dtype()));
+}
+TensorPtr mul(const TensorPtr& a, const TensorPtr& b) {
+  return arith(BinaryOp::Mul, a, b, promote(a->dtype(), b->dtype()));
+}
+TensorPtr div(const TensorPtr& a, const TensorPtr& b) {
+  return arith(BinaryOp::Div, a, b, promote(a->dtype(), b->dtype()));
+}
 /// A 0-d constant in t's dtype on the CPU (a wrapped scalar to every device's kernels).
 TensorPtr constant(double v, const TensorPtr& t) { return scalar_tensor(v, t->dtype()); }
 /// g where mask holds and 0 elsewhere: selected, not multiplied, so an inf or NaN in g does not
@@ -80,20 +88,20 @@ TensorPtr clamp_op(const TensorPtr& t, std::optional<double> lo, std::optional<d
   if (lo) inside = binary(BinaryOp::Mul, inside, binary(BinaryOp::Ge, t, scalar_like(*lo, t), t->dtype()), DType::Bool);
   if (hi) inside = binary(BinaryOp::Mul, inside, binary(BinaryOp::Le, t, scalar_like(*hi, t), t->dtype()), DType::Bool);
   if (!any_requires_grad({&t})) return out;
-  return record(out, "ClampBackward1", {t}, {inside}, [](const TensorPtr& g, const Saved& s) {
-    return Grads{formula::select(s[0], g)};
-  });
+  return record(out, "ClampBackward1", {t}, {inside},
+                [](const TensorPtr& g, const Saved& s) { return Grads{formula::select(s[0], g)}; });
 }
 
 TensorPtr where_op(const TensorPtr& cond, const TensorPtr& a, const TensorPtr& b, DType dtype) {
   TensorPtr out = where(cond, a, b, dtype);
   if (!any_requires_grad({&a, &b})) return out;
-  return record(out, "WhereBackward0", {a, b}, {cond},
-                [sa = a->shape(), sb = b->shape(), da = a->dtype(), db = b->dtype()](const TensorPtr& g, const Saved& s) {
-                  const TensorPtr zero = formula::constant(0, g);
-                  return Grads{formula::reduce_to(where_op(s[0], g, zero, g->dtype()), sa, da),
-                               formula::reduce_to(where_op(s[0], zero, g, g->dtype()), sb, db)};
-                });
+  return record(
+      out, "WhereBackward0", {a, b}, {cond},
+      [sa = a->shape(), sb = b->shape(), da = a->dtype(), db = b->dtype()](const TensorPtr& g, const Saved& s) {
+        const TensorPtr zero = formula::constant(0, g);
+        return Grads{formula::reduce_to(where_op(s[0], g, zero, g->dtype()), sa, da),
+                     formula::reduce_to(where_op(s[0], zero, g, g->dtype()), sb, db)};
+      });
 }
 
 TensorPtr to_device_op(const TensorPtr& t, const Device& device) {
@@ -108,9 +116,8 @@ TensorPtr to_dtype(const TensorPtr& t, DType dtype, bool copy) {
   TensorPtr out = cast(t, dtype, /*copy=*/true);
   if (!is_floating(dtype)) return out;  // integer results do not carry gradients
   if (!any_requires_grad({&t})) return out;
-  return record(out, "ToCopyBackward0", {t}, {}, [from = t->dtype()](const TensorPtr& g, const Saved&) {
-    return Grads{to_dtype(g, from, false)};
-  });
+  return record(out, "ToCopyBackward0", {t}, {},
+                [from = t->dtype()](const TensorPtr& g, const Saved&) { return Grads{to_dtype(g, from, false)}; });
 }
 
 // --- reductions ------------------------------------------------------------------------------
@@ -145,9 +152,8 @@ TensorPtr sum_op(const TensorPtr& t, const std::vector<std::int64_t>& dims_in, b
 TensorPtr sum_to_op(const TensorPtr& g, const Shape& shape) {
   if (g->shape() == shape) return g;
   if (!any_requires_grad({&g})) return sum_to(g, shape);
-  return record(sum_to(g, shape), "SumBackward1", {g}, {}, [from = g->shape()](const TensorPtr& gg, const Saved&) {
-    return Grads{expand_op(gg, from)};
-  });
+  return record(sum_to(g, shape), "SumBackward1", {g}, {},
+                [from = g->shape()](const TensorPtr& gg, const Saved&) { return Grads{expand_op(gg, from)}; });
 }
 
 TensorPtr mean_op(const TensorPtr& t, const std::vector<std::int64_t>& dims_in, bool keepdim) {
@@ -166,10 +172,12 @@ TensorPtr mean_op(const TensorPtr& t, const std::vector<std::int64_t>& dims_in, 
                 });
 }
 
-std::pair<TensorPtr, TensorPtr> max_dim_op(const TensorPtr& t, std::int64_t dim, bool keepdim,
-                                           bool smallest) {
+std::pair<TensorPtr, TensorPtr> max_dim_op(const TensorPtr& t, std::int64_t dim, bool keepdim, bool smallest) {
   auto [values, indices] = max_along(t, dim, keepdim, smallest);
-  if (t->ndim() == 0) return {record(values, smallest ? "MinBackward0" : "MaxBackward0", {t}, {}, [](const TensorPtr& g, const Saved&) { return Grads{g}; }), indices};
+  if (t->ndim() == 0)
+    return {record(values, smallest ? "MinBackward0" : "MaxBackward0", {t}, {},
+                   [](const TensorPtr& g, const Saved&) { return Grads{g}; }),
+            indices};
   const std::int64_t d = wrap_dim(dim, t->ndim());
   values = record(values, smallest ? "MinBackward0" : "MaxBackward0", {t}, {indices},
                   [shape = t->shape(), d, keepdim](const TensorPtr& g, const Saved& s) {
@@ -192,18 +200,16 @@ std::pair<TensorPtr, TensorPtr> max_dim_op(const TensorPtr& t, std::int64_t dim,
 TensorPtr max_all_op(const TensorPtr& t, bool smallest) {
   TensorPtr out = max_all(t, smallest);
   if (!any_requires_grad({&t})) return out;
-  return record(out, smallest ? "MinBackward1" : "MaxBackward1", {t}, {t, out},
-                [](const TensorPtr& g, const Saved& s) {
-                  // ties share the gradient evenly, as PyTorch's rule; a NaN result came from the
-                  // NaN elements, which then share it
-                  const TensorPtr &x = s[0], &out = s[1];
-                  const TensorPtr out_nan = binary(BinaryOp::Ne, out, out, out->dtype());
-                  TensorPtr hit = where(out_nan, binary(BinaryOp::Ne, x, x, x->dtype()),
-                                        binary(BinaryOp::Eq, x, out, x->dtype()), DType::Bool);
-                  TensorPtr count = cast(sum(hit, {}, false), g->dtype());
-                  return Grads{where_op(hit, expand_op(formula::div(g, count), x->shape()), formula::constant(0, g),
-                                        g->dtype())};
-                });
+  return record(out, smallest ? "MinBackward1" : "MaxBackward1", {t}, {t, out}, [](const TensorPtr& g, const Saved& s) {
+    // ties share the gradient evenly, as PyTorch's rule; a NaN result came from the
+    // NaN elements, which then share it
+    const TensorPtr &x = s[0], &out = s[1];
+    const TensorPtr out_nan = binary(BinaryOp::Ne, out, out, out->dtype());
+    TensorPtr hit =
+        where(out_nan, binary(BinaryOp::Ne, x, x, x->dtype()), binary(BinaryOp::Eq, x, out, x->dtype()), DType::Bool);
+    TensorPtr count = cast(sum(hit, {}, false), g->dtype());
+    return Grads{where_op(hit, expand_op(formula::div(g, count), x->shape()), formula::constant(0, g), g->dtype())};
+  });
 }
 
 TensorPtr amax_op(const TensorPtr& t, const std::vector<std::int64_t>& dims_in, bool keepdim, bool smallest) {
@@ -254,8 +260,9 @@ TensorPtr norm_op(const TensorPtr& t, double p, const std::vector<std::int64_t>&
                     const TensorPtr gk = formula::unreduce(to_dtype(g, DType::Float64, false), shape, dims, keepdim);
                     const TensorPtr zero = formula::constant(0, x64);
                     const TensorPtr x_nonzero = binary(BinaryOp::Ne, s[0], scalar_like(0, s[0]), s[0]->dtype());
-                    const TensorPtr scaled = formula::select(
-                        x_nonzero, formula::mul(apply_unary(UnaryOp::Sign, x64), pow_scalar(apply_unary(UnaryOp::Abs, x64), p - 1)));
+                    const TensorPtr scaled =
+                        formula::select(x_nonzero, formula::mul(apply_unary(UnaryOp::Sign, x64),
+                                                                pow_scalar(apply_unary(UnaryOp::Abs, x64), p - 1)));
                     const TensorPtr ratio = formula::div(scaled, pow_scalar(nk, p - 1));
                     const TensorPtr norm_nonzero = binary(BinaryOp::Ne, nk, zero, DType::Float64);
                     return Grads{to_dtype(formula::select(norm_nonzero, formula::mul(ratio, gk)), g->dtype(), false)};
@@ -264,24 +271,23 @@ TensorPtr norm_op(const TensorPtr& t, double p, const std::vector<std::int64_t>&
   // squared and summed in double: float32 values near 1e38 have a norm float32 can hold
   TensorPtr out = cast(unary(UnaryOp::Sqrt, sum_of_squares(t, dims, keepdim)), t->dtype());
   if (!any_requires_grad({&t})) return out;
-  return record(out, "LinalgVectorNormBackward0", {t}, {t, out},
-                [dims, keepdim](const TensorPtr& g, const Saved& s) {
-                  // x / ||x|| * g, and 0 where the norm is 0
-                  const TensorPtr &x = s[0], &n = s[1];
-                  const TensorPtr nk = formula::unreduce(n, x->shape(), dims, keepdim);
-                  const TensorPtr gk = formula::unreduce(g, x->shape(), dims, keepdim);
-                  const TensorPtr zero_norm = binary(BinaryOp::Eq, nk, scalar_like(0, x), x->dtype());
-                  const TensorPtr safe = where_op(zero_norm, formula::constant(1, x), nk, x->dtype());
-                  return Grads{formula::select(binary(BinaryOp::Eq, zero_norm, scalar_tensor(0, DType::Bool), DType::Bool),
-                                               formula::mul(formula::div(x, safe), gk))};
-                });
+  return record(out, "LinalgVectorNormBackward0", {t}, {t, out}, [dims, keepdim](const TensorPtr& g, const Saved& s) {
+    // x / ||x|| * g, and 0 where the norm is 0
+    const TensorPtr &x = s[0], &n = s[1];
+    const TensorPtr nk = formula::unreduce(n, x->shape(), dims, keepdim);
+    const TensorPtr gk = formula::unreduce(g, x->shape(), dims, keepdim);
+    const TensorPtr zero_norm = binary(BinaryOp::Eq, nk, scalar_like(0, x), x->dtype());
+    const TensorPtr safe = where_op(zero_norm, formula::constant(1, x), nk, x->dtype());
+    return Grads{formula::select(binary(BinaryOp::Eq, zero_norm, scalar_tensor(0, DType::Bool), DType::Bool),
+                                 formula::mul(formula::div(x, safe), gk))};
+  });
 }
 
-TensorPtr var_op(const TensorPtr& t, const std::vector<std::int64_t>& dims_in, double correction,
-                 bool keepdim, bool take_sqrt) {
+TensorPtr var_op(const TensorPtr& t, const std::vector<std::int64_t>& dims_in, double correction, bool keepdim,
+                 bool take_sqrt) {
   if (!is_floating(t->dtype())) {
-    throw std::runtime_error(std::string(take_sqrt ? "std" : "var") +
-                             "(): expected a floating point tensor, got " + dtype_name(t->dtype()));
+    throw std::runtime_error(std::string(take_sqrt ? "std" : "var") + "(): expected a floating point tensor, got " +
+                             dtype_name(t->dtype()));
   }
   const std::vector<std::int64_t> dims = all_dims_if_empty(dims_in, t->ndim());
   const double n = static_cast<double>(reduced_count(t->shape(), dims));
@@ -294,31 +300,32 @@ TensorPtr var_op(const TensorPtr& t, const std::vector<std::int64_t>& dims_in, d
   if (take_sqrt) v = unary(UnaryOp::Sqrt, v);
   TensorPtr out = cast(v, t->dtype());
   if (!any_requires_grad({&t})) return out;
-  return record(out, take_sqrt ? "StdBackward0" : "VarBackward0", {t}, take_sqrt ? Saved{t, out} : Saved{t},
-                [shape = t->shape(), dims, keepdim, n, denom, take_sqrt](const TensorPtr& g, const Saved& s) {
-                  // var: g * 2 (x - mean) / denom;  std: g * (x - mean) / (denom * std); in double,
-                  // as the forward
-                  const TensorPtr x64 = to_dtype(s[0], DType::Float64, false);
-                  const TensorPtr c = formula::sub(x64, formula::div(sum_op(x64, dims, true), formula::constant(n, x64)));
-                  TensorPtr scale = formula::unreduce(to_dtype(g, DType::Float64, false), shape, dims, keepdim);
-                  if (take_sqrt) {
-                    const TensorPtr sd = formula::unreduce(to_dtype(s[1], DType::Float64, false), shape, dims, keepdim);
-                    // where the spread is 0 the gradient is 0, as PyTorch
-                    const TensorPtr spread = binary(BinaryOp::Ne, sd, scalar_like(0, sd), sd->dtype());
-                    scale = formula::select(spread, formula::div(scale, formula::mul(sd, formula::constant(denom, sd))));
-                  } else {
-                    scale = formula::mul(scale, formula::constant(2.0 / denom, scale));
-                  }
-                  return Grads{to_dtype(formula::mul(c, scale), g->dtype(), false)};
-                });
+  return record(
+      out, take_sqrt ? "StdBackward0" : "VarBackward0", {t}, take_sqrt ? Saved{t, out} : Saved{t},
+      [shape = t->shape(), dims, keepdim, n, denom, take_sqrt](const TensorPtr& g, const Saved& s) {
+        // var: g * 2 (x - mean) / denom;  std: g * (x - mean) / (denom * std); in double,
+        // as the forward
+        const TensorPtr x64 = to_dtype(s[0], DType::Float64, false);
+        const TensorPtr c = formula::sub(x64, formula::div(sum_op(x64, dims, true), formula::constant(n, x64)));
+        TensorPtr scale = formula::unreduce(to_dtype(g, DType::Float64, false), shape, dims, keepdim);
+        if (take_sqrt) {
+          const TensorPtr sd = formula::unreduce(to_dtype(s[1], DType::Float64, false), shape, dims, keepdim);
+          // where the spread is 0 the gradient is 0, as PyTorch
+          const TensorPtr spread = binary(BinaryOp::Ne, sd, scalar_like(0, sd), sd->dtype());
+          scale = formula::select(spread, formula::div(scale, formula::mul(sd, formula::constant(denom, sd))));
+        } else {
+          scale = formula::mul(scale, formula::constant(2.0 / denom, scale));
+        }
+        return Grads{to_dtype(formula::mul(c, scale), g->dtype(), false)};
+      });
 }
 
 TensorPtr softmax_op(const TensorPtr& t, std::int64_t dim, bool log) {
   if (!is_floating(t->dtype())) throw std::runtime_error("softmax: expected a floating point tensor");
   const std::int64_t d = wrap_dim(dim, t->ndim());
   if (t->numel() == 0) {  // nothing to normalise (and no max to shift by)
-    return record(empty(t->shape(), t->dtype(), t->device()), log ? "LogSoftmaxBackward0" : "SoftmaxBackward0",
-                  {t}, {}, [](const TensorPtr& g, const Saved&) { return Grads{empty(g->shape(), g->dtype(), g->device())}; });
+    return record(empty(t->shape(), t->dtype(), t->device()), log ? "LogSoftmaxBackward0" : "SoftmaxBackward0", {t}, {},
+                  [](const TensorPtr& g, const Saved&) { return Grads{empty(g->shape(), g->dtype(), g->device())}; });
   }
   const std::vector<std::int64_t> dims = t->ndim() == 0 ? std::vector<std::int64_t>{} : std::vector<std::int64_t>{d};
   // stable: shift by the max along dim before exponentiating
@@ -346,10 +353,10 @@ TensorPtr softmax_op(const TensorPtr& t, std::int64_t dim, bool log) {
 
 TensorPtr matmul_op(const TensorPtr& a, const TensorPtr& b) {
   TensorPtr out = matmul(a, b);
-  const char* name = a->ndim() == 1 && b->ndim() == 1 ? "DotBackward0"
+  const char* name = a->ndim() == 1 && b->ndim() == 1   ? "DotBackward0"
                      : a->ndim() == 2 && b->ndim() == 1 ? "MvBackward0"
                      : a->ndim() <= 2 && b->ndim() == 2 ? "MmBackward0"
-                                                          : "BmmBackward0";
+                                                        : "BmmBackward0";
   const bool ga = a->requires_grad, gb = b->requires_grad;
   if (!any_requires_grad({&a, &b})) return out;
   return record(out, name, {a, b}, {a, b}, [ga, gb](const TensorPtr& g, const Saved& s) {
@@ -371,7 +378,8 @@ TensorPtr matmul_op(const TensorPtr& a, const TensorPtr& b) {
 TensorPtr linear_op(const TensorPtr& x, const TensorPtr& weight, const TensorPtr& bias) {
   if (x->ndim() == 0 || weight->ndim() != 2 || x->shape().back() != weight->shape()[1]) {
     throw std::runtime_error("linear: input of shape " + shape_str(x->shape()) + " and weight of shape " +
-                             shape_str(weight->shape()) + " do not fit (the input's last dim must be the "
+                             shape_str(weight->shape()) +
+                             " do not fit (the input's last dim must be the "
                              "weight's second)");
   }
   if (!is_floating(x->dtype()) || x->dtype() != weight->dtype() || (bias && bias->dtype() != x->dtype())) {
@@ -385,8 +393,8 @@ TensorPtr linear_op(const TensorPtr& x, const TensorPtr& weight, const TensorPtr
   const TensorPtr x2 = contiguous(x);
   const std::int64_t rows = shape_numel(Shape(x->shape().begin(), x->shape().end() - 1));
   const TensorPtr flat = make_view(x2, {rows, in}, {in, 1}, x2->offset());
-  const TensorPtr wt = make_view(weight, {in, out_features}, {weight->strides()[1], weight->strides()[0]},
-                                 weight->offset());
+  const TensorPtr wt =
+      make_view(weight, {in, out_features}, {weight->strides()[1], weight->strides()[0]}, weight->offset());
   TensorPtr out2 = addmm(bias, flat, wt);
   Shape out_shape = x->shape();
   out_shape.back() = out_features;
@@ -422,7 +430,8 @@ void check_in_place(const TensorPtr& self, bool other_requires_grad, const char*
   if (!grad_enabled()) return;
   if (self->requires_grad && !self->grad_fn) {
     throw std::runtime_error(std::string("a leaf Variable that requires grad is being used in an "
-                                         "in-place operation (") + op + "); wrap it in no_grad()");
+                                         "in-place operation (") +
+                             op + "); wrap it in no_grad()");
   }
   if ((self->requires_grad || other_requires_grad) && self->is_view) {
     throw std::runtime_error(std::string(op) +
@@ -433,7 +442,8 @@ void check_in_place(const TensorPtr& self, bool other_requires_grad, const char*
 
 void check_untracked_write(const TensorPtr& self, const char* op) {
   if (grad_enabled() && self->requires_grad && self->grad_fn) {
-    throw std::runtime_error(std::string(op) + ": writing into a tensor that requires grad (it is part of a "
+    throw std::runtime_error(std::string(op) +
+                             ": writing into a tensor that requires grad (it is part of a "
                              "graph) is not recorded by autograd; use an out-of-place op, or no_grad()");
   }
 }
@@ -443,18 +453,18 @@ void assign_in_place(const TensorPtr& self, const TensorPtr& value, const char* 
   // an integer or bool tensor cannot carry a gradient: copying into it records nothing
   const bool recording = grad_enabled() && value->requires_grad && is_floating(self->dtype());
   if (recording && value->shape() != self->shape()) {
-    throw std::runtime_error(std::string(op) + ": an in-place copy that broadcasts a tensor requiring grad ("
-                             + shape_str(value->shape()) + " into " + shape_str(self->shape()) +
+    throw std::runtime_error(std::string(op) + ": an in-place copy that broadcasts a tensor requiring grad (" +
+                             shape_str(value->shape()) + " into " + shape_str(self->shape()) +
                              ") is not supported; expand() it first");
   }
   if (!recording) check_untracked_write(self, op);
   // self now holds value's data, so its history is value's; a leaf gets a node that passes the
   // gradient on to it
   // (from another device: through a copy node, so the gradient goes back to value's device)
-  const TensorPtr history = !recording                             ? value
+  const TensorPtr history = !recording                          ? value
                             : value->device() != self->device() ? to_device_op(value, self->device())
-                            : !value->grad_fn                    ? clone_op(value)
-                                                                 : value;
+                            : !value->grad_fn                   ? clone_op(value)
+                                                                : value;
   copy_into(self, value);
   self->storage()->bump_version();
   if (recording) {

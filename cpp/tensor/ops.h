@@ -7,8 +7,8 @@
 #include <utility>
 #include <vector>
 
-#include "tensor/tensor.h"
 #include "kernels/kernels.h"
+#include "tensor/tensor.h"
 
 namespace chaingrad {
 
@@ -39,8 +39,7 @@ TensorPtr sum_op(const TensorPtr& t, const std::vector<std::int64_t>& dims, bool
 TensorPtr sum_to_op(const TensorPtr& g, const Shape& shape);
 TensorPtr mean_op(const TensorPtr& t, const std::vector<std::int64_t>& dims, bool keepdim);
 /// Values and indices along dim.
-std::pair<TensorPtr, TensorPtr> max_dim_op(const TensorPtr& t, std::int64_t dim, bool keepdim,
-                                           bool smallest);
+std::pair<TensorPtr, TensorPtr> max_dim_op(const TensorPtr& t, std::int64_t dim, bool keepdim, bool smallest);
 TensorPtr max_all_op(const TensorPtr& t, bool smallest);
 /// The largest (smallest) element over dims (all when empty); ties share the gradient evenly.
 TensorPtr amax_op(const TensorPtr& t, const std::vector<std::int64_t>& dims, bool keepdim, bool smallest);
@@ -48,8 +47,8 @@ TensorPtr amax_op(const TensorPtr& t, const std::vector<std::int64_t>& dims, boo
 TensorPtr norm_op(const TensorPtr& t, double p, const std::vector<std::int64_t>& dims, bool keepdim);
 /// Variance (its square root when take_sqrt: the standard deviation) over dims with Bessel's
 /// correction `correction`, computed in double.
-TensorPtr var_op(const TensorPtr& t, const std::vector<std::int64_t>& dims, double correction,
-                 bool keepdim, bool take_sqrt);
+TensorPtr var_op(const TensorPtr& t, const std::vector<std::int64_t>& dims, double correction, bool keepdim,
+                 bool take_sqrt);
 TensorPtr softmax_op(const TensorPtr& t, std::int64_t dim, bool log);
 
 // --- linear algebra ------------------------------------------------------------------------

@@ -49,16 +49,17 @@ TensorPtr random_tensor(const Shape& shape, DType dtype, bool normal, const Devi
     values[i] = r * std::cos(2 * M_PI * u2);
     if (i + 1 < n) values[i + 1] = r * std::sin(2 * M_PI * u2);
   }
-  TensorPtr src = make_ref<TensorImpl>(std::make_shared<Storage>(values.data(), values.size() * sizeof(double), nullptr),
-                                       DType::Float64, shape, contiguous_strides(shape), 0);
+  TensorPtr src =
+      make_ref<TensorImpl>(std::make_shared<Storage>(values.data(), values.size() * sizeof(double), nullptr),
+                           DType::Float64, shape, contiguous_strides(shape), 0);
   copy_into(out, src);
   return out;
 }
 
 TensorPtr randint(std::int64_t low, std::int64_t high, const Shape& shape, const Device& device) {
   if (high <= low) {
-    throw std::runtime_error("random_ expects 'from' to be less than 'to', but got from=" +
-                             std::to_string(low) + " >= to=" + std::to_string(high));
+    throw std::runtime_error("random_ expects 'from' to be less than 'to', but got from=" + std::to_string(low) +
+                             " >= to=" + std::to_string(high));
   }
   TensorPtr out = empty(shape, DType::Int64, device);
   if (device.is_cuda()) {

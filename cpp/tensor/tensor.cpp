@@ -13,20 +13,28 @@ namespace chaingrad {
 
 std::size_t itemsize(DType dtype) {
   switch (dtype) {
-    case DType::Bool: return 1;
-    case DType::Int64: return 8;
-    case DType::Float32: return 4;
-    case DType::Float64: return 8;
+    case DType::Bool:
+      return 1;
+    case DType::Int64:
+      return 8;
+    case DType::Float32:
+      return 4;
+    case DType::Float64:
+      return 8;
   }
   return 1;
 }
 
 const char* dtype_name(DType dtype) {
   switch (dtype) {
-    case DType::Bool: return "bool";
-    case DType::Int64: return "int64";
-    case DType::Float32: return "float32";
-    case DType::Float64: return "float64";
+    case DType::Bool:
+      return "bool";
+    case DType::Int64:
+      return "int64";
+    case DType::Float32:
+      return "float32";
+    case DType::Float64:
+      return "float64";
   }
   return "?";
 }
@@ -36,7 +44,7 @@ constexpr std::size_t kAlignment = 64;  // a cache line, and what AVX-512 loads 
 // Below this size plain malloc (16-byte aligned) is used: glibc's aligned_alloc splits and frees
 // padding on every call, which costs tiny tensors (the notes' scalar-sized ops) more than the op.
 constexpr std::size_t kSmallStorage = 256;
-}
+}  // namespace
 
 std::string Device::str() const { return is_cuda() ? "cuda:" + std::to_string(index) : "cpu"; }
 
@@ -47,8 +55,7 @@ Storage::Storage(std::size_t nbytes, Device device) : nbytes_(nbytes), device_(d
     return;
   }
   const std::size_t rounded = (nbytes + kAlignment - 1) / kAlignment * kAlignment;
-  data_ = nbytes <= kSmallStorage ? std::malloc(nbytes == 0 ? 1 : nbytes)
-                                  : std::aligned_alloc(kAlignment, rounded);
+  data_ = nbytes <= kSmallStorage ? std::malloc(nbytes == 0 ? 1 : nbytes) : std::aligned_alloc(kAlignment, rounded);
   if (data_ == nullptr) throw std::bad_alloc();
   release_ = [data = data_] { std::free(data); };
 }
@@ -60,8 +67,7 @@ Storage::~Storage() {
   if (release_) release_();
 }
 
-TensorImpl::TensorImpl(std::shared_ptr<Storage> storage, DType dtype, Shape shape, Shape strides,
-                       std::int64_t offset)
+TensorImpl::TensorImpl(std::shared_ptr<Storage> storage, DType dtype, Shape shape, Shape strides, std::int64_t offset)
     : storage_(std::move(storage)),
       dtype_(dtype),
       shape_(std::move(shape)),
@@ -70,8 +76,6 @@ TensorImpl::TensorImpl(std::shared_ptr<Storage> storage, DType dtype, Shape shap
       numel_(shape_numel(shape_)) {}
 
 TensorImpl::~TensorImpl() = default;
-
-
 
 Shape contiguous_strides(const Shape& shape) {
   Shape strides(shape.size());
@@ -114,9 +118,8 @@ std::string shape_str(const Shape& shape) {
 std::int64_t wrap_dim(std::int64_t dim, std::int64_t ndim) {
   const std::int64_t n = ndim == 0 ? 1 : ndim;  // a 0-d tensor accepts dim 0 and -1, as in PyTorch
   if (dim < -n || dim >= n) {
-    throw std::out_of_range("Dimension out of range (expected to be in range of [" +
-                            std::to_string(-n) + ", " + std::to_string(n - 1) + "], but got " +
-                            std::to_string(dim) + ")");
+    throw std::out_of_range("Dimension out of range (expected to be in range of [" + std::to_string(-n) + ", " +
+                            std::to_string(n - 1) + "], but got " + std::to_string(dim) + ")");
   }
   return dim < 0 ? dim + n : dim;
 }
@@ -132,8 +135,7 @@ TensorPtr empty(const Shape& shape, DType dtype, Device device) {
 }
 
 TensorPtr make_view(const TensorPtr& t, Shape shape, Shape strides, std::int64_t offset) {
-  return make_ref<TensorImpl>(t->storage(), t->dtype(), std::move(shape), std::move(strides),
-                              offset);
+  return make_ref<TensorImpl>(t->storage(), t->dtype(), std::move(shape), std::move(strides), offset);
 }
 
 std::uint64_t HookList::add(GradHook fn, bool last) {

@@ -115,8 +115,7 @@ class HookList {
 /// A strided view of a Storage plus its autograd state.
 class TensorImpl : public RefCounted {
  public:
-  TensorImpl(std::shared_ptr<Storage> storage, DType dtype, Shape shape, Shape strides,
-             std::int64_t offset);
+  TensorImpl(std::shared_ptr<Storage> storage, DType dtype, Shape shape, Shape strides, std::int64_t offset);
   TensorImpl(const TensorImpl&) = delete;
   TensorImpl& operator=(const TensorImpl&) = delete;
   ~TensorImpl();

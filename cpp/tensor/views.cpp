@@ -41,8 +41,7 @@ Shape infer_shape(const Shape& shape, std::int64_t numel) {
     }
     out[infer_at] = numel / known;
   } else if (known != numel) {
-    throw std::runtime_error("shape '" + shape_str(shape) + "' is invalid for input of size " +
-                             std::to_string(numel));
+    throw std::runtime_error("shape '" + shape_str(shape) + "' is invalid for input of size " + std::to_string(numel));
   }
   return out;
 }
@@ -61,8 +60,8 @@ std::optional<Shape> view_strides(const Shape& shape, const Shape& strides, cons
   for (std::int64_t d = static_cast<std::int64_t>(shape.size()) - 1; d >= 0; --d) {
     run_numel *= shape[d];
     std::int64_t next = 0;  // the stride the dim before d has when it continues the run
-    const bool run_ends = d == 0 || (shape[d - 1] != 1 && (__builtin_mul_overflow(run_numel, run_stride, &next) ||
-                                                          strides[d - 1] != next));
+    const bool run_ends = d == 0 || (shape[d - 1] != 1 &&
+                                     (__builtin_mul_overflow(run_numel, run_stride, &next) || strides[d - 1] != next));
     if (!run_ends) continue;
     while (view_d >= 0 && (view_numel < run_numel || new_shape[view_d] == 1)) {
       if (__builtin_mul_overflow(view_numel, run_stride, &out[view_d])) return std::nullopt;
@@ -104,10 +103,10 @@ TensorPtr reshape_op(const TensorPtr& t, const Shape& shape_in, bool must_view) 
 
 TensorPtr permute_op(const TensorPtr& t, const std::vector<std::int64_t>& dims_in) {
   if (static_cast<std::int64_t>(dims_in.size()) != t->ndim()) {
-    throw std::runtime_error("permute(sparse_coo): number of dimensions in the tensor input does not "
-                             "match the length of the desired ordering of dimensions i.e. input.dim() = " +
-                             std::to_string(t->ndim()) + " is not equal to len(dims) = " +
-                             std::to_string(dims_in.size()));
+    throw std::runtime_error(
+        "permute(sparse_coo): number of dimensions in the tensor input does not "
+        "match the length of the desired ordering of dimensions i.e. input.dim() = " +
+        std::to_string(t->ndim()) + " is not equal to len(dims) = " + std::to_string(dims_in.size()));
   }
   std::vector<std::int64_t> dims;
   for (std::int64_t d : dims_in) dims.push_back(wrap_dim(d, t->ndim()));
@@ -179,14 +178,15 @@ TensorPtr expand_op(const TensorPtr& t, const Shape& sizes) {
   for (std::size_t i = 0; i < sizes.size(); ++i) {
     const bool existing = i >= lead;
     const std::int64_t have = existing ? t->shape()[i - lead] : 1;
-    if (sizes[i] < -1) throw std::runtime_error("expand: invalid size " + std::to_string(sizes[i]) + " in " + shape_str(sizes));
+    if (sizes[i] < -1)
+      throw std::runtime_error("expand: invalid size " + std::to_string(sizes[i]) + " in " + shape_str(sizes));
     const std::int64_t want = sizes[i] == -1 ? have : sizes[i];
     if (sizes[i] == -1 && !existing) throw std::runtime_error("expand: -1 is not allowed in a new leading dimension");
     if (have != want && have != 1) {
       throw std::runtime_error("The expanded size of the tensor (" + std::to_string(want) +
                                ") must match the existing size (" + std::to_string(have) +
-                               ") at non-singleton dimension " + std::to_string(i) + ".  Target sizes: " +
-                               shape_str(sizes) + ".  Tensor sizes: " + shape_str(t->shape()));
+                               ") at non-singleton dimension " + std::to_string(i) +
+                               ".  Target sizes: " + shape_str(sizes) + ".  Tensor sizes: " + shape_str(t->shape()));
     }
     shape[i] = want;
     if (existing && have == want) strides[i] = t->strides()[i - lead];
@@ -218,8 +218,8 @@ TensorPtr storage_view(const TensorPtr& t, const Shape& shape, const Shape& stri
   }
   if (!fits || (numel > 0 && last >= capacity) || offset > capacity) {
     throw std::runtime_error("storage_view: sizes " + shape_str(shape) + ", strides " + shape_str(strides) +
-                             " and offset " + std::to_string(offset) + " reach past the " +
-                             std::to_string(capacity) + " elements of the storage");
+                             " and offset " + std::to_string(offset) + " reach past the " + std::to_string(capacity) +
+                             " elements of the storage");
   }
   return as_view(t, shape, strides, offset);
 }
@@ -230,9 +230,7 @@ TensorPtr clone_op(const TensorPtr& t) {
   return record(out, "CloneBackward0", {t}, {}, [](const TensorPtr& g, const Saved&) { return Grads{g}; });
 }
 
-TensorPtr detach_op(const TensorPtr& t) {
-  return make_view(t, t->shape(), t->strides(), t->offset());
-}
+TensorPtr detach_op(const TensorPtr& t) { return make_view(t, t->shape(), t->strides(), t->offset()); }
 
 TensorPtr cat_op(const std::vector<TensorPtr>& tensors, std::int64_t dim) {
   if (tensors.empty()) throw std::runtime_error("torch.cat(): expected a non-empty list of Tensors");
@@ -246,8 +244,8 @@ TensorPtr cat_op(const std::vector<TensorPtr>& tensors, std::int64_t dim) {
   for (std::size_t i = 0; i < tensors.size(); ++i) {
     const TensorPtr& t = tensors[i];
     if (t->ndim() != first->ndim()) {
-      throw std::runtime_error("Tensors must have same number of dimensions: got " +
-                               std::to_string(first->ndim()) + " and " + std::to_string(t->ndim()));
+      throw std::runtime_error("Tensors must have same number of dimensions: got " + std::to_string(first->ndim()) +
+                               " and " + std::to_string(t->ndim()));
     }
     for (std::int64_t k = 0; k < t->ndim(); ++k) {
       if (k != d && t->shape()[k] != first->shape()[k]) {
@@ -310,9 +308,8 @@ TensorPtr stack_op(const std::vector<TensorPtr>& tensors, std::int64_t dim) {
   if (tensors.empty()) throw std::runtime_error("stack expects a non-empty TensorList");
   for (std::size_t i = 1; i < tensors.size(); ++i) {
     if (tensors[i]->shape() != tensors[0]->shape()) {
-      throw std::runtime_error("stack expects each tensor to be equal size, but got " +
-                               shape_str(tensors[0]->shape()) + " at entry 0 and " +
-                               shape_str(tensors[i]->shape()) + " at entry " + std::to_string(i));
+      throw std::runtime_error("stack expects each tensor to be equal size, but got " + shape_str(tensors[0]->shape()) +
+                               " at entry 0 and " + shape_str(tensors[i]->shape()) + " at entry " + std::to_string(i));
     }
   }
   const std::int64_t d = wrap_dim(dim, tensors[0]->ndim() + 1);
@@ -352,8 +349,7 @@ Layout index_layout(const TensorImpl& t, const std::vector<IndexItem>& items) {
         break;
       }
       case IndexItem::Kind::Slice: {
-        const std::int64_t count =
-            item.stop > item.start ? (item.stop - item.start + item.step - 1) / item.step : 0;
+        const std::int64_t count = item.stop > item.start ? (item.stop - item.start + item.step - 1) / item.step : 0;
         v.offset += item.start * t.strides()[dim];
         v.shape.push_back(count);
         v.strides.push_back(t.strides()[dim] * item.step);
@@ -386,8 +382,9 @@ TensorPtr index_op(const TensorPtr& t, const std::vector<IndexItem>& items) {
   const Layout v = index_layout(*t, items);
   TensorPtr out = as_view(t, v.shape, v.strides, v.offset);
   if (!any_requires_grad({&t})) return out;
-  return record(out, name, {t}, {},
-                [from = t->shape(), items](const TensorPtr& g, const Saved&) { return Grads{index_backward_op(g, from, items)}; });
+  return record(out, name, {t}, {}, [from = t->shape(), items](const TensorPtr& g, const Saved&) {
+    return Grads{index_backward_op(g, from, items)};
+  });
 }
 
 TensorPtr index_backward_op(const TensorPtr& g, const Shape& shape, const std::vector<IndexItem>& items) {

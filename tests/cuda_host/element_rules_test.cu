@@ -71,12 +71,13 @@ void check_binary(const std::vector<T>& values) {
     const DTypeRule rule = cg::dtype_rule(op);
     if constexpr (!std::is_floating_point_v<T>) {
       if (rule == DTypeRule::Float) continue;  // computed in float
-      if (std::is_same_v<T, bool> && (op == BinaryOp::Sub || op == BinaryOp::Pow || rule == DTypeRule::KeepNoBool)) continue;
+      if (std::is_same_v<T, bool> && (op == BinaryOp::Sub || op == BinaryOp::Pow || rule == DTypeRule::KeepNoBool))
+        continue;
     }
     for (T x : values) {
       for (T y : values) {
         if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
-          if (op == BinaryOp::Pow && y < 0) continue;  // refused before the kernel
+          if (op == BinaryOp::Pow && y < 0) continue;             // refused before the kernel
           if (rule == DTypeRule::KeepNoBool && y == 0) continue;  // fmod, remainder: refused
         }
         if (cg::is_comparison(op)) {
@@ -104,7 +105,10 @@ void check_binary(const std::vector<T>& values) {
 /// A few spot values against libm, so a rule that is wrong on both devices is caught too.
 void check_values() {
   auto near = [](double a, double b) { return std::fabs(a - b) <= 1e-12 * std::fmax(1.0, std::fabs(b)); };
-  const struct { double got, want; const char* what; } cases[] = {
+  const struct {
+    double got, want;
+    const char* what;
+  } cases[] = {
       {cg::unary_value<UnaryOp::Log1p, double>(1e-20), 1e-20, "log1p(1e-20)"},
       {cg::unary_value<UnaryOp::Expm1, double>(1e-20), 1e-20, "expm1(1e-20)"},
       {cg::unary_value<UnaryOp::Softplus, double>(30.0, {1.0, 20.0}), 30.0, "softplus past the threshold"},
@@ -128,7 +132,8 @@ void check_values() {
 
 int main() {
   const double inf = std::numeric_limits<double>::infinity(), nan = std::numeric_limits<double>::quiet_NaN();
-  const std::vector<double> reals{-inf, -88.5, -2.5, -1.0, -1e-30, -0.0, 0.0, 1e-30, 0.5, 1.0, 3.0, 20.0, 88.5, inf, nan};
+  const std::vector<double> reals{-inf, -88.5, -2.5, -1.0, -1e-30, -0.0, 0.0, 1e-30,
+                                  0.5,  1.0,   3.0,  20.0, 88.5,   inf,  nan};
   const std::vector<float> floats(reals.begin(), reals.end());
   const std::vector<std::int64_t> ints{std::numeric_limits<std::int64_t>::min(), -7, -2, -1, 0, 1, 2, 5, 9};
   // none, and each op's parameter slots filled (softplus (2, 3), gelu 'tanh', slopes and bounds)

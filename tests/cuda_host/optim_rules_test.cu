@@ -46,9 +46,18 @@ std::vector<T> run(Update update) {
   return p;
 }
 
-struct SgdCase { double lr, momentum, dampening, weight_decay; bool nesterov, maximize; };
-struct RmspropCase { double lr, alpha, eps, weight_decay, momentum; bool centered, maximize; };
-struct AdamCase { double lr, beta1, beta2, eps, weight_decay; bool decoupled, amsgrad, maximize; };
+struct SgdCase {
+  double lr, momentum, dampening, weight_decay;
+  bool nesterov, maximize;
+};
+struct RmspropCase {
+  double lr, alpha, eps, weight_decay, momentum;
+  bool centered, maximize;
+};
+struct AdamCase {
+  double lr, beta1, beta2, eps, weight_decay;
+  bool decoupled, amsgrad, maximize;
+};
 
 template <class T>
 void all_cases() {

@@ -31,10 +31,18 @@ Shape random_strides(const Shape& shape, std::mt19937& rng) {
   const int kind = static_cast<int>(rng() % 4);
   for (std::size_t d = shape.size(); d-- > 0;) {
     switch (kind) {
-      case 0: strides[d] = running; break;                                 // contiguous
-      case 1: strides[d] = rng() % 3 == 0 ? 0 : running; break;            // broadcast dims
-      case 2: strides[d] = running * (1 + static_cast<std::int64_t>(rng() % 3)); break;  // slices
-      default: strides[d] = static_cast<std::int64_t>(rng() % 7); break;   // anything
+      case 0:
+        strides[d] = running;
+        break;  // contiguous
+      case 1:
+        strides[d] = rng() % 3 == 0 ? 0 : running;
+        break;  // broadcast dims
+      case 2:
+        strides[d] = running * (1 + static_cast<std::int64_t>(rng() % 3));
+        break;  // slices
+      default:
+        strides[d] = static_cast<std::int64_t>(rng() % 7);
+        break;  // anything
     }
     running *= shape[d] + static_cast<std::int64_t>(rng() % 2);
   }

@@ -31,8 +31,7 @@ void flat_unary(UnaryOp op, OpParams p, T* y, const T* x, std::int64_t begin, st
 
 /// z[i] = op(x[i], y[i]) for i in [begin, end): x or y may be one broadcast element (step 0).
 template <BinaryOp op, class T>
-void flat_binary_loop(T* z, const T* x, bool x_step, const T* y, bool y_step, std::int64_t begin,
-                      std::int64_t end) {
+void flat_binary_loop(T* z, const T* x, bool x_step, const T* y, bool y_step, std::int64_t begin, std::int64_t end) {
   if (x_step && y_step) {
     for (std::int64_t i = begin; i < end; ++i) z[i] = binary_value<op, T>(x[i], y[i]);
   } else if (x_step) {

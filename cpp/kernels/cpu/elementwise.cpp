@@ -8,11 +8,11 @@
 #include <type_traits>
 
 #include "core/gil.h"
-#include "kernels/cpu/parallel.h"
 #include "kernels/cpu/element_loops.h"
 #include "kernels/cpu/isa.h"
-#include "tensor/device.h"
+#include "kernels/cpu/parallel.h"
 #include "kernels/loops.h"
+#include "tensor/device.h"
 
 namespace chaingrad {
 namespace {
@@ -30,10 +30,9 @@ Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
     const std::int64_t da = i < n - a.size() ? 1 : a[i - (n - a.size())];
     const std::int64_t db = i < n - b.size() ? 1 : b[i - (n - b.size())];
     if (da != db && da != 1 && db != 1) {
-      throw std::runtime_error(std::string(op) + ": shapes " + shape_str(a) + " and " +
-                                  shape_str(b) + " cannot be broadcast together (dim " +
-                                  std::to_string(i) + ": " + std::to_string(da) + " vs " +
-                                  std::to_string(db) + ")");
+      throw std::runtime_error(std::string(op) + ": shapes " + shape_str(a) + " and " + shape_str(b) +
+                               " cannot be broadcast together (dim " + std::to_string(i) + ": " + std::to_string(da) +
+                               " vs " + std::to_string(db) + ")");
     }
     out[i] = da == 1 ? db : da;
   }
@@ -47,8 +46,7 @@ void copy_into(const TensorPtr& dst, const TensorPtr& src_in) {
                       : src_in;
   if (broadcast_shapes(dst->shape(), src->shape(), "copy") != dst->shape()) {
     throw std::runtime_error("copy: source of shape " + shape_str(src->shape()) +
-                                " cannot be broadcast to destination of shape " +
-                                shape_str(dst->shape()));
+                             " cannot be broadcast to destination of shape " + shape_str(dst->shape()));
   }
   // A copy may cross devices (as PyTorch's copy_): the source moves first, then converts there.
   if (dst->is_cuda()) {
@@ -113,10 +111,9 @@ void fill(const TensorPtr& dst, double value) {
     using T = decltype(tag);
     const T v = convert_value<T>(value);
     T* out = dst->data_as<T>();
-    for_each_run<1>(dst->shape(), {dst->strides().data()},
-                    [&](const auto& off, const auto& step, std::int64_t n) {
-                      for (std::int64_t j = 0; j < n; ++j) out[off[0] + j * step[0]] = v;
-                    });
+    for_each_run<1>(dst->shape(), {dst->strides().data()}, [&](const auto& off, const auto& step, std::int64_t n) {
+      for (std::int64_t j = 0; j < n; ++j) out[off[0] + j * step[0]] = v;
+    });
   });
 }
 
@@ -128,8 +125,7 @@ TensorPtr scalar_tensor(double value, DType dtype) {
 
 double item(const TensorPtr& t) {
   if (t->numel() != 1) {
-    throw std::runtime_error("a Tensor with " + std::to_string(t->numel()) +
-                                " elements cannot be converted to Scalar");
+    throw std::runtime_error("a Tensor with " + std::to_string(t->numel()) + " elements cannot be converted to Scalar");
   }
   const TensorPtr host = to_device(t, Device{});
   return dispatch(t->dtype(), [&](auto tag) {
@@ -145,13 +141,19 @@ namespace {
 template <class O, class T, class F>
 bool flat_binary(O* z, const T* x, bool x_flat, const T* y, bool y_flat, std::int64_t n, F f) {
   if (x_flat && y_flat) {
-    parallel_for(n, [&](std::int64_t b, std::int64_t e) { for (std::int64_t i = b; i < e; ++i) z[i] = f(x[i], y[i]); });
+    parallel_for(n, [&](std::int64_t b, std::int64_t e) {
+      for (std::int64_t i = b; i < e; ++i) z[i] = f(x[i], y[i]);
+    });
   } else if (x_flat) {
     const T v = y[0];
-    parallel_for(n, [&](std::int64_t b, std::int64_t e) { for (std::int64_t i = b; i < e; ++i) z[i] = f(x[i], v); });
+    parallel_for(n, [&](std::int64_t b, std::int64_t e) {
+      for (std::int64_t i = b; i < e; ++i) z[i] = f(x[i], v);
+    });
   } else if (y_flat) {
     const T v = x[0];
-    parallel_for(n, [&](std::int64_t b, std::int64_t e) { for (std::int64_t i = b; i < e; ++i) z[i] = f(v, y[i]); });
+    parallel_for(n, [&](std::int64_t b, std::int64_t e) {
+      for (std::int64_t i = b; i < e; ++i) z[i] = f(v, y[i]);
+    });
   } else {
     return false;
   }
@@ -247,7 +249,7 @@ void run_binary(BinaryOp op, const TensorPtr& out, const TensorPtr& a, const Ten
   const Shape& shape = out->shape();
   if (dtype == DType::Bool && (op == BinaryOp::Sub || op == BinaryOp::Div || op == BinaryOp::Pow)) {
     throw std::runtime_error(std::string(binary_op_name(op)) +
-                                ": not supported for two bool tensors; convert one with .int()");
+                             ": not supported for two bool tensors; convert one with .int()");
   }
   const TensorPtr x = cast(a, dtype);
   const TensorPtr y = cast(b, dtype);
@@ -344,8 +346,7 @@ TensorPtr relu_backward(const TensorPtr& g, const TensorPtr& y) {
 }
 
 TensorPtr where(const TensorPtr& cond, const TensorPtr& a, const TensorPtr& b, DType dtype) {
-  const Shape shape = broadcast_shapes(cond->shape(), broadcast_shapes(a->shape(), b->shape(), "where"),
-                                       "where");
+  const Shape shape = broadcast_shapes(cond->shape(), broadcast_shapes(a->shape(), b->shape(), "where"), "where");
   const Device device = common_device("where", {cond.get(), a.get(), b.get()});
   const TensorPtr c = cast(cond, DType::Bool);
   const TensorPtr x = cast(a, dtype);
@@ -355,8 +356,7 @@ TensorPtr where(const TensorPtr& cond, const TensorPtr& a, const TensorPtr& b, D
     cuda::where(*out, cuda_operand(c, shape), cuda_operand(x, shape), cuda_operand(y, shape));
     return out;
   }
-  const Shape cs = broadcast_strides(*c, shape), xs = broadcast_strides(*x, shape),
-              ys = broadcast_strides(*y, shape);
+  const Shape cs = broadcast_strides(*c, shape), xs = broadcast_strides(*x, shape), ys = broadcast_strides(*y, shape);
   TensorPtr out = empty(shape, dtype);
   dispatch(dtype, [&](auto tag) {
     using T = decltype(tag);
@@ -367,8 +367,8 @@ TensorPtr where(const TensorPtr& cond, const TensorPtr& a, const TensorPtr& b, D
     for_each_run<4>(shape, {out->strides().data(), cs.data(), xs.data(), ys.data()},
                     [&](const auto& off, const auto& step, std::int64_t n) {
                       for (std::int64_t j = 0; j < n; ++j) {
-                        pz[off[0] + j * step[0]] = pc[off[1] + j * step[1]] ? px[off[2] + j * step[2]]
-                                                                          : py[off[3] + j * step[3]];
+                        pz[off[0] + j * step[0]] =
+                            pc[off[1] + j * step[1]] ? px[off[2] + j * step[2]] : py[off[3] + j * step[3]];
                       }
                     });
   });

@@ -5,9 +5,9 @@
 #include <string>
 
 #include "core/gil.h"
-#include "tensor/device.h"
 #include "kernels/kernels.h"
 #include "kernels/loops.h"
+#include "tensor/device.h"
 
 namespace chaingrad {
 namespace {
@@ -56,11 +56,11 @@ void gemm(const TensorPtr& a, const TensorPtr& b, const TensorPtr& out, double b
     const auto tb = B.transposed ? CblasTrans : CblasNoTrans;
     GilRelease unlocked(n * m * k >= kParallelGrain);
     if constexpr (std::is_same_v<T, float>) {
-      scipy_cblas_sgemm(CblasRowMajor, ta, tb, int(n), int(m), int(k), 1.0f, A.owner->data_as<float>(),
-                        int(A.ld), B.owner->data_as<float>(), int(B.ld), float(beta), out->data_as<float>(), int(m));
+      scipy_cblas_sgemm(CblasRowMajor, ta, tb, int(n), int(m), int(k), 1.0f, A.owner->data_as<float>(), int(A.ld),
+                        B.owner->data_as<float>(), int(B.ld), float(beta), out->data_as<float>(), int(m));
     } else {
-      scipy_cblas_dgemm(CblasRowMajor, ta, tb, int(n), int(m), int(k), 1.0, A.owner->data_as<double>(),
-                        int(A.ld), B.owner->data_as<double>(), int(B.ld), beta, out->data_as<double>(), int(m));
+      scipy_cblas_dgemm(CblasRowMajor, ta, tb, int(n), int(m), int(k), 1.0, A.owner->data_as<double>(), int(A.ld),
+                        B.owner->data_as<double>(), int(B.ld), beta, out->data_as<double>(), int(m));
     }
   } else {  // int64: no BLAS; a plain i-k-j loop
     const T* pa = a->data_as<T>();
@@ -74,7 +74,8 @@ void gemm(const TensorPtr& a, const TensorPtr& b, const TensorPtr& out, double b
       }
       for (std::int64_t p = 0; p < k; ++p) {
         const T av = pa[i * as0 + p * as1];
-        for (std::int64_t j = 0; j < m; ++j) pc[i * m + j] = wrapping_add(pc[i * m + j], wrapping_mul(av, pb[p * bs0 + j * bs1]));
+        for (std::int64_t j = 0; j < m; ++j)
+          pc[i * m + j] = wrapping_add(pc[i * m + j], wrapping_mul(av, pb[p * bs0 + j * bs1]));
       }
     }
   }
@@ -86,8 +87,7 @@ TensorPtr batch_matrix(const TensorPtr& t, const Shape& batch, const Shape& bstr
   std::int64_t offset = t->offset();
   for (std::size_t d = 0; d < batch.size(); ++d) offset += index[d] * bstrides[d];
   const std::int64_t nd = t->ndim();
-  return make_view(t, {t->shape()[nd - 2], t->shape()[nd - 1]}, {t->strides()[nd - 2], t->strides()[nd - 1]},
-                   offset);
+  return make_view(t, {t->shape()[nd - 2], t->shape()[nd - 1]}, {t->strides()[nd - 2], t->strides()[nd - 1]}, offset);
 }
 
 }  // namespace
@@ -112,13 +112,12 @@ TensorPtr addmm(const TensorPtr& bias, const TensorPtr& a, const TensorPtr& b) {
 
 TensorPtr matmul(const TensorPtr& a_in, const TensorPtr& b_in) {
   if (a_in->ndim() == 0 || b_in->ndim() == 0) {
-    throw std::runtime_error("matmul: both arguments need at least 1 dimension, got " +
-                                std::to_string(a_in->ndim()) + "D and " + std::to_string(b_in->ndim()) +
-                                "D tensors");
+    throw std::runtime_error("matmul: both arguments need at least 1 dimension, got " + std::to_string(a_in->ndim()) +
+                             "D and " + std::to_string(b_in->ndim()) + "D tensors");
   }
   if (a_in->dtype() != b_in->dtype()) {
     throw std::runtime_error(std::string("matmul: expected both operands to have the same dtype, got ") +
-                                dtype_name(a_in->dtype()) + " and " + dtype_name(b_in->dtype()));
+                             dtype_name(a_in->dtype()) + " and " + dtype_name(b_in->dtype()));
   }
   const Device device = common_device("matmul", {a_in.get(), b_in.get()});
   if (a_in->dtype() == DType::Bool) throw std::runtime_error("matmul: not supported for bool tensors");
@@ -129,9 +128,8 @@ TensorPtr matmul(const TensorPtr& a_in, const TensorPtr& b_in) {
   const std::int64_t n = a->shape()[a->ndim() - 2], k = a->shape()[a->ndim() - 1];
   const std::int64_t k2 = b->shape()[b->ndim() - 2], m = b->shape()[b->ndim() - 1];
   if (k != k2) {
-    throw std::runtime_error("matmul: shapes " + shape_str(a_in->shape()) + " and " +
-                                shape_str(b_in->shape()) + " cannot be multiplied (" + matrix_str(n, k) +
-                                " and " + matrix_str(k2, m) + ")");
+    throw std::runtime_error("matmul: shapes " + shape_str(a_in->shape()) + " and " + shape_str(b_in->shape()) +
+                             " cannot be multiplied (" + matrix_str(n, k) + " and " + matrix_str(k2, m) + ")");
   }
   const Shape a_batch(a->shape().begin(), a->shape().end() - 2);
   const Shape b_batch(b->shape().begin(), b->shape().end() - 2);

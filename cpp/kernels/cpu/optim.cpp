@@ -5,8 +5,8 @@
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
-#include <type_traits>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "core/gil.h"
@@ -163,8 +163,8 @@ void rmsprop_step(const Tensors& params, const Tensors& grads, const Tensors& sq
     with_flags(
         [&](auto... fixed) {
           rmsprop_loop<T, optim::RmspropFixedFlags<decltype(fixed)::value...>>(
-              data<T>(params[k]), data<T>(grads[k]), data<T>(square_avg[k]), data<T>(grad_avg[k]),
-              data<T>(bufs[k]), params[k]->numel(), c);
+              data<T>(params[k]), data<T>(grads[k]), data<T>(square_avg[k]), data<T>(grad_avg[k]), data<T>(bufs[k]),
+              params[k]->numel(), c);
         },
         f.decay, f.centered, f.momentum, f.maximize);
   });
@@ -198,9 +198,9 @@ void adam_step(const Tensors& params, const Tensors& grads, const Tensors& exp_a
                                                 optim::adam_step_size(lr, bc), bc.second_sqrt);
     with_flags(
         [&](auto... fixed) {
-          adam_loop<T, optim::AdamFixedFlags<decltype(fixed)::value...>>(
-              data<T>(params[k]), data<T>(grads[k]), data<T>(exp_avg[k]), data<T>(exp_avg_sq[k]), data<T>(max_sq[k]),
-              params[k]->numel(), c);
+          adam_loop<T, optim::AdamFixedFlags<decltype(fixed)::value...>>(data<T>(params[k]), data<T>(grads[k]),
+                                                                         data<T>(exp_avg[k]), data<T>(exp_avg_sq[k]),
+                                                                         data<T>(max_sq[k]), params[k]->numel(), c);
         },
         f.decay, f.decoupled, f.amsgrad, f.maximize);
   });

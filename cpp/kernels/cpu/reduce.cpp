@@ -6,9 +6,9 @@
 
 #include "core/gil.h"
 #include "kernels/cpu/parallel.h"
-#include "tensor/device.h"
 #include "kernels/kernels.h"
 #include "kernels/loops.h"
+#include "tensor/device.h"
 
 namespace chaingrad {
 
@@ -19,7 +19,7 @@ std::vector<std::int64_t> normalize_dims(const std::vector<std::int64_t>& dims, 
   std::sort(out.begin(), out.end());
   if (std::adjacent_find(out.begin(), out.end()) != out.end()) {
     throw std::runtime_error("dim " + std::to_string(*std::adjacent_find(out.begin(), out.end())) +
-                                " appears multiple times in the list of dims");
+                             " appears multiple times in the list of dims");
   }
   if (ndim == 0) out.clear();  // dim 0 of a 0-d tensor reduces nothing
   return out;
@@ -30,9 +30,9 @@ namespace {
 /// The shape after reducing dims (kept as size 1, or dropped), and the strides that map an input
 /// index to its output element (0 along reduced dims).
 struct Reduction {
-  Shape kept_shape;   // reduced dims as 1
-  Shape out_shape;    // as returned (reduced dims dropped unless keepdim)
-  Shape gather;       // per input dim: the output stride, 0 where reduced
+  Shape kept_shape;  // reduced dims as 1
+  Shape out_shape;   // as returned (reduced dims dropped unless keepdim)
+  Shape gather;      // per input dim: the output stride, 0 where reduced
 };
 
 Reduction plan_reduction(const Shape& in, const std::vector<std::int64_t>& dims, bool keepdim) {
@@ -119,7 +119,8 @@ TensorPtr reduce_sum(const TensorPtr& t, const std::vector<std::int64_t>& dims_i
     GilRelease unlocked(t->numel() >= kParallelGrain);
     dispatch(t->dtype(), [&](auto tag) {
       using T = decltype(tag);
-      using Acc = std::conditional_t<std::is_floating_point_v<T>, double, std::uint64_t>;  // see Note [integer wrap-around]
+      using Acc =
+          std::conditional_t<std::is_floating_point_v<T>, double, std::uint64_t>;  // see Note [integer wrap-around]
       Acc* acc = nullptr;
       if constexpr (std::is_floating_point_v<T>) acc = acc_f.data();
       else acc = acc_i.data();
@@ -162,8 +163,7 @@ TensorPtr sum_of_squares(const TensorPtr& t, const std::vector<std::int64_t>& di
   return reduce_sum<true>(t, dims, keepdim);
 }
 
-std::pair<TensorPtr, TensorPtr> max_along(const TensorPtr& t, std::int64_t dim_in, bool keepdim,
-                                          bool smallest) {
+std::pair<TensorPtr, TensorPtr> max_along(const TensorPtr& t, std::int64_t dim_in, bool keepdim, bool smallest) {
   const char* name = smallest ? "min" : "max";
   if (t->ndim() == 0) {
     TensorPtr values = cast(t, t->dtype(), /*copy=*/true);
@@ -174,8 +174,8 @@ std::pair<TensorPtr, TensorPtr> max_along(const TensorPtr& t, std::int64_t dim_i
   const std::int64_t dim = wrap_dim(dim_in, t->ndim());
   const std::int64_t length = t->shape()[dim];
   if (length == 0) {
-    throw std::runtime_error(std::string(name) + "(): Expected reduction dim " +
-                                std::to_string(dim) + " to have non-zero size");
+    throw std::runtime_error(std::string(name) + "(): Expected reduction dim " + std::to_string(dim) +
+                             " to have non-zero size");
   }
   const Reduction r = plan_reduction(t->shape(), {dim}, keepdim);
   TensorPtr values = empty(r.out_shape, t->dtype(), t->device());
@@ -223,8 +223,8 @@ std::pair<TensorPtr, TensorPtr> max_along(const TensorPtr& t, std::int64_t dim_i
 TensorPtr max_all(const TensorPtr& t, bool smallest) {
   if (t->numel() == 0) {
     throw std::runtime_error(std::string(smallest ? "min" : "max") +
-                                "(): Expected reduction dim to be specified for input.numel() == 0. "
-                                "Specify the reduction dim with the 'dim' argument.");
+                             "(): Expected reduction dim to be specified for input.numel() == 0. "
+                             "Specify the reduction dim with the 'dim' argument.");
   }
   TensorPtr flat = contiguous(t);
   TensorPtr view = make_view(flat, {flat->numel()}, {1}, flat->offset());
@@ -242,8 +242,8 @@ TensorPtr sum_to(const TensorPtr& grad, const Shape& shape) {
   if (grad->shape() == shape) return grad;
   const std::int64_t lead = grad->ndim() - static_cast<std::int64_t>(shape.size());
   if (lead < 0) {
-    throw std::runtime_error("sum_to: gradient of shape " + shape_str(grad->shape()) +
-                                " has fewer dims than " + shape_str(shape));
+    throw std::runtime_error("sum_to: gradient of shape " + shape_str(grad->shape()) + " has fewer dims than " +
+                             shape_str(shape));
   }
   std::vector<std::int64_t> dims;
   for (std::int64_t d = 0; d < grad->ndim(); ++d) {
@@ -252,8 +252,8 @@ TensorPtr sum_to(const TensorPtr& grad, const Shape& shape) {
   for (std::int64_t d = lead; d < grad->ndim(); ++d) {
     const std::int64_t want = shape[d - lead], have = grad->shape()[d];
     if (want != have && want != 1) {
-      throw std::runtime_error("sum_to: gradient of shape " + shape_str(grad->shape()) +
-                               " does not reduce to " + shape_str(shape));
+      throw std::runtime_error("sum_to: gradient of shape " + shape_str(grad->shape()) + " does not reduce to " +
+                               shape_str(shape));
     }
   }
   TensorPtr reduced = dims.empty() ? grad : sum(grad, dims, /*keepdim=*/true);

@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
-#include "tensor/tensor.h"
 #include "kernels/kernels.h"
+#include "tensor/tensor.h"
 
 namespace chaingrad::cuda {
 
@@ -56,9 +56,9 @@ void copy_bytes(void* dst, int dst_device, const void* src, int src_device, std:
 struct Operand {
   const void* data = nullptr;  // null: use the scalar
   DType dtype = DType::Float32;
-  Shape strides;               // elements, one per output dim
-  double scalar = 0;           // the value when data is null (floating and bool)
-  std::int64_t scalar_int = 0; // the value when data is null (int64, exact)
+  Shape strides;                // elements, one per output dim
+  double scalar = 0;            // the value when data is null (floating and bool)
+  std::int64_t scalar_int = 0;  // the value when data is null (int64, exact)
 };
 
 /// dst[i] = convert(src[i]) over dst's shape (dst may be strided; src broadcast).
@@ -85,17 +85,17 @@ bool any_negative(const TensorImpl& t);
 void sum(const TensorImpl& out, const TensorImpl& in, const std::vector<std::int64_t>& dims);
 /// The largest (or smallest) element along `dim` and its first index; NaN wins, as PyTorch.
 /// values (in's dtype) and indices (int64) are contiguous with dim's size set to 1.
-void max_along(const TensorImpl& values, const TensorImpl& indices, const TensorImpl& in,
-               std::int64_t dim, bool smallest);
+void max_along(const TensorImpl& values, const TensorImpl& indices, const TensorImpl& in, std::int64_t dim,
+               bool smallest);
 
 // --- matrix products ------------------------------------------------------------------------
 /// Row-major C = A @ B + beta * C (beta 0 or 1) for n x k A and k x m B of dtype float32, float64
 /// or int64, element (i, j) of A at a[i * as0 + j * as1] (likewise B), C contiguous with row
 /// stride ldc. float32 and float64 go through cuBLAS when it was found (without TF32, as
 /// PyTorch's default), else through chaingrad's tiled kernel.
-void gemm(DType dtype, std::int64_t n, std::int64_t m, std::int64_t k, const void* a,
-          std::int64_t as0, std::int64_t as1, const void* b, std::int64_t bs0, std::int64_t bs1,
-          double beta, void* c, std::int64_t ldc, int device);
+void gemm(DType dtype, std::int64_t n, std::int64_t m, std::int64_t k, const void* a, std::int64_t as0,
+          std::int64_t as1, const void* b, std::int64_t bs0, std::int64_t bs1, double beta, void* c, std::int64_t ldc,
+          int device);
 /// Where cuBLAS may be found (libcublas.so paths, preferred first). Nothing is loaded here: the
 /// first float matmul on a GPU tries them, so importing chaingrad costs no dlopen and no CUDA
 /// initialisation.
@@ -122,9 +122,18 @@ struct ParamSlot {
   std::int64_t numel = 0;
   double bias_correction1 = 1, bias_correction2_sqrt = 1;
 };
-struct SgdOptions { double lr, momentum, dampening, weight_decay; bool nesterov, maximize, first; };
-struct RmspropOptions { double lr, alpha, eps, weight_decay, momentum; bool centered, maximize; };
-struct AdamOptions { double lr, beta1, beta2, eps, weight_decay; bool decoupled, amsgrad, maximize; };
+struct SgdOptions {
+  double lr, momentum, dampening, weight_decay;
+  bool nesterov, maximize, first;
+};
+struct RmspropOptions {
+  double lr, alpha, eps, weight_decay, momentum;
+  bool centered, maximize;
+};
+struct AdamOptions {
+  double lr, beta1, beta2, eps, weight_decay;
+  bool decoupled, amsgrad, maximize;
+};
 /// Each step updates every slot (all of one dtype, on one device) in a single kernel launch.
 /// SGD state: {momentum buffer}; RMSprop: {square_avg, grad_avg, momentum buffer};
 /// Adam: {exp_avg, exp_avg_sq, max_exp_avg_sq}.

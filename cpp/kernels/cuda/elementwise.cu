@@ -1,8 +1,8 @@
 // Elementwise kernels: copies with dtype conversion, fill, unary and binary ops with
 // broadcasting, where, clamp and relu's gradient, applying the CPU's own per-element rules
-// (kernels/element_rules.h, see Note [one rule for both devices]). The op is a kernel argument, not a template parameter: the branch on it is the same for
-// every thread, costs nothing next to the memory traffic, and keeps the number of kernels (and
-// the build time for five GPU architectures) small.
+// (kernels/element_rules.h, see Note [one rule for both devices]). The op is a kernel argument, not a template
+// parameter: the branch on it is the same for every thread, costs nothing next to the memory traffic, and keeps the
+// number of kernels (and the build time for five GPU architectures) small.
 #include "kernels/cuda/common.cuh"
 #include "kernels/element_rules.h"
 
@@ -48,8 +48,7 @@ __global__ void fill_kernel(T* out, T value, StridedIndex<1> index, std::int64_t
 }
 
 template <class T>
-__global__ void unary_kernel(UnaryOp op, OpParams params, T* out, Input<T> in, StridedIndex<1> index,
-                             std::int64_t n) {
+__global__ void unary_kernel(UnaryOp op, OpParams params, T* out, Input<T> in, StridedIndex<1> index, std::int64_t n) {
   for (std::int64_t i = blockIdx.x * std::int64_t(blockDim.x) + threadIdx.x; i < n;
        i += std::int64_t(gridDim.x) * blockDim.x) {
     out[i] = unary_value(op, in.at(index.offsets(i)[0]), params);
@@ -70,8 +69,7 @@ __global__ void binary_flat_kernel(BinaryOp op, Out* out, Input<T> x, Input<T> y
 }
 
 template <class T, class Out>
-__global__ void binary_kernel(BinaryOp op, Out* out, Input<T> x, Input<T> y, StridedIndex<2> index,
-                              std::int64_t n) {
+__global__ void binary_kernel(BinaryOp op, Out* out, Input<T> x, Input<T> y, StridedIndex<2> index, std::int64_t n) {
   for (std::int64_t i = blockIdx.x * std::int64_t(blockDim.x) + threadIdx.x; i < n;
        i += std::int64_t(gridDim.x) * blockDim.x) {
     const auto off = index.offsets(i);
@@ -82,8 +80,7 @@ __global__ void binary_kernel(BinaryOp op, Out* out, Input<T> x, Input<T> y, Str
 }
 
 template <class T>
-__global__ void where_kernel(T* out, Input<bool> cond, Input<T> x, Input<T> y, StridedIndex<3> index,
-                             std::int64_t n) {
+__global__ void where_kernel(T* out, Input<bool> cond, Input<T> x, Input<T> y, StridedIndex<3> index, std::int64_t n) {
   for (std::int64_t i = blockIdx.x * std::int64_t(blockDim.x) + threadIdx.x; i < n;
        i += std::int64_t(gridDim.x) * blockDim.x) {
     const auto off = index.offsets(i);
@@ -171,8 +168,8 @@ void binary(BinaryOp op, DType dtype, const TensorImpl& out, const Operand& x, c
   DeviceGuard guard(device_of(out));
   const std::size_t nd = out.shape().size();
   const Shape xs = strides_of(x, nd), ys = strides_of(y, nd);
-  const bool flat = (!x.data || is_contiguous_layout(out.shape(), xs)) &&
-                    (!y.data || is_contiguous_layout(out.shape(), ys));
+  const bool flat =
+      (!x.data || is_contiguous_layout(out.shape(), xs)) && (!y.data || is_contiguous_layout(out.shape(), ys));
   const auto index = flat ? StridedIndex<2>{} : make_index<2>(out.shape(), {&xs, &ys});  // flat needs none
   dispatch(dtype, [&](auto tag) {
     using T = decltype(tag);
@@ -216,8 +213,8 @@ void clamp(const TensorImpl& out, const Operand& in, const double* lo, const dou
     using T = decltype(tag);
     if constexpr (!std::is_same_v<T, bool>) {
       clamp_kernel<T><<<blocks_for(n), kThreads, 0, stream()>>>(out.data_as<T>(), input<T>(in), lo != nullptr,
-                                                                 lo ? saturate_value<T>(*lo) : T(0), hi != nullptr,
-                                                                 hi ? saturate_value<T>(*hi) : T(0), index, n);
+                                                                lo ? saturate_value<T>(*lo) : T(0), hi != nullptr,
+                                                                hi ? saturate_value<T>(*hi) : T(0), index, n);
     }
   });
   CG_CHECK_LAUNCH("clamp");
@@ -230,8 +227,8 @@ void relu_backward(const TensorImpl& out, const TensorImpl& g, const TensorImpl&
   dispatch(out.dtype(), [&](auto tag) {
     using T = decltype(tag);
     if constexpr (std::is_floating_point_v<T>) {
-      relu_backward_kernel<T><<<blocks_for(n), kThreads, 0, stream()>>>(out.data_as<T>(), g.data_as<T>(),
-                                                                        y.data_as<T>(), n);
+      relu_backward_kernel<T>
+          <<<blocks_for(n), kThreads, 0, stream()>>>(out.data_as<T>(), g.data_as<T>(), y.data_as<T>(), n);
     }
   });
   CG_CHECK_LAUNCH("relu_backward");

@@ -27,16 +27,16 @@ using CreateFn = cublasStatus_t (*)(cublasHandle_t*);
 using SetStreamFn = cublasStatus_t (*)(cublasHandle_t, cudaStream_t);
 using SetMathModeFn = cublasStatus_t (*)(cublasHandle_t, int);
 template <class T>
-using GemmFn = cublasStatus_t (*)(cublasHandle_t, int, int, int, int, int, const T*, const T*, int, const T*,
-                                  int, const T*, T*, int);
+using GemmFn = cublasStatus_t (*)(cublasHandle_t, int, int, int, int, int, const T*, const T*, int, const T*, int,
+                                  const T*, T*, int);
 
 // Note [cuBLAS state]
 // Process-wide on purpose: the library, once loaded, stays loaded, and each device's handle lives
 // until the process exits (destroying handles at exit could run after the CUDA runtime has shut
-// down). The mutex guards loading (at the first float matmul) and lazy handle creation; `loaded` is set last, with release
-// order, so a reader that sees it also sees the function pointers. Handles are shared between
-// host threads, which cuBLAS allows as long as their configuration is not changed afterwards
-// (it never is: math mode and stream are set once, at creation).
+// down). The mutex guards loading (at the first float matmul) and lazy handle creation; `loaded` is set last, with
+// release order, so a reader that sees it also sees the function pointers. Handles are shared between host threads,
+// which cuBLAS allows as long as their configuration is not changed afterwards (it never is: math mode and stream are
+// set once, at creation).
 struct Cublas {
   std::mutex mutex;
   std::atomic<bool> loaded{false};
@@ -249,8 +249,8 @@ bool has_cublas() {
 }  // namespace
 
 void gemm(DType dtype, std::int64_t n, std::int64_t m, std::int64_t k, const void* a, std::int64_t as0,
-          std::int64_t as1, const void* b, std::int64_t bs0, std::int64_t bs1, double beta, void* c,
-          std::int64_t ldc, int device) {
+          std::int64_t as1, const void* b, std::int64_t bs0, std::int64_t bs1, double beta, void* c, std::int64_t ldc,
+          int device) {
   if (n <= 0 || m <= 0) return;
   DeviceGuard guard(device);
   if (k <= 0) {  // an empty sum: C = beta * C

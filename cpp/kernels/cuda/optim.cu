@@ -39,8 +39,8 @@ struct RmspropUpdate {
   optim::RmspropConstants<T> c;
   optim::RmspropFlags f;
   __device__ void operator()(const DeviceSlot& s, std::int64_t i) const {
-    optim::rmsprop_update(c, f, i, static_cast<T*>(s.param), static_cast<const T*>(s.grad),
-                          static_cast<T*>(s.state[0]), static_cast<T*>(s.state[1]), static_cast<T*>(s.state[2]));
+    optim::rmsprop_update(c, f, i, static_cast<T*>(s.param), static_cast<const T*>(s.grad), static_cast<T*>(s.state[0]),
+                          static_cast<T*>(s.state[1]), static_cast<T*>(s.state[2]));
   }
 };
 

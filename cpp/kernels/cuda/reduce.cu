@@ -88,7 +88,9 @@ using SumOut = std::conditional_t<std::is_floating_point_v<T>, T, std::int64_t>;
 
 struct Plus {
   template <class V>
-  __device__ V operator()(V a, V b) const { return a + b; }
+  __device__ V operator()(V a, V b) const {
+    return a + b;
+  }
 };
 
 /// One thread per output, summing its K terms in order.
@@ -160,8 +162,8 @@ struct BetterOf {
 
 /// One thread per row: the CPU's loop.
 template <class T>
-__global__ void max_per_thread(const T* in, T* values, std::int64_t* indices, StridedIndex<1> outer,
-                               std::int64_t rows, std::int64_t length, std::int64_t stride, bool smallest) {
+__global__ void max_per_thread(const T* in, T* values, std::int64_t* indices, StridedIndex<1> outer, std::int64_t rows,
+                               std::int64_t length, std::int64_t stride, bool smallest) {
   for (std::int64_t r = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x; r < rows;
        r += static_cast<std::int64_t>(gridDim.x) * blockDim.x) {
     const T* row = in + outer.offsets(r)[0];
@@ -182,8 +184,8 @@ __global__ void max_per_thread(const T* in, T* values, std::int64_t* indices, St
 /// One block per row: each thread scans its strided share in increasing order with the CPU's
 /// rule (so it holds its share's first NaN or first extreme), then BetterOf merges the shares.
 template <class T>
-__global__ void max_per_block(const T* in, T* values, std::int64_t* indices, StridedIndex<1> outer,
-                              std::int64_t rows, std::int64_t length, std::int64_t stride, bool smallest) {
+__global__ void max_per_block(const T* in, T* values, std::int64_t* indices, StridedIndex<1> outer, std::int64_t rows,
+                              std::int64_t length, std::int64_t stride, bool smallest) {
   __shared__ Best<T> shared[kThreads / kWarp];
   for (std::int64_t r = blockIdx.x; r < rows; r += gridDim.x) {  // uniform across the block
     const T* row = in + outer.offsets(r)[0];
@@ -278,12 +280,11 @@ void max_along(const TensorImpl& values, const TensorImpl& indices, const Tensor
     T* v = reinterpret_cast<T*>(values.data());
     auto* ix = reinterpret_cast<std::int64_t*>(indices.data());
     if (per_block) {
-      max_per_block<T><<<blocks_per_output(rows), kThreads, 0, stream()>>>(x, v, ix, outer, rows, length, stride,
-                                                                           smallest);
+      max_per_block<T>
+          <<<blocks_per_output(rows), kThreads, 0, stream()>>>(x, v, ix, outer, rows, length, stride, smallest);
       CG_CHECK_LAUNCH("max_per_block");
     } else {
-      max_per_thread<T><<<blocks_for(rows), kThreads, 0, stream()>>>(x, v, ix, outer, rows, length, stride,
-                                                                     smallest);
+      max_per_thread<T><<<blocks_for(rows), kThreads, 0, stream()>>>(x, v, ix, outer, rows, length, stride, smallest);
       CG_CHECK_LAUNCH("max_per_thread");
     }
   });

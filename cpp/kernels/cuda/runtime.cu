@@ -97,8 +97,8 @@ class CachingAllocator {
 
  private:
   struct Cache {
-    std::multimap<std::size_t, void*> free;      // cached blocks by size
-    std::unordered_map<void*, std::size_t> sizes;  // handed-out blocks
+    std::multimap<std::size_t, void*> free;           // cached blocks by size
+    std::unordered_map<void*, std::size_t> sizes;     // handed-out blocks
     std::size_t allocated = 0, peak = 0, cached = 0;  // cached: every block cudaMalloc gave us
   };
 
@@ -139,9 +139,9 @@ class CachingAllocator {
       cudaMemGetInfo(&free_bytes, &total);
       cudaGetLastError();
       throw std::runtime_error("CUDA out of memory. Tried to allocate " + mib(requested) + " (GPU " +
-                               std::to_string(device) + "; " + mib(total) + " total capacity; " +
-                               mib(free_bytes) + " free; " + mib(cache.allocated) +
-                               " allocated by chaingrad; " + mib(cache.cached) + " reserved by chaingrad)");
+                               std::to_string(device) + "; " + mib(total) + " total capacity; " + mib(free_bytes) +
+                               " free; " + mib(cache.allocated) + " allocated by chaingrad; " + mib(cache.cached) +
+                               " reserved by chaingrad)");
     }
     check(status, "cudaMalloc");
     cache.cached += size;

@@ -118,7 +118,7 @@ def test_backward_create_graph_accumulates_a_differentiable_grad():
 def test_backward_create_graph_twice_adds_out_of_place():
     """A second create_graph backward adds to .grad out of place, as PyTorch, keeping both graphs."""
     x, xt = _pair([0.5, -1.5])
-    for t, lib in ((x, cg), (xt, torch)):
+    for t in (x, xt):
         (t * t).sum().backward(create_graph=True)
         first = t.grad
         (t * t * t).sum().backward(create_graph=True)
@@ -194,19 +194,20 @@ def test_autograd_functional_matches_torch(helper):
     for lib, mod in ((cg, AF), (torch, torch.autograd.functional)):
         x = lib.tensor(xv.tolist(), dtype=lib.float64)
         y = lib.tensor(yv.tolist(), dtype=lib.float64)
-        t = lambda a: lib.tensor(a.tolist(), dtype=lib.float64)  # noqa: E731
+        t = lambda a, lib=lib: lib.tensor(a.tolist(), dtype=lib.float64)  # noqa: E731
         vec = lambda a, b: (a * b.reshape(3, 1)).tanh().sum() + (a ** 2).sum() * b.sum()  # noqa: E731
+        f = lambda a, b, lib=lib: _f_two(a, b, lib)  # noqa: E731
         if helper == "jacobian":
-            r = mod.jacobian(lambda a, b: _f_two(a, b, lib), (x, y))
+            r = mod.jacobian(f, (x, y))
             flat = [r[0][0], r[0][1]]
         elif helper == "hessian":
             r = mod.hessian(vec, (x, y))
             flat = [r[i][j] for i in range(2) for j in range(2)]
         elif helper == "vjp":
-            out, r = mod.vjp(lambda a, b: _f_two(a, b, lib), (x, y), t(vo))
+            out, r = mod.vjp(f, (x, y), t(vo))
             flat = [out, *r]
         elif helper == "jvp":
-            out, r = mod.jvp(lambda a, b: _f_two(a, b, lib), (x, y), (t(vx), t(vy)))
+            out, r = mod.jvp(f, (x, y), (t(vx), t(vy)))
             flat = [out, r]
         else:
             out, r = getattr(mod, helper)(vec, (x, y), (t(vx), t(vy)))

@@ -267,7 +267,8 @@ def test_nn_modules_and_repr():
                          (cg.nn.LeakyReLU(0.2), torch.nn.LeakyReLU(0.2)), (cg.nn.ELU(), torch.nn.ELU()),
                          (cg.nn.ELU(alpha=2.0), torch.nn.ELU(alpha=2.0)), (cg.nn.Softplus(), torch.nn.Softplus()),
                          (cg.nn.Softplus(2, 10), torch.nn.Softplus(2, 10)), (cg.nn.Hardtanh(), torch.nn.Hardtanh()),
-                         (cg.nn.Hardtanh(-2, 3), torch.nn.Hardtanh(-2, 3)), (cg.nn.LogSigmoid(), torch.nn.LogSigmoid())]:
+                         (cg.nn.Hardtanh(-2, 3), torch.nn.Hardtanh(-2, 3)),
+                         (cg.nn.LogSigmoid(), torch.nn.LogSigmoid())]:
         assert repr(ours) == repr(theirs)
         np.testing.assert_allclose(ours(cg.tensor(x)).numpy(), theirs(torch.tensor(x)).numpy(), rtol=1e-12, atol=1e-15)
     seq = cg.nn.Sequential(cg.nn.Linear(3, 4), cg.nn.GELU(), cg.nn.Linear(4, 1))

@@ -7,8 +7,9 @@ import chaingrad as cg
 import chaingrad.nn.functional as F
 from op_db import BY_NAME, NOT_OPS, OPS
 
-OPERATOR_SLOTS = {"__add__", "__radd__", "__mod__", "__rmod__", "__sub__", "__rsub__", "__mul__", "__rmul__", "__truediv__",
-                  "__rtruediv__", "__pow__", "__rpow__", "__matmul__", "__rmatmul__", "__neg__", "__pos__",
+OPERATOR_SLOTS = {"__add__", "__radd__", "__mod__", "__rmod__", "__sub__", "__rsub__", "__mul__", "__rmul__",
+                  "__truediv__", "__rtruediv__", "__pow__", "__rpow__", "__matmul__", "__rmatmul__", "__neg__",
+                  "__pos__",
                   "__abs__", "__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__", "__getitem__",
                   "__setitem__", "__delitem__", "__iadd__", "__isub__", "__imul__", "__itruediv__"}
 

@@ -131,7 +131,7 @@ def stub_sources() -> Dict[str, str]:
     methods = [row for row in TABLE if "m" in row.expose]
     tops = sorted((row for row in TABLE if "t" in row.expose), key=lambda r: r.name)
     nns = sorted((row for row in TABLE if "f" in row.expose), key=lambda r: r.name)
-    ops = [header, "from typing import Any, Dict, List, NamedTuple, Tuple\n",
+    ops = [header, "from typing import Any, Dict, List, NamedTuple\n\n",
            "from chaingrad.tensor import Tensor\n\n",
            "class OpRow(NamedTuple):\n    name: str\n    arity: int\n    dtype_rule: str\n    grad_fn: str\n"
            "    params: str\n    expose: str\n    fused: bool\n\n",
@@ -140,7 +140,7 @@ def stub_sources() -> Dict[str, str]:
     ops += [f"    {function_source(row, method=True, typed=True)}\n" for row in methods]
     ops.append(f"\n__all__ = {[row.name for row in tops]!r}\n\n")
     ops += [function_source(row, method=False, typed=True) + "\n" for row in tops]
-    nn = [header, "from typing import Any\n", "from chaingrad.tensor import Tensor\n\n",
+    nn = [header, "from chaingrad.tensor import Tensor\n\n",
           f"__all__ = {[row.name for row in nns]!r}\n\n"]
     nn += [function_source(row, method=False, typed=True) + "\n" for row in nns]
     return {"python/chaingrad/_ops.pyi": "".join(ops), "python/chaingrad/nn/_ops.pyi": "".join(nn)}

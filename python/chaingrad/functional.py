@@ -14,6 +14,7 @@ import numpy as np
 
 from chaingrad import _core
 from chaingrad._ops import *  # noqa: F401,F403  the op table's functions (exp, log1p, atan2, ...)
+from chaingrad._ops import cos, exp, log, maximum, minimum, relu, sigmoid, sin, sqrt, square, tanh  # named in __all__
 from chaingrad._types import _BY_NUMPY, _device_spec, _numpy_data, bool_, dtype, float32, int64
 from chaingrad.tensor import Tensor, _scalar_like, _shape_args
 

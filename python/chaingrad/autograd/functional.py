@@ -29,7 +29,7 @@ def _as_tuple(value: Any, what: str, fn: str) -> Tuple[bool, Tuple[Tensor, ...]]
 
 
 def _prepare(inputs: Tuple[Tensor, ...], create_graph: bool) -> Tuple[Tensor, ...]:
-    """The inputs as fresh differentiable tensors: views that keep their graph under create_graph, else detached leaves."""
+    """The inputs as fresh differentiable tensors: graph-keeping views under create_graph, else detached leaves."""
     with enable_grad():
         return tuple(t.view_as(t) if create_graph and t.requires_grad else t.detach().requires_grad_(True)
                      for t in inputs)
@@ -47,7 +47,7 @@ def _finish(values: Sequence[Optional[Tensor]], like: Sequence[Tensor], create_g
 
 def _grad(outputs: Sequence[Tensor], inputs: Sequence[Tensor], seeds: Sequence[Optional[Tensor]],
           create_graph: bool, strict: bool, fn: str) -> Tuple[Optional[Tensor], ...]:
-    """autograd.grad over the outputs that require grad; with strict, an input the outputs do not depend on is an error."""
+    """autograd.grad over the outputs that require grad; with strict, an unused input is an error."""
     pairs = [(o, s) for o, s in zip(outputs, seeds) if o.requires_grad]
     if not pairs:
         if strict:

@@ -341,4 +341,5 @@ class BCEWithLogitsLoss(_Loss):
 #: The modules a checkpoint may rebuild without running code from the file.
 BUILTIN_MODULES = {cls.__name__: cls for cls in (
     Linear, Sequential, Flatten, ReLU, Tanh, Sigmoid, Softmax, LogSoftmax, Dropout, Identity,
-    GELU, SiLU, LeakyReLU, ELU, Softplus, Hardtanh, LogSigmoid, MSELoss, L1Loss, CrossEntropyLoss, NLLLoss, BCEWithLogitsLoss)}
+    GELU, SiLU, LeakyReLU, ELU, Softplus, Hardtanh, LogSigmoid, MSELoss, L1Loss, CrossEntropyLoss, NLLLoss,
+    BCEWithLogitsLoss)}

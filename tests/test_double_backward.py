@@ -331,6 +331,19 @@ def test_backward_create_graph_warns_about_the_leaf_cycle():
     x.grad = None
 
 
+@pytest.mark.parametrize("bad", ["shape", "dtype", "0-d"])
+@pytest.mark.parametrize("where", ["leaf", "non-leaf"])
+def test_a_hook_may_not_change_shape_or_dtype(bad, where):
+    """A hook returning a tensor of another shape or dtype is refused, naming both, as PyTorch does."""
+    replacement = {"shape": cg.ones(2, 2), "dtype": cg.tensor([1, 2]), "0-d": cg.tensor(1.0)}[bad]
+    x = cg.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 3
+    (x if where == "leaf" else y).register_hook(lambda g: replacement)
+    with pytest.raises(RuntimeError, match="a hook may change the values only"):
+        (y * y).sum().backward()
+    assert x.grad is None
+
+
 def test_retain_grad_matches_torch():
     """retain_grad fills a non-leaf's .grad, accumulating over passes, after the other hooks ran."""
     grads = []

@@ -13,8 +13,9 @@ namespace chaingrad {
 //   - the UnaryOp/BinaryOp enums and the op metadata below (names, dtype rules);
 //   - with_unary/with_binary, the switches that turn a runtime op into a compile-time one, and the
 //     runtime-op rules of the CUDA kernels (kernels/element_rules.h);
-//   - the binding's name lookup and `_core.op_table()`, from which python/chaingrad/_ops.py makes
-//     the Tensor methods, chaingrad.* functions and nn.functional functions (their typed stub,
+//   - `_core.op_table()` and the bindings `_core.unary`/`_core.binary`, which take a row's index,
+//     from which python/chaingrad/_ops.py makes the Tensor methods, chaingrad.* functions and
+//     nn.functional functions calling them by that index (their typed stub,
 //     _ops.pyi, is written by tools/gen_op_stubs.py, and a test fails when it is stale).
 // What a row cannot hold is code; each op's code lives in exactly two more places, keyed by the
 // enum: its per-element rule in kernels/element_rules.h (one rule for the CPU and CUDA) and its

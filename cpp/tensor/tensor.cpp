@@ -158,7 +158,16 @@ Ref<TensorImpl> HookList::run(Ref<TensorImpl> g) const {
   const std::vector<Entry> entries = entries_;
   for (const Entry& e : entries) {
     Ref<TensorImpl> replaced = e.fn(g);
-    if (replaced) g = std::move(replaced);
+    if (!replaced) continue;
+    // as PyTorch: a replacement must look like the gradient it replaces, or the rules downstream
+    // would broadcast or convert it into a wrong gradient without a word
+    if (replaced->shape() != g->shape() || replaced->dtype() != g->dtype() || replaced->device() != g->device()) {
+      throw std::runtime_error("a gradient hook returned a " + std::string(dtype_name(replaced->dtype())) +
+                               " tensor of shape " + shape_str(replaced->shape()) + " on " + replaced->device().str() +
+                               " for a " + dtype_name(g->dtype()) + " gradient of shape " + shape_str(g->shape()) +
+                               " on " + g->device().str() + ": a hook may change the values only");
+    }
+    g = std::move(replaced);
   }
   return g;
 }

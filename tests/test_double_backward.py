@@ -401,3 +401,90 @@ def test_deep_chain_with_create_graph_is_safe():
     gg, = cg.autograd.grad(g.sum(), x)
     np.testing.assert_allclose(gg.tolist(), [2 * c * geometric], rtol=1e-9)
     del y, g
+
+
+def test_grad_runs_only_the_part_of_the_graph_that_leads_to_inputs():
+    """autograd.grad stops at its inputs, as PyTorch: what lies beyond them is untouched (freed, changed, hooked)."""
+    x = cg.tensor([1.0, 2.0], requires_grad=True)
+    h = x.sin()
+    h.exp().sum().backward()  # frees sin's saved tensors
+    h2 = h * 1
+    g, = cg.autograd.grad((h2 ** 2).sum(), h2)
+    np.testing.assert_allclose(g.tolist(), (2 * np.sin([1.0, 2.0])).tolist(), rtol=1e-6)
+    fired = []
+    x.register_hook(lambda grad: fired.append(grad))
+    h = x * 3
+    g, = cg.autograd.grad((h ** 2).sum(), h)
+    assert g.tolist() == [6.0, 12.0] and fired == []
+    w = x.clone()
+    h = w.sin()
+    w.add_(1)  # sin saved w: only a pass through sin would notice
+    g, = cg.autograd.grad((h * 3).sum(), h)
+    assert g.tolist() == [3.0, 3.0]
+
+
+def test_target_hooks_still_run_in_grad():
+    """A hook on a tensor differentiated by autograd.grad sees (and may change) its gradient."""
+    x = cg.tensor([1.0, 2.0], requires_grad=True)
+    h = x * 3
+    h.register_hook(lambda g: g * 10)
+    g, = cg.autograd.grad(h.sum(), h)
+    assert g.tolist() == [10.0, 10.0]
+
+
+def test_backward_inputs_with_retain_grad_counts_once_and_adds_in_place():
+    """backward(inputs=[h]) with h.retain_grad() stores h's gradient once; a second call adds into the same .grad."""
+    results = []
+    for lib in (cg, torch):
+        x = lib.tensor([1.0, 2.0], requires_grad=True)
+        h = x * 2
+        h.retain_grad()
+        (h ** 2).sum().backward(inputs=[h], retain_graph=True)
+        first = h.grad.tolist()
+        x.grad = lib.tensor([10.0, 10.0])
+        kept = x.grad
+        (x * x).sum().backward(inputs=[x])
+        results.append((first, x.grad.tolist(), kept.tolist(), x.grad is kept))
+    assert results[0] == results[1]
+
+
+def test_create_graph_keeps_the_graph_of_retained_and_input_grads():
+    """Under create_graph, retain_grad's .grad and backward(inputs=)'s .grad carry their graph, as PyTorch."""
+    import warnings
+    results = []
+    for lib in (cg, torch):
+        x = lib.tensor([1.0, 2.0], requires_grad=True)
+        h = x ** 2
+        h.retain_grad()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            (h ** 2).sum().backward(create_graph=True)
+        a, = lib.autograd.grad(h.grad.sum(), x)
+        y = lib.tensor([1.0, 2.0], requires_grad=True)
+        (y ** 3).sum().backward(inputs=[y], create_graph=True)
+        b, = lib.autograd.grad(y.grad.sum(), y)
+        results.append((a.tolist(), b.tolist()))
+    assert results[0] == results[1]
+
+
+def test_retain_grad_follows_an_in_place_op():
+    """After h.mul_(3), h.grad is the gradient of h's new value, as PyTorch."""
+    results = []
+    for lib in (cg, torch):
+        x = lib.tensor([1.0, 2.0], requires_grad=True)
+        h = x * 2
+        h.retain_grad()
+        h.mul_(3)
+        (h ** 2).sum().backward()
+        results.append((h.grad.tolist(), x.grad.tolist()))
+    assert results[0] == results[1]
+
+
+def test_functional_strict_and_empty_inputs_are_refused():
+    """strict=True with create_graph refuses a derivative that does not depend on the input; grad needs inputs."""
+    x = cg.tensor([1.0, 2.0], dtype=cg.float64)
+    with pytest.raises(RuntimeError, match="strict"):
+        AF.jacobian(lambda a: 2 * a, x, strict=True, create_graph=True)
+    y = cg.tensor([1.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match="non-empty inputs"):
+        cg.autograd.grad((y * 2).sum(), [])

@@ -232,6 +232,9 @@ void bind_tensors(py::module_& m) {
       },
       "Adds retain_grad's hook (fn stores the gradient) once per tensor, to run after the other hooks.");
   m.def(
+      "set_grad", [](py::handle t, py::handle g) { assign_grad(arg(t), require_tensor(g, "grad"), true); },
+      "Sets t.grad to g keeping g's graph (x.grad = g keeps its data only).");
+  m.def(
       "remove_hook", [](py::handle t, std::uint64_t id) { return remove_hook(arg(t), id); },
       "Removes a hook added by register_hook; False when it is gone already.");
 

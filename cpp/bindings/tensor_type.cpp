@@ -435,21 +435,8 @@ int set_grad(PyObject* self, PyObject* value, void*) {
     if (g == nullptr)
       throw py::type_error(std::string("assigned grad expected to be a Tensor or None but got ") +
                            Py_TYPE(value)->tp_name);
-    if (g->shape() != t->shape()) {
-      throw std::runtime_error("assigned grad has data of a different size: " + shape_str(g->shape()) + " vs " +
-                               shape_str(t->shape()));
-    }
-    if (g->dtype() != t->dtype()) {
-      throw std::runtime_error(std::string("assigned grad has data of a different type: ") + dtype_name(g->dtype()) +
-                               " vs " + dtype_name(t->dtype()));
-    }
-    if (g->device() != t->device()) {
-      throw std::runtime_error("assigned grad has data located on " + g->device().str() + ", but the tensor is on " +
-                               t->device().str());
-    }
-    if (g == t.get()) throw std::runtime_error("a tensor cannot be its own gradient (x.grad = x)");
     // a gradient that is itself in a graph would tie that graph to this tensor: keep its data only
-    t->grad = g->requires_grad ? detach_op(TensorPtr(g)) : TensorPtr(g);
+    assign_grad(t, TensorPtr(g), /*keep_graph=*/false);
     return 0;
   });
 }
@@ -759,6 +746,23 @@ void add_tensor_type(py::module_& m) {
         dtype_objects[3] = float64.inc_ref().ptr();
       },
       "Tells the engine which Python classes stand for Tensor, Size and the dtypes (called once).");
+}
+
+void assign_grad(const TensorPtr& t, const TensorPtr& g, bool keep_graph) {
+  if (g->shape() != t->shape()) {
+    throw std::runtime_error("assigned grad has data of a different size: " + shape_str(g->shape()) + " vs " +
+                             shape_str(t->shape()));
+  }
+  if (g->dtype() != t->dtype()) {
+    throw std::runtime_error(std::string("assigned grad has data of a different type: ") + dtype_name(g->dtype()) +
+                             " vs " + dtype_name(t->dtype()));
+  }
+  if (g->device() != t->device()) {
+    throw std::runtime_error("assigned grad has data located on " + g->device().str() + ", but the tensor is on " +
+                             t->device().str());
+  }
+  if (g.get() == t.get()) throw std::runtime_error("a tensor cannot be its own gradient (x.grad = x)");
+  t->grad = g->requires_grad && !keep_graph ? detach_op(g) : g;
 }
 
 }  // namespace chaingrad

@@ -40,4 +40,8 @@ pybind11::object binary_operands(BinaryOp op, pybind11::handle a, pybind11::hand
 pybind11::object dtype_object(DType dtype);
 DType dtype_from(pybind11::handle h);
 
+/// Sets t.grad to g after checking shape, dtype and device; g keeps its graph only when keep_graph
+/// (retain_grad and backward(inputs=) under create_graph; a user's `x.grad = y` stores y's data).
+void assign_grad(const TensorPtr& t, const TensorPtr& g, bool keep_graph);
+
 }  // namespace chaingrad

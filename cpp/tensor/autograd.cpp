@@ -47,8 +47,16 @@ void TensorNode::add_grad(const TensorPtr& g_in) {
 }
 
 void TensorNode::backward() {
-  if (!grad_) return;  // no gradient reached this node in this pass
+  if (receive()) push();
+}
+
+bool TensorNode::receive() {
+  if (!grad_) return false;  // no gradient reached this node in this pass
   if (!hooks().empty()) grad_ = hooks().run(grad_);
+  return true;
+}
+
+void TensorNode::push() {
   const std::vector<TensorPtr> grads = apply(grad_);
   const auto& edges = inputs();
   for (std::size_t i = 0; i < edges.size() && i < grads.size(); ++i) {
@@ -289,6 +297,36 @@ class Pass {
     if (seed_) static_cast<TensorNode&>(*order_.back()).add_grad(seed_);  // the root comes last
     sweep_backward(order_);
   }
+  /// The pass autograd.grad makes: only the nodes on a path to a target run their rule, so parts of
+  /// the graph beyond the targets (freed, modified in place, or with leaf hooks) are not touched.
+  /// A target still receives its gradient and runs its hooks.
+  void run_towards(const std::vector<NodePtr>& targets) {
+    const std::unordered_set<Node*> wanted = [&] {
+      std::unordered_set<Node*> set;
+      for (const NodePtr& t : targets) set.insert(t.get());
+      return set;
+    }();
+    std::unordered_set<Node*> leads;  // nodes from which a target is reachable (themselves included)
+    for (Node* n : order_) {          // inputs come before their consumers
+      bool reaches = wanted.count(n) != 0;
+      for (const NodePtr& in : n->inputs()) reaches = reaches || (in && leads.count(in.get()) != 0);
+      if (reaches) leads.insert(n);
+    }
+    begin_backward(order_);
+    auto it = order_.rbegin();
+    if (seed_) {
+      static_cast<TensorNode&>(**it).add_grad(seed_);
+    } else {
+      (*it++)->backward();  // a GraphRoot hands out its seeds
+    }
+    for (; it != order_.rend(); ++it) {
+      if (leads.count(*it) == 0) continue;
+      auto& node = static_cast<TensorNode&>(**it);
+      bool feeds = false;  // whether some input leads on to a target: only then is the rule needed
+      for (const NodePtr& in : node.inputs()) feeds = feeds || (in && leads.count(in.get()) != 0);
+      if (node.receive() && feeds) node.push();
+    }
+  }
   void release_saved() {
     for (Node* n : order_) static_cast<TensorNode*>(n)->release_saved();
   }
@@ -343,7 +381,7 @@ std::vector<TensorPtr> grad(const std::vector<TensorPtr>& roots, std::vector<Ten
   CollectOnly collect;
   PassMode mode(create_graph);
   Pass pass(start);
-  pass.run();
+  pass.run_towards(targets);
   const std::unordered_set<Node*> reached(pass.order().begin(), pass.order().end());
   for (std::size_t i = 0; i < inputs.size(); ++i) {
     const bool in_pass = targets[i] && reached.count(targets[i].get()) != 0;

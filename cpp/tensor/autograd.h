@@ -40,7 +40,12 @@ class TensorNode : public Node {
   virtual HookList& hooks() { return hooks_; }
 
   void begin_backward() override { grad_.reset(); }
+  /// receive(), then push() when a gradient arrived.
   void backward() override;
+  /// Runs the hooks on the gradient received in this pass; false when none arrived.
+  bool receive();
+  /// Applies the rule to the received gradient and adds the results to the inputs' nodes.
+  void push();
 
  protected:
   /// Gradients for each input edge, in order (null where there is none).

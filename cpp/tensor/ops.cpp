@@ -469,7 +469,11 @@ void assign_in_place(const TensorPtr& self, const TensorPtr& value, const char* 
   self->storage()->bump_version();
   if (recording) {
     self->requires_grad = true;
+    const NodePtr previous = self->grad_fn;
     self->grad_fn = history->grad_fn;
+    if (self->retains_grad && previous && previous.get() != self->grad_fn.get()) {
+      static_cast<TensorNode&>(*self->grad_fn).hooks().take_last(static_cast<TensorNode&>(*previous).hooks());
+    }
   }
 }
 

@@ -146,6 +146,17 @@ std::uint64_t HookList::add(GradHook fn, bool last) {
   return id;
 }
 
+void HookList::take_last(HookList& from) {
+  for (auto it = from.entries_.begin(); it != from.entries_.end();) {
+    if (!it->last) {
+      ++it;
+      continue;
+    }
+    add(std::move(it->fn), true);
+    it = from.entries_.erase(it);
+  }
+}
+
 bool HookList::remove(std::uint64_t id) {
   auto it = std::find_if(entries_.begin(), entries_.end(), [id](const Entry& e) { return e.id == id; });
   if (it == entries_.end()) return false;

@@ -98,6 +98,9 @@ class HookList {
   std::uint64_t add(GradHook fn, bool last);
   /// Removes the hook with this id; false when there is none.
   bool remove(std::uint64_t id);
+  /// Moves the `last` hooks (retain_grad's) of `from` here: an in-place op gives a tensor a new
+  /// grad_fn, and its retained gradient must follow it, as PyTorch.
+  void take_last(HookList& from);
   bool empty() const { return entries_.empty(); }
   /// g passed through every hook in order.
   Ref<TensorImpl> run(Ref<TensorImpl> g) const;

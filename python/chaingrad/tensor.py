@@ -351,7 +351,7 @@ class Tensor(TensorOps, _core.TensorBase):
         def keep(grad: "Tensor") -> None:
             t = ref()
             if t is not None:  # under create_graph the sum keeps its graph, as PyTorch
-                t.grad = grad.clone() if t.grad is None else t.grad + grad
+                _core.set_grad(t, grad.clone() if t.grad is None else t.grad + grad)
 
         _core.retain_grad(self, keep)
 

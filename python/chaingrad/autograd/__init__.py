@@ -98,6 +98,8 @@ def grad(outputs: Union[Tensor, Sequence[Tensor]], inputs: Union[Tensor, Sequenc
     """
     outs = _tensors(outputs, "outputs")
     ins = _tensors(inputs, "inputs")
+    if not ins:
+        raise RuntimeError("grad requires non-empty inputs")
     seeds = _seeds(grad_outputs, len(outs), "grad")
     retain = create_graph if retain_graph is None else bool(retain_graph)
     result = _core.grad(outs, seeds, ins, retain, bool(create_graph), bool(allow_unused or materialize_grads))
@@ -136,10 +138,16 @@ def backward(tensors: Union[Tensor, Sequence[Tensor]],
         raise RuntimeError("backward: 'inputs' argument to backward() cannot be empty")
     grads = _core.grad(roots, seeds, targets, retain, bool(create_graph), True)
     for t, g in zip(targets, grads):
-        if g is None:
+        if g is None or t.retains_grad:  # retain_grad's hook stored it during the pass
             continue
-        with set_grad_enabled(create_graph):
-            t.grad = (g if create_graph else g.detach()).clone() if t.grad is None else t.grad + g
+        if create_graph:  # out of place, keeping the graph (as the accumulation of a full backward)
+            with enable_grad():
+                _core.set_grad(t, g.clone() if t.grad is None else t.grad + g)
+        elif t.grad is None:
+            t.grad = g.clone()
+        else:  # in place, as a full backward: a reference to the old .grad sees the sum
+            with no_grad():
+                t.grad.add_(g)
 
 
 def clear_grads(params: Sequence[Tensor], set_to_none: bool = True) -> None:

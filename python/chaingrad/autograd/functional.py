@@ -59,6 +59,9 @@ def _grad(outputs: Sequence[Tensor], inputs: Sequence[Tensor], seeds: Sequence[O
         for i, g in enumerate(grads):
             if g is None:
                 raise RuntimeError(f"{fn}: the output of the function is independent of input {i} (strict=True)")
+            if create_graph and not g.requires_grad:
+                raise RuntimeError(f"{fn}: the derivative with respect to input {i} does not depend on the inputs, "
+                                   "which strict=True refuses when create_graph=True")
     return grads
 
 

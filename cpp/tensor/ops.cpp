@@ -272,14 +272,16 @@ TensorPtr norm_op(const TensorPtr& t, double p, const std::vector<std::int64_t>&
   TensorPtr out = cast(unary(UnaryOp::Sqrt, sum_of_squares(t, dims, keepdim)), t->dtype());
   if (!any_requires_grad({&t})) return out;
   return record(out, "LinalgVectorNormBackward0", {t}, {t, out}, [dims, keepdim](const TensorPtr& g, const Saved& s) {
-    // x / ||x|| * g, and 0 where the norm is 0
+    // x / ||x|| * g, and 0 where the norm is 0; the norm and g stay reduced-shaped and broadcast
     const TensorPtr &x = s[0], &n = s[1];
-    const TensorPtr nk = formula::unreduce(n, x->shape(), dims, keepdim);
-    const TensorPtr gk = formula::unreduce(g, x->shape(), dims, keepdim);
-    const TensorPtr zero_norm = binary(BinaryOp::Eq, nk, scalar_like(0, x), x->dtype());
-    const TensorPtr safe = where_op(zero_norm, formula::constant(1, x), nk, x->dtype());
-    return Grads{formula::select(binary(BinaryOp::Eq, zero_norm, scalar_tensor(0, DType::Bool), DType::Bool),
-                                 formula::mul(formula::div(x, safe), gk))};
+    Shape kept = x->shape();
+    for (std::int64_t d : dims) kept[d] = 1;
+    const TensorPtr nk = keepdim ? n : reshape_op(n, kept, false);
+    const TensorPtr gk = keepdim ? g : reshape_op(g, kept, false);
+    const TensorPtr nonzero = binary(BinaryOp::Ne, nk, scalar_like(0, nk), nk->dtype());
+    const TensorPtr safe = where_op(nonzero, nk, formula::constant(1, nk), nk->dtype());
+    const TensorPtr grad = formula::mul(formula::div(x, safe), gk);  // x / n first: it stays in range
+    return Grads{where_op(nonzero, grad, formula::constant(0, grad), grad->dtype())};
   });
 }
 

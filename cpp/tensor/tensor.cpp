@@ -139,34 +139,41 @@ TensorPtr make_view(const TensorPtr& t, Shape shape, Shape strides, std::int64_t
 }
 
 std::uint64_t HookList::add(GradHook fn, bool last) {
-  const std::uint64_t id = next_id_++;
-  auto at = entries_.end();
-  if (!last) at = std::find_if(entries_.begin(), entries_.end(), [](const Entry& e) { return e.last; });
-  entries_.insert(at, Entry{id, std::move(fn), last});
+  if (!state_) state_ = std::make_unique<State>();
+  std::vector<Entry>& entries = state_->entries;
+  const std::uint64_t id = state_->next_id++;
+  auto at = entries.end();
+  if (!last) at = std::find_if(entries.begin(), entries.end(), [](const Entry& e) { return e.last; });
+  entries.insert(at, Entry{id, std::move(fn), last});
   return id;
 }
 
 void HookList::take_last(HookList& from) {
-  for (auto it = from.entries_.begin(); it != from.entries_.end();) {
+  if (!from.state_) return;
+  std::vector<Entry>& entries = from.state_->entries;
+  for (auto it = entries.begin(); it != entries.end();) {
     if (!it->last) {
       ++it;
       continue;
     }
     add(std::move(it->fn), true);
-    it = from.entries_.erase(it);
+    it = entries.erase(it);
   }
 }
 
 bool HookList::remove(std::uint64_t id) {
-  auto it = std::find_if(entries_.begin(), entries_.end(), [id](const Entry& e) { return e.id == id; });
-  if (it == entries_.end()) return false;
-  entries_.erase(it);
+  if (!state_) return false;
+  std::vector<Entry>& entries = state_->entries;
+  auto it = std::find_if(entries.begin(), entries.end(), [id](const Entry& e) { return e.id == id; });
+  if (it == entries.end()) return false;
+  entries.erase(it);
   return true;
 }
 
 Ref<TensorImpl> HookList::run(Ref<TensorImpl> g) const {
+  if (!state_) return g;
   // a copy: a hook may add or remove hooks while it runs
-  const std::vector<Entry> entries = entries_;
+  const std::vector<Entry> entries = state_->entries;
   for (const Entry& e : entries) {
     Ref<TensorImpl> replaced = e.fn(g);
     if (!replaced) continue;

@@ -101,7 +101,7 @@ class HookList {
   /// Moves the `last` hooks (retain_grad's) of `from` here: an in-place op gives a tensor a new
   /// grad_fn, and its retained gradient must follow it, as PyTorch.
   void take_last(HookList& from);
-  bool empty() const { return entries_.empty(); }
+  bool empty() const { return !state_ || state_->entries.empty(); }
   /// g passed through every hook in order.
   Ref<TensorImpl> run(Ref<TensorImpl> g) const;
 
@@ -111,8 +111,13 @@ class HookList {
     GradHook fn;
     bool last;
   };
-  std::vector<Entry> entries_;
-  std::uint64_t next_id_ = 0;
+  struct State {
+    std::vector<Entry> entries;
+    std::uint64_t next_id = 0;
+  };
+  // allocated by the first hook: every tensor and node has a list, almost all of them stay empty,
+  // and one pointer keeps the per-op objects small
+  std::unique_ptr<State> state_;
 };
 
 /// A strided view of a Storage plus its autograd state.

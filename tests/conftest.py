@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Callable, List, Sequence
 
+import numpy as np
 import pytest
 
 
@@ -16,6 +17,21 @@ def central_difference(f: Callable[[List[float]], float], xs: Sequence[float],
         up[i] += eps
         down[i] -= eps
         grads.append((f(up) - f(down)) / (2 * eps))
+    return grads
+
+
+def central_difference_arrays(f: Callable[[List[np.ndarray]], float], arrays: Sequence[np.ndarray],
+                              eps: float = 1e-6) -> List[np.ndarray]:
+    """d f / d arrays[i][idx] for every element of every array, by central differences in float64."""
+    grads = []
+    for i, a in enumerate(arrays):
+        g = np.zeros_like(a)
+        for idx in np.ndindex(a.shape):
+            up, down = [x.copy() for x in arrays], [x.copy() for x in arrays]
+            up[i][idx] += eps
+            down[i][idx] -= eps
+            g[idx] = (f(up) - f(down)) / (2 * eps)
+        grads.append(g)
     return grads
 
 

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import chaingrad as cg
+from conftest import central_difference_arrays
 from op_db import OPS, params
 
 DIFFERENTIABLE = [op for op in OPS if op.differentiable]
@@ -27,16 +28,7 @@ def finite_differences(op, arrays, weights, eps: float = 1e-6) -> List[np.ndarra
         with cg.no_grad():
             return float((op.call(cg, *[cg.tensor(v) for v in values]).numpy() * weights).sum())
 
-    grads = []
-    for i, a in enumerate(arrays):
-        g = np.zeros_like(a)
-        for idx in np.ndindex(a.shape):
-            up, down = [x.copy() for x in arrays], [x.copy() for x in arrays]
-            up[i][idx] += eps
-            down[i][idx] -= eps
-            g[idx] = (loss(up) - loss(down)) / (2 * eps)
-        grads.append(g)
-    return grads
+    return central_difference_arrays(loss, arrays, eps)
 
 
 def _weights(op, arrays, seed: int) -> np.ndarray:

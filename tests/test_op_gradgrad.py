@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import chaingrad as cg
+from conftest import central_difference_arrays
 from op_db import OPS, params
 
 TWICE_DIFFERENTIABLE = [op for op in OPS if op.differentiable and op.second_derivative]
@@ -51,16 +52,7 @@ def finite_differences_of_first_grad(op, arrays, weights, directions, eps: float
         grads = first_grads(cg, op, xs, weights, create_graph=False)
         return float(sum((g.numpy() * v).sum() for g, v in zip(grads, directions)))
 
-    out = []
-    for i, a in enumerate(arrays):
-        g = np.zeros_like(a)
-        for idx in np.ndindex(a.shape):
-            up, down = [x.copy() for x in arrays], [x.copy() for x in arrays]
-            up[i][idx] += eps
-            down[i][idx] -= eps
-            g[idx] = (inner(up) - inner(down)) / (2 * eps)
-        out.append(g)
-    return out
+    return central_difference_arrays(inner, arrays, eps)
 
 
 def _case(op, arrays, seed):

@@ -116,28 +116,37 @@ def jvp(func: Callable[..., Any], inputs: Tensors, v: Optional[Tensors] = None, 
     """(func(inputs), J v): the Jacobian-vector product, by differentiating a vector-Jacobian product again."""
     in_tuple, ins = _as_tuple(inputs, "inputs", "jvp")
     ins = _prepare(ins, create_graph)
-    if v is None:
-        if len(ins) != 1 or ins[0].numel() != 1:
-            raise RuntimeError("jvp: v can only be None if the input to the user-provided function is a single "
-                               "Tensor with a single element")
-        vs: Tuple[Tensor, ...] = (_ones_like(ins[0]),)
-    else:
-        vs = _vectors(v, ins, "v", "jvp")
+    vs = _input_vectors(v, ins, "jvp")
     out_tuple, outs = _call(func, ins, "jvp")
     # J v = d/du (u^T J) v: u is a dummy cotangent the first pass keeps a graph of
     dummies = tuple(_ones_like(o).requires_grad_(True) for o in outs)
     with enable_grad():
         first = _grad(outs, ins, dummies, True, strict, "jvp")
-    pairs = [(g, w) for g, w in zip(first, vs) if g is not None and g.requires_grad]
-    if pairs:
-        second = grad([g for g, _ in pairs], dummies, [w for _, w in pairs], retain_graph=True,
-                      create_graph=create_graph, allow_unused=True)
-    else:
-        second = tuple(None for _ in dummies)
+    second = _weighted_again(first, vs, dummies, create_graph)
     if strict and any(g is None for g in second):
         raise RuntimeError("jvp: the output of the function is independent of its input (strict=True)")
     return (_pack(out_tuple, _finish(outs, outs, create_graph)),
             _pack(out_tuple, _finish(second, outs, create_graph)))
+
+
+def _input_vectors(v: Optional[Tensors], ins: Tuple[Tensor, ...], fn: str) -> Tuple[Tensor, ...]:
+    """The vectors v, one per input; None is allowed for a single one-element input (a vector of one)."""
+    if v is not None:
+        return _vectors(v, ins, "v", fn)
+    if len(ins) != 1 or ins[0].numel() != 1:
+        raise RuntimeError(f"{fn}: v can only be None if the input to the user-provided function is a single "
+                           "Tensor with a single element")
+    return (_ones_like(ins[0]),)
+
+
+def _weighted_again(first: Sequence[Optional[Tensor]], vs: Sequence[Tensor], wrt: Sequence[Tensor],
+                    create_graph: bool) -> Tuple[Optional[Tensor], ...]:
+    """The gradient of sum(first[i] . vs[i]) with respect to wrt: a first gradient differentiated again."""
+    pairs = [(g, w) for g, w in zip(first, vs) if g is not None and g.requires_grad]
+    if not pairs:
+        return tuple(None for _ in wrt)
+    return grad([g for g, _ in pairs], wrt, [w for _, w in pairs], retain_graph=True, create_graph=create_graph,
+                allow_unused=True)
 
 
 def _ones_like(t: Tensor) -> Tensor:
@@ -221,23 +230,12 @@ def _hessian_product(func: Callable[..., Any], inputs: Tensors, v: Optional[Tens
     """(func(inputs), v^T H) by differentiating the gradient's dot product with v."""
     in_tuple, ins = _as_tuple(inputs, "inputs", fn)
     ins = _prepare(ins, create_graph)
-    if v is None:
-        if len(ins) != 1 or ins[0].numel() != 1:
-            raise RuntimeError(f"{fn}: v can only be None if the input to the user-provided function is a single "
-                               "Tensor with a single element")
-        vs: Tuple[Tensor, ...] = (_ones_like(ins[0]),)
-    else:
-        vs = _vectors(v, ins, "v", fn)
+    vs = _input_vectors(v, ins, fn)
     _, outs = _call(func, ins, fn)
     _check_scalar(outs, fn)
     with enable_grad():
         first = _grad(outs, ins, (None,), True, strict, fn)
-    pairs = [(g, w) for g, w in zip(first, vs) if g is not None and g.requires_grad]
-    if pairs:
-        second = grad([g for g, _ in pairs], ins, [w for _, w in pairs], retain_graph=True,
-                      create_graph=create_graph, allow_unused=True)
-    else:
-        second = tuple(None for _ in ins)
+    second = _weighted_again(first, vs, ins, create_graph)
     if strict and any(g is None for g in second):
         raise RuntimeError(f"{fn}: the gradient of the function is independent of an input (strict=True)")
     return _finish(outs, outs, create_graph)[0], _pack(in_tuple, _finish(second, ins, create_graph))

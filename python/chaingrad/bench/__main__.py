@@ -1,4 +1,4 @@
-"""Runs the benchmark suite: python -m chaingrad.bench [--quick] [--only SUITE] [--json PATH]."""
+"""Runs the benchmark suite: python -m chaingrad.bench [--quick] [--only SUITE] [--contended] [--json PATH]."""
 
 from __future__ import annotations
 
@@ -18,6 +18,8 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     parser = argparse.ArgumentParser(description="chaingrad benchmarks, each beside a peer")
     parser.add_argument("--quick", action="store_true", help="fewer repeats (a smoke run)")
     parser.add_argument("--only", choices=["scalar", "tensor", "nn", "cuda"], help="run one suite")
+    parser.add_argument("--contended", action="store_true",
+                        help="also run the MLP rows beside a process that keeps one core busy")
     parser.add_argument("--json", default="bench/results/latest.json", help="where to write results")
     args = parser.parse_args(argv)
 
@@ -29,7 +31,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     if args.only in (None, "tensor"):
         rows += tensor_rows(quick=args.quick, report=report)
     if args.only in (None, "nn"):
-        rows += nn_rows(quick=args.quick, report=report)
+        rows += nn_rows(quick=args.quick, report=report, contended=args.contended)
     if args.only in (None, "cuda"):
         rows += cuda_rows(quick=args.quick, report=report)
     print_table(rows)

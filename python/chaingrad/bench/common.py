@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import json
 import os
 import platform
 import statistics
+import subprocess
+import sys
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, Iterator, List, Optional
 
-__all__ = ["Row", "median_time", "rss_bytes", "print_table", "write_json", "environment"]
+__all__ = ["Row", "median_time", "python_calls", "busy_neighbour", "rss_bytes", "print_table", "write_json",
+           "environment"]
 
 
 @dataclass
@@ -45,6 +49,35 @@ def median_time(fn: Callable[[], object], repeats: int, setup: Optional[Callable
         fn()
         times.append(time.perf_counter() - start)
     return statistics.median(times)
+
+
+def python_calls(fn: Callable[[], object]) -> int:
+    """How many calls of Python functions and builtins one fn() makes (counted by a profile hook)."""
+    count = 0
+
+    def hook(frame: Any, event: str, arg: Any) -> None:
+        nonlocal count
+        if event in ("call", "c_call"):
+            count += 1
+
+    sys.setprofile(hook)
+    try:
+        fn()
+    finally:
+        sys.setprofile(None)
+    return count - 1  # the hook also sees the setprofile call that removes it
+
+
+@contextlib.contextmanager
+def busy_neighbour() -> Iterator["subprocess.Popen[bytes]"]:
+    """Runs a process that spins on one core for the duration of the block (a shared machine)."""
+    proc = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(0.2)  # let it reach the run queue
+        yield proc
+    finally:
+        proc.kill()
+        proc.wait()
 
 
 def rss_bytes() -> int:

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, List, Optional, Tuple
+from typing import Any, Callable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 import chaingrad as cg
-from chaingrad.bench.common import Row, median_time
+from chaingrad.bench.common import Row, busy_neighbour, median_time, python_calls
 
-__all__ = ["nn_rows", "mlp_samples_per_second"]
+__all__ = ["nn_rows", "mlp_samples_per_second", "mlp_step"]
 
 
 def _torch() -> Optional[Any]:
@@ -30,19 +30,25 @@ def _regression_problem(lib: Any) -> Tuple[Any, Any, Any, Any]:
     return xx, y, model, lib.nn.MSELoss(reduction="sum")
 
 
-def _regression_rmsprop(lib: Any, steps: int) -> None:
+def _rmsprop_step(lib: Any, **options: Any) -> Callable[[], None]:
+    """One step of the notes' RMSprop fit (options go to the optimizer: foreach=True for torch)."""
     xx, y, model, loss_fn = _regression_problem(lib)
-    optimizer = lib.optim.RMSprop(model.parameters(), lr=1e-3)
-    for _ in range(steps):
+    optimizer = lib.optim.RMSprop(model.parameters(), lr=1e-3, **options)
+
+    def step() -> None:
         loss = loss_fn(model(xx), y)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
 
+    return step
 
-def _regression_manual_sgd(lib: Any, steps: int) -> None:
+
+def _manual_sgd_step(lib: Any) -> Callable[[], None]:
+    """One step of the notes' fit with the update written by hand under no_grad."""
     xx, y, model, loss_fn = _regression_problem(lib)
-    for _ in range(steps):
+
+    def step() -> None:
         loss = loss_fn(model(xx), y)
         model.zero_grad()
         loss.backward()
@@ -50,18 +56,27 @@ def _regression_manual_sgd(lib: Any, steps: int) -> None:
             for param in model.parameters():
                 param -= 1e-6 * param.grad
 
+    return step
 
-def mlp_samples_per_second(lib: Any, batch: int, steps: int, device: str = "cpu",
-                           sync: Callable[[], None] = lambda: None) -> float:
-    """Training throughput of an MLP 784-256-256-10 with cross-entropy and Adam on device (sync
-    waits for the device before the clock stops)."""
+
+def _repeated(step: Callable[[], None], steps: int) -> Callable[[], None]:
+    def run() -> None:
+        for _ in range(steps):
+            step()
+
+    return run
+
+
+def mlp_step(lib: Any, batch: int, device: str = "cpu", **options: Any) -> Callable[[], None]:
+    """One training step of an MLP 784-256-256-10 with cross-entropy and Adam on device (options go
+    to the optimizer: fused=True for torch)."""
     rng = np.random.default_rng(0)
     X = lib.tensor(rng.standard_normal((batch, 784)).astype(np.float32)).to(device)
     y = lib.tensor(rng.integers(0, 10, batch)).to(device)
     model = lib.nn.Sequential(lib.nn.Linear(784, 256), lib.nn.ReLU(), lib.nn.Linear(256, 256), lib.nn.ReLU(),
                               lib.nn.Linear(256, 10)).to(device)
     loss_fn = lib.nn.CrossEntropyLoss()
-    optimizer = lib.optim.Adam(model.parameters(), lr=1e-3)
+    optimizer = lib.optim.Adam(model.parameters(), lr=1e-3, **options)
 
     def step() -> None:
         loss = loss_fn(model(X), y)
@@ -69,14 +84,17 @@ def mlp_samples_per_second(lib: Any, batch: int, steps: int, device: str = "cpu"
         loss.backward()
         optimizer.step()
 
-    def run() -> None:
-        for _ in range(steps):
-            step()
-        sync()
+    return step
 
+
+def mlp_samples_per_second(lib: Any, batch: int, steps: int, device: str = "cpu",
+                           sync: Callable[[], None] = lambda: None, **options: Any) -> float:
+    """Training throughput of mlp_step (sync waits for the device before the clock stops)."""
+    step = mlp_step(lib, batch, device, **options)
+    run = _repeated(step, steps)
     step()
     sync()
-    return batch * steps / median_time(run, 5)
+    return batch * steps / median_time(lambda: (run(), sync()), 5)
 
 
 def _set_threads(torch: Any, n: int) -> None:
@@ -85,26 +103,68 @@ def _set_threads(torch: Any, n: int) -> None:
         torch.set_num_threads(n)
 
 
-def nn_rows(quick: bool = False, report: Callable[[str], None] = print) -> List[Row]:
-    """Measures the notes' nn/optim programs and an MLP beside PyTorch (when installed)."""
-    torch = _torch()
-    rows = []
-    default_threads = cg.get_num_threads()
-    _set_threads(torch, default_threads)
-    report("regressions ...")
+def _regression_rows(torch: Any, quick: bool) -> List[Row]:
+    """The notes' two regressions at 1 thread, beside torch eager and torch's foreach RMSprop."""
     rms_steps, sgd_steps = (1000, 200) if quick else (10_000, 2_000)
-    for label, fn, steps in ((f"RMSprop regression, {rms_steps} steps on 2000 points", _regression_rmsprop, rms_steps),
-                             (f"manual SGD regression, {sgd_steps} steps", _regression_manual_sgd, sgd_steps)):
-        reps = 1 if quick else 3
-        mine = median_time(lambda: fn(cg, steps), reps)
-        peer = median_time(lambda: fn(torch, steps), reps) if torch else None
-        rows.append(Row(label, "s", mine, "torch", peer))
+    reps = 1 if quick else 3
+    rows = []
+    mine = median_time(_repeated(_rmsprop_step(cg), rms_steps), reps)
+    label = f"RMSprop regression, {rms_steps} steps on 2000 points, 1 thread"
+    rows.append(Row(label, "s", mine, "torch",
+                    median_time(_repeated(_rmsprop_step(torch), rms_steps), reps) if torch else None))
+    rows.append(Row(label, "s", mine, "torch foreach=True",
+                    median_time(_repeated(_rmsprop_step(torch, foreach=True), rms_steps), reps) if torch else None))
+    mine = median_time(_repeated(_manual_sgd_step(cg), sgd_steps), reps)
+    rows.append(Row(f"manual SGD regression, {sgd_steps} steps, 1 thread", "s", mine, "torch",
+                    median_time(_repeated(_manual_sgd_step(torch), sgd_steps), reps) if torch else None))
+    return rows
+
+
+def _call_rows(torch: Any) -> List[Row]:
+    """How many Python-level calls (Python functions and builtins) one training step makes."""
+    rows = []
+    for label, make in (("RMSprop regression step", _rmsprop_step), ("MLP step", lambda lib: mlp_step(lib, 128))):
+        step = make(cg)
+        step()
+        mine = python_calls(step)
+        peer = None
+        if torch is not None:
+            theirs = make(torch)
+            theirs()
+            peer = python_calls(theirs)
+        rows.append(Row(f"Python-level calls per {label}", "calls", mine, "torch", peer))
+    return rows
+
+
+def _mlp_rows(torch: Any, threads: Sequence[int], steps: int, suffix: str = "") -> List[Row]:
+    """The MLP's throughput at each thread count beside torch eager and torch's fused Adam."""
+    rows = []
+    for n in threads:
+        _set_threads(torch, n)
+        label = f"MLP 784-256-256-10, batch 128, Adam, {n} thread(s){suffix}"
+        mine = mlp_samples_per_second(cg, 128, steps)
+        for peer_name, options in (("torch", {}), ("torch fused=True", {"fused": True})):
+            peer = mlp_samples_per_second(torch, 128, steps, **options) if torch else None
+            rows.append(Row(label, "samples/s", mine, peer_name, peer, higher_is_better=True))
+    return rows
+
+
+def nn_rows(quick: bool = False, report: Callable[[str], None] = print, contended: bool = False) -> List[Row]:
+    """Measures the notes' nn/optim programs and an MLP beside PyTorch (when installed); with
+    contended, the MLP again while a busy neighbour process spins on one core."""
+    torch = _torch()
+    default_threads = cg.get_num_threads()
+    threads = sorted({1, default_threads})
+    steps = 5 if quick else 20
+    report("regressions ...")
+    _set_threads(torch, 1)
+    rows = _regression_rows(torch, quick)
+    rows += _call_rows(torch)
     report("MLP 784-256-256-10 with Adam ...")
-    for threads in (1, default_threads):
-        _set_threads(torch, threads)
-        mine = mlp_samples_per_second(cg, 128, 5 if quick else 20)
-        peer = mlp_samples_per_second(torch, 128, 5 if quick else 20) if torch else None
-        rows.append(Row(f"MLP 784-256-256-10, batch 128, Adam, {threads} thread(s)", "samples/s", mine, "torch",
-                        peer, higher_is_better=True))
+    rows += _mlp_rows(torch, threads, steps)
+    if contended:
+        report("MLP again beside a busy neighbour ...")
+        with busy_neighbour():
+            rows += _mlp_rows(torch, threads, steps, ", busy neighbour")
     _set_threads(torch, default_threads)
     return rows

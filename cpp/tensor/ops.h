@@ -55,6 +55,10 @@ TensorPtr softmax_op(const TensorPtr& t, std::int64_t dim, bool log);
 TensorPtr matmul_op(const TensorPtr& a, const TensorPtr& b);
 /// x @ weight.T + bias (nn.Linear) for x of any leading shape, as one GEMM.
 TensorPtr linear_op(const TensorPtr& x, const TensorPtr& weight, const TensorPtr& bias);
+/// How a loss reduces its elementwise values (PyTorch's numbering).
+enum class Reduction : std::uint8_t { None = 0, Mean = 1, Sum = 2 };
+/// (input - target)^2, reduced, as one recorded op (MseLossBackward0); shapes must match.
+TensorPtr mse_loss_op(const TensorPtr& input, const TensorPtr& target, Reduction reduction);
 
 // --- views and copies ----------------------------------------------------------------------
 /// shape with one -1 resolved against numel; throws naming the shape when impossible.

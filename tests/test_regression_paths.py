@@ -1,0 +1,173 @@
+"""The regression workload's fast paths: thin matmuls, broadcast copies as fills, the fused MSE loss."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import chaingrad as cg
+import chaingrad.nn.functional as F
+from conftest import central_difference_arrays
+
+try:
+    import torch
+except ImportError:  # pragma: no cover - torch is optional
+    torch = None
+
+needs_torch = pytest.mark.skipif(torch is None, reason="PyTorch not installed")
+
+# (n, k, m): the thin shapes the loops take (a column from a few-wide matrix, a row times a
+# few-wide matrix), the ones beside them that stay with BLAS, and the int64 loop
+THIN_SHAPES = [(2000, 3, 1), (7, 1, 1), (5, 4, 1), (1, 2000, 3), (1, 9, 2), (1, 1, 4), (1, 5, 1), (3, 2000, 1),
+               (2000, 1, 3), (6, 5, 7)]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("n,k,m", THIN_SHAPES)
+def test_thin_matmul_matches_numpy(dtype: str, n: int, k: int, m: int) -> None:
+    rng = np.random.default_rng(n * 100 + k * 10 + m)
+    a, b = rng.standard_normal((n, k)).astype(dtype), rng.standard_normal((k, m)).astype(dtype)
+    want = a.astype(np.float64) @ b.astype(np.float64)
+    rtol = 1e-5 if dtype == "float32" else 1e-12
+    np.testing.assert_allclose((cg.tensor(a) @ cg.tensor(b)).numpy(), want, rtol=rtol, atol=rtol * np.sqrt(k))
+    # transposed views of both operands read in place
+    at, bt = cg.tensor(np.ascontiguousarray(a.T)).t(), cg.tensor(np.ascontiguousarray(b.T)).t()
+    np.testing.assert_allclose((at @ bt).numpy(), want, rtol=rtol, atol=rtol * np.sqrt(k))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("rows,features,out", [(2000, 3, 1), (10, 1, 1), (9, 7, 1), (1, 30, 3), (4, 3, 5)])
+def test_linear_accumulating_into_the_bias_matches_numpy(dtype: str, rows: int, features: int, out: int) -> None:
+    rng = np.random.default_rng(rows + features + out)
+    x, w, b = (rng.standard_normal(s).astype(dtype) for s in ((rows, features), (out, features), (out,)))
+    got = F.linear(cg.tensor(x), cg.tensor(w), cg.tensor(b)).numpy()
+    rtol = 1e-5 if dtype == "float32" else 1e-12
+    np.testing.assert_allclose(got, x.astype(np.float64) @ w.T.astype(np.float64) + b, rtol=rtol, atol=rtol)
+
+
+def test_int64_matmul_is_exact() -> None:
+    rng = np.random.default_rng(1)
+    for n, k, m in ((5, 3, 1), (1, 7, 3), (4, 6, 5)):
+        a, b = rng.integers(-9, 9, (n, k)), rng.integers(-9, 9, (k, m))
+        np.testing.assert_array_equal((cg.tensor(a) @ cg.tensor(b)).numpy(), a @ b)
+
+
+@needs_torch
+def test_regression_linear_gradients_match_torch() -> None:
+    rng = np.random.default_rng(2)
+    x, w, b = rng.standard_normal((2000, 3)), rng.standard_normal((1, 3)), rng.standard_normal(1)
+    ours = [cg.tensor(v, requires_grad=True) for v in (x, w, b)]
+    theirs = [torch.tensor(v, requires_grad=True) for v in (x, w, b)]
+    F.linear(*ours).pow(2).sum().backward()
+    torch.nn.functional.linear(*theirs).pow(2).sum().backward()
+    for o, t in zip(ours, theirs):
+        np.testing.assert_allclose(o.grad.numpy(), t.grad.numpy(), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("src_shape,dst_shape", [((1,), (2000, 1)), ((3,), (4, 3)), ((1, 1), (5, 1, 1)),
+                                                 ((2, 1), (2, 3)), ((), (3, 2))])
+def test_broadcast_copies_fill(src_shape: tuple, dst_shape: tuple) -> None:
+    src = np.arange(1, 1 + int(np.prod(src_shape)), dtype=np.float32).reshape(src_shape)
+    got = cg.tensor(src).expand(*dst_shape).contiguous().numpy()
+    np.testing.assert_array_equal(got, np.broadcast_to(src, dst_shape))
+    dst = cg.zeros(*dst_shape, dtype=cg.float64)
+    dst[...] = cg.tensor(src)
+    np.testing.assert_array_equal(dst.numpy(), np.broadcast_to(src, dst_shape))
+
+
+def test_fill_of_a_strided_view() -> None:
+    t = cg.zeros(4, 1, 6)
+    t[:, :, ::2] = 5.0
+    want = np.zeros((4, 1, 6), dtype=np.float32)
+    want[:, :, ::2] = 5.0
+    np.testing.assert_array_equal(t.numpy(), want)
+
+
+def _composed_mse(input: cg.Tensor, target: cg.Tensor, reduction: str) -> cg.Tensor:
+    loss = (input - target) ** 2
+    return loss if reduction == "none" else loss.sum() if reduction == "sum" else loss.mean()
+
+
+@pytest.mark.parametrize("dtype", [cg.float32, cg.float64])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_mse_loss_gives_the_bits_of_its_composition(dtype: cg.dtype, reduction: str) -> None:
+    rng = np.random.default_rng(3)
+    x, y = rng.standard_normal((50, 3)), rng.standard_normal((50, 3))
+    results = []
+    for fn in (F.mse_loss, _composed_mse):
+        a, b = cg.tensor(x, dtype=dtype, requires_grad=True), cg.tensor(y, dtype=dtype, requires_grad=True)
+        loss = fn(a, b, reduction)
+        (loss if reduction != "none" else loss * cg.tensor(x, dtype=dtype)).sum().backward()
+        results.append((loss.detach().numpy(), a.grad.numpy(), b.grad.numpy()))
+    for ours, composed in zip(*results):
+        np.testing.assert_array_equal(ours, composed)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_mse_loss_gradients_by_central_differences(reduction: str) -> None:
+    rng = np.random.default_rng(4)
+    x, y = rng.standard_normal((4, 3)), rng.standard_normal((4, 3))
+    weights = rng.standard_normal((4, 3))
+
+    def scalar(arrays: list) -> float:
+        loss = F.mse_loss(cg.tensor(arrays[0]), cg.tensor(arrays[1]), reduction)
+        return float((loss * cg.tensor(weights)).sum().item()) if reduction == "none" else float(loss.item())
+
+    a, b = cg.tensor(x, requires_grad=True), cg.tensor(y, requires_grad=True)
+    loss = F.mse_loss(a, b, reduction)
+    assert loss.grad_fn.name() == "MseLossBackward0"
+    (loss * cg.tensor(weights)).sum().backward() if reduction == "none" else loss.backward()
+    want_a, want_b = central_difference_arrays(scalar, [x, y])
+    np.testing.assert_allclose(a.grad.numpy(), want_a, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(b.grad.numpy(), want_b, rtol=1e-6, atol=1e-8)
+
+
+@needs_torch
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("target_grad", [False, True])
+def test_mse_loss_as_torch(reduction: str, target_grad: bool) -> None:
+    rng = np.random.default_rng(5)
+    x, y = rng.standard_normal((6, 2)), rng.standard_normal((6, 2))
+    a, b = cg.tensor(x, requires_grad=True), cg.tensor(y, requires_grad=target_grad)
+    ta, tb = torch.tensor(x, requires_grad=True), torch.tensor(y, requires_grad=target_grad)
+    ours, theirs = cg.nn.MSELoss(reduction=reduction)(a, b), torch.nn.MSELoss(reduction=reduction)(ta, tb)
+    assert ours.grad_fn.name() == theirs.grad_fn.name()
+    np.testing.assert_allclose(ours.detach().numpy(), theirs.detach().numpy(), rtol=1e-14)
+    ours.sum().backward()
+    theirs.sum().backward()
+    np.testing.assert_allclose(a.grad.numpy(), ta.grad.numpy(), rtol=1e-14)
+    assert (b.grad is None) == (tb.grad is None)
+    if target_grad:
+        np.testing.assert_allclose(b.grad.numpy(), tb.grad.numpy(), rtol=1e-14)
+
+
+@needs_torch
+def test_mse_loss_second_derivative_as_torch() -> None:
+    rng = np.random.default_rng(6)
+    x, y = rng.standard_normal(5), rng.standard_normal(5)
+    a, ta = cg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    (g,) = cg.autograd.grad(F.mse_loss(a * a, cg.tensor(y)), [a], create_graph=True)
+    (tg,) = torch.autograd.grad(torch.nn.functional.mse_loss(ta * ta, torch.tensor(y)), [ta], create_graph=True)
+    g.sum().backward()
+    tg.sum().backward()
+    np.testing.assert_allclose(a.grad.numpy(), ta.grad.numpy(), rtol=1e-12)
+
+
+def test_mse_loss_errors() -> None:
+    with pytest.raises(ValueError, match="target size"):
+        F.mse_loss(cg.ones(3), cg.ones(3, 1))
+    with pytest.raises(ValueError, match="reduction must be"):
+        F.mse_loss(cg.ones(3), cg.ones(3), "avg")
+    with pytest.raises(RuntimeError, match="floating point"):
+        F.mse_loss(cg.tensor([1, 2]), cg.tensor([1, 3]))
+    with pytest.raises(TypeError):
+        F.mse_loss(cg.ones(3), "target")
+
+
+def test_mse_loss_mixed_dtypes_promote() -> None:
+    a = cg.tensor([1.0, 2.0], dtype=cg.float32, requires_grad=True)
+    loss = F.mse_loss(a, cg.tensor([0.5, 0.0], dtype=cg.float64), "sum")
+    assert loss.dtype == cg.float64
+    loss.backward()
+    assert a.grad.dtype == cg.float32
+    np.testing.assert_allclose(a.grad.numpy(), [1.0, 4.0])

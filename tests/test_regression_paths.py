@@ -171,3 +171,43 @@ def test_mse_loss_mixed_dtypes_promote() -> None:
     loss.backward()
     assert a.grad.dtype == cg.float32
     np.testing.assert_allclose(a.grad.numpy(), [1.0, 4.0])
+
+
+@pytest.mark.parametrize("name,kwargs", [("SGD", dict(lr=0.1)), ("SGD", dict(lr=0.1, momentum=0.9)),
+                                         ("RMSprop", dict(lr=0.01, centered=True, momentum=0.5)),
+                                         ("Adam", dict(lr=0.01, amsgrad=True)), ("AdamW", dict(lr=0.01))])
+def test_steady_steps_skip_parameters_without_gradients(name: str, kwargs: dict) -> None:
+    a, b = cg.tensor([1.0, 2.0], requires_grad=True), cg.tensor([3.0], requires_grad=True)
+    opt = getattr(cg.optim, name)([a, b], **kwargs)
+    for _ in range(2):
+        opt.zero_grad()
+        ((a * a).sum() + (b * b).sum()).backward()
+        opt.step()
+    before = b.detach().clone()
+    opt.zero_grad()
+    (a * a).sum().backward()  # b has no gradient this step: neither it nor its state moves
+    opt.step()
+    np.testing.assert_array_equal(b.detach().numpy(), before.numpy())
+    if name != "SGD":
+        assert opt.state[a]["step"] == 3 and opt.state[b]["step"] == 2
+
+
+def test_steady_steps_follow_buffers_to_a_new_dtype() -> None:
+    model = cg.nn.Linear(2, 1)
+    opt = cg.optim.RMSprop(model.parameters(), lr=0.01)
+    x = cg.ones(4, 2)
+    model(x).sum().backward()
+    opt.step()
+    model.to(cg.float64)
+    opt.zero_grad()
+    model(x.double()).sum().backward()
+    opt.step()
+    assert opt.state[model.weight]["square_avg"].dtype == cg.float64 and opt.state[model.weight]["step"] == 2
+
+
+def test_flatten_as_torch() -> None:
+    t = cg.arange(24.0).reshape(2, 3, 4)
+    assert t.flatten().shape == (24,) and t.flatten(1).shape == (2, 12) and t.flatten(0, 1).shape == (6, 4)
+    assert t.flatten(1, 1) is t
+    with pytest.raises(RuntimeError, match="start_dim cannot come after end_dim"):
+        t.flatten(2, 1)

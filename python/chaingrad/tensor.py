@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import math
 import numbers
 import operator
 import weakref
@@ -238,10 +239,9 @@ class Tensor(TensorOps, _core.TensorBase):
         s, e = _core_dim(start_dim, len(shape)), _core_dim(end_dim, len(shape))
         if s > e:
             raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
-        merged = 1
-        for d in shape[s:e + 1]:
-            merged *= d
-        return self.reshape(shape[:s] + [merged] + shape[e + 1:])
+        if s == e:
+            return self
+        return _core.reshape(self, shape[:s] + [math.prod(shape[s:e + 1])] + shape[e + 1:], False)
 
     def unsqueeze(self, dim: int) -> "Tensor":
         """A new size-1 dim at dim."""

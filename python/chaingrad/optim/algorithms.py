@@ -48,14 +48,33 @@ def _steady(opt: Optimizer, group: Dict[str, Any], *keys: str) -> Optional[Tuple
     return params, list(map(_grad_of, params)), [states] + buffers
 
 
-def _run_steady(step: Callable[[], None]) -> bool:
-    """Runs a steady-state step; False when the C++ checks refused it (a missing gradient, a buffer on
-    another device or dtype), for the general path to handle (which raises what is really wrong)."""
+def _run_steady(step: Callable[[], None], counted: Optional[List[Dict[str, Any]]] = None) -> bool:
+    """Runs a steady-state step and then advances the step counts of the `counted` states; False when
+    the C++ checks refused it (a missing gradient, a buffer on another device or dtype), for the
+    general path to handle (which raises what is really wrong)."""
     try:
         step()
     except RuntimeError:
         return False
+    for s in counted or ():
+        s["step"] += 1
     return True
+
+
+class _SteadyOrGeneral(Optimizer):
+    """An optimizer whose groups take the steady path when it applies, else the general one."""
+
+    def _update(self) -> None:
+        """One update of every parameter that has a gradient."""
+        for g in self.param_groups:
+            if not self._steady_update(g):
+                self._general_update(g)
+
+    def _steady_update(self, g: Dict[str, Any]) -> bool:
+        raise NotImplementedError
+
+    def _general_update(self, g: Dict[str, Any]) -> None:
+        raise NotImplementedError
 
 
 def _buffer(state: Dict[str, Any], key: str, like: Tensor) -> Tensor:
@@ -69,7 +88,7 @@ def _buffer(state: Dict[str, Any], key: str, like: Tensor) -> Tensor:
     return buf
 
 
-class SGD(Optimizer):
+class SGD(_SteadyOrGeneral):
     """Stochastic gradient descent with optional momentum, dampening, Nesterov and weight decay."""
 
     def __init__(self, params: Params, lr: float = 1e-3, momentum: float = 0.0, dampening: float = 0.0,
@@ -81,12 +100,6 @@ class SGD(Optimizer):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
                                       weight_decay=weight_decay, nesterov=nesterov, maximize=maximize))
-
-    def _update(self) -> None:
-        """One update of every parameter that has a gradient."""
-        for g in self.param_groups:
-            if not self._steady_update(g):
-                self._general_update(g)
 
     def _steady_update(self, g: Dict[str, Any]) -> bool:
         if g["momentum"] == 0:
@@ -120,7 +133,7 @@ class SGD(Optimizer):
                            g["weight_decay"], g["nesterov"], g["maximize"], first)
 
 
-class RMSprop(Optimizer):
+class RMSprop(_SteadyOrGeneral):
     """Divides each step by a running root mean square of the gradients (Hinton's RMSprop)."""
 
     def __init__(self, params: Params, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
@@ -134,12 +147,6 @@ class RMSprop(Optimizer):
         super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
                                       momentum=momentum, centered=centered, maximize=maximize))
 
-    def _update(self) -> None:
-        """One update of every parameter that has a gradient."""
-        for g in self.param_groups:
-            if not self._steady_update(g):
-                self._general_update(g)
-
     def _steady_update(self, g: Dict[str, Any]) -> bool:
         found = _steady(self, g, "square_avg", "grad_avg" if g["centered"] else "square_avg",
                         "momentum_buffer" if g["momentum"] > 0 else "square_avg")
@@ -147,14 +154,9 @@ class RMSprop(Optimizer):
             return False
         params, grads, (states, square_avg, grad_avg, bufs) = found
         nones = [None] * len(params)
-        if not _run_steady(lambda: _core.rmsprop_step(
-                params, grads, square_avg, grad_avg if g["centered"] else nones,
-                bufs if g["momentum"] > 0 else nones, g["lr"], g["alpha"], g["eps"], g["weight_decay"],
-                g["momentum"], g["centered"], g["maximize"])):
-            return False
-        for s in states:
-            s["step"] += 1
-        return True
+        return _run_steady(lambda: _core.rmsprop_step(
+            params, grads, square_avg, grad_avg if g["centered"] else nones, bufs if g["momentum"] > 0 else nones,
+            g["lr"], g["alpha"], g["eps"], g["weight_decay"], g["momentum"], g["centered"], g["maximize"]), states)
 
     def _general_update(self, group: Dict[str, Any]) -> None:
         for g, params, states in _counted_groups(self, [group]):
@@ -165,7 +167,7 @@ class RMSprop(Optimizer):
                 g["lr"], g["alpha"], g["eps"], g["weight_decay"], g["momentum"], g["centered"], g["maximize"])
 
 
-class Adam(Optimizer):
+class Adam(_SteadyOrGeneral):
     """Adam (Kingma and Ba): moments of the gradient with bias correction; L2 weight decay."""
 
     _decoupled = False
@@ -181,12 +183,6 @@ class Adam(Optimizer):
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
                                       amsgrad=amsgrad, maximize=maximize))
 
-    def _update(self) -> None:
-        """One update of every parameter that has a gradient."""
-        for g in self.param_groups:
-            if not self._steady_update(g):
-                self._general_update(g)
-
     def _steady_update(self, g: Dict[str, Any]) -> bool:
         found = _steady(self, g, "exp_avg", "exp_avg_sq", "max_exp_avg_sq" if g["amsgrad"] else "exp_avg")
         if found is None:
@@ -194,13 +190,9 @@ class Adam(Optimizer):
         params, grads, (states, exp_avg, exp_avg_sq, max_sq) = found
         steps = [float(s["step"] + 1) for s in states]
         beta1, beta2 = g["betas"]
-        if not _run_steady(lambda: _core.adam_step(
-                params, grads, exp_avg, exp_avg_sq, max_sq if g["amsgrad"] else [None] * len(params), steps,
-                g["lr"], beta1, beta2, g["eps"], g["weight_decay"], self._decoupled, g["amsgrad"], g["maximize"])):
-            return False
-        for s in states:
-            s["step"] += 1
-        return True
+        return _run_steady(lambda: _core.adam_step(
+            params, grads, exp_avg, exp_avg_sq, max_sq if g["amsgrad"] else [None] * len(params), steps, g["lr"],
+            beta1, beta2, g["eps"], g["weight_decay"], self._decoupled, g["amsgrad"], g["maximize"]), states)
 
     def _general_update(self, group: Dict[str, Any]) -> None:
         for g, params, states in _counted_groups(self, [group]):

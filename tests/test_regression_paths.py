@@ -211,3 +211,57 @@ def test_flatten_as_torch() -> None:
     assert t.flatten(1, 1) is t
     with pytest.raises(RuntimeError, match="start_dim cannot come after end_dim"):
         t.flatten(2, 1)
+
+
+SMALL_EXPONENTS = [-2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 2.0, 3.0, 4.0]
+
+
+@needs_torch
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("exponent", SMALL_EXPONENTS)
+def test_small_exponents_as_torch(dtype: str, exponent: float) -> None:
+    rng = np.random.default_rng(7)
+    x = np.concatenate([rng.uniform(0.1, 3.0, 40), -rng.uniform(0.1, 3.0, 40),
+                        [0.0, -0.0, np.inf, -np.inf, np.nan, 1e-30, 1e30]]).astype(dtype)
+    ours, theirs = cg.tensor(x) ** exponent, torch.tensor(x) ** exponent
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=3e-7 if dtype == "float32" else 1e-15)
+    numbers = ~np.isnan(theirs.numpy())  # a NaN's sign is no promise of either
+    np.testing.assert_array_equal(np.signbit(ours.numpy()[numbers]), np.signbit(theirs.numpy()[numbers]))
+    a, ta = cg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    (a ** exponent).sum().backward()
+    (ta ** exponent).sum().backward()
+    np.testing.assert_allclose(a.grad.numpy(), ta.grad.numpy(), rtol=1e-6 if dtype == "float32" else 1e-14)
+
+
+@pytest.mark.parametrize("exponent", SMALL_EXPONENTS)
+def test_small_exponent_gradients_by_central_differences(exponent: float) -> None:
+    x = np.array([0.3, 1.7, 2.5])
+
+    def scalar(arrays: list) -> float:
+        return float((cg.tensor(arrays[0]) ** exponent).sum().item())
+
+    a = cg.tensor(x, requires_grad=True)
+    (a ** exponent).sum().backward()
+    np.testing.assert_allclose(a.grad.numpy(), central_difference_arrays(scalar, [x])[0], rtol=1e-6, atol=1e-9)
+
+
+@needs_torch
+@pytest.mark.parametrize("exponent", [e for e in SMALL_EXPONENTS if e != 0])  # x^0's gradient is a constant 0
+def test_small_exponent_second_derivatives_as_torch(exponent: float) -> None:
+    x = np.array([0.3, 1.7, 2.5])
+    a, ta = cg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    (g,) = cg.autograd.grad((a ** exponent).sum(), [a], create_graph=True)
+    (tg,) = torch.autograd.grad((ta ** exponent).sum(), [ta], create_graph=True)
+    np.testing.assert_allclose(g.detach().numpy(), tg.detach().numpy(), rtol=1e-14)
+    g.sum().backward()
+    tg.sum().backward()
+    np.testing.assert_allclose(a.grad.numpy(), ta.grad.numpy(), rtol=1e-14)
+
+
+def test_small_exponents_of_integers_keep_pytorchs_dtypes() -> None:
+    t = cg.tensor([1, 2, 3])
+    assert (t ** 2).dtype == cg.int64 and (t ** 2).tolist() == [1, 4, 9]
+    assert (t ** 0.5).dtype == cg.float32
+    np.testing.assert_allclose((t ** -0.5).numpy(), [1.0, 2 ** -0.5, 3 ** -0.5], rtol=1e-7)
+    with pytest.raises(RuntimeError, match="negative integer powers"):
+        t ** -1

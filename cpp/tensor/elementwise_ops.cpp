@@ -260,11 +260,10 @@ TensorPtr arith(BinaryOp op, const TensorPtr& a, const TensorPtr& b, DType dtype
         const TensorPtr &a_ = s[0], &b_ = s[1];
         const TensorPtr tie = to_dtype(cmp(BinaryOp::Eq, a_, b_), g->dtype(), false);
         const TensorPtr shared = mul(g, sub(k(1, g), mul(tie, k(0.5, g))));
-        const TensorPtr a_lost = cmp(is_max ? BinaryOp::Lt : BinaryOp::Gt, a_, b_);
-        const TensorPtr b_lost = cmp(is_max ? BinaryOp::Gt : BinaryOp::Lt, a_, b_);
-        const TensorPtr zero = k(0, g);
-        return Grads{ga ? reduce_to(select(a_lost, zero, shared), sa, da) : nullptr,
-                     gb ? reduce_to(select(b_lost, zero, shared), sb, db) : nullptr};
+        // each operand's mask only when that operand wants a gradient
+        const auto part = [&](BinaryOp lost_when) { return select(cmp(lost_when, a_, b_), k(0, g), shared); };
+        return Grads{ga ? reduce_to(part(is_max ? BinaryOp::Lt : BinaryOp::Gt), sa, da) : nullptr,
+                     gb ? reduce_to(part(is_max ? BinaryOp::Gt : BinaryOp::Lt), sb, db) : nullptr};
       });
     }
     case BinaryOp::Atan2:

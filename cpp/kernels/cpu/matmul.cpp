@@ -226,10 +226,24 @@ TensorPtr addmm(const TensorPtr& bias, const TensorPtr& a, const TensorPtr& b) {
   }
   const Device device = common_device("addmm", {bias.get(), a.get(), b.get()});
   TensorPtr out = empty({a->shape()[0], b->shape()[1]}, a->dtype(), device);
-  if (bias) copy_into(out, bias);  // broadcast the bias over the rows, then accumulate into it
+  // broadcast the bias over the rows, then accumulate into it; a contiguous bias of a row's length
+  // on the CPU is copied row by row, without copy_into's general broadcast walk
+  const bool bias_rows =
+      bias && !out->is_cuda() && bias->ndim() == 1 && bias->shape()[0] == out->shape()[1] && bias->is_contiguous();
+  if (bias && !bias_rows) copy_into(out, bias);
   dispatch(a->dtype(), [&](auto tag) {
     using T = decltype(tag);
-    if constexpr (!std::is_same_v<T, bool>) gemm<T>(a, b, out, bias ? 1.0 : 0.0);
+    if constexpr (!std::is_same_v<T, bool>) {
+      if (bias_rows) {
+        const T* row = bias->data_as<T>();
+        T* o = out->data_as<T>();
+        const std::int64_t n = out->shape()[0], m = out->shape()[1];
+        for (std::int64_t i = 0; i < n; ++i) {
+          for (std::int64_t j = 0; j < m; ++j) o[i * m + j] = row[j];  // no memmove call per short row
+        }
+      }
+      gemm<T>(a, b, out, bias ? 1.0 : 0.0);
+    }
   });
   return out;
 }

@@ -265,3 +265,12 @@ def test_small_exponents_of_integers_keep_pytorchs_dtypes() -> None:
     np.testing.assert_allclose((t ** -0.5).numpy(), [1.0, 2 ** -0.5, 3 ** -0.5], rtol=1e-7)
     with pytest.raises(RuntimeError, match="negative integer powers"):
         t ** -1
+
+
+def test_modules_and_parameters_in_named_order_each_once() -> None:
+    inner = cg.nn.Sequential(cg.nn.Linear(3, 3), cg.nn.ReLU())
+    model = cg.nn.Sequential(cg.nn.Linear(2, 3), inner, cg.nn.Linear(3, 1))
+    model.add_module("again", inner)  # a shared submodule is listed once
+    assert [id(m) for m in model.modules()] == [id(m) for _, m in model.named_modules()]
+    assert [id(p) for p in model.parameters()] == [id(p) for _, p in model.named_parameters()]
+    assert len(list(model.parameters())) == 6 and len(list(model.parameters(recurse=False))) == 0

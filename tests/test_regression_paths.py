@@ -271,6 +271,7 @@ def test_modules_and_parameters_in_named_order_each_once() -> None:
     inner = cg.nn.Sequential(cg.nn.Linear(3, 3), cg.nn.ReLU())
     model = cg.nn.Sequential(cg.nn.Linear(2, 3), inner, cg.nn.Linear(3, 1))
     model.add_module("again", inner)  # a shared submodule is listed once
+    model.add_module("empty", None)  # and an empty slot not at all
     assert [id(m) for m in model.modules()] == [id(m) for _, m in model.named_modules()]
     assert [id(p) for p in model.parameters()] == [id(p) for _, p in model.named_parameters()]
     assert len(list(model.parameters())) == 6 and len(list(model.parameters(recurse=False))) == 0

@@ -101,14 +101,15 @@ class Module:
         """This module and every submodule, each once, in named_modules' order, without their names."""
         out: List[Module] = []
         seen: Set[int] = set()
-        stack: List[Module] = [self]
+        stack: List[Optional[Module]] = [self]
         while stack:
             module = stack.pop()
-            if id(module) in seen:
+            if module is None or id(module) in seen:  # None: a submodule slot set to None
                 continue
             seen.add(id(module))
             out.append(module)
-            stack.extend(reversed([m for m in module._modules.values() if m is not None]))
+            if module._modules:
+                stack.extend(reversed(module._modules.values()))
         return out
 
     def modules(self) -> Iterator["Module"]:

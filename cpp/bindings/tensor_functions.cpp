@@ -343,6 +343,9 @@ void bind_tensors(py::module_& m) {
 
   m.def("reshape",
         [](py::handle t, const Shape& shape, bool must_view) { return wrap(reshape_op(arg(t), shape, must_view)); });
+  m.def("flatten", [](py::handle t, std::int64_t start_dim, std::int64_t end_dim) {
+    return wrap(flatten_op(arg(t), start_dim, end_dim));
+  });
   m.def("permute", [](py::handle t, const Dims& dims) { return wrap(permute_op(arg(t), dims)); });
   m.def("transpose", [](py::handle t, std::int64_t a, std::int64_t b) { return wrap(transpose_op(arg(t), a, b)); });
   m.def("unsqueeze", [](py::handle t, std::int64_t dim) { return wrap(unsqueeze_op(arg(t), dim)); });

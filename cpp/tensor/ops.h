@@ -64,6 +64,8 @@ TensorPtr mse_loss_op(const TensorPtr& input, const TensorPtr& target, Reduction
 /// shape with one -1 resolved against numel; throws naming the shape when impossible.
 Shape infer_shape(const Shape& shape, std::int64_t numel);
 TensorPtr reshape_op(const TensorPtr& t, const Shape& shape, bool must_view);
+/// Dims start_dim..end_dim merged into one (a view when the layout allows); t itself when they are one dim.
+TensorPtr flatten_op(const TensorPtr& t, std::int64_t start_dim, std::int64_t end_dim);
 TensorPtr permute_op(const TensorPtr& t, const std::vector<std::int64_t>& dims);
 TensorPtr transpose_op(const TensorPtr& t, std::int64_t d0, std::int64_t d1);
 TensorPtr unsqueeze_op(const TensorPtr& t, std::int64_t dim);

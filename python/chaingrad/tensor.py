@@ -592,14 +592,6 @@ def _rebuild_tensor(array: np.ndarray, requires_grad: bool, device: str = "cpu")
     return t
 
 
-def _core_dim(dim: int, ndim: int) -> int:
-    """dim in [-ndim, ndim) as an index; IndexError otherwise (as PyTorch)."""
-    n = max(ndim, 1)
-    if not -n <= dim < n:
-        raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})")
-    return dim % n
-
-
 def _scalar_like(value: Any, like: Tensor) -> Tensor:
     """A 0-d CPU tensor of a Python number, in like's dtype when that is floating, else the number's."""
     if like.dtype.is_floating_point:

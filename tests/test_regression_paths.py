@@ -275,3 +275,20 @@ def test_modules_and_parameters_in_named_order_each_once() -> None:
     assert [id(m) for m in model.modules()] == [id(m) for _, m in model.named_modules()]
     assert [id(p) for p in model.parameters()] == [id(p) for _, p in model.named_parameters()]
     assert len(list(model.parameters())) == 6 and len(list(model.parameters(recurse=False))) == 0
+
+
+@needs_torch
+def test_adam_steady_steps_count_a_tensor_step_as_torch() -> None:
+    """A step count loaded as a tensor (PyTorch's own layout) keeps counting, and drives the bias correction."""
+    values = np.array([1.0, -2.0])
+    ours, theirs = cg.tensor(values, requires_grad=True), torch.tensor(values, requires_grad=True)
+    opts = cg.optim.Adam([ours], lr=0.1), torch.optim.Adam([theirs], lr=0.1)
+    for p, opt, lib in ((ours, opts[0], cg), (theirs, opts[1], torch)):
+        for i in range(3):
+            opt.zero_grad()
+            (p * p).sum().backward()
+            opt.step()
+            if i == 0:
+                opt.state[p]["step"] = lib.tensor(5.0)
+    np.testing.assert_allclose(ours.detach().numpy(), theirs.detach().numpy(), rtol=1e-12)
+    assert float(opts[0].state[ours]["step"]) == float(opts[1].state[theirs]["step"]) == 7.0

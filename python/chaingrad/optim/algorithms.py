@@ -56,8 +56,8 @@ def _run_steady(step: Callable[[], None], counted: Optional[List[Dict[str, Any]]
         step()
     except RuntimeError:
         return False
-    for s in counted or ():
-        s["step"] += 1
+    if counted:
+        _core.advance_steps(counted)
     return True
 
 
@@ -188,7 +188,7 @@ class Adam(_SteadyOrGeneral):
         if found is None:
             return False
         params, grads, (states, exp_avg, exp_avg_sq, max_sq) = found
-        steps = [float(s["step"] + 1) for s in states]
+        steps = _core.next_steps(states)
         beta1, beta2 = g["betas"]
         return _run_steady(lambda: _core.adam_step(
             params, grads, exp_avg, exp_avg_sq, max_sq if g["amsgrad"] else [None] * len(params), steps, g["lr"],

@@ -35,10 +35,15 @@ _grad_of = attrgetter("grad")
 
 
 def _steady(opt: Optimizer, group: Dict[str, Any], *keys: str) -> Optional[Tuple[List[Tensor], List[Any], List[Any]]]:
-    """The group's parameters, gradients and state dicts with the buffers `keys` of each, gathered
-    without a Python loop, when every parameter has kept its state since an earlier step (the
-    steady state of a training loop); None on a first step. The C++ step checks what this cannot:
-    that every gradient is there and every buffer still fits its parameter (Module.to moves them)."""
+    """(params, grads, [state dicts, buffers of each key...]) of a group whose parameters all have state, else None."""
+    # Note [steady optimizer steps]
+    # After its first step a training loop's optimizer finds every parameter's state in place, so a
+    # step gathers parameters, gradients and buffers with map() (no Python loop over parameters,
+    # no formatting) and hands them to one C++ call. What this does not check, the C++ step does
+    # before it writes anything: every gradient present, every buffer still of its parameter's
+    # shape, dtype and device (Module.to moves parameters). When it refuses, the general path runs,
+    # which creates or moves the buffers, skips parameters without gradients and raises what is
+    # really wrong.
     params = group["params"]
     try:
         states = list(map(opt.state.__getitem__, params))
@@ -49,9 +54,7 @@ def _steady(opt: Optimizer, group: Dict[str, Any], *keys: str) -> Optional[Tuple
 
 
 def _run_steady(step: Callable[[], None], counted: Optional[List[Dict[str, Any]]] = None) -> bool:
-    """Runs a steady-state step and then advances the step counts of the `counted` states; False when
-    the C++ checks refused it (a missing gradient, a buffer on another device or dtype), for the
-    general path to handle (which raises what is really wrong)."""
+    """Runs a steady step, then advances the counted states' steps; False when C++ refused it."""
     try:
         step()
     except RuntimeError:
@@ -71,9 +74,11 @@ class _SteadyOrGeneral(Optimizer):
                 self._general_update(g)
 
     def _steady_update(self, g: Dict[str, Any]) -> bool:
+        """Steps group g by the steady path (Note [steady optimizer steps]); False when it does not apply."""
         raise NotImplementedError
 
     def _general_update(self, g: Dict[str, Any]) -> None:
+        """Steps group g, creating or moving state as needed and skipping parameters without gradients."""
         raise NotImplementedError
 
 

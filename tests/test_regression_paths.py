@@ -36,13 +36,23 @@ def test_thin_matmul_matches_numpy(dtype: str, n: int, k: int, m: int) -> None:
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-@pytest.mark.parametrize("rows,features,out", [(2000, 3, 1), (10, 1, 1), (9, 7, 1), (1, 30, 3), (4, 3, 5)])
+@pytest.mark.parametrize("rows,features,out", [(2000, 3, 1), (10, 1, 1), (9, 7, 1), (50, 41, 1), (1, 30, 3),
+                                               (4, 3, 5)])
 def test_linear_accumulating_into_the_bias_matches_numpy(dtype: str, rows: int, features: int, out: int) -> None:
     rng = np.random.default_rng(rows + features + out)
     x, w, b = (rng.standard_normal(s).astype(dtype) for s in ((rows, features), (out, features), (out,)))
     got = F.linear(cg.tensor(x), cg.tensor(w), cg.tensor(b)).numpy()
     rtol = 1e-5 if dtype == "float32" else 1e-12
     np.testing.assert_allclose(got, x.astype(np.float64) @ w.T.astype(np.float64) + b, rtol=rtol, atol=rtol)
+
+
+def test_thin_matmul_reads_expanded_operands() -> None:
+    row = np.array([[1.0, 2.0, 3.0]])
+    col = np.array([[0.5], [0.25], [2.0]])
+    got = cg.tensor(row).expand(5, 3) @ cg.tensor(col)
+    np.testing.assert_array_equal(got.numpy(), np.broadcast_to(row, (5, 3)) @ col)
+    got = cg.tensor(row) @ cg.tensor(col).expand(3, 4)
+    np.testing.assert_array_equal(got.numpy(), row @ np.broadcast_to(col, (3, 4)))
 
 
 def test_int64_matmul_is_exact() -> None:

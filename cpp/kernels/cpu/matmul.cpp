@@ -166,7 +166,9 @@ void loop_gemm(const StridedMatrix<T>& a, const StridedMatrix<T>& b, T* c, std::
 constexpr std::int64_t kThinGemmWork = 1 << 16;
 
 bool is_thin(std::int64_t n, std::int64_t m, std::int64_t k, bool accumulate) {
-  return n * m * k <= kThinGemmWork && ((m == 1 && (k <= 4 || accumulate)) || (n == 1 && m <= 4));
+  const bool shape = (m == 1 && (k <= 4 || accumulate)) || (n == 1 && m <= 4);
+  // the work bound by divisions: an expanded operand's n * m * k could overflow
+  return shape && k <= kThinGemmWork && m <= kThinGemmWork && n <= kThinGemmWork / (m * k);
 }
 
 /// out = a @ b + beta * out for 2-d a, b and a contiguous out (beta is 0 or 1).

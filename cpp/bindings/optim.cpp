@@ -60,9 +60,35 @@ std::vector<TensorPtr> parameters(const py::list& items) {
   return out;
 }
 
+/// state["step"] + 1, by Python's addition (a step loaded from a checkpoint may be a tensor).
+py::object next_step(py::handle state) {
+  const py::object step = state["step"];
+  const py::int_ one(1);
+  PyObject* sum = PyNumber_Add(step.ptr(), one.ptr());
+  if (sum == nullptr) throw py::error_already_set();
+  return py::reinterpret_steal<py::object>(sum);
+}
+
 }  // namespace
 
 void bind_optim(py::module_& m) {
+  // The step counts live in the state dicts as PyTorch keeps them ('step'), so state_dict() shows
+  // PyTorch's layout; these walk a group's dicts in C++ rather than in a Python loop per step.
+  m.def(
+      "next_steps",
+      [](const py::list& states) {
+        std::vector<double> out;
+        out.reserve(states.size());
+        for (const py::handle s : states) out.push_back(py::float_(next_step(s)));
+        return out;
+      },
+      "Each state dict's 'step' plus one, as floats (Adam's bias corrections).");
+  m.def(
+      "advance_steps",
+      [](const py::list& states) {
+        for (const py::handle s : states) s["step"] = next_step(s);
+      },
+      "Adds one to each state dict's 'step'.");
   m.def(
       "sgd_step",
       [](const py::list& params_in, const py::list& grads, const py::list& bufs, double lr, double momentum,

@@ -332,10 +332,20 @@ void bind_tensors(py::module_& m) {
         return wrap(linear_op(arg(x), arg(w), b.is_none() ? TensorPtr() : require_tensor(b, "bias")));
       },
       "x @ weight.T + bias as one GEMM (nn.Linear).");
+  m.def(
+      "mse_loss",
+      [](py::handle input, py::handle target, int reduction) {
+        if (reduction < 0 || reduction > 2) throw std::invalid_argument("mse_loss: reduction must be 0, 1 or 2");
+        return wrap(mse_loss_op(arg(input), arg(target), static_cast<Reduction>(reduction)));
+      },
+      "(input - target)^2 reduced (0 none, 1 mean, 2 sum) as one op (nn.functional.mse_loss).");
   m.def("matmul", [](py::handle a, py::handle b) { return wrap(matmul_op(arg(a), arg(b))); });
 
   m.def("reshape",
         [](py::handle t, const Shape& shape, bool must_view) { return wrap(reshape_op(arg(t), shape, must_view)); });
+  m.def("flatten", [](py::handle t, std::int64_t start_dim, std::int64_t end_dim) {
+    return wrap(flatten_op(arg(t), start_dim, end_dim));
+  });
   m.def("permute", [](py::handle t, const Dims& dims) { return wrap(permute_op(arg(t), dims)); });
   m.def("transpose", [](py::handle t, std::int64_t a, std::int64_t b) { return wrap(transpose_op(arg(t), a, b)); });
   m.def("unsqueeze", [](py::handle t, std::int64_t dim) { return wrap(unsqueeze_op(arg(t), dim)); });

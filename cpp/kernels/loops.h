@@ -143,4 +143,35 @@ void for_each_run(const Shape& shape, const std::array<const std::int64_t*, N>& 
   }
 }
 
+/// A walk's shape and strides with the dims of size 1 dropped and neighbours that every operand
+/// steps through as one merged: the same elements in the same order, in runs as long as the
+/// layouts allow (a (2000, 1) copy is one run of 2000, not 2000 runs of 1). For walks whose
+/// results do not depend on how the elements are grouped into runs (copies and fills; a reduction
+/// that sums run by run would change its rounding).
+template <std::size_t N>
+struct MergedDims {
+  Shape shape;
+  std::array<Shape, N> strides;
+
+  MergedDims(const Shape& shape_in, const std::array<const std::int64_t*, N>& strides_in) {
+    for (std::size_t d = 0; d < shape_in.size(); ++d) {
+      if (shape_in[d] == 1) continue;
+      bool merges = !shape.empty();
+      for (std::size_t k = 0; k < N && merges; ++k) merges = strides[k].back() == strides_in[k][d] * shape_in[d];
+      if (merges) {
+        shape.back() *= shape_in[d];
+        for (std::size_t k = 0; k < N; ++k) strides[k].back() = strides_in[k][d];
+        continue;
+      }
+      shape.push_back(shape_in[d]);
+      for (std::size_t k = 0; k < N; ++k) strides[k].push_back(strides_in[k][d]);
+    }
+  }
+  std::array<const std::int64_t*, N> stride_ptrs() const {
+    std::array<const std::int64_t*, N> out{};
+    for (std::size_t k = 0; k < N; ++k) out[k] = strides[k].data();
+    return out;
+  }
+};
+
 }  // namespace chaingrad

@@ -418,6 +418,50 @@ TensorPtr linear_op(const TensorPtr& x, const TensorPtr& weight, const TensorPtr
                 });
 }
 
+TensorPtr mse_loss_op(const TensorPtr& input, const TensorPtr& target, Reduction reduction) {
+  if (input->shape() != target->shape()) {
+    throw std::invalid_argument("mse_loss: target size " + shape_str(target->shape()) + " differs from input size " +
+                                shape_str(input->shape()) + "; they must match (no silent broadcasting)");
+  }
+  if (!is_floating(input->dtype()) || !is_floating(target->dtype())) {
+    throw std::runtime_error(std::string("mse_loss: expected floating point input and target, got ") +
+                             dtype_name(input->dtype()) + " and " + dtype_name(target->dtype()));
+  }
+  const DType dtype = promote(input->dtype(), target->dtype());
+  // the values of sum((input - target)^2) computed op by op, to the bit: the square is d * d, as
+  // pow(d, 2), and the reductions are sum's and mean's kernels
+  TensorPtr out = binary(BinaryOp::Sub, input, target, dtype);
+  binary_into(BinaryOp::Mul, out, out, out, dtype);  // squared in place: the difference is not kept
+  const std::int64_t count = out->numel();
+  if (reduction != Reduction::None) out = sum(out, all_dims_if_empty({}, out->ndim()), false);
+  if (reduction == Reduction::Mean) out = binary(BinaryOp::Div, out, scalar_like(double(count), out), dtype);
+  if (!any_requires_grad({&input, &target})) return out;
+  const bool gi = input->requires_grad, gt = target->requires_grad;
+  // input and target are saved, as PyTorch does, and the difference taken again in the backward:
+  // a graph of the backward pass (create_graph) then differentiates through both
+  return record(out, "MseLossBackward0", {input, target}, {input, target},
+                [gi, gt, reduction, count](const TensorPtr& g, const Saved& s) {
+                  const TensorPtr& in = s[0];
+                  const TensorPtr& tg = s[1];
+                  // g * (input - target) * 2, g first divided by the count for a mean: the bits of
+                  // pow's and sub's gradients under sum's or mean's
+                  const TensorPtr scaled =
+                      reduction == Reduction::Mean ? formula::div(g, formula::constant(double(count), g)) : g;
+                  TensorPtr grad;
+                  if (!grad_enabled() && scaled->dtype() == in->dtype() && in->dtype() == tg->dtype()) {
+                    // no graph of this pass is wanted: the same three ops, written into one buffer
+                    grad = binary(BinaryOp::Sub, in, tg, in->dtype());
+                    binary_into(BinaryOp::Mul, grad, scaled, grad, grad->dtype());
+                    binary_into(BinaryOp::Mul, grad, grad, formula::constant(2, grad), grad->dtype());
+                  } else {
+                    grad = formula::mul(formula::mul(scaled, formula::sub(in, tg)), formula::constant(2, in));
+                  }
+                  return Grads{
+                      gi ? formula::reduce_to(grad, in->shape(), in->dtype()) : nullptr,
+                      gt ? formula::reduce_to(apply_unary(UnaryOp::Neg, grad), tg->shape(), tg->dtype()) : nullptr};
+                });
+}
+
 // --- in place ----------------------------------------------------------------------------------
 
 void check_in_place(const TensorPtr& self, bool other_requires_grad, const char* op) {

@@ -55,11 +55,17 @@ TensorPtr softmax_op(const TensorPtr& t, std::int64_t dim, bool log);
 TensorPtr matmul_op(const TensorPtr& a, const TensorPtr& b);
 /// x @ weight.T + bias (nn.Linear) for x of any leading shape, as one GEMM.
 TensorPtr linear_op(const TensorPtr& x, const TensorPtr& weight, const TensorPtr& bias);
+/// How a loss reduces its elementwise values (PyTorch's numbering).
+enum class Reduction : std::uint8_t { None = 0, Mean = 1, Sum = 2 };
+/// (input - target)^2, reduced, as one recorded op (MseLossBackward0); shapes must match.
+TensorPtr mse_loss_op(const TensorPtr& input, const TensorPtr& target, Reduction reduction);
 
 // --- views and copies ----------------------------------------------------------------------
 /// shape with one -1 resolved against numel; throws naming the shape when impossible.
 Shape infer_shape(const Shape& shape, std::int64_t numel);
 TensorPtr reshape_op(const TensorPtr& t, const Shape& shape, bool must_view);
+/// Dims start_dim..end_dim merged into one (a view when the layout allows); t itself when they are one dim.
+TensorPtr flatten_op(const TensorPtr& t, std::int64_t start_dim, std::int64_t end_dim);
 TensorPtr permute_op(const TensorPtr& t, const std::vector<std::int64_t>& dims);
 TensorPtr transpose_op(const TensorPtr& t, std::int64_t d0, std::int64_t d1);
 TensorPtr unsqueeze_op(const TensorPtr& t, std::int64_t dim);

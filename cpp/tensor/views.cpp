@@ -101,6 +101,17 @@ TensorPtr reshape_op(const TensorPtr& t, const Shape& shape_in, bool must_view) 
                 [from = t->shape()](const TensorPtr& g, const Saved&) { return Grads{reshape_op(g, from, false)}; });
 }
 
+TensorPtr flatten_op(const TensorPtr& t, std::int64_t start_dim, std::int64_t end_dim) {
+  if (t->ndim() == 0) return reshape_op(t, {1}, false);
+  const std::int64_t s = wrap_dim(start_dim, t->ndim()), e = wrap_dim(end_dim, t->ndim());
+  if (s > e) throw std::runtime_error("flatten() has invalid args: start_dim cannot come after end_dim");
+  if (s == e) return t;  // as PyTorch: the tensor itself
+  Shape shape(t->shape().begin(), t->shape().begin() + s);
+  shape.push_back(shape_numel(Shape(t->shape().begin() + s, t->shape().begin() + e + 1)));
+  shape.insert(shape.end(), t->shape().begin() + e + 1, t->shape().end());
+  return reshape_op(t, shape, false);
+}
+
 TensorPtr permute_op(const TensorPtr& t, const std::vector<std::int64_t>& dims_in) {
   if (static_cast<std::int64_t>(dims_in.size()) != t->ndim()) {
     throw std::runtime_error(

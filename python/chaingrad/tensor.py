@@ -52,13 +52,16 @@ def _shape_args(shape: Tuple[Any, ...]) -> list:
     """(2, 3), ((2, 3),) and ([2, 3],) all mean the shape [2, 3]."""
     if len(shape) == 1 and isinstance(shape[0], (tuple, list, Size)):
         shape = tuple(shape[0])
-    dims = []
-    for s in shape:
-        try:  # ints and int-like objects (numpy ints, one-element int tensors), never floats or strings
-            dims.append(operator.index(s))
-        except TypeError:
-            raise TypeError(f"size must be a tuple of ints, but got an element of type {type(s).__name__}") from None
-    return dims
+    try:  # ints and int-like objects (numpy ints, one-element int tensors), never floats or strings
+        return list(map(operator.index, shape))
+    except TypeError:
+        for s in shape:
+            try:
+                operator.index(s)
+            except TypeError:
+                raise TypeError(f"size must be a tuple of ints, but got an element of type {type(s).__name__}"
+                                ) from None
+        raise
 
 
 class RemovableHandle:
@@ -231,17 +234,8 @@ class Tensor(TensorOps, _core.TensorBase):
         return self.reshape(other.shape)
 
     def flatten(self, start_dim: int = 0, end_dim: int = -1) -> "Tensor":
-        """Merges dims start_dim..end_dim into one."""
-        if self.ndim == 0:
-            return self.reshape(1)
-        shape = list(self.shape)
-        s, e = _core_dim(start_dim, len(shape)), _core_dim(end_dim, len(shape))
-        if s > e:
-            raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
-        merged = 1
-        for d in shape[s:e + 1]:
-            merged *= d
-        return self.reshape(shape[:s] + [merged] + shape[e + 1:])
+        """Merges dims start_dim..end_dim into one (the tensor itself when they are one dim, as PyTorch)."""
+        return _core.flatten(self, start_dim, end_dim)
 
     def unsqueeze(self, dim: int) -> "Tensor":
         """A new size-1 dim at dim."""
@@ -596,14 +590,6 @@ def _rebuild_tensor(array: np.ndarray, requires_grad: bool, device: str = "cpu")
     if requires_grad:
         t.requires_grad = True
     return t
-
-
-def _core_dim(dim: int, ndim: int) -> int:
-    """dim in [-ndim, ndim) as an index; IndexError otherwise (as PyTorch)."""
-    n = max(ndim, 1)
-    if not -n <= dim < n:
-        raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})")
-    return dim % n
 
 
 def _scalar_like(value: Any, like: Tensor) -> Tensor:

@@ -69,14 +69,19 @@ void copy_into(const TensorPtr& dst, const TensorPtr& src_in) {
         });
         return;
       }
-      for_each_run<2>(dst->shape(), {dst->strides().data(), src_strides.data()},
-                      [&](const auto& off, const auto& step, std::int64_t n) {
-                        Out* o = out + off[0];
-                        const In* i = in + off[1];
-                        for (std::int64_t j = 0; j < n; ++j) {
-                          o[j * step[0]] = convert_value<Out, In>(i[j * step[1]]);
-                        }
-                      });
+      const MergedDims<2> dims(dst->shape(), {dst->strides().data(), src_strides.data()});
+      for_each_run<2>(dims.shape, dims.stride_ptrs(), [&](const auto& off, const auto& step, std::int64_t n) {
+        Out* o = out + off[0];
+        const In* i = in + off[1];
+        if (step[1] == 0) {  // a broadcast source: a fill
+          const Out v = convert_value<Out, In>(*i);
+          for (std::int64_t j = 0; j < n; ++j) o[j * step[0]] = v;
+          return;
+        }
+        for (std::int64_t j = 0; j < n; ++j) {
+          o[j * step[0]] = convert_value<Out, In>(i[j * step[1]]);
+        }
+      });
     });
   });
 }
@@ -111,7 +116,8 @@ void fill(const TensorPtr& dst, double value) {
     using T = decltype(tag);
     const T v = convert_value<T>(value);
     T* out = dst->data_as<T>();
-    for_each_run<1>(dst->shape(), {dst->strides().data()}, [&](const auto& off, const auto& step, std::int64_t n) {
+    const MergedDims<1> dims(dst->shape(), {dst->strides().data()});
+    for_each_run<1>(dims.shape, dims.stride_ptrs(), [&](const auto& off, const auto& step, std::int64_t n) {
       for (std::int64_t j = 0; j < n; ++j) out[off[0] + j * step[0]] = v;
     });
   });

@@ -51,10 +51,15 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
     return input * keep * (1.0 / (1.0 - p))
 
 
+_REDUCTIONS = {"none": 0, "mean": 1, "sum": 2}
+
+
 def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
-    """(input - target)^2, reduced."""
-    _same_shape(input, target, "mse_loss")
-    return _reduce((input - target) ** 2, reduction, "mse_loss")
+    """(input - target)^2, reduced, as one op (grad_fn MseLossBackward0)."""
+    code = _REDUCTIONS.get(reduction)
+    if code is None:
+        raise ValueError(f"mse_loss: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+    return _core.mse_loss(input, target, code)
 
 
 def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:

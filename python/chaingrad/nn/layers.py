@@ -43,10 +43,16 @@ class Linear(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, input: Tensor) -> Tensor:
-        if input.ndim == 0 or input.shape[-1] != self.in_features:
-            raise RuntimeError(f"Linear: expected input with last dimension {self.in_features}, got shape "
-                               f"{tuple(input.shape)}")
-        return F.linear(input, self.weight, self.bias)
+        # the parameters straight from their table: self.weight would fail the ordinary attribute
+        # lookup before Module.__getattr__ finds it (half a microsecond each, per call)
+        params = self._parameters
+        try:
+            return F.linear(input, params["weight"], params["bias"])
+        except RuntimeError:
+            if isinstance(input, Tensor) and (input.ndim == 0 or input.shape[-1] != self.in_features):
+                raise RuntimeError(f"Linear: expected input with last dimension {self.in_features}, got shape "
+                                   f"{tuple(input.shape)}") from None
+            raise
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"

@@ -97,10 +97,24 @@ class Module:
             yield name, module
             stack[0:0] = [(f"{name}.{k}" if name else k, m) for k, m in module._modules.items() if m is not None]
 
+    def _module_list(self) -> List["Module"]:
+        """This module and every submodule, each once, in named_modules' order, without their names."""
+        out: List[Module] = []
+        seen: Set[int] = set()
+        stack: List[Optional[Module]] = [self]
+        while stack:
+            module = stack.pop()
+            if module is None or id(module) in seen:  # None: a submodule slot set to None
+                continue
+            seen.add(id(module))
+            out.append(module)
+            if module._modules:
+                stack.extend(reversed(module._modules.values()))
+        return out
+
     def modules(self) -> Iterator["Module"]:
         """This module and every submodule."""
-        for _, m in self.named_modules():
-            yield m
+        return iter(self._module_list())
 
     def named_children(self) -> Iterator[Tuple[str, "Module"]]:
         """The direct submodules with their names."""
@@ -125,9 +139,13 @@ class Module:
                 yield (f"{mod_name}.{name}" if mod_name else name), p
 
     def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
-        """Every parameter (what an optimizer trains)."""
-        for _, p in self.named_parameters(recurse=recurse):
-            yield p
+        """Every parameter (what an optimizer trains), in named_parameters' order."""
+        seen: Set[int] = set()
+        for module in self._module_list() if recurse else [self]:
+            for p in module._parameters.values():
+                if p is not None and id(p) not in seen:
+                    seen.add(id(p))
+                    yield p
 
     def named_buffers(self, prefix: str = "") -> Iterator[Tuple[str, Tensor]]:
         """Every buffer with its dotted name."""

@@ -119,11 +119,9 @@ PyObject* get_op(PyObject* self, void*) {
 
 PyObject* get_prev(PyObject* self, void*) {
   return guarded<PyObject*>(nullptr, [&] {
-    const auto& inputs = as_value(self)->node->inputs();
-    py::tuple out(inputs.size());
-    for (std::size_t i = 0; i < inputs.size(); ++i) {
-      out[i] = wrap_value(static_ref_cast<ScalarNode>(inputs[i]));
-    }
+    const ScalarNode& node = *as_value(self)->node;
+    py::tuple out(node.input_count());
+    for (std::size_t i = 0; i < node.input_count(); ++i) out[i] = wrap_value(node.input(i));
     return out.release().ptr();
   });
 }
@@ -252,6 +250,8 @@ const ScalarPtr* value_holder(py::handle h) {
   if (!PyObject_TypeCheck(o, value_type)) return nullptr;
   return &as_value(o)->node;
 }
+
+const ScalarPtr* exact_value_holder(PyObject* o) { return Py_TYPE(o) == value_type ? &as_value(o)->node : nullptr; }
 
 py::object wrap_value(const ScalarPtr& node) {
   if (node->wrapper != nullptr) {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -95,6 +96,13 @@ class Ref {
   }
   /// Gives up ownership without dropping the count: the caller must wrap it in a Ref again.
   T* release() { return std::exchange(node_, nullptr); }
+  /// Drops this reference, but hands the object to the caller instead of deleting it when this
+  /// was the last one, so that a teardown can free a deep graph in a loop (Note [iterative teardown]).
+  std::unique_ptr<T> release_if_last() {
+    T* node = std::exchange(node_, nullptr);
+    if (node != nullptr && --node->use_count_ == 0) return std::unique_ptr<T>(node);
+    return nullptr;
+  }
 
  private:
   void retain() {

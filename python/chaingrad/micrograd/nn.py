@@ -33,6 +33,10 @@ class Module:
 class Neuron(Module):
     """One unit: relu(w . x + b), or w . x + b when nonlin is False."""
 
+    # Slots, read by the fused forward at fixed offsets; _fused caches w as C++ nodes, checked
+    # against w on every call (see Note [neuron weight cache] in cpp/bindings/neurons.cpp).
+    __slots__ = ("w", "b", "nonlin", "_fused")
+
     def __init__(self, nin: int, nonlin: bool = True) -> None:
         self.w = [Value(random.uniform(-1, 1)) for _ in range(nin)]
         self.b = Value(0)

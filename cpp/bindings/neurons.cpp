@@ -2,12 +2,15 @@
 
 #include <structmember.h>
 
-#include <memory>
+#include <cstdint>
+#include <iterator>
+#include <new>
 #include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "bindings/errors.h"
 #include "bindings/operands.h"
 #include "bindings/value_type.h"
 #include "scalar/ops.h"
@@ -19,51 +22,93 @@ namespace {
 
 using Nodes = std::vector<ScalarPtr>;
 
-/// The weights of list-or-tuple w as a list of nodes, checked against the inputs' count.
-ScalarListPtr read_weights(py::handle w, std::size_t inputs) {
+/// [b, w0, w1, ...] as nodes, w a list or tuple of as many weights as the neuron has inputs.
+ScalarListPtr read_params(py::handle b, py::handle w, std::size_t inputs) {
   PyObject* wo = w.ptr();
   if (!PyList_Check(wo) && !PyTuple_Check(wo)) {
     throw py::type_error("Neuron.w must be a list of Values, got " + type_name(w));
   }
-  const std::size_t n = static_cast<std::size_t>(PySequence_Fast_GET_SIZE(wo));
+  const auto n = static_cast<std::size_t>(PySequence_Fast_GET_SIZE(wo));
   if (n != inputs) {
     throw py::value_error("Neuron(" + std::to_string(n) + ") expects " + std::to_string(n) + " inputs, got " +
                           std::to_string(inputs));
   }
-  return make_ref<ScalarList>(read_operands(w, "Neuron.w"));
-}
-
-/// act(b + w . x) as one node (relu when nonlin).
-ScalarPtr neuron_node(ScalarListPtr weights, py::handle b, const ScalarListPtr& xs, bool nonlin) {
-  if (weights->size() != xs->size()) {
-    throw std::runtime_error("Neuron.w changed size during the forward pass");
-  }
-  return weighted_sum(require_operand(b, "Neuron.b"), std::move(weights), xs, nonlin);
+  Nodes params{require_operand(b, "Neuron.b")};
+  Nodes weights = read_operands(w, "Neuron.w");
+  if (weights.size() != inputs) throw std::runtime_error("Neuron.w changed size during the forward pass");
+  params.insert(params.end(), std::make_move_iterator(weights.begin()), std::make_move_iterator(weights.end()));
+  return make_ref<ScalarList>(std::move(params));
 }
 
 // Note [neuron weight cache]
 // micrograd's Neuron keeps its weights in a Python list that users may replace (n.w = [...]) or
 // edit (n.w[0] = Value(1)) at any time. Reading the list afresh on every call costs a type check
 // and two reference counts per weight; instead the exact Neuron class declares __slots__ (w, b,
-// nonlin and _fused), read here at their fixed offsets, and _fused holds the ScalarList built from
-// w at the last call. A call reuses it when w still has the same length and every item is a Value
-// wrapping the cached node, which is one pointer compare per weight. The cache holds its nodes, so
-// an address cannot be reused by another node while it is compared against; anything else (a
-// number among the weights, a Value subclass, a changed list) rebuilds it.
-constexpr const char* kWeightCacheName = "chaingrad.neuron_weights";
+// nonlin and _fused), read here at their fixed offsets, and _fused holds what the last call read:
+// the Value objects b, w0, w1, ... (owned) and their nodes as one ScalarList. A call reuses the
+// list when b and the items of w are still those objects, one memcmp over the list's item
+// pointers: holding the objects means no other object can take their addresses meanwhile, and a
+// Value never changes its node. Only exact Values are cached (a subclass instance could refer
+// back to the neuron and make a cycle the cache does not report to the garbage collector); a
+// number among the weights, or a tuple for w, reads them afresh on every call.
+struct WeightCacheObject {
+  PyObject_HEAD ScalarListPtr params;
+  std::vector<PyObject*> objects;  // b, w0, w1, ...: owned (see weight_cache_dealloc)
+};
 
-void free_weight_cache(PyObject* capsule) {
-  delete static_cast<ScalarListPtr*>(PyCapsule_GetPointer(capsule, kWeightCacheName));
+PyTypeObject* weight_cache_type = nullptr;  // created once by bind_neurons, never replaced
+
+void weight_cache_dealloc(PyObject* self) {
+  PyTypeObject* type = Py_TYPE(self);
+  auto* cache = reinterpret_cast<WeightCacheObject*>(self);
+  for (PyObject* o : cache->objects) Py_DECREF(o);
+  cache->objects.~vector();
+  cache->params.~ScalarListPtr();
+  type->tp_free(self);
+  Py_DECREF(type);  // instances of heap types own a reference to their type
 }
 
-/// The Value objects' nodes in items, when they are exactly the cached list's.
-bool cache_matches(const ScalarList& cached, PyObject* const* items, std::size_t n) {
-  if (cached.size() != n) return false;
+PyType_Slot weight_cache_slots[] = {
+    {Py_tp_doc, const_cast<char*>("A Neuron's bias and weights as graph nodes, cached by the fused forward pass.")},
+    {Py_tp_dealloc, reinterpret_cast<void*>(weight_cache_dealloc)},
+    {0, nullptr}};
+
+PyType_Spec weight_cache_spec = {"chaingrad._core.NeuronWeights", sizeof(WeightCacheObject), 0,
+                                 Py_TPFLAGS_DEFAULT | Py_TPFLAGS_DISALLOW_INSTANTIATION, weight_cache_slots};
+
+/// A cache of b and the items of list w, or None when they are not all exactly Values.
+py::object new_weight_cache(PyObject* b, PyObject* w, const ScalarListPtr& params) {
+  const auto n = static_cast<std::size_t>(PyList_GET_SIZE(w));
+  if (params->size() != n + 1 || exact_value_holder(b) == nullptr) return py::none();
+  std::vector<PyObject*> objects{b};
   for (std::size_t i = 0; i < n; ++i) {
-    const ScalarPtr* held = exact_value_holder(items[i]);
-    if (held == nullptr || held->get() != cached[i].get()) return false;
+    PyObject* item = PyList_GET_ITEM(w, static_cast<Py_ssize_t>(i));
+    const ScalarPtr* held = exact_value_holder(item);
+    if (held == nullptr || held->get() != (*params)[i + 1].get()) return py::none();
+    objects.push_back(item);
   }
-  return true;
+  if (exact_value_holder(b)->get() != (*params)[0].get()) return py::none();
+  PyObject* self = weight_cache_type->tp_alloc(weight_cache_type, 0);
+  if (self == nullptr) throw py::error_already_set();
+  auto* cache = reinterpret_cast<WeightCacheObject*>(self);
+  for (PyObject* o : objects) Py_INCREF(o);
+  new (&cache->objects) std::vector<PyObject*>(std::move(objects));
+  new (&cache->params) ScalarListPtr(params);
+  return py::reinterpret_steal<py::object>(self);
+}
+
+/// The cached parameters when b and the items of list w are the objects cached, else nullptr.
+const ScalarListPtr* cached_params(PyObject* cache, PyObject* b, PyObject* w) {
+  if (cache == nullptr || Py_TYPE(cache) != weight_cache_type) return nullptr;
+  const auto& c = *reinterpret_cast<const WeightCacheObject*>(cache);
+  const auto n = static_cast<std::size_t>(PyList_GET_SIZE(w));
+  if (c.objects.size() != n + 1 || c.objects[0] != b) return nullptr;
+  PyObject* const* items = PySequence_Fast_ITEMS(w);
+  std::uintptr_t differ = 0;  // no early exit: a few pointers compare faster than a memcmp call
+  for (std::size_t i = 0; i < n; ++i) {
+    differ |= reinterpret_cast<std::uintptr_t>(c.objects[i + 1]) ^ reinterpret_cast<std::uintptr_t>(items[i]);
+  }
+  return differ == 0 ? &c.params : nullptr;
 }
 
 /// The exact Neuron class's slots, found once per forward call from the class's descriptors. A
@@ -76,14 +121,37 @@ class NeuronSlots {
         nonlin_(offset(neuron_type, "nonlin")),
         fused_(offset(neuron_type, "_fused")) {}
 
-  /// act(b + w . x) for neuron n, an instance of exactly the class given to the constructor.
+  /// Neuron n (an instance of exactly the class given to the constructor) from its cache, when
+  /// the cache is still valid and nonlin a bool; runs no Python code.
+  bool cached(py::handle n, std::size_t inputs, NeuronSpec& spec) const {
+    if (fused_ == kNoSlot) return false;
+    PyObject* w = slot(n, w_);
+    PyObject* nonlin = slot(n, nonlin_);
+    if (w == nullptr || !PyList_Check(w) || PyList_GET_SIZE(w) != static_cast<Py_ssize_t>(inputs) ||
+        (nonlin != Py_True && nonlin != Py_False)) {
+      return false;
+    }
+    const ScalarListPtr* params = cached_params(slot(n, fused_), slot(n, b_), w);
+    if (params == nullptr) return false;
+    spec.params = *params;
+    spec.relu = nonlin == Py_True;
+    return true;
+  }
+
+  /// act(b + w . x) for neuron n, reading its attributes afresh and caching its weights.
   ScalarPtr forward(py::handle n, const ScalarListPtr& xs) const {
     // Owned references: reading a weight or nonlin may run Python code that reassigns the slots.
     const py::object w = get(n, w_, "w");
     const py::object b = get(n, b_, "b");
     const py::object nonlin_object = get(n, nonlin_, "nonlin");
     const bool nonlin = nonlin_object.ptr() == Py_True || (nonlin_object.ptr() != Py_False && py::bool_(nonlin_object));
-    return neuron_node(weights(n, w, xs->size()), b, xs, nonlin);
+    ScalarListPtr params = read_params(b, w, xs->size());
+    if (fused_ != kNoSlot && PyList_Check(w.ptr())) {
+      if (PyObject_SetAttrString(n.ptr(), "_fused", new_weight_cache(b.ptr(), w.ptr(), params).ptr()) < 0) {
+        throw py::error_already_set();
+      }
+    }
+    return weighted_sum(std::move(params), xs, nonlin);
   }
 
  private:
@@ -105,25 +173,6 @@ class NeuronSlots {
     PyObject* value = offset == kNoSlot ? nullptr : slot(n, offset);
     if (value == nullptr) return n.attr(name);
     return py::reinterpret_borrow<py::object>(value);
-  }
-
-  ScalarListPtr weights(py::handle n, py::handle w, std::size_t inputs) const {
-    if (fused_ == kNoSlot) return read_weights(w, inputs);
-    PyObject* wo = w.ptr();
-    PyObject* cache = slot(n, fused_);
-    if (PyList_Check(wo) && cache != nullptr && PyCapsule_IsValid(cache, kWeightCacheName)) {
-      const ScalarListPtr& cached = *static_cast<ScalarListPtr*>(PyCapsule_GetPointer(cache, kWeightCacheName));
-      const auto n_items = static_cast<std::size_t>(PyList_GET_SIZE(wo));
-      if (n_items == inputs && cache_matches(*cached, PySequence_Fast_ITEMS(wo), n_items)) return cached;
-    }
-    ScalarListPtr fresh = read_weights(w, inputs);
-    auto held = std::make_unique<ScalarListPtr>(fresh);
-    py::object capsule =
-        py::reinterpret_steal<py::object>(PyCapsule_New(held.get(), kWeightCacheName, free_weight_cache));
-    if (!capsule) throw py::error_already_set();
-    held.release();  // now owned by the capsule
-    if (PyObject_SetAttrString(n.ptr(), "_fused", capsule.ptr()) < 0) throw py::error_already_set();
-    return fresh;
   }
 
   Py_ssize_t w_, b_, nonlin_, fused_;
@@ -166,17 +215,33 @@ Nodes layer_nodes(py::handle neurons, const ScalarListPtr& xs, py::handle neuron
   }
   Nodes out;
   out.reserve(static_cast<std::size_t>(PyList_GET_SIZE(neurons.ptr())));
+  // Neurons served from their caches wait here and are summed together (Note [interleaved sums])
+  // before any Python code can run: the values they read are those a call in order would read.
+  std::vector<NeuronSpec> pending;
+  pending.reserve(out.capacity());
+  auto flush = [&] {
+    weighted_sums(pending, xs, out);
+    pending.clear();
+  };
   py::object x_python;  // built only if some neuron needs a Python call
+  NeuronSpec spec;
   for (Py_ssize_t i = 0;; ++i) {
     py::object n = list_item(neurons, i);
     if (!n) break;
-    if (n.get_type().ptr() == neuron_type.ptr()) {
+    if (Py_TYPE(n.ptr()) == reinterpret_cast<PyTypeObject*>(neuron_type.ptr())) {
+      if (slots.cached(n, xs->size(), spec)) {
+        pending.push_back(std::move(spec));
+        continue;
+      }
+      flush();
       out.push_back(slots.forward(n, xs));
       continue;
     }
+    flush();
     if (!x_python) x_python = to_python(*xs);
     out.push_back(require_operand(n(x_python), "a neuron's output"));
   }
+  flush();
   return out;
 }
 
@@ -188,7 +253,7 @@ py::object unwrap_single(const List& out) {
 
 py::object neuron(py::handle w, py::handle b, py::handle x, bool nonlin) {
   ScalarListPtr xs = make_ref<ScalarList>(read_operands(x, "Neuron input"));
-  return wrap_value(neuron_node(read_weights(w, xs->size()), b, xs, nonlin));
+  return wrap_value(weighted_sum(read_params(b, w, xs->size()), xs, nonlin));
 }
 
 py::object dense_layer(py::handle neurons, py::handle x, py::handle neuron_type) {
@@ -217,16 +282,33 @@ py::object mlp_forward(py::handle layers, py::handle x, py::handle layer_type, p
   return unwrap_single(*current);
 }
 
+/// mlp_forward as a METH_FASTCALL function: MLP.__call__ runs it once per sample, and pybind11's
+/// dispatcher cost a tenth of a whole forward pass of the moons model.
+PyObject* mlp_forward_fastcall(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
+  if (nargs != 4) {
+    PyErr_Format(PyExc_TypeError, "mlp_forward() takes 4 positional arguments (%zd given)", nargs);
+    return nullptr;
+  }
+  return guarded<PyObject*>(nullptr, [&] { return mlp_forward(args[0], args[1], args[2], args[3]).release().ptr(); });
+}
+
 }  // namespace
 
 void bind_neurons(py::module_& m) {
+  PyObject* type = PyType_FromSpec(&weight_cache_spec);
+  if (type == nullptr) throw py::error_already_set();
+  weight_cache_type = reinterpret_cast<PyTypeObject*>(type);
+  m.add_object("NeuronWeights", py::reinterpret_steal<py::object>(type));
   m.def("neuron", &neuron, py::arg("w"), py::arg("b"), py::arg("x"), py::arg("nonlin"),
         "relu(b + sum(w_i * x_i)) (without relu when nonlin is False) as one graph node, summed "
         "in micrograd's order.");
   m.def("dense_layer", &dense_layer, py::arg("neurons"), py::arg("x"), py::arg("neuron_type"),
         "Every neuron of a layer on input x in one call (a single Value when there is one neuron).");
-  m.def("mlp_forward", &mlp_forward, py::arg("layers"), py::arg("x"), py::arg("layer_type"), py::arg("neuron_type"),
-        "Every layer of an MLP on input x in one call.");
+  static PyMethodDef raw_functions[] = {
+      {"mlp_forward", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(mlp_forward_fastcall)), METH_FASTCALL,
+       "mlp_forward(layers, x, layer_type, neuron_type, /)\n--\n\nEvery layer of an MLP on input x in one call."},
+      {nullptr, nullptr, 0, nullptr}};
+  if (PyModule_AddFunctions(m.ptr(), raw_functions) < 0) throw py::error_already_set();
 }
 
 }  // namespace chaingrad

@@ -57,9 +57,10 @@ class Node : public RefCounted {
 // Note [graph refcounts]
 // Nodes (and tensors) are reference-counted intrusively and without atomic instructions. Every reference is
 // taken or dropped while the Python GIL is held: ops are called from Python, and the backward
-// sweep, which runs with the GIL released, walks raw pointers and never copies a Ref. A fused
-// neuron takes two references per weight, so atomic counts (std::shared_ptr) cost about a quarter
-// of its time for no benefit. Code that handles Refs off the GIL must not share them across threads.
+// sweep, which runs with the GIL released, walks raw pointers and never copies a Ref. A scalar
+// training step takes and drops tens of thousands of references, so atomic counts
+// (std::shared_ptr) would cost a large share of its time for no benefit. Code that handles Refs
+// off the GIL must not share them across threads.
 
 /// An owning pointer to a RefCounted object; the object is deleted when its last Ref goes.
 template <class T>

@@ -14,78 +14,79 @@ namespace chaingrad {
 // cost per node and per edge is what counts. A scalar node is therefore not a core Node: it keeps
 // a unary or binary op's inputs inline (no vector per node), comes from a per-thread free list,
 // and a weighted sum refers to two shared ScalarLists instead of holding 2n+1 references: the
-// neuron's weights (one list kept by the binding across calls) and the layer's inputs (one list
-// for all neurons of the layer). Building or freeing a neuron then touches three reference counts
-// instead of 2n+1. The graph is the same as before to every observer: input(i) lists a weighted
+// neuron's bias and weights (one list kept by the binding across calls) and the layer's inputs
+// (one list for all neurons of the layer). Building or freeing a neuron then touches two
+// reference counts instead of 2n+1. The graph is the same as before to every observer: input(i) lists a weighted
 // sum's inputs as [b, w0, x0, w1, x1, ...], and the traversal visits them in that order.
 
 // Note [scalar node pool]
-// Freed nodes go onto a per-thread singly linked list and are handed out again by the next
-// allocations: a training step frees its graph just before building the next one of the same
-// size, so after the first step nodes cost no malloc or free. The list is capped (what a graph of
-// kMaxPooled nodes frees beyond that goes back to malloc). Nodes are only created and freed with
-// the GIL held, but any thread may hold it, hence one list per thread; a node freed on another
-// thread than the one that made it simply joins that thread's list. The list head is trivially
-// destructible, so a node freed during thread exit, after the list was drained, still finds it
-// (marked closed) and goes to ::operator delete.
+// Freed nodes go onto a per-thread stack and are handed out again by the next allocations: a
+// training step frees its graph just before building the next one of the same size, so after the
+// first step nodes cost no malloc or free. The stack is an array of addresses rather than a list
+// threaded through the free nodes, so that an allocation can prefetch the node it will hand out
+// kPrefetch allocations later without reading a cold node to find it: a benchmark that collects
+// garbage between steps (as chaingrad.bench does) evicts the pool from the caches, and waiting for
+// each node's cache line in turn then cost a third of the forward pass. The stack is capped (what
+// a graph frees beyond kMaxPooled nodes goes back to malloc). Nodes are only created and freed
+// with the GIL held, but any thread may hold it, hence one stack per thread; a node freed on
+// another thread than the one that made it simply joins that thread's stack. The stack's header
+// is trivially destructible, so a node freed during thread exit, after the stack was drained,
+// still finds it (marked closed) and goes to ::operator delete.
 namespace {
 
-constexpr std::size_t kMaxPooled = std::size_t{1} << 15;
-
-struct FreeBlock {
-  FreeBlock* next;
-};
+constexpr std::size_t kMaxPooled = std::size_t{1} << 14;
+constexpr std::size_t kPrefetch = 8;
 
 struct Pool {
-  FreeBlock* head;
+  void** slots;  // kMaxPooled addresses, allocated by the first free
   std::size_t size;
-  bool registered;
   bool closed;
 };
 
-thread_local Pool pool{nullptr, 0, false, false};
+thread_local Pool pool{nullptr, 0, false};
 
-void drain_pool() {
-  while (pool.head != nullptr) {
-    FreeBlock* block = pool.head;
-    pool.head = block->next;
-    ::operator delete(static_cast<void*>(block));
-  }
-  pool.size = 0;
-}
-
-/// Drains this thread's pool when the thread ends.
+/// Frees this thread's pooled nodes and its stack when the thread ends.
 struct PoolCloser {
   ~PoolCloser() {
-    drain_pool();
+    while (pool.size > 0) ::operator delete(pool.slots[--pool.size]);
+    ::operator delete(static_cast<void*>(pool.slots));
+    pool.slots = nullptr;
     pool.closed = true;
   }
 };
 
-void register_pool_closer() {
+/// Allocates this thread's stack; false when memory is short (the node then goes to malloc).
+bool open_pool() noexcept {
+  pool.slots = static_cast<void**>(::operator new(kMaxPooled * sizeof(void*), std::nothrow));
+  if (pool.slots == nullptr) return false;
   thread_local PoolCloser closer;
   (void)closer;
-  pool.registered = true;
+  return true;
+}
+
+void prefetch_for_write(const void* p) {
+#if defined(__GNUC__) || defined(__clang__)
+  __builtin_prefetch(p, 1);
+#else
+  (void)p;
+#endif
 }
 
 }  // namespace
 
 void* ScalarNode::operator new(std::size_t size) {
-  if (size == sizeof(ScalarNode) && pool.head != nullptr) {
-    FreeBlock* block = pool.head;
-    pool.head = block->next;
-    --pool.size;
-    return block;
+  if (size == sizeof(ScalarNode) && pool.size > 0) {
+    void* node = pool.slots[--pool.size];
+    if (pool.size >= kPrefetch) prefetch_for_write(pool.slots[pool.size - kPrefetch]);
+    return node;
   }
   return ::operator new(size);
 }
 
 void ScalarNode::operator delete(void* p, std::size_t size) noexcept {
   if (p == nullptr) return;
-  if (size == sizeof(ScalarNode) && !pool.closed && pool.size < kMaxPooled) {
-    if (!pool.registered) register_pool_closer();
-    pool.head = new (p) FreeBlock{pool.head};
-    ++pool.size;
+  if (size == sizeof(ScalarNode) && !pool.closed && pool.size < kMaxPooled && (pool.slots != nullptr || open_pool())) {
+    pool.slots[pool.size++] = p;
     return;
   }
   ::operator delete(p);
@@ -93,17 +94,6 @@ void ScalarNode::operator delete(void* p, std::size_t size) noexcept {
 
 ScalarList::ScalarList(std::vector<ScalarPtr> items) : items_(std::move(items)) {
   for (const ScalarPtr& item : items_) all_leaves_ = all_leaves_ && item->is_leaf();
-}
-
-std::size_t ScalarNode::input_count() const {
-  if (weights_) return 1 + 2 * weights_->size();
-  return (a_ ? 1 : 0) + (b_ ? 1 : 0);
-}
-
-const ScalarPtr& ScalarNode::input(std::size_t i) const {
-  if (!weights_ || i == 0) return i == 0 ? a_ : b_;
-  const std::size_t term = (i - 1) / 2;
-  return (i % 2 == 1) ? (*weights_)[term] : (*xs_)[term];
 }
 
 // Note [iterative teardown] (scalar nodes)
@@ -125,11 +115,12 @@ ScalarNode::~ScalarNode() {
 
 void ScalarNode::release_inputs(Dying& dying) {
   auto release = [&dying](ScalarPtr& input) {
-    if (std::unique_ptr<ScalarNode> last = input.release_if_last()) dying.push_back(std::move(last));
+    std::unique_ptr<ScalarNode> last = input.release_if_last();
+    if (last && !last->is_leaf()) dying.push_back(std::move(last));  // a leaf has nothing to recurse into
   };
   release(a_);
   release(b_);
-  for (ScalarListPtr* list : {&weights_, &xs_}) {
+  for (ScalarListPtr* list : {&params_, &xs_}) {
     if (std::unique_ptr<ScalarList> last = list->release_if_last()) {
       for (ScalarPtr& item : last->items_) release(item);
     }
@@ -183,16 +174,73 @@ ScalarPtr log(const ScalarPtr& a) { return make_unary(ScalarOp::Log, a, std::log
 
 ScalarPtr sigmoid(const ScalarPtr& a) { return make_unary(ScalarOp::Sigmoid, a, 1.0 / (1.0 + std::exp(-a->data()))); }
 
-ScalarPtr weighted_sum(ScalarPtr bias, ScalarListPtr weights, ScalarListPtr xs, bool relu) {
-  if (weights->size() != xs->size()) {
-    throw std::invalid_argument("weighted_sum: " + std::to_string(weights->size()) + " weights for " +
-                                std::to_string(xs->size()) + " inputs");
+namespace {
+
+void check_terms(const ScalarList& params, const ScalarList& xs) {
+  if (params.size() != xs.size() + 1) {
+    throw std::invalid_argument("weighted_sum: " + std::to_string(params.size()) +
+                                " parameters (bias and weights) for " + std::to_string(xs.size()) + " inputs");
   }
-  double acc = bias->data();
-  for (std::size_t i = 0; i < weights->size(); ++i) acc = acc + (*weights)[i]->data() * (*xs)[i]->data();
+}
+
+/// The node of a weighted sum whose sum is acc.
+ScalarPtr make_weighted_sum(ScalarListPtr params, ScalarListPtr xs, double acc, bool relu) {
   const ScalarOp op = relu ? ScalarOp::ReluWeightedSum : ScalarOp::WeightedSum;
   if (relu && acc < 0) acc = 0.0;
-  return make_ref<ScalarNode>(op, std::move(bias), std::move(weights), std::move(xs), acc);
+  return make_ref<ScalarNode>(op, std::move(params), std::move(xs), acc);
+}
+
+}  // namespace
+
+ScalarPtr weighted_sum(ScalarListPtr params, ScalarListPtr xs, bool relu) {
+  check_terms(*params, *xs);
+  const ScalarList& p = *params;
+  const ScalarList& x = *xs;
+  double acc = p[0]->data();
+  for (std::size_t i = 0; i < x.size(); ++i) acc = acc + p[i + 1]->data() * x[i]->data();
+  return make_weighted_sum(std::move(params), std::move(xs), acc, relu);
+}
+
+// Note [interleaved sums]
+// A weighted sum must add its terms one after the other, left to right, to give micrograd's
+// value to the last bit, so one neuron's sum is a chain of dependent additions whose latency,
+// not the arithmetic, sets its speed. The neurons of a layer are independent of each other,
+// though: summing four of them in the same loop keeps four chains in flight, each in its own
+// order, so every value is unchanged. The inputs' values are gathered once per layer.
+void weighted_sums(const std::vector<NeuronSpec>& neurons, const ScalarListPtr& xs, std::vector<ScalarPtr>& out) {
+  if (neurons.empty()) return;
+  const ScalarList& x = *xs;
+  const std::size_t n = x.size();
+  for (const NeuronSpec& neuron : neurons) check_terms(*neuron.params, x);
+  constexpr std::size_t kOnStack = 64;  // a layer this wide or narrower needs no allocation
+  double on_stack[kOnStack];
+  std::vector<double> on_heap(n > kOnStack ? n : 0);
+  double* xd = n > kOnStack ? on_heap.data() : on_stack;
+  for (std::size_t i = 0; i < n; ++i) xd[i] = x[i]->data();
+  std::size_t k = 0;
+  for (; k + 4 <= neurons.size(); k += 4) {
+    const ScalarList& p0 = *neurons[k].params;
+    const ScalarList& p1 = *neurons[k + 1].params;
+    const ScalarList& p2 = *neurons[k + 2].params;
+    const ScalarList& p3 = *neurons[k + 3].params;
+    double a0 = p0[0]->data(), a1 = p1[0]->data(), a2 = p2[0]->data(), a3 = p3[0]->data();
+    for (std::size_t i = 0; i < n; ++i) {
+      a0 = a0 + p0[i + 1]->data() * xd[i];
+      a1 = a1 + p1[i + 1]->data() * xd[i];
+      a2 = a2 + p2[i + 1]->data() * xd[i];
+      a3 = a3 + p3[i + 1]->data() * xd[i];
+    }
+    const double sums[4] = {a0, a1, a2, a3};
+    for (std::size_t j = 0; j < 4; ++j) {
+      out.push_back(make_weighted_sum(neurons[k + j].params, xs, sums[j], neurons[k + j].relu));
+    }
+  }
+  for (; k < neurons.size(); ++k) {
+    const ScalarList& p = *neurons[k].params;
+    double acc = p[0]->data();
+    for (std::size_t i = 0; i < n; ++i) acc = acc + p[i + 1]->data() * xd[i];
+    out.push_back(make_weighted_sum(neurons[k].params, xs, acc, neurons[k].relu));
+  }
 }
 
 // Note [micrograd's rounding]
@@ -257,11 +305,11 @@ void ScalarNode::backward() {
 }
 
 void ScalarNode::distribute_weighted_sum(double g) {
-  a_->accumulate(g);
-  const ScalarList& weights = *weights_;
+  const ScalarList& params = *params_;
   const ScalarList& xs = *xs_;
-  for (std::size_t i = weights.size(); i-- > 0;) {  // last term first, as micrograd's sweep visits them
-    ScalarNode& w = *weights[i];
+  params[0]->accumulate(g);
+  for (std::size_t i = xs.size(); i-- > 0;) {  // last term first, as micrograd's sweep visits them
+    ScalarNode& w = *params[i + 1];
     ScalarNode& x = *xs[i];
     w.accumulate(x.data_ * g);
     x.accumulate(w.data_ * g);
@@ -275,8 +323,11 @@ void ScalarNode::distribute_weighted_sum(double g) {
 // Each traversal takes a fresh stamp from a process-wide counter (atomic, so concurrent traversals
 // of disjoint graphs are safe) and marks what it reaches. A layer's input list is marked too: the
 // first neuron to read it visits its items, and the other neurons of the layer skip the whole list
-// in one compare (in a DAG every item is finished by then). A node is reset for the pass when it
-// is finished, which is before any gradient flows.
+// in one compare. That holds only when the neuron's parameters are all leaves: then every node
+// reached while its inputs are visited descends from an item of the list, so (the graph being
+// acyclic) cannot read the list itself, and every item is finished when the next reader comes. A
+// non-leaf parameter, visited between items, could lead to another reader of the list too early.
+// A node is reset for the pass when it is finished, which is before any gradient flows.
 void scalar_backward(ScalarNode& root) {
   if (root.is_leaf()) {
     root.accumulate(1.0);
@@ -295,9 +346,9 @@ void scalar_backward(ScalarNode& root) {
   auto enter = [&](ScalarNode* node) {
     node->visit_mark_ = stamp;
     std::size_t count = node->input_count();
-    if (node->weights_ && node->weights_->all_leaves()) {
+    if (node->params_ && node->params_->all_leaves()) {
       ScalarList& xs = *node->xs_;
-      if (xs.visit_mark_ == stamp || xs.all_leaves()) count = 1;  // only the bias is left to visit
+      if (xs.visit_mark_ == stamp || xs.all_leaves()) count = 0;  // nothing left to visit
       xs.visit_mark_ = stamp;
     }
     stack.push_back(Frame{node, 0, count});

@@ -30,8 +30,8 @@ enum class ScalarOp : std::uint8_t {
 class ScalarNode;
 using ScalarPtr = Ref<ScalarNode>;
 
-/// An immutable list of scalar nodes shared by many weighted sums: a neuron's weights (kept
-/// across calls by the binding) or a layer's inputs (read by every neuron of the layer). One
+/// An immutable list of scalar nodes shared by many weighted sums: a neuron's bias and weights
+/// (kept across calls by the binding) or a layer's inputs (read by every neuron of the layer). One
 /// shared list instead of a reference per term is what makes a fused neuron cheap to build and to
 /// free (see Note [scalar graph layout]).
 class ScalarList final : public RefCounted {
@@ -52,6 +52,7 @@ class ScalarList final : public RefCounted {
   std::vector<ScalarPtr> items_;
   bool all_leaves_ = true;
   std::uint64_t visit_mark_ = 0;  // see Note [scalar traversal]
+  ScalarOp op_ = ScalarOp::Leaf;
 };
 
 using ScalarListPtr = Ref<ScalarList>;
@@ -67,9 +68,9 @@ class ScalarNode final : public RefCounted {
   /// The result of a unary or binary op (b null for a unary one); aux is the exponent of Pow.
   ScalarNode(ScalarOp op, ScalarPtr a, ScalarPtr b, double data, double aux = 0.0)
       : data_(data), aux_(aux), a_(std::move(a)), b_(std::move(b)), op_(op) {}
-  /// A weighted sum (op WeightedSum or ReluWeightedSum) of bias + weights . xs.
-  ScalarNode(ScalarOp op, ScalarPtr bias, ScalarListPtr weights, ScalarListPtr xs, double data)
-      : data_(data), a_(std::move(bias)), weights_(std::move(weights)), xs_(std::move(xs)), op_(op) {}
+  /// A weighted sum (op WeightedSum or ReluWeightedSum) of params [b, w0, w1, ...] with xs.
+  ScalarNode(ScalarOp op, ScalarListPtr params, ScalarListPtr xs, double data)
+      : data_(data), params_(std::move(params)), xs_(std::move(xs)), op_(op) {}
   ScalarNode(const ScalarNode&) = delete;
   ScalarNode& operator=(const ScalarNode&) = delete;
   ~ScalarNode();
@@ -93,15 +94,15 @@ class ScalarNode final : public RefCounted {
   /// The i-th input in the order the op took them: a weighted sum's are [b, w0, x0, w1, x1, ...].
   const ScalarPtr& input(std::size_t i) const;
 
-  /// The Python object currently wrapping this node, not owned (set and cleared by the binding),
-  /// so that one node keeps one identity in Python, as micrograd's _prev and draw_dot expect.
-  void* wrapper = nullptr;
-
   // Presentation flags kept for micrograd's printing: a value built from a Python int prints as
   // an int, and a gradient nobody has accumulated into prints as 0 (micrograd's int zero).
   bool data_is_int = false;
   bool grad_is_int = true;
   bool exponent_is_int = false;
+
+  /// The Python object currently wrapping this node, not owned (set and cleared by the binding),
+  /// so that one node keeps one identity in Python, as micrograd's _prev and draw_dot expect.
+  void* wrapper = nullptr;
 
  private:
   friend void scalar_backward(ScalarNode& root);
@@ -120,11 +121,21 @@ class ScalarNode final : public RefCounted {
   double data_;
   double grad_ = 0.0;
   double aux_ = 0.0;
-  ScalarPtr a_, b_;               // the inputs of an op; a weighted sum's bias in a_
-  ScalarListPtr weights_, xs_;    // a weighted sum's terms
+  ScalarPtr a_, b_;               // the inputs of a unary or binary op
+  ScalarListPtr params_, xs_;     // a weighted sum's [b, w0, w1, ...] and [x0, x1, ...]
   std::uint64_t visit_mark_ = 0;  // see Note [scalar traversal]
   ScalarOp op_ = ScalarOp::Leaf;
 };
+
+inline std::size_t ScalarNode::input_count() const {
+  if (params_) return 1 + 2 * xs_->size();
+  return (a_ ? 1 : 0) + (b_ ? 1 : 0);
+}
+
+inline const ScalarPtr& ScalarNode::input(std::size_t i) const {
+  if (!params_) return i == 0 ? a_ : b_;
+  return (i % 2 == 1 || i == 0) ? (*params_)[(i + 1) / 2] : (*xs_)[i / 2 - 1];
+}
 
 /// a + b, a - b, a * b, a / b (evaluated as micrograd does: a * b**-1).
 ScalarPtr add(const ScalarPtr& a, const ScalarPtr& b);
@@ -142,8 +153,18 @@ ScalarPtr sigmoid(const ScalarPtr& a);
 
 /// b + w0*x0 + w1*x1 + ... summed left to right (micrograd's `sum(wi*xi, b)`) as one node, and
 /// with relu applied when `relu` (micrograd's neuron: two of its nodes fused into one).
-/// Throws std::invalid_argument unless weights and xs have the same length.
-ScalarPtr weighted_sum(ScalarPtr bias, ScalarListPtr weights, ScalarListPtr xs, bool relu = false);
+/// params holds [b, w0, w1, ...]; throws std::invalid_argument unless it has one more item than xs.
+ScalarPtr weighted_sum(ScalarListPtr params, ScalarListPtr xs, bool relu = false);
+
+/// One neuron of a layer for weighted_sums: its [b, w0, w1, ...] and whether relu follows.
+struct NeuronSpec {
+  ScalarListPtr params;
+  bool relu = false;
+};
+
+/// weighted_sum(neuron.params, xs, neuron.relu) for every neuron, appended to out in order: a
+/// layer's neurons over the same inputs, computed four at a time (see Note [interleaved sums]).
+void weighted_sums(const std::vector<NeuronSpec>& neurons, const ScalarListPtr& xs, std::vector<ScalarPtr>& out);
 
 /// Backward pass from root: root's gradient becomes 1 and every node reachable from it receives
 /// d root / d node; leaves accumulate, non-leaf gradients are recomputed.

@@ -2,6 +2,7 @@
 
 #include <structmember.h>
 
+#include <array>
 #include <cstdint>
 #include <iterator>
 #include <new>
@@ -217,11 +218,12 @@ Nodes layer_nodes(py::handle neurons, const ScalarListPtr& xs, py::handle neuron
   out.reserve(static_cast<std::size_t>(PyList_GET_SIZE(neurons.ptr())));
   // Neurons served from their caches wait here and are summed together (Note [interleaved sums])
   // before any Python code can run: the values they read are those a call in order would read.
-  std::vector<NeuronSpec> pending;
-  pending.reserve(out.capacity());
+  std::array<NeuronSpec, 16> pending;  // on the stack: no allocation per layer
+  std::size_t count = 0;
   auto flush = [&] {
-    weighted_sums(pending, xs, out);
-    pending.clear();
+    weighted_sums(pending.data(), count, xs, out);
+    for (std::size_t k = 0; k < count; ++k) pending[k] = NeuronSpec();
+    count = 0;
   };
   py::object x_python;  // built only if some neuron needs a Python call
   NeuronSpec spec;
@@ -230,7 +232,8 @@ Nodes layer_nodes(py::handle neurons, const ScalarListPtr& xs, py::handle neuron
     if (!n) break;
     if (Py_TYPE(n.ptr()) == reinterpret_cast<PyTypeObject*>(neuron_type.ptr())) {
       if (slots.cached(n, xs->size(), spec)) {
-        pending.push_back(std::move(spec));
+        if (count == pending.size()) flush();
+        pending[count++] = std::move(spec);
         continue;
       }
       flush();

@@ -116,7 +116,11 @@ ScalarNode::~ScalarNode() {
 void ScalarNode::release_inputs(Dying& dying) {
   auto release = [&dying](ScalarPtr& input) {
     std::unique_ptr<ScalarNode> last = input.release_if_last();
-    if (last && !last->is_leaf()) dying.push_back(std::move(last));  // a leaf has nothing to recurse into
+    if (last && !last->is_leaf()) {  // a leaf has nothing to recurse into
+      // Its count, just decremented, shares a cache line with a_ and b_; the lists lie further.
+      prefetch_for_write(&last->params_);
+      dying.push_back(std::move(last));
+    }
   };
   release(a_);
   release(b_);
@@ -207,18 +211,18 @@ ScalarPtr weighted_sum(ScalarListPtr params, ScalarListPtr xs, bool relu) {
 // not the arithmetic, sets its speed. The neurons of a layer are independent of each other,
 // though: summing four of them in the same loop keeps four chains in flight, each in its own
 // order, so every value is unchanged. The inputs' values are gathered once per layer.
-void weighted_sums(const std::vector<NeuronSpec>& neurons, const ScalarListPtr& xs, std::vector<ScalarPtr>& out) {
-  if (neurons.empty()) return;
+void weighted_sums(const NeuronSpec* neurons, std::size_t count, const ScalarListPtr& xs, std::vector<ScalarPtr>& out) {
+  if (count == 0) return;
   const ScalarList& x = *xs;
   const std::size_t n = x.size();
-  for (const NeuronSpec& neuron : neurons) check_terms(*neuron.params, x);
+  for (std::size_t k = 0; k < count; ++k) check_terms(*neurons[k].params, x);
   constexpr std::size_t kOnStack = 64;  // a layer this wide or narrower needs no allocation
   double on_stack[kOnStack];
   std::vector<double> on_heap(n > kOnStack ? n : 0);
   double* xd = n > kOnStack ? on_heap.data() : on_stack;
   for (std::size_t i = 0; i < n; ++i) xd[i] = x[i]->data();
   std::size_t k = 0;
-  for (; k + 4 <= neurons.size(); k += 4) {
+  for (; k + 4 <= count; k += 4) {
     const ScalarList& p0 = *neurons[k].params;
     const ScalarList& p1 = *neurons[k + 1].params;
     const ScalarList& p2 = *neurons[k + 2].params;
@@ -235,7 +239,7 @@ void weighted_sums(const std::vector<NeuronSpec>& neurons, const ScalarListPtr& 
       out.push_back(make_weighted_sum(neurons[k + j].params, xs, sums[j], neurons[k + j].relu));
     }
   }
-  for (; k < neurons.size(); ++k) {
+  for (; k < count; ++k) {
     const ScalarList& p = *neurons[k].params;
     double acc = p[0]->data();
     for (std::size_t i = 0; i < n; ++i) acc = acc + p[i + 1]->data() * xd[i];

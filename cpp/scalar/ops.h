@@ -164,7 +164,7 @@ struct NeuronSpec {
 
 /// weighted_sum(neuron.params, xs, neuron.relu) for every neuron, appended to out in order: a
 /// layer's neurons over the same inputs, computed four at a time (see Note [interleaved sums]).
-void weighted_sums(const std::vector<NeuronSpec>& neurons, const ScalarListPtr& xs, std::vector<ScalarPtr>& out);
+void weighted_sums(const NeuronSpec* neurons, std::size_t count, const ScalarListPtr& xs, std::vector<ScalarPtr>& out);
 
 /// Backward pass from root: root's gradient becomes 1 and every node reachable from it receives
 /// d root / d node; leaves accumulate, non-leaf gradients are recomputed.

@@ -108,12 +108,17 @@ PyObject* get_data(PyObject* self, void*) {
 }
 
 /// The setter of .data or .grad: a real number, remembered as an int when it was one.
-template <void (ScalarNode::*set)(double), bool ScalarNode::* is_int>
+template <void (ScalarNode::*set)(double), bool ScalarNode::* int_flag>
 int set_number(PyObject* self, PyObject* value, void* closure) {
-  if (value != nullptr && PyFloat_CheckExact(value)) {  // the training loop's `p.data -= lr * p.grad`
+  // Exact floats and ints first, without the exception guard: the training loop's
+  // `p.data -= lr * p.grad` and zero_grad's `p.grad = 0`.
+  if (value != nullptr && (PyFloat_CheckExact(value) || PyLong_CheckExact(value))) {
+    const bool is_int = PyLong_CheckExact(value);
+    const double v = is_int ? PyLong_AsDouble(value) : PyFloat_AS_DOUBLE(value);
+    if (is_int && v == -1.0 && PyErr_Occurred()) return -1;  // OverflowError: too large for a float
     ScalarNode& node = *as_value(self)->node;
-    (node.*set)(PyFloat_AS_DOUBLE(value));
-    node.*is_int = false;
+    (node.*set)(v);
+    node.*int_flag = is_int;
     return 0;
   }
   const char* what = static_cast<const char*>(closure);
@@ -125,7 +130,7 @@ int set_number(PyObject* self, PyObject* value, void* closure) {
     const Number n = require_number(value, what);
     ScalarNode& node = *as_value(self)->node;
     (node.*set)(n.value);
-    node.*is_int = n.is_int;
+    node.*int_flag = n.is_int;
     return 0;
   });
 }

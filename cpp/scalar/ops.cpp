@@ -103,7 +103,7 @@ ScalarList::ScalarList(std::vector<ScalarPtr> items) : items_(std::move(items)) 
 // before it is freed, so no destructor finds an input left to recurse into. A list dies the same
 // way, its items queued. An input referenced twice (x * x) is simply released twice.
 ScalarNode::~ScalarNode() {
-  if (op_ == ScalarOp::Leaf) return;
+  if (!a_ && !b_ && !params_) return;  // a leaf, or a node the loop below has already emptied
   Dying dying;
   release_inputs(dying);
   while (!dying.empty()) {

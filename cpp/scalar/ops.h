@@ -52,7 +52,6 @@ class ScalarList final : public RefCounted {
   std::vector<ScalarPtr> items_;
   bool all_leaves_ = true;
   std::uint64_t visit_mark_ = 0;  // see Note [scalar traversal]
-  ScalarOp op_ = ScalarOp::Leaf;
 };
 
 using ScalarListPtr = Ref<ScalarList>;

@@ -74,8 +74,8 @@ PyType_Slot weight_cache_slots[] = {
     {Py_tp_dealloc, reinterpret_cast<void*>(weight_cache_dealloc)},
     {0, nullptr}};
 
-PyType_Spec weight_cache_spec = {"chaingrad._core.NeuronWeights", sizeof(WeightCacheObject), 0,
-                                 Py_TPFLAGS_DEFAULT | Py_TPFLAGS_DISALLOW_INSTANTIATION, weight_cache_slots};
+PyType_Spec weight_cache_spec = {"chaingrad._core.NeuronWeights", sizeof(WeightCacheObject), 0, Py_TPFLAGS_DEFAULT,
+                                 weight_cache_slots};
 
 /// A cache of b and the items of list w, or None when they are not all exactly Values.
 py::object new_weight_cache(PyObject* b, PyObject* w, const ScalarListPtr& params) {
@@ -301,6 +301,7 @@ void bind_neurons(py::module_& m) {
   PyObject* type = PyType_FromSpec(&weight_cache_spec);
   if (type == nullptr) throw py::error_already_set();
   weight_cache_type = reinterpret_cast<PyTypeObject*>(type);
+  weight_cache_type->tp_new = nullptr;  // made only here (Py_TPFLAGS_DISALLOW_INSTANTIATION is 3.10+)
   m.add_object("NeuronWeights", py::reinterpret_steal<py::object>(type));
   m.def("neuron", &neuron, py::arg("w"), py::arg("b"), py::arg("x"), py::arg("nonlin"),
         "relu(b + sum(w_i * x_i)) (without relu when nonlin is False) as one graph node, summed "

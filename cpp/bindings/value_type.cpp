@@ -73,7 +73,10 @@ PyObject* value_vectorcall(PyObject* type_object, PyObject* const* args, std::si
   }
   py::object tuple = py::reinterpret_steal<py::object>(PyTuple_New(nargs));
   if (!tuple) return nullptr;
-  for (Py_ssize_t i = 0; i < nargs; ++i) PyTuple_SET_ITEM(tuple.ptr(), i, Py_NewRef(args[i]));
+  for (Py_ssize_t i = 0; i < nargs; ++i) {
+    Py_INCREF(args[i]);
+    PyTuple_SET_ITEM(tuple.ptr(), i, args[i]);
+  }
   py::object kwargs;
   if (kwnames != nullptr) {
     kwargs = py::reinterpret_steal<py::object>(PyDict_New());

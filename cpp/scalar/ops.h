@@ -74,7 +74,7 @@ class ScalarNode final : public RefCounted {
   ScalarNode& operator=(const ScalarNode&) = delete;
   ~ScalarNode();
 
-  // Nodes come from a per-thread free list: see Note [scalar node pool].
+  // Nodes come from a per-thread pool: see Note [scalar node pool].
   static void* operator new(std::size_t size);
   static void operator delete(void* p, std::size_t size) noexcept;
 

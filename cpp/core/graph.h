@@ -1,4 +1,5 @@
-// The computation graph shared by every node type: ownership, inputs and gradient rules.
+// The computation graph: reference-counted ownership (shared by scalar and tensor nodes), and the
+// Node of tensor autograd with its inputs and gradient rule.
 #pragma once
 
 #include <cstdint>

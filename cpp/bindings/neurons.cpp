@@ -1,8 +1,17 @@
 #include "bindings/neurons.h"
 
+#include <structmember.h>
+
+#include <array>
+#include <cstdint>
+#include <iterator>
+#include <new>
+#include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "bindings/errors.h"
 #include "bindings/operands.h"
 #include "bindings/value_type.h"
 #include "scalar/ops.h"
@@ -14,70 +23,172 @@ namespace {
 
 using Nodes = std::vector<ScalarPtr>;
 
-/// act(b + w . x) as one node (relu when nonlin), reading w item by item.
-ScalarPtr neuron_node(py::handle w, py::handle b, const Nodes& x, bool nonlin) {
+/// [b, w0, w1, ...] as nodes, w a list or tuple of as many weights as the neuron has inputs.
+ScalarListPtr read_params(py::handle b, py::handle w, std::size_t inputs) {
   PyObject* wo = w.ptr();
   if (!PyList_Check(wo) && !PyTuple_Check(wo)) {
     throw py::type_error("Neuron.w must be a list of Values, got " + type_name(w));
   }
-  const std::size_t n = static_cast<std::size_t>(PySequence_Fast_GET_SIZE(wo));
-  if (n != x.size()) {
+  const auto n = static_cast<std::size_t>(PySequence_Fast_GET_SIZE(wo));
+  if (n != inputs) {
     throw py::value_error("Neuron(" + std::to_string(n) + ") expects " + std::to_string(n) + " inputs, got " +
-                          std::to_string(x.size()));
+                          std::to_string(inputs));
   }
-  std::vector<NodePtr> inputs;
-  inputs.reserve(2 * n + 1);
-  inputs.push_back(require_operand(b, "Neuron.b"));
-  for (std::size_t i = 0; i < n; ++i) {
-    // fetched one at a time: reading a numpy scalar may run Python code that changes the list
-    if (static_cast<std::size_t>(PySequence_Fast_GET_SIZE(wo)) != n) {
-      throw std::runtime_error("Neuron.w changed size during the forward pass");
-    }
-    py::object weight = py::reinterpret_borrow<py::object>(PySequence_Fast_GET_ITEM(wo, static_cast<Py_ssize_t>(i)));
-    inputs.push_back(require_operand(weight, "Neuron.w", static_cast<long>(i)));
-    inputs.push_back(x[i]);
-  }
-  return weighted_sum(std::move(inputs), nonlin);
+  Nodes params{require_operand(b, "Neuron.b")};
+  Nodes weights = read_operands(w, "Neuron.w");
+  if (weights.size() != inputs) throw std::runtime_error("Neuron.w changed size during the forward pass");
+  params.insert(params.end(), std::make_move_iterator(weights.begin()), std::make_move_iterator(weights.end()));
+  return make_ref<ScalarList>(std::move(params));
 }
 
-/// The names of the Python attributes read on every call, interned once and never freed (a static
-/// py::object would be destroyed after the interpreter has gone).
-struct AttrNames {
-  py::handle w = PyUnicode_InternFromString("w");
-  py::handle b = PyUnicode_InternFromString("b");
-  py::handle nonlin = PyUnicode_InternFromString("nonlin");
-  py::handle neurons = PyUnicode_InternFromString("neurons");
+// Note [neuron weight cache]
+// micrograd's Neuron keeps its weights in a Python list that users may replace (n.w = [...]) or
+// edit (n.w[0] = Value(1)) at any time. Reading the list afresh on every call costs a type check
+// and two reference counts per weight; instead the exact Neuron class declares __slots__ (w, b,
+// nonlin and _fused), read here at their fixed offsets, and _fused holds what the last call read:
+// the Value objects b, w0, w1, ... (owned) and their nodes as one ScalarList. A call reuses the
+// list when b and the items of w are still those objects, one memcmp over the list's item
+// pointers: holding the objects means no other object can take their addresses meanwhile, and a
+// Value never changes its node. Only exact Values are cached (a subclass instance could refer
+// back to the neuron and make a cycle the cache does not report to the garbage collector); a
+// number among the weights, or a tuple for w, reads them afresh on every call.
+struct WeightCacheObject {
+  PyObject_HEAD ScalarListPtr params;
+  std::vector<PyObject*> objects;  // b, w0, w1, ...: owned (see weight_cache_dealloc)
 };
 
-const AttrNames& attr_names() {
-  static const AttrNames names;
-  return names;
+PyTypeObject* weight_cache_type = nullptr;  // created once by bind_neurons, never replaced
+
+void weight_cache_dealloc(PyObject* self) {
+  PyTypeObject* type = Py_TYPE(self);
+  auto* cache = reinterpret_cast<WeightCacheObject*>(self);
+  for (PyObject* o : cache->objects) Py_DECREF(o);
+  cache->objects.~vector();
+  cache->params.~ScalarListPtr();
+  type->tp_free(self);
+  Py_DECREF(type);  // instances of heap types own a reference to their type
 }
 
-/// Reads the plain attributes of exact Neuron objects. Looking each one up in the instance dict
-/// skips the class-hierarchy search of a full getattr, a fifth of a fused forward's time; a name
-/// missing from the dict falls back to getattr, which raises the usual AttributeError.
-class InstanceAttrs {
- public:
-  explicit InstanceAttrs(py::handle obj)
-      : obj_(obj), dict_(py::reinterpret_steal<py::object>(PyObject_GenericGetDict(obj.ptr(), nullptr))) {
-    if (!dict_) PyErr_Clear();
+PyType_Slot weight_cache_slots[] = {
+    {Py_tp_doc, const_cast<char*>("A Neuron's bias and weights as graph nodes, cached by the fused forward pass.")},
+    {Py_tp_dealloc, reinterpret_cast<void*>(weight_cache_dealloc)},
+    {0, nullptr}};
+
+PyType_Spec weight_cache_spec = {"chaingrad._core.NeuronWeights", sizeof(WeightCacheObject), 0, Py_TPFLAGS_DEFAULT,
+                                 weight_cache_slots};
+
+/// A cache of b and the items of list w, or None when they are not all exactly Values.
+py::object new_weight_cache(PyObject* b, PyObject* w, const ScalarListPtr& params) {
+  const auto n = static_cast<std::size_t>(PyList_GET_SIZE(w));
+  if (params->size() != n + 1 || exact_value_holder(b) == nullptr) return py::none();
+  std::vector<PyObject*> objects{b};
+  for (std::size_t i = 0; i < n; ++i) {
+    PyObject* item = PyList_GET_ITEM(w, static_cast<Py_ssize_t>(i));
+    const ScalarPtr* held = exact_value_holder(item);
+    if (held == nullptr || held->get() != (*params)[i + 1].get()) return py::none();
+    objects.push_back(item);
   }
-  py::object get(py::handle name) const {
-    if (dict_) {
-      PyObject* found = PyDict_GetItemWithError(dict_.ptr(), name.ptr());
-      if (found != nullptr) return py::reinterpret_borrow<py::object>(found);
-      if (PyErr_Occurred()) throw py::error_already_set();
+  if (exact_value_holder(b)->get() != (*params)[0].get()) return py::none();
+  PyObject* self = weight_cache_type->tp_alloc(weight_cache_type, 0);
+  if (self == nullptr) throw py::error_already_set();
+  auto* cache = reinterpret_cast<WeightCacheObject*>(self);
+  for (PyObject* o : objects) Py_INCREF(o);
+  new (&cache->objects) std::vector<PyObject*>(std::move(objects));
+  new (&cache->params) ScalarListPtr(params);
+  return py::reinterpret_steal<py::object>(self);
+}
+
+/// The cached parameters when b and the items of list w are the objects cached, else nullptr.
+const ScalarListPtr* cached_params(PyObject* cache, PyObject* b, PyObject* w) {
+  if (cache == nullptr || Py_TYPE(cache) != weight_cache_type) return nullptr;
+  const auto& c = *reinterpret_cast<const WeightCacheObject*>(cache);
+  const auto n = static_cast<std::size_t>(PyList_GET_SIZE(w));
+  if (c.objects.size() != n + 1 || c.objects[0] != b) return nullptr;
+  PyObject* const* items = PySequence_Fast_ITEMS(w);
+  std::uintptr_t differ = 0;  // no early exit: a few pointers compare faster than a memcmp call
+  for (std::size_t i = 0; i < n; ++i) {
+    differ |= reinterpret_cast<std::uintptr_t>(c.objects[i + 1]) ^ reinterpret_cast<std::uintptr_t>(items[i]);
+  }
+  return differ == 0 ? &c.params : nullptr;
+}
+
+/// The exact Neuron class's slots, found once per forward call from the class's descriptors. A
+/// class without them (dense_layer and mlp_forward accept any neuron class) is read by getattr.
+class NeuronSlots {
+ public:
+  explicit NeuronSlots(py::handle neuron_type)
+      : w_(offset(neuron_type, "w")),
+        b_(offset(neuron_type, "b")),
+        nonlin_(offset(neuron_type, "nonlin")),
+        fused_(offset(neuron_type, "_fused")) {}
+
+  /// Neuron n (an instance of exactly the class given to the constructor) from its cache, when
+  /// the cache is still valid and nonlin a bool; runs no Python code.
+  bool cached(py::handle n, std::size_t inputs, NeuronSpec& spec) const {
+    if (fused_ == kNoSlot) return false;
+    PyObject* w = slot(n, w_);
+    PyObject* nonlin = slot(n, nonlin_);
+    if (w == nullptr || !PyList_Check(w) || PyList_GET_SIZE(w) != static_cast<Py_ssize_t>(inputs) ||
+        (nonlin != Py_True && nonlin != Py_False)) {
+      return false;
     }
-    return obj_.attr(name);
+    const ScalarListPtr* params = cached_params(slot(n, fused_), slot(n, b_), w);
+    if (params == nullptr) return false;
+    spec.params = *params;
+    spec.relu = nonlin == Py_True;
+    return true;
+  }
+
+  /// act(b + w . x) for neuron n, reading its attributes afresh and caching its weights.
+  ScalarPtr forward(py::handle n, const ScalarListPtr& xs) const {
+    // Owned references: reading a weight or nonlin may run Python code that reassigns the slots.
+    const py::object w = get(n, w_, "w");
+    const py::object b = get(n, b_, "b");
+    const py::object nonlin_object = get(n, nonlin_, "nonlin");
+    const bool nonlin = nonlin_object.ptr() == Py_True || (nonlin_object.ptr() != Py_False && py::bool_(nonlin_object));
+    ScalarListPtr params = read_params(b, w, xs->size());
+    if (fused_ != kNoSlot && PyList_Check(w.ptr())) {
+      if (PyObject_SetAttrString(n.ptr(), "_fused", new_weight_cache(b.ptr(), w.ptr(), params).ptr()) < 0) {
+        throw py::error_already_set();
+      }
+    }
+    return weighted_sum(std::move(params), xs, nonlin);
   }
 
  private:
-  py::handle obj_;
-  py::object dict_;
+  static constexpr Py_ssize_t kNoSlot = -1;
+
+  static Py_ssize_t offset(py::handle type, const char* name) {
+    PyObject* descr = PyDict_GetItemString(reinterpret_cast<PyTypeObject*>(type.ptr())->tp_dict, name);
+    if (descr == nullptr || Py_TYPE(descr) != &PyMemberDescr_Type) return kNoSlot;
+    const PyMemberDef* member = reinterpret_cast<PyMemberDescrObject*>(descr)->d_member;
+    return member->type == T_OBJECT_EX ? member->offset : kNoSlot;
+  }
+
+  static PyObject* slot(py::handle n, Py_ssize_t offset) {
+    return *reinterpret_cast<PyObject**>(reinterpret_cast<char*>(n.ptr()) + offset);
+  }
+
+  /// The attribute's value; an unset slot raises the usual AttributeError through getattr.
+  static py::object get(py::handle n, Py_ssize_t offset, const char* name) {
+    PyObject* value = offset == kNoSlot ? nullptr : slot(n, offset);
+    if (value == nullptr) return n.attr(name);
+    return py::reinterpret_borrow<py::object>(value);
+  }
+
+  Py_ssize_t w_, b_, nonlin_, fused_;
 };
 
-py::list to_python(const Nodes& nodes) {
+/// The names of the Python attributes read on every call, interned once and never freed (a static
+/// py::object would be destroyed after the interpreter has gone).
+py::handle neurons_attr_name() {
+  static const py::handle name = PyUnicode_InternFromString("neurons");
+  return name;
+}
+
+/// The nodes (a Nodes or a ScalarList) as a Python list of Values.
+template <class List>
+py::list to_python(const List& nodes) {
   py::list out(nodes.size());
   for (std::size_t i = 0; i < nodes.size(); ++i) out[i] = wrap_value(nodes[i]);
   return out;
@@ -85,9 +196,9 @@ py::list to_python(const Nodes& nodes) {
 
 /// The inputs of a layer as nodes: a list or tuple, or a single Value (the output of a one-neuron
 /// layer, which micrograd's Layer returns unwrapped).
-Nodes layer_inputs(py::handle x) {
-  if (const ScalarPtr* held = value_holder(x)) return Nodes{*held};
-  return read_operands(x, "Layer input");
+ScalarListPtr layer_inputs(py::handle x) {
+  if (const ScalarPtr* held = value_holder(x)) return make_ref<ScalarList>(Nodes{*held});
+  return make_ref<ScalarList>(read_operands(x, "Layer input"));
 }
 
 /// The item at i of a list, or a null object once i is past its end. Python code called while a
@@ -97,42 +208,59 @@ py::object list_item(py::handle list, Py_ssize_t i) {
   return py::reinterpret_borrow<py::object>(PyList_GET_ITEM(list.ptr(), i));
 }
 
-/// Every neuron of `neurons` on x. A neuron not exactly of neuron_type may define its own
+/// Every neuron of `neurons` on xs. A neuron not exactly of neuron_type may define its own
 /// __call__, so it is called through Python.
-Nodes layer_nodes(py::handle neurons, const Nodes& x, py::handle neuron_type) {
+Nodes layer_nodes(py::handle neurons, const ScalarListPtr& xs, py::handle neuron_type, const NeuronSlots& slots) {
   if (!PyList_Check(neurons.ptr())) {
     throw py::type_error("Layer.neurons must be a list, got " + type_name(neurons));
   }
-  const AttrNames& names = attr_names();
   Nodes out;
   out.reserve(static_cast<std::size_t>(PyList_GET_SIZE(neurons.ptr())));
+  // Neurons served from their caches wait here and are summed together (Note [interleaved sums])
+  // before any Python code can run: the values they read are those a call in order would read.
+  std::array<NeuronSpec, 16> pending;  // on the stack: no allocation per layer
+  std::size_t count = 0;
+  auto flush = [&] {
+    weighted_sums(pending.data(), count, xs, out);
+    for (std::size_t k = 0; k < count; ++k) pending[k] = NeuronSpec();
+    count = 0;
+  };
   py::object x_python;  // built only if some neuron needs a Python call
+  NeuronSpec spec;
   for (Py_ssize_t i = 0;; ++i) {
     py::object n = list_item(neurons, i);
     if (!n) break;
-    if (n.get_type().ptr() == neuron_type.ptr()) {
-      const InstanceAttrs attrs(n);
-      const bool nonlin = py::bool_(attrs.get(names.nonlin));
-      out.push_back(neuron_node(attrs.get(names.w), attrs.get(names.b), x, nonlin));
+    if (Py_TYPE(n.ptr()) == reinterpret_cast<PyTypeObject*>(neuron_type.ptr())) {
+      if (slots.cached(n, xs->size(), spec)) {
+        if (count == pending.size()) flush();
+        pending[count++] = std::move(spec);
+        continue;
+      }
+      flush();
+      out.push_back(slots.forward(n, xs));
       continue;
     }
-    if (!x_python) x_python = to_python(x);
+    flush();
+    if (!x_python) x_python = to_python(*xs);
     out.push_back(require_operand(n(x_python), "a neuron's output"));
   }
+  flush();
   return out;
 }
 
-py::object unwrap_single(const Nodes& out) {
+template <class List>
+py::object unwrap_single(const List& out) {
   if (out.size() == 1) return wrap_value(out[0]);
   return to_python(out);
 }
 
 py::object neuron(py::handle w, py::handle b, py::handle x, bool nonlin) {
-  return wrap_value(neuron_node(w, b, read_operands(x, "Neuron input"), nonlin));
+  ScalarListPtr xs = make_ref<ScalarList>(read_operands(x, "Neuron input"));
+  return wrap_value(weighted_sum(read_params(b, w, xs->size()), xs, nonlin));
 }
 
 py::object dense_layer(py::handle neurons, py::handle x, py::handle neuron_type) {
-  return unwrap_single(layer_nodes(neurons, layer_inputs(x), neuron_type));
+  return unwrap_single(layer_nodes(neurons, layer_inputs(x), neuron_type, NeuronSlots(neuron_type)));
 }
 
 /// Runs every layer in turn; only the final outputs become Python objects. Layers not exactly of
@@ -142,29 +270,49 @@ py::object mlp_forward(py::handle layers, py::handle x, py::handle layer_type, p
     throw py::type_error("MLP.layers must be a list, got " + type_name(layers));
   }
   if (PyList_GET_SIZE(layers.ptr()) == 0) return py::reinterpret_borrow<py::object>(x);
-  Nodes current = layer_inputs(x);
+  const NeuronSlots slots(neuron_type);
+  py::handle neurons_name = neurons_attr_name();
+  ScalarListPtr current = layer_inputs(x);
   for (Py_ssize_t i = 0;; ++i) {
     py::object layer = list_item(layers, i);
     if (!layer) break;
     if (layer.get_type().ptr() == layer_type.ptr()) {
-      current = layer_nodes(layer.attr(attr_names().neurons), current, neuron_type);
+      current = make_ref<ScalarList>(layer_nodes(layer.attr(neurons_name), current, neuron_type, slots));
     } else {
-      current = layer_inputs(layer(unwrap_single(current)));
+      current = layer_inputs(layer(unwrap_single(*current)));
     }
   }
-  return unwrap_single(current);
+  return unwrap_single(*current);
+}
+
+/// mlp_forward as a METH_FASTCALL function: MLP.__call__ runs it once per sample, and pybind11's
+/// dispatcher cost a tenth of a whole forward pass of the moons model.
+PyObject* mlp_forward_fastcall(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
+  if (nargs != 4) {
+    PyErr_Format(PyExc_TypeError, "mlp_forward() takes 4 positional arguments (%zd given)", nargs);
+    return nullptr;
+  }
+  return guarded<PyObject*>(nullptr, [&] { return mlp_forward(args[0], args[1], args[2], args[3]).release().ptr(); });
 }
 
 }  // namespace
 
 void bind_neurons(py::module_& m) {
+  PyObject* type = PyType_FromSpec(&weight_cache_spec);
+  if (type == nullptr) throw py::error_already_set();
+  weight_cache_type = reinterpret_cast<PyTypeObject*>(type);
+  weight_cache_type->tp_new = nullptr;  // made only here (Py_TPFLAGS_DISALLOW_INSTANTIATION is 3.10+)
+  m.add_object("NeuronWeights", py::reinterpret_steal<py::object>(type));
   m.def("neuron", &neuron, py::arg("w"), py::arg("b"), py::arg("x"), py::arg("nonlin"),
         "relu(b + sum(w_i * x_i)) (without relu when nonlin is False) as one graph node, summed "
         "in micrograd's order.");
   m.def("dense_layer", &dense_layer, py::arg("neurons"), py::arg("x"), py::arg("neuron_type"),
         "Every neuron of a layer on input x in one call (a single Value when there is one neuron).");
-  m.def("mlp_forward", &mlp_forward, py::arg("layers"), py::arg("x"), py::arg("layer_type"), py::arg("neuron_type"),
-        "Every layer of an MLP on input x in one call.");
+  static PyMethodDef raw_functions[] = {
+      {"mlp_forward", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(mlp_forward_fastcall)), METH_FASTCALL,
+       "mlp_forward(layers, x, layer_type, neuron_type, /)\n--\n\nEvery layer of an MLP on input x in one call."},
+      {nullptr, nullptr, 0, nullptr}};
+  if (PyModule_AddFunctions(m.ptr(), raw_functions) < 0) throw py::error_already_set();
 }
 
 }  // namespace chaingrad

@@ -7,17 +7,28 @@ namespace py = pybind11;
 namespace chaingrad {
 namespace {
 
-/// numpy's real scalar types (integer, floating, bool_), or an empty tuple without numpy.
-py::handle numpy_real_types() {
-  PYBIND11_CONSTINIT static py::gil_safe_call_once_and_store<py::object> storage;
+/// numpy's real scalar types (integer, floating, bool_), all null without numpy. The references
+/// are kept for the life of the process (numpy cannot be unloaded); plain pointers spare every
+/// number read an iterator over a tuple.
+struct NumpyRealTypes {
+  PyTypeObject* types[3] = {nullptr, nullptr, nullptr};
+};
+
+const NumpyRealTypes& numpy_real_types() {
+  PYBIND11_CONSTINIT static py::gil_safe_call_once_and_store<NumpyRealTypes> storage;
   return storage
-      .call_once_and_store_result([]() -> py::object {
+      .call_once_and_store_result([]() {
+        NumpyRealTypes found;
         try {
           py::module_ np = py::module_::import("numpy");
-          return py::make_tuple(np.attr("integer"), np.attr("floating"), np.attr("bool_"));
+          const char* names[] = {"integer", "floating", "bool_"};
+          for (int i = 0; i < 3; ++i) {
+            found.types[i] = reinterpret_cast<PyTypeObject*>(py::object(np.attr(names[i])).release().ptr());
+          }
         } catch (py::error_already_set&) {
-          return py::tuple();
+          found = NumpyRealTypes();
         }
+        return found;
       })
       .get_stored();
 }
@@ -38,8 +49,8 @@ bool read_number(py::handle h, Number& out) {
   }
   // A subtype check on the real type: isinstance() would consult a user-defined __class__.
   bool is_numpy = false;
-  for (py::handle type : numpy_real_types()) {
-    is_numpy = is_numpy || PyType_IsSubtype(Py_TYPE(o), reinterpret_cast<PyTypeObject*>(type.ptr()));
+  for (PyTypeObject* type : numpy_real_types().types) {
+    is_numpy = is_numpy || (type != nullptr && PyType_IsSubtype(Py_TYPE(o), type));
   }
   if (!is_numpy) return false;
   const double v = PyFloat_AsDouble(o);

@@ -13,20 +13,13 @@
 namespace py = pybind11;
 
 namespace chaingrad {
+
+PyTypeObject* detail::value_type = nullptr;
+
 namespace {
 
-// Note [Value as a CPython type]
-// micrograd-style code spends its time creating Values and reading .data and .grad. Through
-// pybind11 a `Value + Value` cost about 210 ns, most of it the generic dispatcher and the
-// instance registry; as a plain CPython type with number slots it costs a third of that. The
-// object holds one counted reference to its node; the node points back at the object (not owned)
-// so that a node reached again through _prev comes back as the same Python object.
-struct ValueObject {
-  PyObject_HEAD ScalarPtr node;
-  PyObject* weakrefs;
-};
-
-PyTypeObject* value_type = nullptr;  // created once by add_value_type, never replaced
+using detail::value_type;
+using detail::ValueObject;
 
 ValueObject* as_value(PyObject* o) { return reinterpret_cast<ValueObject*>(o); }
 
@@ -68,6 +61,37 @@ int value_init(PyObject* self, PyObject* args, PyObject* kwargs) {
   });
 }
 
+/// Value(data) through vectorcall: the exact type with one positional number skips type_call's
+/// argument tuple, tp_new's placeholder leaf and tp_init's parsing. Anything else (a keyword, a
+/// subclass, a wrong count) goes the way type_call would, through tp_new and tp_init.
+PyObject* value_vectorcall(PyObject* type_object, PyObject* const* args, std::size_t nargsf, PyObject* kwnames) {
+  const Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
+  auto* type = reinterpret_cast<PyTypeObject*>(type_object);
+  if (type == value_type && nargs == 1 && kwnames == nullptr) {
+    return guarded<PyObject*>(nullptr,
+                              [&] { return new_wrapper(type, make_leaf(require_number(args[0], "Value(data)"))); });
+  }
+  py::object tuple = py::reinterpret_steal<py::object>(PyTuple_New(nargs));
+  if (!tuple) return nullptr;
+  for (Py_ssize_t i = 0; i < nargs; ++i) {
+    Py_INCREF(args[i]);
+    PyTuple_SET_ITEM(tuple.ptr(), i, args[i]);
+  }
+  py::object kwargs;
+  if (kwnames != nullptr) {
+    kwargs = py::reinterpret_steal<py::object>(PyDict_New());
+    if (!kwargs) return nullptr;
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(kwnames); ++i) {
+      if (PyDict_SetItem(kwargs.ptr(), PyTuple_GET_ITEM(kwnames, i), args[nargs + i]) < 0) return nullptr;
+    }
+  }
+  PyObject* self = type->tp_new(type, tuple.ptr(), kwargs.ptr());
+  if (self != nullptr && PyObject_TypeCheck(self, type) && type->tp_init(self, tuple.ptr(), kwargs.ptr()) < 0) {
+    Py_CLEAR(self);
+  }
+  return self;
+}
+
 void value_dealloc(PyObject* self) {
   PyTypeObject* type = Py_TYPE(self);
   ValueObject* v = as_value(self);
@@ -87,8 +111,19 @@ PyObject* get_data(PyObject* self, void*) {
 }
 
 /// The setter of .data or .grad: a real number, remembered as an int when it was one.
-template <void (ScalarNode::*set)(double), bool ScalarNode::* is_int>
+template <void (ScalarNode::*set)(double), bool ScalarNode::* int_flag>
 int set_number(PyObject* self, PyObject* value, void* closure) {
+  // Exact floats and ints first, without the exception guard: the training loop's
+  // `p.data -= lr * p.grad` and zero_grad's `p.grad = 0`.
+  if (value != nullptr && (PyFloat_CheckExact(value) || PyLong_CheckExact(value))) {
+    const bool is_int = PyLong_CheckExact(value);
+    const double v = is_int ? PyLong_AsDouble(value) : PyFloat_AS_DOUBLE(value);
+    if (is_int && v == -1.0 && PyErr_Occurred()) return -1;  // OverflowError: too large for a float
+    ScalarNode& node = *as_value(self)->node;
+    (node.*set)(v);
+    node.*int_flag = is_int;
+    return 0;
+  }
   const char* what = static_cast<const char*>(closure);
   if (value == nullptr) {
     PyErr_Format(PyExc_AttributeError, "%s cannot be deleted", what);
@@ -98,7 +133,7 @@ int set_number(PyObject* self, PyObject* value, void* closure) {
     const Number n = require_number(value, what);
     ScalarNode& node = *as_value(self)->node;
     (node.*set)(n.value);
-    node.*is_int = n.is_int;
+    node.*int_flag = n.is_int;
     return 0;
   });
 }
@@ -119,11 +154,9 @@ PyObject* get_op(PyObject* self, void*) {
 
 PyObject* get_prev(PyObject* self, void*) {
   return guarded<PyObject*>(nullptr, [&] {
-    const auto& inputs = as_value(self)->node->inputs();
-    py::tuple out(inputs.size());
-    for (std::size_t i = 0; i < inputs.size(); ++i) {
-      out[i] = wrap_value(static_ref_cast<ScalarNode>(inputs[i]));
-    }
+    const ScalarNode& node = *as_value(self)->node;
+    py::tuple out(node.input_count());
+    for (std::size_t i = 0; i < node.input_count(); ++i) out[i] = wrap_value(node.input(i));
     return out.release().ptr();
   });
 }
@@ -266,6 +299,8 @@ void add_value_type(py::module_& m) {
   PyObject* type = PyType_FromSpec(&value_spec);
   if (type == nullptr) throw py::error_already_set();
   value_type = reinterpret_cast<PyTypeObject*>(type);
+  // Calls of the type itself go through vectorcall; the field is not inherited by subclasses.
+  value_type->tp_vectorcall = value_vectorcall;
   // numpy scalars on the left (np.int64(-1) * v) must defer to Value's reflected operators
   // instead of building a 0-d object array.
   if (PyDict_SetItemString(value_type->tp_dict, "__array_ufunc__", Py_None) < 0) {

@@ -1,4 +1,5 @@
-// Graph traversal and the backward sweep, shared by every node type.
+// Graph traversal and the backward sweep of core Nodes (tensor autograd; scalar nodes have their
+// own, see Note [scalar graph layout] in scalar/ops.cpp).
 #pragma once
 
 #include <vector>

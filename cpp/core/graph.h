@@ -1,7 +1,9 @@
-// The computation graph shared by every node type: ownership, inputs and gradient rules.
+// The computation graph: reference-counted ownership (shared by scalar and tensor nodes), and the
+// Node of tensor autograd with its inputs and gradient rule.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -56,9 +58,10 @@ class Node : public RefCounted {
 // Note [graph refcounts]
 // Nodes (and tensors) are reference-counted intrusively and without atomic instructions. Every reference is
 // taken or dropped while the Python GIL is held: ops are called from Python, and the backward
-// sweep, which runs with the GIL released, walks raw pointers and never copies a Ref. A fused
-// neuron takes two references per weight, so atomic counts (std::shared_ptr) cost about a quarter
-// of its time for no benefit. Code that handles Refs off the GIL must not share them across threads.
+// sweep, which runs with the GIL released, walks raw pointers and never copies a Ref. A scalar
+// training step takes and drops tens of thousands of references, so atomic counts
+// (std::shared_ptr) would cost a large share of its time for no benefit. Code that handles Refs
+// off the GIL must not share them across threads.
 
 /// An owning pointer to a RefCounted object; the object is deleted when its last Ref goes.
 template <class T>
@@ -95,6 +98,13 @@ class Ref {
   }
   /// Gives up ownership without dropping the count: the caller must wrap it in a Ref again.
   T* release() { return std::exchange(node_, nullptr); }
+  /// Drops this reference, but hands the object to the caller instead of deleting it when this
+  /// was the last one, so that a teardown can free a deep graph in a loop (Note [iterative teardown]).
+  std::unique_ptr<T> release_if_last() {
+    T* node = std::exchange(node_, nullptr);
+    if (node != nullptr && --node->use_count_ == 0) return std::unique_ptr<T>(node);
+    return nullptr;
+  }
 
  private:
   void retain() {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "core/graph.h"
@@ -26,15 +27,56 @@ enum class ScalarOp : std::uint8_t {
   ReluWeightedSum
 };
 
+class ScalarNode;
+using ScalarPtr = Ref<ScalarNode>;
+
+/// An immutable list of scalar nodes shared by many weighted sums: a neuron's bias and weights
+/// (kept across calls by the binding) or a layer's inputs (read by every neuron of the layer). One
+/// shared list instead of a reference per term is what makes a fused neuron cheap to build and to
+/// free (see Note [scalar graph layout]).
+class ScalarList final : public RefCounted {
+ public:
+  explicit ScalarList(std::vector<ScalarPtr> items);
+  ScalarList(const ScalarList&) = delete;
+  ScalarList& operator=(const ScalarList&) = delete;
+
+  std::size_t size() const { return items_.size(); }
+  const ScalarPtr& operator[](std::size_t i) const { return items_[i]; }
+  /// True when no item has inputs: a traversal has nothing to visit in the list.
+  bool all_leaves() const { return all_leaves_; }
+
+ private:
+  friend class ScalarNode;
+  friend void scalar_backward(ScalarNode& root);
+
+  std::vector<ScalarPtr> items_;
+  bool all_leaves_ = true;
+  std::uint64_t visit_mark_ = 0;  // see Note [scalar traversal]
+};
+
+using ScalarListPtr = Ref<ScalarList>;
+
 /// A float64 value in the graph with its gradient. Every op's result and local derivative are
 /// evaluated in the same order as micrograd's Python arithmetic, so values agree to the last bit.
-class ScalarNode final : public Node {
+/// Scalar nodes are a graph of their own, apart from core/graph.h's Node (see Note [scalar graph
+/// layout]): they never mix with tensor nodes.
+class ScalarNode final : public RefCounted {
  public:
   /// A leaf holding data.
   explicit ScalarNode(double data) : data_(data) {}
-  /// The result of op on inputs; aux is the exponent of Pow.
-  ScalarNode(ScalarOp op, std::vector<NodePtr> inputs, double data, double aux = 0.0)
-      : Node(std::move(inputs)), data_(data), aux_(aux), op_(op) {}
+  /// The result of a unary or binary op (b null for a unary one); aux is the exponent of Pow.
+  ScalarNode(ScalarOp op, ScalarPtr a, ScalarPtr b, double data, double aux = 0.0)
+      : data_(data), aux_(aux), a_(std::move(a)), b_(std::move(b)), op_(op) {}
+  /// A weighted sum (op WeightedSum or ReluWeightedSum) of params [b, w0, w1, ...] with xs.
+  ScalarNode(ScalarOp op, ScalarListPtr params, ScalarListPtr xs, double data)
+      : data_(data), params_(std::move(params)), xs_(std::move(xs)), op_(op) {}
+  ScalarNode(const ScalarNode&) = delete;
+  ScalarNode& operator=(const ScalarNode&) = delete;
+  ~ScalarNode();
+
+  // Nodes come from a per-thread pool: see Note [scalar node pool].
+  static void* operator new(std::size_t size);
+  static void operator delete(void* p, std::size_t size) noexcept;
 
   double data() const { return data_; }
   void set_data(double value) { data_ = value; }
@@ -43,16 +85,13 @@ class ScalarNode final : public Node {
   ScalarOp op() const { return op_; }
   /// The exponent of a Pow node.
   double exponent() const { return aux_; }
+  /// True for a value created by the user rather than by an op.
+  bool is_leaf() const { return op_ == ScalarOp::Leaf; }
 
-  /// The i-th input as a scalar node (scalar nodes only ever take scalar inputs).
-  ScalarNode& input(std::size_t i) const { return static_cast<ScalarNode&>(*inputs()[i]); }
-
-  void begin_backward() override;
-  void backward() override;
-
-  /// The Python object currently wrapping this node, not owned (set and cleared by the binding),
-  /// so that one node keeps one identity in Python, as micrograd's _prev and draw_dot expect.
-  void* wrapper = nullptr;
+  /// How many inputs the op took: 0 for a leaf, 1 or 2 for an op, 2n+1 for a weighted sum.
+  std::size_t input_count() const;
+  /// The i-th input in the order the op took them: a weighted sum's are [b, w0, x0, w1, x1, ...].
+  const ScalarPtr& input(std::size_t i) const;
 
   // Presentation flags kept for micrograd's printing: a value built from a Python int prints as
   // an int, and a gradient nobody has accumulated into prints as 0 (micrograd's int zero).
@@ -60,9 +99,17 @@ class ScalarNode final : public Node {
   bool grad_is_int = true;
   bool exponent_is_int = false;
 
+  /// The Python object currently wrapping this node, not owned (set and cleared by the binding),
+  /// so that one node keeps one identity in Python, as micrograd's _prev and draw_dot expect.
+  void* wrapper = nullptr;
+
  private:
   friend void scalar_backward(ScalarNode& root);
 
+  using Dying = std::vector<std::unique_ptr<ScalarNode>>;
+  /// Drops every input, moving those that die with this node onto dying instead of freeing them.
+  void release_inputs(Dying& dying);
+  void backward();
   void distribute_weighted_sum(double g);
 
   void accumulate(double delta) {
@@ -73,10 +120,21 @@ class ScalarNode final : public Node {
   double data_;
   double grad_ = 0.0;
   double aux_ = 0.0;
+  ScalarPtr a_, b_;               // the inputs of a unary or binary op
+  ScalarListPtr params_, xs_;     // a weighted sum's [b, w0, w1, ...] and [x0, x1, ...]
+  std::uint64_t visit_mark_ = 0;  // see Note [scalar traversal]
   ScalarOp op_ = ScalarOp::Leaf;
 };
 
-using ScalarPtr = Ref<ScalarNode>;
+inline std::size_t ScalarNode::input_count() const {
+  if (params_) return 1 + 2 * xs_->size();
+  return (a_ ? 1 : 0) + (b_ ? 1 : 0);
+}
+
+inline const ScalarPtr& ScalarNode::input(std::size_t i) const {
+  if (!params_) return i == 0 ? a_ : b_;
+  return (i % 2 == 1 || i == 0) ? (*params_)[(i + 1) / 2] : (*xs_)[i / 2 - 1];
+}
 
 /// a + b, a - b, a * b, a / b (evaluated as micrograd does: a * b**-1).
 ScalarPtr add(const ScalarPtr& a, const ScalarPtr& b);
@@ -94,8 +152,18 @@ ScalarPtr sigmoid(const ScalarPtr& a);
 
 /// b + w0*x0 + w1*x1 + ... summed left to right (micrograd's `sum(wi*xi, b)`) as one node, and
 /// with relu applied when `relu` (micrograd's neuron: two of its nodes fused into one).
-/// inputs holds scalar nodes in the order [b, w0, x0, w1, x1, ...] (an odd count).
-ScalarPtr weighted_sum(std::vector<NodePtr> inputs, bool relu = false);
+/// params holds [b, w0, w1, ...]; throws std::invalid_argument unless it has one more item than xs.
+ScalarPtr weighted_sum(ScalarListPtr params, ScalarListPtr xs, bool relu = false);
+
+/// One neuron of a layer for weighted_sums: its [b, w0, w1, ...] and whether relu follows.
+struct NeuronSpec {
+  ScalarListPtr params;
+  bool relu = false;
+};
+
+/// weighted_sum(neuron.params, xs, neuron.relu) for every neuron, appended to out in order: a
+/// layer's neurons over the same inputs, computed four at a time (see Note [interleaved sums]).
+void weighted_sums(const NeuronSpec* neurons, std::size_t count, const ScalarListPtr& xs, std::vector<ScalarPtr>& out);
 
 /// Backward pass from root: root's gradient becomes 1 and every node reachable from it receives
 /// d root / d node; leaves accumulate, non-leaf gradients are recomputed.

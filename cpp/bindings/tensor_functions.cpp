@@ -327,6 +327,19 @@ void bind_tensors(py::module_& m) {
   });
   m.def("softmax", [](py::handle t, std::int64_t dim, bool log) { return wrap(softmax_op(arg(t), dim, log)); });
   m.def(
+      "cross_entropy",
+      [](py::handle x, py::handle target, const std::string& reduction) {
+        const LossReduction r = reduction == "none"   ? LossReduction::None
+                                : reduction == "mean" ? LossReduction::Mean
+                                : reduction == "sum"  ? LossReduction::Sum
+                                                      : throw std::invalid_argument(
+                                                            "cross_entropy: reduction must be "
+                                                            "'mean', 'sum' or 'none', got '" +
+                                                            reduction + "'");
+        return wrap(cross_entropy_op(contiguous_op(arg(x)), contiguous(require_tensor(target, "target")), r));
+      },
+      "Softmax cross-entropy of CPU logits (N, C) against int64 class indices (N,), fused.");
+  m.def(
       "linear",
       [](py::handle x, py::handle w, py::handle b) {
         return wrap(linear_op(arg(x), arg(w), b.is_none() ? TensorPtr() : require_tensor(b, "bias")));

@@ -158,8 +158,8 @@ void bind_tensors(py::module_& m) {
           throw py::value_error("set_num_threads: expected a positive number of threads, got " + std::to_string(n));
         set_num_threads(n);
       },
-      "Threads for the OpenMP kernels and OpenBLAS.");
-  m.def("get_num_threads", &get_num_threads, "Threads the OpenMP kernels use.");
+      "Threads for the parallel kernels and the GEMMs.");
+  m.def("get_num_threads", &get_num_threads, "Threads the parallel kernels and the GEMMs use.");
   m.def(
       "manual_seed",
       [](std::uint64_t seed) {

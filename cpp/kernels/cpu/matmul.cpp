@@ -1,10 +1,9 @@
-#include <cblas.h>
-
 #include <climits>
 #include <stdexcept>
 #include <string>
 
 #include "core/gil.h"
+#include "kernels/cpu/parallel.h"
 #include "kernels/kernels.h"
 #include "kernels/loops.h"
 #include "tensor/device.h"
@@ -52,16 +51,9 @@ void gemm(const TensorPtr& a, const TensorPtr& b, const TensorPtr& out, double b
       throw std::runtime_error("matmul: matrices larger than 2^31 rows or columns are not supported");
     }
     const BlasMatrix A = blas_view(a), B = blas_view(b);
-    const auto ta = A.transposed ? CblasTrans : CblasNoTrans;
-    const auto tb = B.transposed ? CblasTrans : CblasNoTrans;
     GilRelease unlocked(n * m * k >= kParallelGrain);
-    if constexpr (std::is_same_v<T, float>) {
-      scipy_cblas_sgemm(CblasRowMajor, ta, tb, int(n), int(m), int(k), 1.0f, A.owner->data_as<float>(), int(A.ld),
-                        B.owner->data_as<float>(), int(B.ld), float(beta), out->data_as<float>(), int(m));
-    } else {
-      scipy_cblas_dgemm(CblasRowMajor, ta, tb, int(n), int(m), int(k), 1.0, A.owner->data_as<double>(), int(A.ld),
-                        B.owner->data_as<double>(), int(B.ld), beta, out->data_as<double>(), int(m));
-    }
+    blas_gemm<T>(A.transposed, B.transposed, int(n), int(m), int(k), A.owner->data_as<T>(), int(A.ld),
+                 B.owner->data_as<T>(), int(B.ld), T(beta), out->data_as<T>(), int(m));
   } else {  // int64: no BLAS; a plain i-k-j loop
     const T* pa = a->data_as<T>();
     const T* pb = b->data_as<T>();

@@ -83,16 +83,13 @@ Acc parallel_sum(const T* in, std::int64_t n) {
   constexpr int kMaxThreads = 256;
   Acc partial[kMaxThreads] = {};
   std::int64_t chunks = 1;
-#ifdef _OPENMP
-  if (n >= kParallelGrain) chunks = std::min<std::int64_t>(omp_get_max_threads(), kMaxThreads);
-#endif
-  if (chunks == 1) return run_sum<kSquare, T, Acc>(in, 1, n);  // no parallel region for small sums
+  if (n >= kParallelGrain) chunks = std::min<std::int64_t>(get_num_threads(), kMaxThreads);
+  if (chunks == 1) return run_sum<kSquare, T, Acc>(in, 1, n);  // no parallel job for small sums
   const std::int64_t size = (n + chunks - 1) / chunks;
-#pragma omp parallel for num_threads(static_cast<int>(chunks))
-  for (std::int64_t c = 0; c < chunks; ++c) {
+  parallel_chunks(static_cast<int>(chunks), [&](int c) {
     const std::int64_t b = c * size, e = std::min(n, b + size);
     if (b < e) partial[c] = run_sum<kSquare, T, Acc>(in + b, 1, e - b);
-  }
+  });
   Acc total = 0;
   for (std::int64_t c = 0; c < chunks; ++c) total += partial[c];
   return total;

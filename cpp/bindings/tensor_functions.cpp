@@ -158,8 +158,8 @@ void bind_tensors(py::module_& m) {
           throw py::value_error("set_num_threads: expected a positive number of threads, got " + std::to_string(n));
         set_num_threads(n);
       },
-      "Threads for the OpenMP kernels and OpenBLAS.");
-  m.def("get_num_threads", &get_num_threads, "Threads the OpenMP kernels use.");
+      "Threads for the parallel kernels and the GEMMs.");
+  m.def("get_num_threads", &get_num_threads, "Threads the parallel kernels and the GEMMs use.");
   m.def(
       "manual_seed",
       [](std::uint64_t seed) {
@@ -326,6 +326,19 @@ void bind_tensors(py::module_& m) {
     return wrap(var_op(arg(t), dims, correction, keepdim, take_sqrt));
   });
   m.def("softmax", [](py::handle t, std::int64_t dim, bool log) { return wrap(softmax_op(arg(t), dim, log)); });
+  m.def(
+      "cross_entropy",
+      [](py::handle x, py::handle target, const std::string& reduction) {
+        const LossReduction r = reduction == "none"   ? LossReduction::None
+                                : reduction == "mean" ? LossReduction::Mean
+                                : reduction == "sum"  ? LossReduction::Sum
+                                                      : throw std::invalid_argument(
+                                                            "cross_entropy: reduction must be "
+                                                            "'mean', 'sum' or 'none', got '" +
+                                                            reduction + "'");
+        return wrap(cross_entropy_op(contiguous_op(arg(x)), contiguous(require_tensor(target, "target")), r));
+      },
+      "Softmax cross-entropy of CPU logits (N, C) against int64 class indices (N,), fused.");
   m.def(
       "linear",
       [](py::handle x, py::handle w, py::handle b) {

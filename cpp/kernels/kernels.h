@@ -69,6 +69,16 @@ TensorPtr max_all(const TensorPtr& t, bool smallest);
 /// Index of the largest element of the flattened tensor, as a 0-d int64 tensor.
 TensorPtr argmax_all(const TensorPtr& t, bool smallest);
 
+/// Softmax cross-entropy of the rows of CPU logits x (N, C, floating) against int64 class indices
+/// target (N,), checked to lie in [0, C) (std::out_of_range otherwise): the losses (N,), and per
+/// row the max and the log of the shifted exponentials' sum (N, 2), which the backward reads. The
+/// same arithmetic as log_softmax followed by picking the target's entry, in one pass per row.
+std::pair<TensorPtr, TensorPtr> cross_entropy_rows(const TensorPtr& x, const TensorPtr& target);
+/// weight[n] * (softmax(x)[n, c] - [c == target[n]]), the gradient of cross_entropy_rows' losses,
+/// from its stats; weight holds one value per row or a single value for every row.
+TensorPtr cross_entropy_backward(const TensorPtr& x, const TensorPtr& target, const TensorPtr& stats,
+                                 const TensorPtr& weight);
+
 /// Sums grad over the dims that broadcasting added or expanded, back to `shape`.
 TensorPtr sum_to(const TensorPtr& grad, const Shape& shape);
 

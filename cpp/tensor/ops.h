@@ -50,6 +50,12 @@ TensorPtr norm_op(const TensorPtr& t, double p, const std::vector<std::int64_t>&
 TensorPtr var_op(const TensorPtr& t, const std::vector<std::int64_t>& dims, double correction, bool keepdim,
                  bool take_sqrt);
 TensorPtr softmax_op(const TensorPtr& t, std::int64_t dim, bool log);
+/// How a loss reduces its per-sample values.
+enum class LossReduction : std::uint8_t { None, Mean, Sum };
+/// Softmax cross-entropy of CPU logits x (N, C) against int64 class indices (N,), fused: one pass
+/// per row forward and backward, the same numbers as log_softmax, the target's pick, negation and
+/// the reduction. Its grad_fn is the composite's last (NegBackward0, MeanBackward0, SumBackward0).
+TensorPtr cross_entropy_op(const TensorPtr& x, const TensorPtr& target, LossReduction reduction);
 
 // --- linear algebra ------------------------------------------------------------------------
 TensorPtr matmul_op(const TensorPtr& a, const TensorPtr& b);

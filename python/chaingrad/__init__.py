@@ -26,8 +26,7 @@ from chaingrad.functional import (
     zeros, zeros_like,
 )
 
-# A child forked after OpenMP ran would hang in its first parallel region (libgomp is not
-# fork-safe); one thread in the child avoids the team, as PyTorch does.
+# A forked child has none of the parent's worker threads; it starts on one thread, as PyTorch's.
 if hasattr(_os, "register_at_fork"):
     _os.register_at_fork(after_in_child=lambda: set_num_threads(1))
 

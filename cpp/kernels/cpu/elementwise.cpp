@@ -344,12 +344,51 @@ TensorPtr relu_backward(const TensorPtr& g, const TensorPtr& y) {
     const T* py = y->data_as<T>();
     T* po = out->data_as<T>();
     parallel_for(out->numel(), [&](std::int64_t b, std::int64_t e) {
-      // PyTorch's threshold rule: where relu gave NaN the gradient passes
-      for (std::int64_t i = b; i < e; ++i) po[i] = py[i] <= T(0) ? T(0) : pg[i];
+      // PyTorch's threshold rule: where relu gave NaN the gradient passes. Both operands are read
+      // unconditionally, so the select compiles to a vector blend rather than a branch and a
+      // conditional load (which mispredicts on random signs and keeps the loop scalar).
+      for (std::int64_t i = b; i < e; ++i) {
+        const T gi = pg[i], yi = py[i];
+        po[i] = yi <= T(0) ? T(0) : gi;
+      }
     });
   });
   return out;
 }
+
+namespace {
+
+/// z[i] = c[i] ? x[i] : y[i] over [begin, end), each operand flat or one broadcast element (its
+/// flag false). Both sides are read unconditionally so the select vectorizes as a blend.
+template <bool kC, bool kX, bool kY, class T>
+void flat_where_loop(T* z, const bool* c, const T* x, const T* y, std::int64_t begin, std::int64_t end) {
+  for (std::int64_t i = begin; i < end; ++i) {
+    const bool m = c[kC ? i : 0];
+    const T a = x[kX ? i : 0], b = y[kY ? i : 0];
+    z[i] = m ? a : b;
+  }
+}
+
+template <class T>
+void flat_where(T* z, const bool* c, bool c_flat, const T* x, bool x_flat, const T* y, bool y_flat, std::int64_t n) {
+  auto run = [&](auto kc, auto kx, auto ky) {
+    parallel_for(n, [&](std::int64_t b, std::int64_t e) {
+      flat_where_loop<decltype(kc)::value, decltype(kx)::value, decltype(ky)::value>(z, c, x, y, b, e);
+    });
+  };
+  auto with_y = [&](auto kc, auto kx) {
+    if (y_flat) run(kc, kx, std::true_type{});
+    else run(kc, kx, std::false_type{});
+  };
+  auto with_x = [&](auto kc) {
+    if (x_flat) with_y(kc, std::true_type{});
+    else with_y(kc, std::false_type{});
+  };
+  if (c_flat) with_x(std::true_type{});
+  else with_x(std::false_type{});
+}
+
+}  // namespace
 
 TensorPtr where(const TensorPtr& cond, const TensorPtr& a, const TensorPtr& b, DType dtype) {
   const Shape shape = broadcast_shapes(cond->shape(), broadcast_shapes(a->shape(), b->shape(), "where"), "where");
@@ -364,17 +403,25 @@ TensorPtr where(const TensorPtr& cond, const TensorPtr& a, const TensorPtr& b, D
   }
   const Shape cs = broadcast_strides(*c, shape), xs = broadcast_strides(*x, shape), ys = broadcast_strides(*y, shape);
   TensorPtr out = empty(shape, dtype);
+  const bool c_flat = is_flat(*c, shape), x_flat = is_flat(*x, shape), y_flat = is_flat(*y, shape);
+  const bool flat = (c_flat || is_single(*c)) && (x_flat || is_single(*x)) && (y_flat || is_single(*y));
+  GilRelease unlocked(out->numel() >= kParallelGrain);
   dispatch(dtype, [&](auto tag) {
     using T = decltype(tag);
     const bool* pc = c->data_as<bool>();
     const T* px = x->data_as<T>();
     const T* py = y->data_as<T>();
     T* pz = out->data_as<T>();
+    if (flat) {  // the masked gradients' common case (select(mask, g, 0)): one vectorized pass
+      flat_where(pz, pc, c_flat, px, x_flat, py, y_flat, out->numel());
+      return;
+    }
     for_each_run<4>(shape, {out->strides().data(), cs.data(), xs.data(), ys.data()},
                     [&](const auto& off, const auto& step, std::int64_t n) {
                       for (std::int64_t j = 0; j < n; ++j) {
-                        pz[off[0] + j * step[0]] =
-                            pc[off[1] + j * step[1]] ? px[off[2] + j * step[2]] : py[off[3] + j * step[3]];
+                        const bool m = pc[off[1] + j * step[1]];
+                        const T u = px[off[2] + j * step[2]], v = py[off[3] + j * step[3]];
+                        pz[off[0] + j * step[0]] = m ? u : v;
                       }
                     });
   });

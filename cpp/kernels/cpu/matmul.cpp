@@ -1,5 +1,3 @@
-#include <cblas.h>
-
 #include <algorithm>
 #include <climits>
 #include <stdexcept>
@@ -7,6 +5,7 @@
 #include <type_traits>
 
 #include "core/gil.h"
+#include "kernels/cpu/parallel.h"
 #include "kernels/kernels.h"
 #include "kernels/loops.h"
 #include "tensor/device.h"
@@ -162,7 +161,7 @@ void loop_gemm(const StridedMatrix<T>& a, const StridedMatrix<T>& b, T* c, std::
 // thin_gemm. Measured against OpenBLAS 0.3.34 on one thread (float32 and float64), plain loops
 // win for a column from a few-wide matrix (k <= 4), a row times a few-wide matrix (m <= 4), and a
 // column accumulated into; elsewhere (outer products, long dot products, square matrices from
-// 8x8x8 up) BLAS is as fast or faster, and past kThinGemmWork multiply-adds its threads win.
+// 8x8x8 up) BLAS is as fast or faster, and past kThinGemmWork multiply-adds the thread pool's split of it wins.
 constexpr std::int64_t kThinGemmWork = 1 << 16;
 
 bool is_thin(std::int64_t n, std::int64_t m, std::int64_t k, bool accumulate) {
@@ -192,16 +191,9 @@ void gemm(const TensorPtr& a, const TensorPtr& b, const TensorPtr& out, double b
       throw std::runtime_error("matmul: matrices larger than 2^31 rows or columns are not supported");
     }
     const BlasMatrix A = blas_view(a), B = blas_view(b);
-    const auto ta = A.transposed ? CblasTrans : CblasNoTrans;
-    const auto tb = B.transposed ? CblasTrans : CblasNoTrans;
     GilRelease unlocked(n * m * k >= kParallelGrain);
-    if constexpr (std::is_same_v<T, float>) {
-      scipy_cblas_sgemm(CblasRowMajor, ta, tb, int(n), int(m), int(k), 1.0f, A.owner->data_as<float>(), int(A.ld),
-                        B.owner->data_as<float>(), int(B.ld), float(beta), out->data_as<float>(), int(m));
-    } else {
-      scipy_cblas_dgemm(CblasRowMajor, ta, tb, int(n), int(m), int(k), 1.0, A.owner->data_as<double>(), int(A.ld),
-                        B.owner->data_as<double>(), int(B.ld), beta, out->data_as<double>(), int(m));
-    }
+    blas_gemm<T>(A.transposed, B.transposed, int(n), int(m), int(k), A.owner->data_as<T>(), int(A.ld),
+                 B.owner->data_as<T>(), int(B.ld), T(beta), out->data_as<T>(), int(m));
   } else {  // int64: no BLAS
     loop_gemm(strided<T>(a), strided<T>(b), out->data_as<T>(), n, m, k, beta != 0.0);
   }

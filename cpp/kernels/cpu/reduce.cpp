@@ -6,6 +6,7 @@
 
 #include "core/gil.h"
 #include "kernels/cpu/parallel.h"
+#include "kernels/element_rules.h"
 #include "kernels/kernels.h"
 #include "kernels/loops.h"
 #include "tensor/device.h"
@@ -82,16 +83,13 @@ Acc parallel_sum(const T* in, std::int64_t n) {
   constexpr int kMaxThreads = 256;
   Acc partial[kMaxThreads] = {};
   std::int64_t chunks = 1;
-#ifdef _OPENMP
-  if (n >= kParallelGrain) chunks = std::min<std::int64_t>(omp_get_max_threads(), kMaxThreads);
-#endif
-  if (chunks == 1) return run_sum<kSquare, T, Acc>(in, 1, n);  // no parallel region for small sums
+  if (n >= kParallelGrain) chunks = std::min<std::int64_t>(get_num_threads(), kMaxThreads);
+  if (chunks == 1) return run_sum<kSquare, T, Acc>(in, 1, n);  // no parallel job for small sums
   const std::int64_t size = (n + chunks - 1) / chunks;
-#pragma omp parallel for num_threads(static_cast<int>(chunks))
-  for (std::int64_t c = 0; c < chunks; ++c) {
+  parallel_chunks(static_cast<int>(chunks), [&](int c) {
     const std::int64_t b = c * size, e = std::min(n, b + size);
     if (b < e) partial[c] = run_sum<kSquare, T, Acc>(in + b, 1, e - b);
-  }
+  });
   Acc total = 0;
   for (std::int64_t c = 0; c < chunks; ++c) total += partial[c];
   return total;
@@ -135,6 +133,12 @@ TensorPtr reduce_sum(const TensorPtr& t, const std::vector<std::int64_t>& dims_i
                         const T* in = x + off[0];
                         if (step[1] == 0) {  // the run is reduced into one output: keep it in a register
                           a[0] += run_sum<kSquare, T, Acc>(in, step[0], n);
+                          return;
+                        }
+                        if (step[0] == 1 && step[1] == 1) {
+                          // a contiguous row into contiguous sums (a column sum: Linear's bias
+                          // gradient): unit strides the compiler can see, so the loop vectorizes
+                          for (std::int64_t j = 0; j < n; ++j) a[j] += term<kSquare, Acc>(in[j]);
                           return;
                         }
                         for (std::int64_t j = 0; j < n; ++j) a[j * step[1]] += term<kSquare, Acc>(in[j * step[0]]);
@@ -260,6 +264,104 @@ TensorPtr sum_to(const TensorPtr& grad, const Shape& shape) {
   // drop the leading dims that broadcasting added
   TensorPtr c = contiguous(reduced);
   return make_view(c, shape, contiguous_strides(shape), c->offset());
+}
+
+namespace {
+
+/// x (N, C) and target (N,) as the cross-entropy kernels read them: contiguous CPU tensors of
+/// matching rows, every class index in [0, C).
+void check_cross_entropy(const TensorPtr& x, const TensorPtr& target) {
+  if (x->ndim() != 2 || !is_floating(x->dtype()) || x->is_cuda() || !x->is_contiguous()) {
+    throw std::logic_error("cross_entropy: expected contiguous CPU floating logits (N, C), got " +
+                           shape_str(x->shape()));
+  }
+  if (target->ndim() != 1 || target->dtype() != DType::Int64 || target->is_cuda() || !target->is_contiguous() ||
+      target->shape()[0] != x->shape()[0]) {
+    throw std::logic_error("cross_entropy: expected contiguous CPU int64 targets (" + std::to_string(x->shape()[0]) +
+                           ",), got " + shape_str(target->shape()));
+  }
+  const std::int64_t rows = x->shape()[0], classes = x->shape()[1];
+  const std::int64_t* t = target->data_as<std::int64_t>();
+  if (rows == 0) return;
+  const auto [lo, hi] = std::minmax_element(t, t + rows);
+  if (*lo < 0 || *hi >= classes) {  // the message of the composite path (nn.functional.one_hot)
+    throw std::out_of_range("Class values must be in [0, " + std::to_string(classes) + "), got [" +
+                            std::to_string(*lo) + ", " + std::to_string(*hi) + "]");
+  }
+}
+
+/// log_softmax(row)[c] exactly as softmax_op computes it: (x - max) - log(sum of e^(x - max)).
+template <class T>
+T log_probability(T x, T max, T log_total) {
+  return (x - max) - log_total;
+}
+
+/// Calls body(n, row, target[n]) for each row n of the checked logits x (row points at its C
+/// values, typed), over the cores for large inputs.
+template <class Body>
+void for_each_logit_row(const TensorPtr& x, const TensorPtr& target, Body&& body) {
+  GilRelease unlocked(x->numel() >= kParallelGrain);
+  dispatch(x->dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    if constexpr (std::is_floating_point_v<T>) {
+      const T* px = x->data_as<T>();
+      const std::int64_t* pt = target->data_as<std::int64_t>();
+      const std::int64_t classes = x->shape()[1];
+      parallel_for(x->shape()[0], [&](std::int64_t begin, std::int64_t end) {
+        for (std::int64_t n = begin; n < end; ++n) body(n, px + n * classes, pt[n]);
+      });
+    }
+  });
+}
+
+}  // namespace
+
+std::pair<TensorPtr, TensorPtr> cross_entropy_rows(const TensorPtr& x, const TensorPtr& target) {
+  check_cross_entropy(x, target);
+  const std::int64_t rows = x->shape()[0], classes = x->shape()[1];
+  TensorPtr loss = empty({rows}, x->dtype());
+  TensorPtr stats = empty({rows, 2}, x->dtype());
+  for_each_logit_row(x, target, [&](std::int64_t n, const auto* row, std::int64_t t) {
+    using T = std::remove_cv_t<std::remove_pointer_t<decltype(row)>>;
+    T max = row[0];  // max_along's rule: a NaN wins
+    for (std::int64_t c = 1; c < classes; ++c) {
+      const T v = row[c];
+      if (v != v || (max == max && v > max)) max = v;
+    }
+    std::vector<T> e(static_cast<std::size_t>(classes));
+    for (std::int64_t c = 0; c < classes; ++c) e[c] = exp_of(row[c] - max);
+    // summed as sum() sums a contiguous run (in double, four partial sums), then logged in T
+    const T log_total = std::log(static_cast<T>(run_sum<false, T, double>(e.data(), 1, classes)));
+    T* ps = stats->data_as<T>() + 2 * n;
+    ps[0] = max;
+    ps[1] = log_total;
+    loss->data_as<T>()[n] = -log_probability(row[t], max, log_total);
+  });
+  return {loss, stats};
+}
+
+TensorPtr cross_entropy_backward(const TensorPtr& x, const TensorPtr& target, const TensorPtr& stats,
+                                 const TensorPtr& weight_in) {
+  check_cross_entropy(x, target);
+  const std::int64_t rows = x->shape()[0], classes = x->shape()[1];
+  if (stats->shape() != Shape{rows, 2} || stats->dtype() != x->dtype() || !stats->is_contiguous() ||
+      (weight_in->numel() != 1 && weight_in->numel() != rows) || weight_in->is_cuda()) {
+    throw std::logic_error("cross_entropy_backward: the saved statistics or the weights do not fit the logits");
+  }
+  const TensorPtr weight = contiguous(cast(weight_in, x->dtype()));
+  const bool per_row = weight->numel() == rows;
+  TensorPtr out = empty(x->shape(), x->dtype());
+  for_each_logit_row(x, target, [&](std::int64_t n, const auto* row, std::int64_t t) {
+    using T = std::remove_cv_t<std::remove_pointer_t<decltype(row)>>;
+    // the composite path's arithmetic: the incoming -w at the target (0 elsewhere) minus
+    // softmax * (the row's sum of it, -w)
+    const T* ps = stats->data_as<T>() + 2 * n;
+    const T neg_w = -weight->data_as<T>()[per_row ? n : 0], max = ps[0], log_total = ps[1];
+    T* o = out->data_as<T>() + n * classes;
+    for (std::int64_t c = 0; c < classes; ++c) o[c] = T(0) - exp_of(log_probability(row[c], max, log_total)) * neg_w;
+    o[t] = neg_w - exp_of(log_probability(row[t], max, log_total)) * neg_w;
+  });
+  return out;
 }
 
 }  // namespace chaingrad

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Optional
 
 from chaingrad import _core
+from chaingrad._types import int64
 from chaingrad.functional import arange, flatten, log_softmax, rand, softmax, stack
 from chaingrad.nn import _ops as _table_ops
 from chaingrad.nn._ops import *  # noqa: F401,F403  the op table's activations (relu, gelu, silu, ...)
@@ -18,14 +19,18 @@ __all__ = ["linear", "softmax", "log_softmax", "dropout", "flatten",
            "one_hot"] + _table_ops.__all__
 
 
+def _check_reduction(reduction: str, op: str) -> None:
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"{op}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+
+
 def _reduce(loss: Tensor, reduction: str, op: str) -> Tensor:
+    _check_reduction(reduction, op)
     if reduction == "mean":
         return loss.mean()
     if reduction == "sum":
         return loss.sum()
-    if reduction == "none":
-        return loss
-    raise ValueError(f"{op}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+    return loss
 
 
 def _same_shape(input: Tensor, target: Tensor, op: str) -> None:
@@ -106,6 +111,10 @@ def cross_entropy(input: Tensor, target: Tensor, reduction: str = "mean") -> Ten
             if target.dtype.is_floating_point else target.reshape(-1)
         loss = cross_entropy(moved.reshape(-1, classes), flat_target, "none").reshape(*rest)
         return _reduce(loss, reduction, "cross_entropy")
+    if target.dtype == int64 and input.dtype.is_floating_point and not input.is_cuda and target.ndim == 1 \
+            and not target.is_cuda and target.shape[0] == input.shape[0]:
+        _check_reduction(reduction, "cross_entropy")
+        return _core.cross_entropy(input, target, reduction)  # log_softmax and the pick in one pass
     logp = input.log_softmax(1)
     if target.dtype.is_floating_point:
         _same_shape(input, target, "cross_entropy")

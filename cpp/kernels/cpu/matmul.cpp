@@ -161,7 +161,7 @@ void loop_gemm(const StridedMatrix<T>& a, const StridedMatrix<T>& b, T* c, std::
 // thin_gemm. Measured against OpenBLAS 0.3.34 on one thread (float32 and float64), plain loops
 // win for a column from a few-wide matrix (k <= 4), a row times a few-wide matrix (m <= 4), and a
 // column accumulated into; elsewhere (outer products, long dot products, square matrices from
-// 8x8x8 up) BLAS is as fast or faster, and past kThinGemmWork multiply-adds the thread pool's split of it wins.
+// 8x8x8 up) BLAS is as fast or faster, and so it is past kThinGemmWork multiply-adds.
 constexpr std::int64_t kThinGemmWork = 1 << 16;
 
 bool is_thin(std::int64_t n, std::int64_t m, std::int64_t k, bool accumulate) {

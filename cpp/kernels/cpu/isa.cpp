@@ -1,12 +1,10 @@
 #include "kernels/cpu/isa.h"
 
-#include "kernels/cpu/element_loops.h"
+#include "kernels/cpu/isa_kernels.h"
 
 namespace chaingrad {
 
-FlatKernels baseline_kernels() {
-  return {"baseline", &flat_unary<float>, &flat_unary<double>, &flat_arith<float>, &flat_arith<double>};
-}
+FlatKernels baseline_kernels() { return this_unit_kernels("baseline"); }
 
 const FlatKernels& flat_kernels() {
   static const FlatKernels chosen = [] {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/gil.h"
+#include "kernels/cpu/isa.h"
 #include "kernels/cuda/backend.h"
 #include "kernels/optim_rules.h"
 
@@ -78,50 +79,11 @@ void bump(const std::vector<TensorPtr>& ts) {
   }
 }
 
-/// Calls f(std::bool_constant<flags>...) for the run-time flags, so the loops below are compiled
-/// once per combination with no branch on a flag inside (see Note [one optimizer rule for both
-/// devices] in kernels/optim_rules.h).
-template <class F>
-void with_flags(F&& f) {
-  f();
-}
-template <class F, class... Rest>
-void with_flags(F&& f, bool first, Rest... rest) {
-  if (first) {
-    with_flags([&](auto... fixed) { f(std::true_type{}, fixed...); }, rest...);
-  } else {
-    with_flags([&](auto... fixed) { f(std::false_type{}, fixed...); }, rest...);
-  }
-}
-
-// The loops over one parameter: the shared per-element rule with compile-time flags, which GCC
-// inlines and vectorizes. __restrict: the parameter, its gradient and its state are distinct
-// tensors (see kernels/optim.h). The loops stay functions of
-// their own: inlined into the dispatch lambdas, GCC 12 left some of them scalar (AdamW with
-// amsgrad in float32 ran four times slower).
-#if defined(__GNUC__)
-#define CG_OPTIM_LOOP __attribute__((noinline))
-#else
-#define CG_OPTIM_LOOP
-#endif
-
-template <class T, class Flags>
-CG_OPTIM_LOOP void sgd_loop(T* __restrict p, const T* __restrict g, T* __restrict buf, std::int64_t n,
-                            const optim::SgdConstants<T>& c) {
-  for (std::int64_t i = 0; i < n; ++i) optim::sgd_update(c, Flags{}, i, p, g, buf);
-}
-
-template <class T, class Flags>
-CG_OPTIM_LOOP void rmsprop_loop(T* __restrict p, const T* __restrict g, T* __restrict square_avg,
-                                T* __restrict grad_avg, T* __restrict buf, std::int64_t n,
-                                const optim::RmspropConstants<T>& c) {
-  for (std::int64_t i = 0; i < n; ++i) optim::rmsprop_update(c, Flags{}, i, p, g, square_avg, grad_avg, buf);
-}
-
-template <class T, class Flags>
-CG_OPTIM_LOOP void adam_loop(T* __restrict p, const T* __restrict g, T* __restrict m, T* __restrict v,
-                             T* __restrict vmax, std::int64_t n, const optim::AdamConstants<T>& c) {
-  for (std::int64_t i = 0; i < n; ++i) optim::adam_update(c, Flags{}, i, p, g, m, v, vmax);
+/// The optimizer loops for T of the widest instruction set this CPU runs.
+template <class T>
+const OptimLoops<T>& loops() {
+  if constexpr (std::is_same_v<T, float>) return flat_kernels().optim_f32;
+  else return flat_kernels().optim_f64;
 }
 
 }  // namespace
@@ -137,12 +99,7 @@ void sgd_step(const Tensors& params, const Tensors& grads, const Tensors& bufs, 
   each_parameter(params, on_cpu, [&](std::size_t k, auto tag) {
     using T = decltype(tag);
     const auto c = optim::sgd_constants<T>(lr, momentum, dampening, weight_decay);
-    with_flags(
-        [&](auto... fixed) {
-          sgd_loop<T, optim::SgdFixedFlags<decltype(fixed)::value...>>(data<T>(params[k]), data<T>(grads[k]),
-                                                                       data<T>(bufs[k]), params[k]->numel(), c);
-        },
-        f.decay, f.momentum, f.nesterov, f.maximize, f.first);
+    loops<T>().sgd(data<T>(params[k]), data<T>(grads[k]), data<T>(bufs[k]), params[k]->numel(), c, f);
   });
   bump(params);
   bump(bufs);
@@ -160,13 +117,8 @@ void rmsprop_step(const Tensors& params, const Tensors& grads, const Tensors& sq
   each_parameter(params, on_cpu, [&](std::size_t k, auto tag) {
     using T = decltype(tag);
     const auto c = optim::rmsprop_constants<T>(lr, alpha, eps, weight_decay, momentum);
-    with_flags(
-        [&](auto... fixed) {
-          rmsprop_loop<T, optim::RmspropFixedFlags<decltype(fixed)::value...>>(
-              data<T>(params[k]), data<T>(grads[k]), data<T>(square_avg[k]), data<T>(grad_avg[k]), data<T>(bufs[k]),
-              params[k]->numel(), c);
-        },
-        f.decay, f.centered, f.momentum, f.maximize);
+    loops<T>().rmsprop(data<T>(params[k]), data<T>(grads[k]), data<T>(square_avg[k]), data<T>(grad_avg[k]),
+                       data<T>(bufs[k]), params[k]->numel(), c, f);
   });
   bump(params);
   bump(square_avg);
@@ -196,13 +148,8 @@ void adam_step(const Tensors& params, const Tensors& grads, const Tensors& exp_a
     const optim::AdamBiasCorrections bc = optim::adam_bias_corrections(beta1, beta2, steps[k]);
     const auto c = optim::with_bias_corrections(optim::adam_constants<T>(lr, beta1, beta2, eps, weight_decay),
                                                 optim::adam_step_size(lr, bc), bc.second_sqrt);
-    with_flags(
-        [&](auto... fixed) {
-          adam_loop<T, optim::AdamFixedFlags<decltype(fixed)::value...>>(data<T>(params[k]), data<T>(grads[k]),
-                                                                         data<T>(exp_avg[k]), data<T>(exp_avg_sq[k]),
-                                                                         data<T>(max_sq[k]), params[k]->numel(), c);
-        },
-        f.decay, f.decoupled, f.amsgrad, f.maximize);
+    loops<T>().adam(data<T>(params[k]), data<T>(grads[k]), data<T>(exp_avg[k]), data<T>(exp_avg_sq[k]),
+                    data<T>(max_sq[k]), params[k]->numel(), c, f);
   });
   bump(params);
   bump(exp_avg);

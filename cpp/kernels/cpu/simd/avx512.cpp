@@ -1,11 +1,8 @@
-// The flat elementwise loops compiled for avx512 (this file is built with -mavx512f).
-#include "kernels/cpu/element_loops.h"
-#include "kernels/cpu/isa.h"
+// The flat elementwise and optimizer loops compiled for avx512 (this file is built with -mavx512f).
+#include "kernels/cpu/isa_kernels.h"
 
 namespace chaingrad {
 
-FlatKernels avx512_kernels() {
-  return {"avx512", &flat_unary<float>, &flat_unary<double>, &flat_arith<float>, &flat_arith<double>};
-}
+FlatKernels avx512_kernels() { return this_unit_kernels("avx512"); }
 
 }  // namespace chaingrad

@@ -15,6 +15,8 @@ import pytest
 
 import chaingrad as cg
 
+pytestmark = pytest.mark.concurrency  # also run under ThreadSanitizer (.ci/sanitize thread)
+
 RNG = np.random.default_rng(7)
 # (n, k, m): split by rows (n >= m) and by columns, with sizes that are not multiples of the blocks
 SHAPES = [(128, 784, 256), (256, 128, 784), (300, 513, 77), (77, 300, 513), (1000, 40, 900)]

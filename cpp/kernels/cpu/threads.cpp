@@ -46,8 +46,10 @@ std::int64_t default_threads() {
     const long n = std::strtol(env, nullptr, 10);
     if (n >= 1) return n;
   }
-  cpu_set_t set;
+#ifdef __linux__
+  cpu_set_t set;  // the cores this process may run on, which a container or taskset may limit
   if (sched_getaffinity(0, sizeof(set), &set) == 0) return std::max(1, CPU_COUNT(&set));
+#endif
   return std::max(1u, std::thread::hardware_concurrency());
 }
 

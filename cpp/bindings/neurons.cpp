@@ -112,15 +112,29 @@ const ScalarListPtr* cached_params(PyObject* cache, PyObject* b, PyObject* w) {
   return differ == 0 ? &c.params : nullptr;
 }
 
+/// The names of the Python attributes read on every call, interned once and never freed (a static
+/// py::object would be destroyed after the interpreter has gone): looking a name up from a C
+/// string makes and hashes a new str each time, which cost a tenth of a small MLP's forward call.
+struct AttrNames {
+  py::handle w, b, nonlin, fused, neurons;
+};
+
+const AttrNames& attr_names() {
+  static const AttrNames names{PyUnicode_InternFromString("w"), PyUnicode_InternFromString("b"),
+                               PyUnicode_InternFromString("nonlin"), PyUnicode_InternFromString("_fused"),
+                               PyUnicode_InternFromString("neurons")};
+  return names;
+}
+
 /// The exact Neuron class's slots, found once per forward call from the class's descriptors. A
 /// class without them (dense_layer and mlp_forward accept any neuron class) is read by getattr.
 class NeuronSlots {
  public:
   explicit NeuronSlots(py::handle neuron_type)
-      : w_(offset(neuron_type, "w")),
-        b_(offset(neuron_type, "b")),
-        nonlin_(offset(neuron_type, "nonlin")),
-        fused_(offset(neuron_type, "_fused")) {}
+      : w_(offset(neuron_type, attr_names().w)),
+        b_(offset(neuron_type, attr_names().b)),
+        nonlin_(offset(neuron_type, attr_names().nonlin)),
+        fused_(offset(neuron_type, attr_names().fused)) {}
 
   /// Neuron n (an instance of exactly the class given to the constructor) from its cache, when
   /// the cache is still valid and nonlin a bool; runs no Python code.
@@ -172,8 +186,9 @@ class NeuronSlots {
  private:
   static constexpr Py_ssize_t kNoSlot = -1;
 
-  static Py_ssize_t offset(py::handle type, const char* name) {
-    PyObject* descr = PyDict_GetItemString(reinterpret_cast<PyTypeObject*>(type.ptr())->tp_dict, name);
+  static Py_ssize_t offset(py::handle type, py::handle name) {
+    if (!PyType_Check(type.ptr())) return kNoSlot;
+    PyObject* descr = PyDict_GetItem(reinterpret_cast<PyTypeObject*>(type.ptr())->tp_dict, name.ptr());
     if (descr == nullptr || Py_TYPE(descr) != &PyMemberDescr_Type) return kNoSlot;
     const PyMemberDef* member = reinterpret_cast<PyMemberDescrObject*>(descr)->d_member;
     return member->type == T_OBJECT_EX ? member->offset : kNoSlot;
@@ -192,13 +207,6 @@ class NeuronSlots {
 
   Py_ssize_t w_, b_, nonlin_, fused_;
 };
-
-/// The names of the Python attributes read on every call, interned once and never freed (a static
-/// py::object would be destroyed after the interpreter has gone).
-py::handle neurons_attr_name() {
-  static const py::handle name = PyUnicode_InternFromString("neurons");
-  return name;
-}
 
 /// The nodes (a Nodes or a ScalarList) as a Python list of Values.
 template <class List>
@@ -285,7 +293,7 @@ py::object mlp_forward(py::handle layers, py::handle x, py::handle layer_type, p
   }
   if (PyList_GET_SIZE(layers.ptr()) == 0) return py::reinterpret_borrow<py::object>(x);
   const NeuronSlots slots(neuron_type);
-  py::handle neurons_name = neurons_attr_name();
+  py::handle neurons_name = attr_names().neurons;
   ScalarListPtr current = layer_inputs(x);
   for (Py_ssize_t i = 0;; ++i) {
     py::object layer = list_item(layers, i);
@@ -333,7 +341,7 @@ void append_parameters(py::handle modules, py::handle layer_type, py::handle neu
     PyTypeObject* type = Py_TYPE(m.ptr());
     if (type == reinterpret_cast<PyTypeObject*>(neuron_type.ptr()) && slots.append_parameters(m, out)) continue;
     if (top && type == reinterpret_cast<PyTypeObject*>(layer_type.ptr())) {
-      append_parameters(m.attr(neurons_attr_name()), layer_type, neuron_type, slots, out, false);
+      append_parameters(m.attr(attr_names().neurons), layer_type, neuron_type, slots, out, false);
       continue;
     }
     const py::object extra = m.attr("parameters")();

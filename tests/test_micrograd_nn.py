@@ -235,3 +235,26 @@ def test_zero_grads_sets_int_zero_on_values_and_attributes_elsewhere():
         zero_grads(3)
     with pytest.raises(AttributeError):
         zero_grads([object()])
+
+
+def test_forward_sees_every_weight_write():
+    """A layer's weight values are cached between calls; any .data write must show in the next call."""
+    random.seed(5)
+    model = MLP(3, [5, 4, 1])
+    x = [Value(0.25), Value(-1.5), Value(2.0)]
+
+    def unfused() -> float:
+        acts = [v.data for v in x]
+        for layer in model.layers:
+            acts = [max(0.0, s) if n.nonlin else s for n in layer.neurons
+                    for s in [sum((wi.data * xi for wi, xi in zip(n.w, acts)), n.b.data)]]
+        return acts[0]
+
+    assert model(x).data == unfused()
+    for p in model.parameters()[::3]:
+        p.data = p.data * 0.5 - 0.125
+        assert model(x).data == unfused()
+    model.layers[1].neurons[2].b.data = 3  # an int
+    assert model(x).data == unfused()
+    model.layers[0].neurons[1].w[0] = Value(9.0)  # a new weight object
+    assert model(x).data == unfused()

@@ -159,3 +159,15 @@ def test_passes_of_different_sizes_in_turn():
     leaf = Value(2.0)
     leaf.backward()  # a leaf root: no traversal at all
     assert leaf.grad == 1.0
+
+
+def test_neuron_class_with_only_a_fused_slot_is_read_by_getattr():
+    """neuron_type's instances are read as Neurons; missing slots raise, never read out of bounds."""
+    class Odd:
+        __slots__ = ("_fused",)
+
+        def __init__(self) -> None:
+            self._fused = None
+
+    with pytest.raises(AttributeError, match="'w'"):
+        _core.dense_layer([Odd(), Odd()], [Value(1.5)], Odd)

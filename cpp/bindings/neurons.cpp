@@ -139,7 +139,8 @@ class NeuronSlots {
   /// Neuron n (an instance of exactly the class given to the constructor) from its cache, when
   /// the cache is still valid and nonlin a bool; runs no Python code.
   bool cached(py::handle n, std::size_t inputs, NeuronSpec& spec) const {
-    if (fused_ == kNoSlot) return false;
+    // A class given to dense_layer may declare _fused without the other slots.
+    if (fused_ == kNoSlot || w_ == kNoSlot || b_ == kNoSlot || nonlin_ == kNoSlot) return false;
     PyObject* w = slot(n, w_);
     PyObject* nonlin = slot(n, nonlin_);
     if (w == nullptr || !PyList_Check(w) || PyList_GET_SIZE(w) != static_cast<Py_ssize_t>(inputs) ||

@@ -165,3 +165,96 @@ def test_backward_from_threads_sharing_parameters():
         t.start()
         t.join()
     assert [p.grad for p in model.parameters()] == pytest.approx([4 * g for g in single])
+
+
+def _python_parameters(module: Module) -> list:
+    """micrograd's own parameters(): nested lists built in Python."""
+    if isinstance(module, MLP):
+        return [p for layer in module.layers for p in _python_parameters(layer)]
+    if isinstance(module, Layer):
+        return [p for n in module.neurons for p in n.parameters()]
+    return module.parameters()
+
+
+def test_fused_parameters_are_micrograds_list():
+    model = MLP(3, [4, 5, 1])
+    params = model.parameters()
+    assert [id(p) for p in params] == [id(p) for p in _python_parameters(model)]
+    assert len(params) == 4 * 4 + 5 * 5 + 6
+    layer = model.layers[1]
+    assert [id(p) for p in layer.parameters()] == [id(p) for p in _python_parameters(layer)]
+    layer.neurons[0].w[1] = Value(7)  # edited lists are read afresh
+    assert layer.parameters()[1] is layer.neurons[0].w[1]
+
+
+def test_fused_parameters_call_other_modules_through_python():
+    class Extra(Module):
+        def parameters(self) -> list:
+            return (self.p for self.p in [Value(1.0)])  # any iterable extends the list
+
+    class MyNeuron(Neuron):
+        def parameters(self) -> list:
+            return [self.b]
+
+    model = MLP(2, [2, 1])
+    model.layers.append(Extra())
+    model.layers[0].neurons.append(MyNeuron(2))
+    params = model.parameters()
+    assert len(params) == 2 * 3 + 3 + 1 + 1
+    assert params[6] is model.layers[0].neurons[2].b
+    model.layers[0].neurons[0].w = tuple(model.layers[0].neurons[0].w)
+    with pytest.raises(TypeError):  # Neuron.parameters' own error: tuple + list
+        model.parameters()
+    model.layers[0].neurons = ()
+    with pytest.raises(TypeError, match="list of modules"):
+        model.parameters()
+
+
+def test_layer_listing_itself_raises_recursion_error():
+    layer = Layer(2, 1)
+    layer.neurons.append(layer)
+    with pytest.raises(RecursionError):
+        layer.parameters()
+
+
+def test_zero_grads_sets_int_zero_on_values_and_attributes_elsewhere():
+    class Holder:
+        grad = 5
+
+    model = MLP(2, [3, 1])
+    out = model([Value(1.0), Value(-2.0)])
+    out.backward()
+    assert any(p.grad != 0 for p in model.parameters())
+    model.zero_grad()
+    assert all(p.grad == 0 and isinstance(p.grad, int) for p in model.parameters())
+    h = Holder()
+    from chaingrad._core import zero_grads
+    zero_grads(iter([Value(2.0), h]))
+    assert h.grad == 0
+    with pytest.raises(TypeError):
+        zero_grads(3)
+    with pytest.raises(AttributeError):
+        zero_grads([object()])
+
+
+def test_forward_sees_every_weight_write():
+    """A layer's weight values are cached between calls; any .data write must show in the next call."""
+    random.seed(5)
+    model = MLP(3, [5, 4, 1])
+    x = [Value(0.25), Value(-1.5), Value(2.0)]
+
+    def unfused() -> float:
+        acts = [v.data for v in x]
+        for layer in model.layers:
+            acts = [max(0.0, s) if n.nonlin else s for n in layer.neurons
+                    for s in [sum((wi.data * xi for wi, xi in zip(n.w, acts)), n.b.data)]]
+        return acts[0]
+
+    assert model(x).data == unfused()
+    for p in model.parameters()[::3]:
+        p.data = p.data * 0.5 - 0.125
+        assert model(x).data == unfused()
+    model.layers[1].neurons[2].b.data = 3  # an int
+    assert model(x).data == unfused()
+    model.layers[0].neurons[1].w[0] = Value(9.0)  # a new weight object
+    assert model(x).data == unfused()

@@ -141,3 +141,33 @@ def test_million_deep_chain_of_squares_frees_without_recursion():
         y = y * y  # the same input twice: released twice by the teardown
     y.backward()
     del y
+
+
+def test_passes_of_different_sizes_in_turn():
+    """Each pass starts from a clean order and stack, whatever size the previous pass had."""
+    def chain(n: int):
+        x = Value(0.5)
+        y = x
+        for _ in range(n):
+            y = y * 1.0 + 0.0
+        return x, y
+
+    for n in (3, 200_000, 5, 70_000, 1):
+        x, y = chain(n)
+        y.backward()
+        assert x.grad == 1.0 and y.grad == 1
+    leaf = Value(2.0)
+    leaf.backward()  # a leaf root: no traversal at all
+    assert leaf.grad == 1.0
+
+
+def test_neuron_class_with_only_a_fused_slot_is_read_by_getattr():
+    """neuron_type's instances are read as Neurons; missing slots raise, never read out of bounds."""
+    class Odd:
+        __slots__ = ("_fused",)
+
+        def __init__(self) -> None:
+            self._fused = None
+
+    with pytest.raises(AttributeError, match="'w'"):
+        _core.dense_layer([Odd(), Odd()], [Value(1.5)], Odd)

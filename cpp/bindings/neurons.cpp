@@ -112,20 +112,35 @@ const ScalarListPtr* cached_params(PyObject* cache, PyObject* b, PyObject* w) {
   return differ == 0 ? &c.params : nullptr;
 }
 
+/// The names of the Python attributes read on every call, interned once and never freed (a static
+/// py::object would be destroyed after the interpreter has gone): looking a name up from a C
+/// string makes and hashes a new str each time, which cost a tenth of a small MLP's forward call.
+struct AttrNames {
+  py::handle w, b, nonlin, fused, neurons;
+};
+
+const AttrNames& attr_names() {
+  static const AttrNames names{PyUnicode_InternFromString("w"), PyUnicode_InternFromString("b"),
+                               PyUnicode_InternFromString("nonlin"), PyUnicode_InternFromString("_fused"),
+                               PyUnicode_InternFromString("neurons")};
+  return names;
+}
+
 /// The exact Neuron class's slots, found once per forward call from the class's descriptors. A
 /// class without them (dense_layer and mlp_forward accept any neuron class) is read by getattr.
 class NeuronSlots {
  public:
   explicit NeuronSlots(py::handle neuron_type)
-      : w_(offset(neuron_type, "w")),
-        b_(offset(neuron_type, "b")),
-        nonlin_(offset(neuron_type, "nonlin")),
-        fused_(offset(neuron_type, "_fused")) {}
+      : w_(offset(neuron_type, attr_names().w)),
+        b_(offset(neuron_type, attr_names().b)),
+        nonlin_(offset(neuron_type, attr_names().nonlin)),
+        fused_(offset(neuron_type, attr_names().fused)) {}
 
   /// Neuron n (an instance of exactly the class given to the constructor) from its cache, when
   /// the cache is still valid and nonlin a bool; runs no Python code.
   bool cached(py::handle n, std::size_t inputs, NeuronSpec& spec) const {
-    if (fused_ == kNoSlot) return false;
+    // A class given to dense_layer may declare _fused without the other slots.
+    if (fused_ == kNoSlot || w_ == kNoSlot || b_ == kNoSlot || nonlin_ == kNoSlot) return false;
     PyObject* w = slot(n, w_);
     PyObject* nonlin = slot(n, nonlin_);
     if (w == nullptr || !PyList_Check(w) || PyList_GET_SIZE(w) != static_cast<Py_ssize_t>(inputs) ||
@@ -136,6 +151,20 @@ class NeuronSlots {
     if (params == nullptr) return false;
     spec.params = *params;
     spec.relu = nonlin == Py_True;
+    return true;
+  }
+
+  /// Appends n's w items then b to out, as Neuron.parameters lists them; false (nothing
+  /// appended) when the slots are missing, unset or w is not a list.
+  bool append_parameters(py::handle n, py::list& out) const {
+    if (w_ == kNoSlot || b_ == kNoSlot) return false;
+    PyObject* w = slot(n, w_);
+    PyObject* b = slot(n, b_);
+    if (w == nullptr || b == nullptr || !PyList_Check(w)) return false;
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(w); ++i) {
+      if (PyList_Append(out.ptr(), PyList_GET_ITEM(w, i)) < 0) throw py::error_already_set();
+    }
+    if (PyList_Append(out.ptr(), b) < 0) throw py::error_already_set();
     return true;
   }
 
@@ -158,8 +187,9 @@ class NeuronSlots {
  private:
   static constexpr Py_ssize_t kNoSlot = -1;
 
-  static Py_ssize_t offset(py::handle type, const char* name) {
-    PyObject* descr = PyDict_GetItemString(reinterpret_cast<PyTypeObject*>(type.ptr())->tp_dict, name);
+  static Py_ssize_t offset(py::handle type, py::handle name) {
+    if (!PyType_Check(type.ptr())) return kNoSlot;
+    PyObject* descr = PyDict_GetItem(reinterpret_cast<PyTypeObject*>(type.ptr())->tp_dict, name.ptr());
     if (descr == nullptr || Py_TYPE(descr) != &PyMemberDescr_Type) return kNoSlot;
     const PyMemberDef* member = reinterpret_cast<PyMemberDescrObject*>(descr)->d_member;
     return member->type == T_OBJECT_EX ? member->offset : kNoSlot;
@@ -178,13 +208,6 @@ class NeuronSlots {
 
   Py_ssize_t w_, b_, nonlin_, fused_;
 };
-
-/// The names of the Python attributes read on every call, interned once and never freed (a static
-/// py::object would be destroyed after the interpreter has gone).
-py::handle neurons_attr_name() {
-  static const py::handle name = PyUnicode_InternFromString("neurons");
-  return name;
-}
 
 /// The nodes (a Nodes or a ScalarList) as a Python list of Values.
 template <class List>
@@ -271,7 +294,7 @@ py::object mlp_forward(py::handle layers, py::handle x, py::handle layer_type, p
   }
   if (PyList_GET_SIZE(layers.ptr()) == 0) return py::reinterpret_borrow<py::object>(x);
   const NeuronSlots slots(neuron_type);
-  py::handle neurons_name = neurons_attr_name();
+  py::handle neurons_name = attr_names().neurons;
   ScalarListPtr current = layer_inputs(x);
   for (Py_ssize_t i = 0;; ++i) {
     py::object layer = list_item(layers, i);
@@ -295,6 +318,73 @@ PyObject* mlp_forward_fastcall(PyObject*, PyObject* const* args, Py_ssize_t narg
   return guarded<PyObject*>(nullptr, [&] { return mlp_forward(args[0], args[1], args[2], args[3]).release().ptr(); });
 }
 
+// Note [fused parameters]
+// A training step walks model.parameters() twice (zero_grad and the update), and micrograd's
+// Python version builds it from a list per neuron and a list per layer: for the moons model that
+// cost as much as a tenth of the step's own Python work. module_parameters builds the same list
+// in one pass: an exact Neuron contributes w's items then b, read from its slots as
+// Neuron.parameters would; an exact Layer contributes its neurons' parameters as Layer.parameters
+// would. Any other item, or a Neuron whose w is not a list (Neuron.parameters then raises its
+// own TypeError), is asked for .parameters() through Python, whose result extends the list.
+// Like mlp_forward, the exact classes' methods are taken to be theirs (not monkey-patched).
+
+/// Appends the parameters of every module in list `modules` to out (see Note [fused parameters]).
+/// Only the top level expands exact Layers in place: a Layer listed among a Layer's neurons goes
+/// through Python, so a list that contains itself fails with Python's RecursionError.
+void append_parameters(py::handle modules, py::handle layer_type, py::handle neuron_type, const NeuronSlots& slots,
+                       py::list& out, bool top = true) {
+  if (!PyList_Check(modules.ptr())) {
+    throw py::type_error("module_parameters: expected a list of modules, got " + type_name(modules));
+  }
+  for (Py_ssize_t i = 0;; ++i) {
+    py::object m = list_item(modules, i);
+    if (!m) break;
+    PyTypeObject* type = Py_TYPE(m.ptr());
+    if (type == reinterpret_cast<PyTypeObject*>(neuron_type.ptr()) && slots.append_parameters(m, out)) continue;
+    if (top && type == reinterpret_cast<PyTypeObject*>(layer_type.ptr())) {
+      append_parameters(m.attr(attr_names().neurons), layer_type, neuron_type, slots, out, false);
+      continue;
+    }
+    const py::object extra = m.attr("parameters")();
+    PyObject* extended = PySequence_InPlaceConcat(out.ptr(), extra.ptr());  // `params += ...`
+    if (extended == nullptr) throw py::error_already_set();
+    Py_DECREF(extended);
+  }
+}
+
+/// module_parameters(modules, layer_type, neuron_type): the parameters of every module in the list.
+PyObject* module_parameters_fastcall(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
+  if (nargs != 3) {
+    PyErr_Format(PyExc_TypeError, "module_parameters() takes 3 positional arguments (%zd given)", nargs);
+    return nullptr;
+  }
+  return guarded<PyObject*>(nullptr, [&] {
+    if (!PyType_Check(args[1]) || !PyType_Check(args[2])) {
+      throw py::type_error("module_parameters: layer_type and neuron_type must be classes");
+    }
+    py::list out;
+    append_parameters(args[0], args[1], args[2], NeuronSlots(args[2]), out);
+    return out.release().ptr();
+  });
+}
+
+/// zero_grads(params): p.grad = 0 for every p of the iterable, directly for exact Values.
+PyObject* zero_grads(PyObject*, PyObject* params) {
+  return guarded<PyObject*>(nullptr, [&]() -> PyObject* {
+    const py::int_ zero(0);
+    for (py::handle p : py::iter(params)) {  // a list's iterator copes with the list changing
+      if (const ScalarPtr* held = exact_value_holder(p.ptr())) {
+        ScalarNode& node = **held;
+        node.set_grad(0.0);
+        node.grad_is_int = true;
+      } else if (PyObject_SetAttrString(p.ptr(), "grad", zero.ptr()) < 0) {
+        throw py::error_already_set();
+      }
+    }
+    Py_RETURN_NONE;
+  });
+}
+
 }  // namespace
 
 void bind_neurons(py::module_& m) {
@@ -311,6 +401,11 @@ void bind_neurons(py::module_& m) {
   static PyMethodDef raw_functions[] = {
       {"mlp_forward", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(mlp_forward_fastcall)), METH_FASTCALL,
        "mlp_forward(layers, x, layer_type, neuron_type, /)\n--\n\nEvery layer of an MLP on input x in one call."},
+      {"module_parameters", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(module_parameters_fastcall)),
+       METH_FASTCALL,
+       "module_parameters(modules, layer_type, neuron_type, /)\n--\n\nThe parameters of every module in the list, "
+       "in order, as their parameters() methods list them."},
+      {"zero_grads", zero_grads, METH_O, "zero_grads(params, /)\n--\n\nSets p.grad = 0 for every p of params."},
       {nullptr, nullptr, 0, nullptr}};
   if (PyModule_AddFunctions(m.ptr(), raw_functions) < 0) throw py::error_already_set();
 }

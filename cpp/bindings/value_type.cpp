@@ -221,10 +221,15 @@ using BinaryOp = ScalarPtr (*)(const ScalarPtr&, const ScalarPtr&);
 template <BinaryOp op>
 PyObject* binary(PyObject* a, PyObject* b) {
   return guarded<PyObject*>(nullptr, [&]() -> PyObject* {
-    const ScalarPtr* held_a = value_holder(a);
-    ScalarPtr lhs = held_a ? *held_a : as_operand(a);
-    ScalarPtr rhs = held_a ? as_operand(b) : nullptr;
-    if (!held_a) {
+    ScalarPtr lhs, rhs;
+    if (const ScalarPtr* held_a = value_holder(a)) {
+      lhs = *held_a;
+      rhs = as_operand(b);
+    } else {
+      // b is the Value (Python calls the slot for a reflected op too); a, known not to be one,
+      // can only be a number: `1 + v`, `np.int64(-1) * v`, sum()'s `0 + v`.
+      Number n;
+      if (read_number(a, n)) lhs = make_leaf(n);
       if (const ScalarPtr* held_b = value_holder(b)) rhs = *held_b;
     }
     if (!lhs || !rhs) Py_RETURN_NOTIMPLEMENTED;

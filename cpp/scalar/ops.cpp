@@ -96,6 +96,24 @@ ScalarList::ScalarList(std::vector<ScalarPtr> items) : items_(std::move(items)) 
   for (const ScalarPtr& item : items_) all_leaves_ = all_leaves_ && item->is_leaf();
 }
 
+// Note [weight values]
+// Every sample of a batch reads the same weights: a neuron's weighted sum loads each weight's
+// address from its list and then the weight's data from its node, scattered over memory. A list
+// therefore keeps its items' data side by side, valid while scalar_data_version has not moved: a
+// node's data is fixed when it is made and changes only through set_data, which moves the
+// version. A training step writes the weights once (the update), so the first forward sample of
+// the next step gathers them again and the others read the copy. Versions start at 1 for a list
+// so that a new list gathers on its first call whatever the counter reads.
+const double* ScalarList::values() const {
+  const std::uint64_t version = detail::scalar_data_version.load(std::memory_order_relaxed) + 1;
+  if (values_version_ != version || values_.size() != items_.size()) {
+    values_.resize(items_.size());
+    for (std::size_t i = 0; i < items_.size(); ++i) values_[i] = items_[i]->data();
+    values_version_ = version;
+  }
+  return values_.data();
+}
+
 // Note [iterative teardown] (scalar nodes)
 // As for core nodes (see core/graph.cpp), freeing the last reference to a deep graph must not
 // recurse once per node. The dying node releases its inputs into a local stack: an input whose
@@ -223,16 +241,16 @@ void weighted_sums(const NeuronSpec* neurons, std::size_t count, const ScalarLis
   for (std::size_t i = 0; i < n; ++i) xd[i] = x[i]->data();
   std::size_t k = 0;
   for (; k + 4 <= count; k += 4) {
-    const ScalarList& p0 = *neurons[k].params;
-    const ScalarList& p1 = *neurons[k + 1].params;
-    const ScalarList& p2 = *neurons[k + 2].params;
-    const ScalarList& p3 = *neurons[k + 3].params;
-    double a0 = p0[0]->data(), a1 = p1[0]->data(), a2 = p2[0]->data(), a3 = p3[0]->data();
+    const double* p0 = neurons[k].params->values();
+    const double* p1 = neurons[k + 1].params->values();
+    const double* p2 = neurons[k + 2].params->values();
+    const double* p3 = neurons[k + 3].params->values();
+    double a0 = p0[0], a1 = p1[0], a2 = p2[0], a3 = p3[0];
     for (std::size_t i = 0; i < n; ++i) {
-      a0 = a0 + p0[i + 1]->data() * xd[i];
-      a1 = a1 + p1[i + 1]->data() * xd[i];
-      a2 = a2 + p2[i + 1]->data() * xd[i];
-      a3 = a3 + p3[i + 1]->data() * xd[i];
+      a0 = a0 + p0[i + 1] * xd[i];
+      a1 = a1 + p1[i + 1] * xd[i];
+      a2 = a2 + p2[i + 1] * xd[i];
+      a3 = a3 + p3[i + 1] * xd[i];
     }
     const double sums[4] = {a0, a1, a2, a3};
     for (std::size_t j = 0; j < 4; ++j) {
@@ -240,9 +258,9 @@ void weighted_sums(const NeuronSpec* neurons, std::size_t count, const ScalarLis
     }
   }
   for (; k < count; ++k) {
-    const ScalarList& p = *neurons[k].params;
-    double acc = p[0]->data();
-    for (std::size_t i = 0; i < n; ++i) acc = acc + p[i + 1]->data() * xd[i];
+    const double* p = neurons[k].params->values();
+    double acc = p[0];
+    for (std::size_t i = 0; i < n; ++i) acc = acc + p[i + 1] * xd[i];
     out.push_back(make_weighted_sum(neurons[k].params, xs, acc, neurons[k].relu));
   }
 }
@@ -345,8 +363,17 @@ void scalar_backward(ScalarNode& root) {
     std::size_t next;  // index of the next input to visit
     std::size_t count;
   };
-  std::vector<ScalarNode*> order;
-  std::vector<Frame> stack;
+  // The order and the stack keep their capacity for this thread's next pass: a training loop's
+  // passes are all the same size, and growing both from empty cost a few percent of a pass. They
+  // are moved into locals for the pass, which the compiler knows no node write can change (used
+  // in place, they were reloaded after every write and the pass got slower), and moved back at
+  // the end, unless far larger than usual.
+  thread_local std::vector<ScalarNode*> kept_order;
+  thread_local std::vector<Frame> kept_stack;
+  std::vector<ScalarNode*> order = std::move(kept_order);
+  std::vector<Frame> stack = std::move(kept_stack);
+  order.clear();
+  stack.clear();
   auto enter = [&](ScalarNode* node) {
     node->visit_mark_ = stamp;
     std::size_t count = node->input_count();
@@ -377,6 +404,11 @@ void scalar_backward(ScalarNode& root) {
   root.grad_ = 1.0;
   root.grad_is_int = true;  // micrograd seeds the root with the int 1
   for (auto it = order.rbegin(); it != order.rend(); ++it) (*it)->backward();
+  constexpr std::size_t kKept = std::size_t{1} << 16;
+  if (order.capacity() <= kKept && stack.capacity() <= kKept) {
+    kept_order = std::move(order);
+    kept_stack = std::move(stack);
+  }
 }
 
 const char* scalar_op_name(ScalarOp op) {

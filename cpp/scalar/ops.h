@@ -1,6 +1,7 @@
 // float64 scalar nodes: micrograd's Value ops and the fused weighted sum of a neuron.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -30,6 +31,14 @@ enum class ScalarOp : std::uint8_t {
 class ScalarNode;
 using ScalarPtr = Ref<ScalarNode>;
 
+namespace detail {
+/// Changes whenever any scalar node's data is set: see Note [weight values]. Process-wide because a
+/// list's cache must notice a write through any node, from any thread; like the nodes' reference
+/// counts it relies on its callers' serialization (the GIL), and relaxed atomics keep a missed
+/// serialization from being undefined behaviour.
+inline std::atomic<std::uint64_t> scalar_data_version{0};
+}  // namespace detail
+
 /// An immutable list of scalar nodes shared by many weighted sums: a neuron's bias and weights
 /// (kept across calls by the binding) or a layer's inputs (read by every neuron of the layer). One
 /// shared list instead of a reference per term is what makes a fused neuron cheap to build and to
@@ -44,6 +53,9 @@ class ScalarList final : public RefCounted {
   const ScalarPtr& operator[](std::size_t i) const { return items_[i]; }
   /// True when no item has inputs: a traversal has nothing to visit in the list.
   bool all_leaves() const { return all_leaves_; }
+  /// The items' data in order, gathered again only after some node's data was set since the last
+  /// call (see Note [weight values]). Not for concurrent use: callers hold the GIL.
+  const double* values() const;
 
  private:
   friend class ScalarNode;
@@ -52,6 +64,8 @@ class ScalarList final : public RefCounted {
   std::vector<ScalarPtr> items_;
   bool all_leaves_ = true;
   std::uint64_t visit_mark_ = 0;  // see Note [scalar traversal]
+  mutable std::vector<double> values_;
+  mutable std::uint64_t values_version_ = 0;  // of scalar_data_version when values_ was filled
 };
 
 using ScalarListPtr = Ref<ScalarList>;
@@ -79,7 +93,12 @@ class ScalarNode final : public RefCounted {
   static void operator delete(void* p, std::size_t size) noexcept;
 
   double data() const { return data_; }
-  void set_data(double value) { data_ = value; }
+  void set_data(double value) {
+    data_ = value;
+    // A load and a store, not a locked increment: writers are serialized (see its comment).
+    detail::scalar_data_version.store(detail::scalar_data_version.load(std::memory_order_relaxed) + 1,
+                                      std::memory_order_relaxed);
+  }
   double grad() const { return grad_; }
   void set_grad(double value) { grad_ = value; }
   ScalarOp op() const { return op_; }

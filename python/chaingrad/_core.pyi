@@ -1,6 +1,6 @@
 """Type stubs for chaingrad's C++ extension module."""
 
-from typing import Any, Callable, List, Optional, Sequence, Tuple, TypeVar, Union
+from typing import Any, Callable, Iterable, List, Optional, Sequence, Tuple, TypeVar, Union
 
 import numpy as np
 
@@ -49,6 +49,8 @@ class NeuronWeights:
 def neuron(w: Sequence[_Operand], b: _Operand, x: Sequence[_Operand], nonlin: bool) -> Value: ...
 def dense_layer(neurons: List[Any], x: Union[Value, Sequence[_Operand]], neuron_type: type) -> Union[Value, List[Value]]: ...
 def mlp_forward(layers: List[Any], x: Union[Value, Sequence[_Operand]], layer_type: type, neuron_type: type, /) -> Union[Value, List[Value]]: ...
+def module_parameters(modules: List[Any], layer_type: type, neuron_type: type, /) -> List[Value]: ...
+def zero_grads(params: Iterable[Any], /) -> None: ...
 
 # --- tensors (chaingrad.Tensor subclasses TensorBase; see chaingrad/tensor.py) ---
 

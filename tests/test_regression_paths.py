@@ -302,3 +302,20 @@ def test_adam_steady_steps_count_a_tensor_step_as_torch() -> None:
                 opt.state[p]["step"] = lib.tensor(5.0)
     np.testing.assert_allclose(ours.detach().numpy(), theirs.detach().numpy(), rtol=1e-12)
     assert float(opts[0].state[ours]["step"]) == float(opts[1].state[theirs]["step"]) == 7.0
+
+
+@needs_torch
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_mse_loss_takes_an_integer_target_as_pytorch(reduction: str) -> None:
+    # the fused op takes floating operands only; an int64 target worked before it and works in
+    # PyTorch (promoted), so it must not raise
+    x = np.array([1.0, 2.5, -1.0], np.float32)
+    target = np.array([0, 1, 2], np.int64)
+    ours = cg.tensor(x, requires_grad=True)
+    theirs = torch.tensor(x, requires_grad=True)
+    got = F.mse_loss(ours, cg.tensor(target), reduction)
+    want = torch.nn.functional.mse_loss(theirs, torch.tensor(target), reduction=reduction)
+    np.testing.assert_allclose(np.asarray(got.detach().numpy()), want.detach().numpy(), rtol=1e-6)
+    got.sum().backward()
+    want.sum().backward()
+    np.testing.assert_allclose(np.asarray(ours.grad.numpy()), theirs.grad.numpy(), rtol=1e-6)

@@ -319,3 +319,26 @@ def test_mse_loss_takes_an_integer_target_as_pytorch(reduction: str) -> None:
     got.sum().backward()
     want.sum().backward()
     np.testing.assert_allclose(np.asarray(ours.grad.numpy()), theirs.grad.numpy(), rtol=1e-6)
+
+
+def test_linear_reads_a_weight_re_registered_as_a_plain_tensor_and_subclass_properties() -> None:
+    # pruning-style reparametrisation: the weight leaves the parameter table for a plain attribute
+    lin = cg.nn.Linear(3, 2)
+    w = lin.weight.detach()
+    del lin.weight
+    lin.weight = w * 2
+    x = cg.ones(1, 3)
+    np.testing.assert_allclose(np.asarray(lin(x).detach().numpy()),
+                               np.asarray((x @ (w * 2).t() + lin.bias).detach().numpy()), rtol=1e-6)
+
+    class Masked(cg.nn.Linear):
+        @property
+        def weight(self):
+            return self._parameters["weight"] * 0
+
+        @weight.setter
+        def weight(self, value):
+            self._parameters["weight"] = value
+
+    m = Masked(3, 2)
+    np.testing.assert_array_equal(np.asarray(m(x).detach().numpy()), np.asarray(m.bias.detach().numpy())[None])

@@ -221,6 +221,10 @@ def test_flatten_as_torch() -> None:
     assert t.flatten(1, 1) is t
     with pytest.raises(RuntimeError, match="start_dim cannot come after end_dim"):
         t.flatten(2, 1)
+    scalar = cg.tensor(3.0)
+    assert scalar.flatten().shape == (1,) and scalar.flatten(-1, 0).shape == (1,)
+    with pytest.raises(IndexError, match="Dimension out of range"):
+        scalar.flatten(5)  # a 0-d tensor takes dims 0 and -1 only, as in PyTorch
 
 
 SMALL_EXPONENTS = [-2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 2.0, 3.0, 4.0]
@@ -302,3 +306,43 @@ def test_adam_steady_steps_count_a_tensor_step_as_torch() -> None:
                 opt.state[p]["step"] = lib.tensor(5.0)
     np.testing.assert_allclose(ours.detach().numpy(), theirs.detach().numpy(), rtol=1e-12)
     assert float(opts[0].state[ours]["step"]) == float(opts[1].state[theirs]["step"]) == 7.0
+
+
+@needs_torch
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_mse_loss_takes_an_integer_target_as_pytorch(reduction: str) -> None:
+    # the fused op takes floating operands only; an int64 target worked before it and works in
+    # PyTorch (promoted), so it must not raise
+    x = np.array([1.0, 2.5, -1.0], np.float32)
+    target = np.array([0, 1, 2], np.int64)
+    ours = cg.tensor(x, requires_grad=True)
+    theirs = torch.tensor(x, requires_grad=True)
+    got = F.mse_loss(ours, cg.tensor(target), reduction)
+    want = torch.nn.functional.mse_loss(theirs, torch.tensor(target), reduction=reduction)
+    np.testing.assert_allclose(np.asarray(got.detach().numpy()), want.detach().numpy(), rtol=1e-6)
+    got.sum().backward()
+    want.sum().backward()
+    np.testing.assert_allclose(np.asarray(ours.grad.numpy()), theirs.grad.numpy(), rtol=1e-6)
+
+
+def test_linear_reads_a_weight_re_registered_as_a_plain_tensor_and_subclass_properties() -> None:
+    # pruning-style reparametrisation: the weight leaves the parameter table for a plain attribute
+    lin = cg.nn.Linear(3, 2)
+    w = lin.weight.detach()
+    del lin.weight
+    lin.weight = w * 2
+    x = cg.ones(1, 3)
+    np.testing.assert_allclose(np.asarray(lin(x).detach().numpy()),
+                               np.asarray((x @ (w * 2).t() + lin.bias).detach().numpy()), rtol=1e-6)
+
+    class Masked(cg.nn.Linear):
+        @property
+        def weight(self):
+            return self._parameters["weight"] * 0
+
+        @weight.setter
+        def weight(self, value):
+            self._parameters["weight"] = value
+
+    m = Masked(3, 2)
+    np.testing.assert_array_equal(np.asarray(m(x).detach().numpy()), np.asarray(m.bias.detach().numpy())[None])

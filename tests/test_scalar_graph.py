@@ -171,3 +171,43 @@ def test_neuron_class_with_only_a_fused_slot_is_read_by_getattr():
 
     with pytest.raises(AttributeError, match="'w'"):
         _core.dense_layer([Odd(), Odd()], [Value(1.5)], Odd)
+
+
+def test_foreign_slot_descriptor_and_non_type_neuron_class_do_not_crash():
+    # a member descriptor copied from another class holds an offset into that class's instances
+    # (here past a Neuron's end); the fused forward must not read the slot at that offset, and a
+    # neuron_type that is no type at all must not be read as one (both segfaulted)
+    class Big:
+        __slots__ = tuple(f"s{i}" for i in range(400))
+
+    m = MLP(2, [2, 1])
+    original = Neuron.__dict__["w"]
+    try:
+        Neuron.w = Big.__dict__["s399"]
+        with pytest.raises(TypeError):  # what the descriptor itself raises on a Neuron
+            m([Value(1.0), Value(2.0)])
+    finally:
+        Neuron.w = original
+    out = _core.dense_layer(m.layers[0].neurons, [Value(1.0), Value(2.0)], "not a type")
+    assert len(out) == 2
+
+
+def test_class_attributes_replacing_slots_are_read_by_getattr():
+    # Neuron.w as a property, or Neuron.nonlin as a plain class attribute, leaves no slot offset to
+    # read: the cache must not be consulted at the missing offset (it read at offset -1)
+    random.seed(5)
+    m = MLP(2, [3, 1])
+    x = [Value(1.0), Value(-2.0)]
+    want = m(x).data
+    slot, nonlin = Neuron.__dict__["w"], Neuron.__dict__["nonlin"]
+    try:
+        Neuron.w = property(lambda self: slot.__get__(self), lambda self, v: slot.__set__(self, v))
+        assert m(x).data == want
+        Neuron.nonlin = True  # now every neuron's, the last layer's too
+        h = x
+        for layer in m.layers:
+            h = [_unfused(n, h) for n in layer.neurons]
+        assert m(x).data == h[0].data
+    finally:
+        Neuron.w, Neuron.nonlin = slot, nonlin
+    assert m(x).data == want

@@ -134,7 +134,11 @@ class NeuronSlots {
       : w_(offset(neuron_type, attr_names().w)),
         b_(offset(neuron_type, attr_names().b)),
         nonlin_(offset(neuron_type, attr_names().nonlin)),
-        fused_(offset(neuron_type, attr_names().fused)) {}
+        fused_(offset(neuron_type, attr_names().fused)) {
+    // the cache is read at all four offsets: a class whose w, b or nonlin is not its own slot
+    // (Neuron.nonlin = False, a property for w) is read by getattr only
+    if (w_ == kNoSlot || b_ == kNoSlot || nonlin_ == kNoSlot) fused_ = kNoSlot;
+  }
 
   /// Neuron n (an instance of exactly the class given to the constructor) from its cache, when
   /// the cache is still valid and nonlin a bool; runs no Python code.
@@ -187,10 +191,15 @@ class NeuronSlots {
  private:
   static constexpr Py_ssize_t kNoSlot = -1;
 
+  /// The offset of slot `name` declared by type itself; kNoSlot when type is not a type (the
+  /// argument comes from Python) or the attribute is not that type's own slot: a member descriptor
+  /// copied from another class (Neuron.w = Other.__dict__["x"]) holds an offset into that class's
+  /// instances, possibly past a Neuron's end.
   static Py_ssize_t offset(py::handle type, py::handle name) {
     if (!PyType_Check(type.ptr())) return kNoSlot;
     PyObject* descr = PyDict_GetItem(reinterpret_cast<PyTypeObject*>(type.ptr())->tp_dict, name.ptr());
     if (descr == nullptr || Py_TYPE(descr) != &PyMemberDescr_Type) return kNoSlot;
+    if (reinterpret_cast<PyDescrObject*>(descr)->d_type != reinterpret_cast<PyTypeObject*>(type.ptr())) return kNoSlot;
     const PyMemberDef* member = reinterpret_cast<PyMemberDescrObject*>(descr)->d_member;
     return member->type == T_OBJECT_EX ? member->offset : kNoSlot;
   }

@@ -102,8 +102,8 @@ TensorPtr reshape_op(const TensorPtr& t, const Shape& shape_in, bool must_view) 
 }
 
 TensorPtr flatten_op(const TensorPtr& t, std::int64_t start_dim, std::int64_t end_dim) {
-  if (t->ndim() == 0) return reshape_op(t, {1}, false);
   const std::int64_t s = wrap_dim(start_dim, t->ndim()), e = wrap_dim(end_dim, t->ndim());
+  if (t->ndim() == 0) return reshape_op(t, {1}, false);
   if (s > e) throw std::runtime_error("flatten() has invalid args: start_dim cannot come after end_dim");
   if (s == e) return t;  // as PyTorch: the tensor itself
   Shape shape(t->shape().begin(), t->shape().begin() + s);

@@ -16,8 +16,9 @@ void set_num_threads(int n);
 int get_num_threads();
 
 /// Calls fn(ctx, i) once for each i in [0, chunks), on this thread and whichever of the pool's
-/// workers are awake to help; returns when every call has returned. fn must not throw or touch
-/// Python. A chunk's work must not depend on which thread runs it (that keeps results identical).
+/// workers are awake to help; returns when every call has returned, and then rethrows the first
+/// exception a call threw (the other calls still run). fn must not touch Python. A chunk's work
+/// must not depend on which thread runs it (that keeps results identical).
 void parallel_chunks(int chunks, void (*fn)(void*, int), void* ctx);
 
 /// parallel_chunks with a callable body(i).
@@ -34,8 +35,8 @@ template <class T>
 void blas_gemm(bool ta, bool tb, int n, int m, int k, const T* a, int lda, const T* b, int ldb, T beta, T* c, int ldc);
 
 /// Calls body(begin, end) over [0, n): on one thread below kParallelGrain elements, else in one
-/// contiguous chunk per thread (the same chunks whichever threads run them). body must not throw
-/// or touch Python.
+/// contiguous chunk per thread (the same chunks whichever threads run them). body must not touch
+/// Python; what it throws reaches the caller after every chunk is over.
 template <class Body>
 void parallel_for(std::int64_t n, Body&& body) {
   const std::int64_t threads = get_num_threads();

@@ -7,10 +7,12 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
+#include <exception>
 #include <memory>
 #include <mutex>
 #include <thread>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "kernels/cpu/parallel.h"
@@ -90,6 +92,9 @@ class Pool {
       lock.lock();
     }
     fn_ = nullptr;
+    // a chunk that threw (std::bad_alloc, say) fails the job once every chunk is over, on the
+    // calling thread, so no worker is left running fn_ on a frame that unwound
+    if (error_) std::rethrow_exception(std::exchange(error_, nullptr));
   }
 
   ~Pool() {
@@ -110,8 +115,14 @@ class Pool {
       void (*fn)(void*, int) = fn_;
       void* ctx = ctx_;
       lock.unlock();
-      fn(ctx, i);
+      std::exception_ptr failed;
+      try {
+        fn(ctx, i);
+      } catch (...) {
+        failed = std::current_exception();
+      }
       lock.lock();
+      if (failed && !error_) error_ = failed;
       ++finished_;
     }
   }
@@ -184,6 +195,7 @@ class Pool {
   std::atomic<bool> stop_{false};
   void (*fn_)(void*, int) = nullptr;
   void* ctx_ = nullptr;
+  std::exception_ptr error_;  // the first exception a chunk of the current job threw
   int chunks_ = 0, next_ = 0, finished_ = 0, sleepers_ = 0;
   std::unique_ptr<std::vector<std::thread>> workers_;
 };

@@ -46,8 +46,12 @@ class Linear(Module):
         # the parameters straight from their table: self.weight would fail the ordinary attribute
         # lookup before Module.__getattr__ finds it (half a microsecond each, per call)
         params = self._parameters
+        if type(self) is Linear and "weight" in params and "bias" in params:
+            weight, bias = params["weight"], params["bias"]
+        else:  # a weight re-registered as a plain tensor (del m.weight; m.weight = w * mask), a subclass's property
+            weight, bias = self.weight, self.bias
         try:
-            return F.linear(input, params["weight"], params["bias"])
+            return F.linear(input, weight, bias)
         except RuntimeError:
             if isinstance(input, Tensor) and (input.ndim == 0 or input.shape[-1] != self.in_features):
                 raise RuntimeError(f"Linear: expected input with last dimension {self.in_features}, got shape "

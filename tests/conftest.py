@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from typing import Callable, List, Sequence
 
 import numpy as np
 import pytest
+
+from chaingrad.bench.common import rss_bytes
 
 
 def central_difference(f: Callable[[List[float]], float], xs: Sequence[float],
@@ -75,3 +78,11 @@ def cuda_device():
     if reason:
         pytest.skip(reason)
     return "cuda"
+
+
+def skip_unless_rss_measures_leaks() -> None:
+    """RSS says nothing without /proc, or under AddressSanitizer, whose quarantine holds freed memory."""
+    if rss_bytes() == 0:
+        pytest.skip("no /proc/self/statm")
+    if "asan" in os.environ.get("LD_PRELOAD", ""):
+        pytest.skip("AddressSanitizer keeps freed memory in quarantine: RSS does not show leaks")

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import gc
 
-import pytest
-
 from chaingrad import Value
 from chaingrad.bench.common import rss_bytes
 from chaingrad.micrograd.nn import MLP
+from conftest import skip_unless_rss_measures_leaks
 
 
 def test_million_node_chain_backward_and_free():
@@ -53,8 +52,7 @@ def _rss_mib() -> float:
 
 
 def test_graph_memory_is_returned():
-    if rss_bytes() == 0:
-        pytest.skip("no /proc/self/statm")
+    skip_unless_rss_measures_leaks()
     baseline = None
     for _ in range(5):
         x = Value(1.0)
@@ -69,8 +67,7 @@ def test_graph_memory_is_returned():
 
 
 def test_memory_flat_over_1000_training_steps():
-    if rss_bytes() == 0:
-        pytest.skip("no /proc/self/statm")
+    skip_unless_rss_measures_leaks()
     model = MLP(3, [8, 8, 1])
     data = [[0.1 * i, -0.2 * i, 0.05 * i * i] for i in range(8)]
     targets = [1.0 if i % 2 else -1.0 for i in range(8)]

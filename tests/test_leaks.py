@@ -20,6 +20,7 @@ import pytest
 import chaingrad as cg
 import chaingrad.nn.functional as F
 from chaingrad.bench.common import rss_bytes
+from conftest import skip_unless_rss_measures_leaks
 
 
 def _leaf(shape: Tuple[int, ...] = (4, 5)) -> Tuple[cg.Tensor, "weakref.ref[np.ndarray]"]:
@@ -134,14 +135,6 @@ def test_autograd_grad_without_retain_frees():
     assert alive() is None
 
 
-def _skip_unless_rss_measures_leaks() -> None:
-    """RSS says nothing without /proc, or under AddressSanitizer, whose quarantine holds freed memory."""
-    if rss_bytes() == 0:
-        pytest.skip("no /proc/self/statm")
-    if "asan" in os.environ.get("LD_PRELOAD", ""):
-        pytest.skip("AddressSanitizer keeps freed memory in quarantine: RSS does not show leaks")
-
-
 def _rss_growth_mib(step: Callable[[], object], steps: int) -> float:
     for _ in range(steps // 10):
         step()
@@ -152,13 +145,13 @@ def _rss_growth_mib(step: Callable[[], object], steps: int) -> float:
 
 
 def test_rss_flat_for_repeated_ops_on_a_leaf():
-    _skip_unless_rss_measures_leaks()
+    skip_unless_rss_measures_leaks()
     w = cg.randn(256, 256, requires_grad=True)  # 256 KiB a result: 2,000 leaked results would be 500 MiB
     assert _rss_growth_mib(lambda: w.tanh(), 2000) < 32
 
 
 def test_rss_flat_for_model_evaluation_outside_no_grad():
-    _skip_unless_rss_measures_leaks()
+    skip_unless_rss_measures_leaks()
     model = cg.nn.Sequential(cg.nn.Linear(784, 256), cg.nn.ReLU(), cg.nn.Linear(256, 10))
     x = cg.randn(64, 784)
     target = cg.zeros(64, dtype=cg.int64)
@@ -202,7 +195,7 @@ print('RSS', after[0], after[-1])
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(DEMOS))
 def test_demo_memory_flat_over_training(name: str, tmp_path):
-    _skip_unless_rss_measures_leaks()
+    skip_unless_rss_measures_leaks()
     args, runs = DEMOS[name]
     code = _RUNNER.format(name=name, args=args, runs=runs)
     done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,

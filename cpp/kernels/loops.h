@@ -1,6 +1,7 @@
 // Strided iteration and dtype dispatch shared by the tensor kernels.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <limits>
@@ -154,10 +155,19 @@ struct MergedDims {
   std::array<Shape, N> strides;
 
   MergedDims(const Shape& shape_in, const std::array<const std::int64_t*, N>& strides_in) {
+    if (std::find(shape_in.begin(), shape_in.end(), 0) != shape_in.end()) {
+      // no elements: one empty dim (the other dims' sizes could multiply past int64)
+      shape.push_back(0);
+      for (std::size_t k = 0; k < N; ++k) strides[k].push_back(0);
+      return;
+    }
     for (std::size_t d = 0; d < shape_in.size(); ++d) {
       if (shape_in[d] == 1) continue;
       bool merges = !shape.empty();
-      for (std::size_t k = 0; k < N && merges; ++k) merges = strides[k].back() == strides_in[k][d] * shape_in[d];
+      for (std::size_t k = 0; k < N && merges; ++k) {
+        std::int64_t span = 0;  // the stride the merged dim would need; past int64, no merge
+        merges = !__builtin_mul_overflow(strides_in[k][d], shape_in[d], &span) && strides[k].back() == span;
+      }
       if (merges) {
         shape.back() *= shape_in[d];
         for (std::size_t k = 0; k < N; ++k) strides[k].back() = strides_in[k][d];

@@ -270,13 +270,23 @@ void weighted_sums(const NeuronSpec* neurons, std::size_t count, const ScalarLis
 // micrograd's a * b**-1, whose b-gradient is (-1 * b**-2) * (a * g). Keeping the same operations
 // in the same order (and no FMA contraction: see CMakeLists.txt) gives bit-identical gradients.
 void ScalarNode::backward() {
-  if (op_ == ScalarOp::Leaf) return;
   const double g = grad_;
+  switch (op_) {  // a weighted sum's inputs are its lists: a_ and b_ are null there
+    case ScalarOp::Leaf:
+      return;
+    case ScalarOp::WeightedSum:
+      distribute_weighted_sum(g);
+      return;
+    case ScalarOp::ReluWeightedSum:
+      // micrograd's relu node hands (out > 0) * g to the sum node, which passes it on unchanged.
+      distribute_weighted_sum((data_ > 0 ? 1.0 : 0.0) * g);
+      return;
+    default:
+      break;
+  }
   ScalarNode& in0 = *a_;
   ScalarNode& in1 = b_ ? *b_ : in0;  // only read by binary ops
   switch (op_) {
-    case ScalarOp::Leaf:
-      return;
     case ScalarOp::Add:
       in0.accumulate(g);
       in1.accumulate(g);
@@ -316,13 +326,10 @@ void ScalarNode::backward() {
     case ScalarOp::Sigmoid:
       in0.accumulate(data_ * (1.0 - data_) * g);
       return;
+    case ScalarOp::Leaf:
     case ScalarOp::WeightedSum:
-      distribute_weighted_sum(g);
-      return;
     case ScalarOp::ReluWeightedSum:
-      // micrograd's relu node hands (out > 0) * g to the sum node, which passes it on unchanged.
-      distribute_weighted_sum((data_ > 0 ? 1.0 : 0.0) * g);
-      return;
+      return;  // handled above
   }
 }
 

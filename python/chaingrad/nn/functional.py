@@ -61,16 +61,14 @@ _REDUCTIONS = {"none": 0, "mean": 1, "sum": 2}
 
 def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
     """(input - target)^2, reduced, as one op (grad_fn MseLossBackward0)."""
-    code = _REDUCTIONS.get(reduction)
-    if code is None:
-        raise ValueError(f"mse_loss: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+    _check_reduction(reduction, "mse_loss")
     floating = getattr(getattr(input, "dtype", None), "is_floating_point", None)
     target_floating = getattr(getattr(target, "dtype", None), "is_floating_point", None)
     if floating is True and target_floating is False:
         # an integer target, promoted as PyTorch does: the fused op takes floating operands only
         _same_shape(input, target, "mse_loss")
         return _reduce((input - target) ** 2, reduction, "mse_loss")
-    return _core.mse_loss(input, target, code)
+    return _core.mse_loss(input, target, _REDUCTIONS[reduction])
 
 
 def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:

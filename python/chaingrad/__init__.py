@@ -25,6 +25,11 @@ from chaingrad.functional import (
     where,
     zeros, zeros_like,
 )
+from chaingrad.functional import (  # reductions, comparisons and the split, reorder, scan and count ops
+    all, allclose, any, argsort, bincount, chunk, cumsum, equal, flip, histc, histogram, isclose, logsumexp,
+    narrow, prod, roll, sort, split, std, std_mean, topk, tril, triu, unbind, unique, var_mean,
+)
+from chaingrad import return_types
 
 # A forked child has none of the parent's worker threads; it starts on one thread, as PyTorch's.
 if hasattr(_os, "register_at_fork"):
@@ -48,5 +53,10 @@ __all__ = [
     "permute", "pow", "rand", "rand_like", "randint", "randn", "randn_like", "relu", "reshape",
     "sigmoid", "sin", "cos", "softmax", "sqrt", "square", "squeeze", "stack", "sum", "tanh",
     "tensor", "transpose", "unsqueeze", "var", "where", "zeros", "zeros_like", "__version__",
+]
+__all__ += [
+    "all", "allclose", "any", "argsort", "bincount", "chunk", "cumsum", "equal", "flip", "histc", "histogram",
+    "isclose", "logsumexp", "narrow", "prod", "roll", "sort", "split", "std", "std_mean", "topk", "tril", "triu",
+    "unbind", "unique", "var_mean", "return_types",
 ]
 __all__ += [name for name in _ops.__all__ if name not in __all__]

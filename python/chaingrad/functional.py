@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import builtins
 import numbers
-from typing import Any, Optional, Sequence, Union
+from typing import Any, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 from chaingrad import _core
 from chaingrad._ops import *  # noqa: F401,F403  the op table's functions (exp, log1p, atan2, ...)
 from chaingrad._ops import cos, exp, log, maximum, minimum, relu, sigmoid, sin, sqrt, square, tanh  # named in __all__
-from chaingrad._types import _BY_NUMPY, _device_spec, _numpy_data, bool_, dtype, float32, int64
+from chaingrad._sequence_ops import _numpy_spellings
+from chaingrad._sequence_ops import functions as _sequence_functions
+from chaingrad._types import _BY_NUMPY, _device_spec, _numpy_data, bool_, dtype, float32, float64, int64
 from chaingrad.tensor import Tensor, _scalar_like, _shape_args
 
 __all__ = [
@@ -26,7 +28,12 @@ __all__ = [
     "min", "argmax", "argmin", "abs", "exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "relu", "clamp",
     "norm", "var", "softmax", "log_softmax", "pow", "square", "flatten", "reshape", "unsqueeze",
     "squeeze", "permute", "transpose", "get_default_dtype",
+    # reductions and comparisons of whole tensors
+    "std", "var_mean", "std_mean", "all", "any", "isclose", "allclose", "equal",
 ]
+# split, reorder, scan and count ops, and prod and logsumexp (chaingrad._sequence_ops)
+globals().update(_sequence_functions)
+__all__ += sorted(_sequence_functions)
 
 Shape = Union[int, Sequence[int]]
 
@@ -267,41 +274,49 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:
 mm = matmul
 
 
-def sum(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
-    """input.sum(dim, keepdim)."""
-    return input.sum(dim, keepdim)
+@_numpy_spellings
+def sum(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Optional[dtype] = None) -> Tensor:
+    """input.sum(dim, keepdim, dtype=dtype)."""
+    return input.sum(dim, keepdim, dtype=dtype)
 
 
-def mean(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
-    """input.mean(dim, keepdim)."""
-    return input.mean(dim, keepdim)
+@_numpy_spellings
+def mean(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Optional[dtype] = None) -> Tensor:
+    """input.mean(dim, keepdim, dtype=dtype)."""
+    return input.mean(dim, keepdim, dtype=dtype)
 
 
+@_numpy_spellings
 def max(input: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
     """input.max(dim, keepdim)."""
     return input.max(dim, keepdim)
 
 
+@_numpy_spellings
 def min(input: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
     """input.min(dim, keepdim)."""
     return input.min(dim, keepdim)
 
 
+@_numpy_spellings
 def amax(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
     """input.amax(dim, keepdim)."""
     return input.amax(dim, keepdim)
 
 
+@_numpy_spellings
 def amin(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
     """input.amin(dim, keepdim)."""
     return input.amin(dim, keepdim)
 
 
+@_numpy_spellings
 def argmax(input: Tensor, dim: Optional[int] = None, keepdim: bool = False) -> Tensor:
     """input.argmax(dim, keepdim)."""
     return input.argmax(dim, keepdim)
 
 
+@_numpy_spellings
 def argmin(input: Tensor, dim: Optional[int] = None, keepdim: bool = False) -> Tensor:
     """input.argmin(dim, keepdim)."""
     return input.argmin(dim, keepdim)
@@ -323,14 +338,78 @@ def clamp(input: Tensor, min: Optional[builtins.float] = None,
     return input.clamp(min, max)
 
 
+@_numpy_spellings
 def norm(input: Tensor, p: builtins.float = 2, dim: Any = None, keepdim: bool = False) -> Tensor:
     """The p-norm."""
     return input.norm(p, dim, keepdim)
 
 
-def var(input: Tensor, dim: Any = None, unbiased: bool = True, keepdim: bool = False) -> Tensor:
-    """Variance."""
-    return input.var(dim, unbiased, keepdim)
+def var(input: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+    """Variance: input.var(dim, unbiased, keepdim, correction=...)."""
+    return input.var(*args, **kwargs)
+
+
+def std(input: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+    """Standard deviation: input.std(dim, unbiased, keepdim, correction=...)."""
+    return input.std(*args, **kwargs)
+
+
+def var_mean(input: Tensor, *args: Any, **kwargs: Any) -> Tuple[Tensor, Tensor]:
+    """(input.var(...), input.mean(...)) over the same dims."""
+    return input.var(*args, **kwargs), _mean_as_var(input, *args, **kwargs)
+
+
+def std_mean(input: Tensor, *args: Any, **kwargs: Any) -> Tuple[Tensor, Tensor]:
+    """(input.std(...), input.mean(...)) over the same dims."""
+    return input.std(*args, **kwargs), _mean_as_var(input, *args, **kwargs)
+
+
+@_numpy_spellings
+def _mean_as_var(input: Tensor, dim: Any = None, unbiased: Any = True, keepdim: bool = False,
+                 *, correction: Any = None) -> Tensor:
+    """The mean over the dims that var(dim, unbiased, keepdim) reduces."""
+    return input.mean(None if isinstance(dim, builtins.bool) else dim, keepdim)
+
+
+@_numpy_spellings
+def all(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
+    """input.all(dim, keepdim): True where every element is nonzero."""
+    return input.all(dim, keepdim)
+
+
+@_numpy_spellings
+def any(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
+    """input.any(dim, keepdim): True where some element is nonzero."""
+    return input.any(dim, keepdim)
+
+
+def isclose(input: Tensor, other: Tensor, rtol: builtins.float = 1e-05, atol: builtins.float = 1e-08,
+            equal_nan: builtins.bool = False) -> Tensor:
+    """Where |input - other| <= atol + rtol * |other| (or they are equal, infinities included; or both
+    NaN with equal_nan), elementwise with broadcasting; the dtypes must match, as PyTorch."""
+    if input.dtype is not other.dtype:
+        raise RuntimeError(f"isclose(): {input.dtype} did not match {other.dtype}")
+    if rtol < 0 or atol < 0:
+        raise RuntimeError(f"isclose(): rtol ({rtol}) and atol ({atol}) must be non-negative")
+    a, b = input.detach(), other.detach()
+    close = a == b
+    if a.dtype is bool_:
+        return close
+    if equal_nan:  # or both NaN
+        close = _core.where(close, close, _core.where(a != a, b != b, close))
+    within = (a - b).abs().to(float64) <= atol + rtol * b.abs().to(float64)
+    return _core.where(close, close, within)
+
+
+def allclose(input: Tensor, other: Tensor, rtol: builtins.float = 1e-05, atol: builtins.float = 1e-08,
+             equal_nan: builtins.bool = False) -> builtins.bool:
+    """True when isclose holds everywhere."""
+    return builtins.bool(isclose(input, other, rtol, atol, equal_nan).all().item())
+
+
+def equal(input: Tensor, other: Tensor) -> builtins.bool:
+    """True when both have the same shape and the same elements (NaN equals nothing)."""
+    return input.shape == other.shape and builtins.bool((input == other).all().item())
 
 
 def softmax(input: Tensor, dim: int) -> Tensor:

@@ -6,13 +6,13 @@ import builtins
 import numbers
 import operator
 import weakref
-from collections import namedtuple
 from typing import Any, Callable, Dict, Iterator, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from chaingrad import _core
+from chaingrad import _core, return_types
 from chaingrad._ops import TensorOps
+from chaingrad._sequence_ops import SequenceOps, _numpy_spellings
 from chaingrad._tensor_str import format_tensor
 from chaingrad._types import (
     _KIND,
@@ -32,7 +32,6 @@ __all__ = ["dtype", "Size", "Tensor", "float32", "float64", "int64", "bool_", "d
 
 _KDL_CPU, _KDL_CUDA = 1, 2  # DLPack device types
 
-_MinMax = namedtuple("_MinMax", ["values", "indices"])
 
 
 def _dims(dim: Union[None, int, Sequence[int]]) -> list:
@@ -84,7 +83,7 @@ class RemovableHandle:
         self.remove()
 
 
-class Tensor(TensorOps, _core.TensorBase):
+class Tensor(TensorOps, SequenceOps, _core.TensorBase):
     """An n-d array of float32, float64, int64 or bool with autograd, as torch.Tensor."""
 
     __slots__ = ()
@@ -105,9 +104,12 @@ class Tensor(TensorOps, _core.TensorBase):
         return format_tensor(self)
 
     def __format__(self, spec: str) -> str:
-        if self.ndim == 0 and spec:
+        # as PyTorch: a 0-d tensor formats as its number (f"{loss}" prints 0.0), others only without a spec
+        if self.ndim == 0:
             return format(self.item(), spec)
-        return format(str(self), spec)
+        if spec:
+            raise TypeError("unsupported format string passed to Tensor.__format__")
+        return str(self)
 
     def numpy(self) -> np.ndarray:
         """The data as an ndarray sharing this tensor's memory."""
@@ -484,48 +486,59 @@ class Tensor(TensorOps, _core.TensorBase):
         return self
 
     # --- reductions ---
-    def sum(self, dim: Union[None, int, Sequence[int]] = None, keepdim: bool = False) -> "Tensor":
-        """Sum over dim (all dims when None)."""
-        return _core.sum(self, _dims(dim), keepdim)
+    @_numpy_spellings
+    def sum(self, dim: Union[None, int, Sequence[int]] = None, keepdim: bool = False, *,
+            dtype: Optional[dtype] = None) -> "Tensor":
+        """Sum over dim (one dim, several, or all when None), in dtype when given."""
+        return _core.sum(self if dtype is None else self.to(dtype), _dims(dim), keepdim)
 
-    def mean(self, dim: Union[None, int, Sequence[int]] = None, keepdim: bool = False) -> "Tensor":
-        """Mean over dim (all dims when None)."""
-        return _core.mean(self, _dims(dim), keepdim)
+    @_numpy_spellings
+    def mean(self, dim: Union[None, int, Sequence[int]] = None, keepdim: bool = False, *,
+             dtype: Optional[dtype] = None) -> "Tensor":
+        """Mean over dim (one dim, several, or all when None), in dtype when given."""
+        return _core.mean(self if dtype is None else self.to(dtype), _dims(dim), keepdim)
 
+    @_numpy_spellings
     def max(self, dim: Any = None, keepdim: bool = False) -> Any:
         """The largest element, or (values, indices) along dim, or the elementwise max with a tensor."""
         if isinstance(dim, Tensor):
             return self.maximum(dim)
         if dim is None:
             return _core.max_all(self, False)
-        return _MinMax(*_core.max_dim(self, dim, keepdim, False))
+        return return_types.max(*_core.max_dim(self, dim, keepdim, False))
 
+    @_numpy_spellings
     def min(self, dim: Any = None, keepdim: bool = False) -> Any:
         """The smallest element, or (values, indices) along dim, or the elementwise min with a tensor."""
         if isinstance(dim, Tensor):
             return self.minimum(dim)
         if dim is None:
             return _core.max_all(self, True)
-        return _MinMax(*_core.max_dim(self, dim, keepdim, True))
+        return return_types.min(*_core.max_dim(self, dim, keepdim, True))
 
+    @_numpy_spellings
     def amax(self, dim: Union[None, int, Sequence[int]] = None, keepdim: bool = False) -> "Tensor":
         """The largest element over dim (one dim, several, or all when None); ties share the gradient."""
         return _core.amax(self, _dims(dim), keepdim, False)
 
+    @_numpy_spellings
     def amin(self, dim: Union[None, int, Sequence[int]] = None, keepdim: bool = False) -> "Tensor":
         """The smallest element over dim (one dim, several, or all when None); ties share the gradient."""
         return _core.amax(self, _dims(dim), keepdim, True)
 
+    @_numpy_spellings
     def argmax(self, dim: Optional[int] = None, keepdim: bool = False) -> "Tensor":
         """Index of the largest element (of the flattened tensor when dim is None)."""
         out = _core.argmax(self, dim, keepdim, False)
         return out.reshape([1] * self.ndim) if dim is None and keepdim else out
 
+    @_numpy_spellings
     def argmin(self, dim: Optional[int] = None, keepdim: bool = False) -> "Tensor":
         """Index of the smallest element (of the flattened tensor when dim is None)."""
         out = _core.argmax(self, dim, keepdim, True)
         return out.reshape([1] * self.ndim) if dim is None and keepdim else out
 
+    @_numpy_spellings
     def norm(self, p: float = 2, dim: Union[None, int, Sequence[int]] = None,
              keepdim: bool = False) -> "Tensor":
         """The p-norm over dim (all dims when None); p may be inf, -inf or 0 (the count of nonzeros)."""
@@ -536,14 +549,22 @@ class Tensor(TensorOps, _core.TensorBase):
             return _core.amax(self.abs(), _dims(dim), keepdim, p < 0)
         return _core.norm(self, p, _dims(dim), keepdim)
 
+    @_numpy_spellings
     def var(self, dim: Union[None, int, Sequence[int]] = None, unbiased: bool = True,
             keepdim: bool = False, *, correction: Optional[float] = None) -> "Tensor":
-        """Variance over dim, with Bessel's correction unless unbiased=False."""
+        """Variance over dim (one, several, or all when None), with Bessel's correction unless
+        unbiased=False, or `correction` subtracted from the count; var(False) means unbiased=False."""
+        if isinstance(dim, builtins.bool):  # PyTorch's var(unbiased) overload
+            dim, unbiased = None, dim
         return _core.var(self, _dims(dim), _correction(unbiased, correction), keepdim, False)
 
+    @_numpy_spellings
     def std(self, dim: Union[None, int, Sequence[int]] = None, unbiased: bool = True,
             keepdim: bool = False, *, correction: Optional[float] = None) -> "Tensor":
-        """Standard deviation over dim, with Bessel's correction unless unbiased=False."""
+        """Standard deviation over dim (one, several, or all when None), with Bessel's correction unless
+        unbiased=False, or `correction` subtracted from the count; std(False) means unbiased=False."""
+        if isinstance(dim, builtins.bool):  # PyTorch's std(unbiased) overload
+            dim, unbiased = None, dim
         return _core.var(self, _dims(dim), _correction(unbiased, correction), keepdim, True)
 
     def softmax(self, dim: int) -> "Tensor":
@@ -554,13 +575,15 @@ class Tensor(TensorOps, _core.TensorBase):
         """log(softmax(self)) along dim, computed stably."""
         return _core.softmax(self, dim, True)
 
-    def all(self) -> "Tensor":
-        """True when every element is nonzero."""
-        return (self != 0).long().sum() == self.numel()
+    @_numpy_spellings
+    def all(self, dim: Union[None, int, Sequence[int]] = None, keepdim: bool = False) -> "Tensor":
+        """True where every element over dim (all dims when None) is nonzero (NaN counts as nonzero)."""
+        return (self == 0).long().sum(dim, keepdim) == 0
 
-    def any(self) -> "Tensor":
-        """True when some element is nonzero."""
-        return (self != 0).long().sum() > 0
+    @_numpy_spellings
+    def any(self, dim: Union[None, int, Sequence[int]] = None, keepdim: bool = False) -> "Tensor":
+        """True where some element over dim (all dims when None) is nonzero (NaN counts as nonzero)."""
+        return (self != 0).long().sum(dim, keepdim) > 0
 
     def __rpow__(self, base: Any) -> "Tensor":
         return _core.pow(_scalar_like(base, self), self)

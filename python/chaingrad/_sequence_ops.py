@@ -297,10 +297,8 @@ class SequenceOps:
 def _product(x: Any, d: int) -> Any:
     """The product along d, keeping d with size 1: pairs of halves multiplied until one slice is left."""
     n = x.shape[d]
-    if n == 0:
-        shape = list(x.shape)
-        shape[d] = 1
-        return _core.full(shape, 1.0, x.dtype, _core.device(x))
+    if n == 0:  # the empty product, 1, still in the graph (its gradient is empty)
+        return x.sum(d, True) + 1
     while n > 1:
         half = n // 2
         product = x.narrow(d, 0, half) * x.narrow(d, half, half)

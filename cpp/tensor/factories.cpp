@@ -3,8 +3,10 @@
 #include <cmath>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 
 #include "kernels/kernels.h"
+#include "kernels/loops.h"
 
 namespace chaingrad {
 
@@ -35,15 +37,32 @@ TensorPtr arange(double start, double end, double step, DType dtype) {
 
 TensorPtr linspace(double start, double end, std::int64_t steps, DType dtype) {
   if (steps < 0) throw std::runtime_error("linspace: number of steps must be non-negative");
+  if (steps == 1) return full({1}, start, dtype, Device{});  // a single point is the start, as PyTorch
+  if (is_floating(dtype)) {
+    TensorPtr out = empty({steps}, dtype);
+    dispatch(dtype, [&](auto tag) {
+      using T = decltype(tag);
+      if constexpr (std::is_floating_point_v<T>) {
+        // in the result's type, from both ends (so the last element is exactly `end`), each point
+        // one fused multiply-add: PyTorch's CPU linspace to the bit
+        const T lo = static_cast<T>(start), hi = static_cast<T>(end);
+        const T step = steps > 1 ? (hi - lo) / static_cast<T>(steps - 1) : T(0);
+        const std::int64_t half = steps / 2;
+        T* p = out->data_as<T>();
+        for (std::int64_t i = 0; i < steps; ++i) {
+          p[i] = i < half ? std::fma(step, static_cast<T>(i), lo) : std::fma(-step, static_cast<T>(steps - i - 1), hi);
+        }
+      }
+    });
+    return out;
+  }
   TensorPtr src = empty({steps}, DType::Float64);
   double* p = src->data_as<double>();
   const double step = steps > 1 ? (end - start) / static_cast<double>(steps - 1) : 0.0;
-  // from both ends, as PyTorch, so the last element is exactly `end`
   const std::int64_t half = steps / 2;
   for (std::int64_t i = 0; i < steps; ++i) {
     p[i] = i < half ? start + step * static_cast<double>(i) : end - step * static_cast<double>(steps - i - 1);
   }
-  if (steps == 1) p[0] = start;  // a single point is the start, as PyTorch
   return cast(src, dtype);
 }
 

@@ -128,8 +128,11 @@ class SequenceOps:
             raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
         if self.ndim == 0:
             raise RuntimeError("chunk expects at least a 1-dimensional tensor")
-        size = self.shape[_wrap(dim, self.ndim)]
-        return self.split(builtins.max(-(-size // chunks), 1) if size else 0, dim)
+        d = _wrap(dim, self.ndim)
+        size = self.shape[d]
+        if size == 0:  # as PyTorch: `chunks` empty pieces
+            return tuple(self.narrow(d, 0, 0) for _ in range(chunks))
+        return self.split(-(-size // chunks), d)
 
     def flip(self: Any, *dims: Any) -> Any:
         """The elements in reverse order along each of dims (a copy)."""

@@ -39,7 +39,9 @@ def test_sort_is_stable_and_puts_nan_last_like_torch(torch, descending, dim):
 def test_sort_other_dtypes_like_torch(torch, dtype):
     x = np.random.default_rng(0).integers(-3, 3, (4, 9))
     for descending in (False, True):
-        ours, theirs = _both(torch, lambda lib, t: t.sort(descending=descending, stable=True), x, dtype=dtype)
+        ours, theirs = _both(
+            torch, lambda lib, t, descending=descending: t.sort(descending=descending, stable=True), x, dtype=dtype
+        )
         _same(ours.values, theirs.values)
         _same(ours.indices, theirs.indices)
 
@@ -54,7 +56,9 @@ def test_topk_breaks_ties_as_torch(torch):
         k = int(rng.integers(0, n + 1))
         for largest in (True, False):
             for srt in (True, False):
-                ours, theirs = _both(torch, lambda lib, t: t.topk(k, largest=largest, sorted=srt), x)
+                ours, theirs = _both(
+                    torch, lambda lib, t, k=k, largest=largest, srt=srt: t.topk(k, largest=largest, sorted=srt), x
+                )
                 _same(ours.indices, theirs.indices)
                 _same(ours.values, theirs.values)
 
@@ -62,7 +66,7 @@ def test_topk_breaks_ties_as_torch(torch):
 def test_topk_along_a_dim_and_0d(torch):
     x = np.random.default_rng(2).integers(0, 3, (3, 4, 5)).astype(np.float64)
     for dim in (0, 1, -1):
-        ours, theirs = _both(torch, lambda lib, t: lib.topk(t, 2, dim), x)
+        ours, theirs = _both(torch, lambda lib, t, dim=dim: lib.topk(t, 2, dim), x)
         _same(ours.indices, theirs.indices)
     ours, theirs = _both(torch, lambda lib, t: t.topk(1), 3.5)
     _same(ours.values, theirs.values)
@@ -115,7 +119,9 @@ def test_cumsum_dtypes_and_values_like_torch(torch):
     x = np.random.default_rng(3).standard_normal((3, 4)) * 1e3
     for dtype in ("float32", "float64", "int64", "bool"):
         for dim in (0, 1):
-            ours, theirs = _both(torch, lambda lib, t: t.cumsum(dim), x > 0 if dtype == "bool" else x, dtype=dtype)
+            ours, theirs = _both(
+                torch, lambda lib, t, dim=dim: t.cumsum(dim), x > 0 if dtype == "bool" else x, dtype=dtype
+            )
             _same(ours, theirs)
     ours, theirs = _both(torch, lambda lib, t: lib.cumsum(t, 0, dtype=lib.float64), [1, 2, 3], dtype="int64")
     _same(ours, theirs)
@@ -186,7 +192,7 @@ def test_flip_roll_like_torch(torch):
     _same(*_both(torch, lambda lib, t: lib.flip(t, (0, 2)), x, dtype="int64"))
     _same(*_both(torch, lambda lib, t: t.flip([]), x, dtype="int64"))
     for shifts, dims in [(1, 0), (-7, 2), ((1, 2), (0, 1)), (5, None), (0, 1)]:
-        _same(*_both(torch, lambda lib, t: lib.roll(t, shifts, dims), x, dtype="int64"))
+        _same(*_both(torch, lambda lib, t, shifts=shifts, dims=dims: lib.roll(t, shifts, dims), x, dtype="int64"))
 
 
 def test_flip_and_roll_errors():
@@ -203,8 +209,8 @@ def test_flip_and_roll_errors():
 def test_tril_triu_like_torch(torch, diagonal):
     x = np.arange(1, 1 + 2 * 3 * 4).reshape(2, 3, 4)
     for name in ("tril", "triu"):
-        _same(*_both(torch, lambda lib, t: getattr(t, name)(diagonal), x, dtype="float32"))
-        _same(*_both(torch, lambda lib, t: getattr(lib, name)(t > 5, diagonal=diagonal), x, dtype="int64"))
+        _same(*_both(torch, lambda lib, t, name=name: getattr(t, name)(diagonal), x, dtype="float32"))
+        _same(*_both(torch, lambda lib, t, name=name: getattr(lib, name)(t > 5, diagonal=diagonal), x, dtype="int64"))
     with pytest.raises(RuntimeError, match="at least 2 dimensions"):
         cg.ones(3).tril()
 
@@ -258,7 +264,7 @@ def test_histc_bins_like_torch(torch, dtype):
         lo, hi = rng.uniform(-3, 0), rng.uniform(0.1, 3)
         edges = np.linspace(lo, hi, bins + 1)
         x = np.concatenate([edges, rng.uniform(lo - 1, hi + 1, 60), [np.nan]])
-        _same(*_both(torch, lambda lib, t: t.histc(bins, lo, hi), x, dtype=dtype))
+        _same(*_both(torch, lambda lib, t, bins=bins, lo=lo, hi=hi: t.histc(bins, lo, hi), x, dtype=dtype))
     _same(*_both(torch, lambda lib, t: lib.histc(t, 7), rng.standard_normal(50), dtype=dtype))
     _same(*_both(torch, lambda lib, t: t.histc(3), [2.0, 2.0], dtype=dtype))
 

@@ -397,7 +397,9 @@ def isclose(input: Tensor, other: Tensor, rtol: builtins.float = 1e-05, atol: bu
         return close
     if equal_nan:  # or both NaN
         close = _core.where(close, close, _core.where(a != a, b != b, close))
-    within = (a - b).abs().to(float64) <= atol + rtol * b.abs().to(float64)
+    actual = (a - b).abs().to(float64)
+    # infinities are close only to themselves (their difference is not finite)
+    within = _core.where(actual != float("inf"), actual <= atol + rtol * b.abs().to(float64), close)
     return _core.where(close, close, within)
 
 

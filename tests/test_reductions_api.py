@@ -68,7 +68,7 @@ def test_reduction_spellings_match_torch(torch, k):
 @pytest.mark.parametrize("fn", [lambda lib: lib.var_mean, lambda lib: lib.std_mean])
 def test_var_mean_and_std_mean_match_torch(torch, fn):
     for args, kwargs in [((), {}), ((1,), {"keepdim": True}), (((0, 2),), {"correction": 0}), ((False,), {})]:
-        ours, theirs = _both(torch, lambda lib, x: fn(lib)(x, *args, **kwargs), X)
+        ours, theirs = _both(torch, lambda lib, x, args=args, kwargs=kwargs: fn(lib)(x, *args, **kwargs), X)
         assert isinstance(ours, tuple) and len(ours) == 2
         for a, b in zip(ours, theirs):
             _close(a, b)
@@ -145,8 +145,8 @@ def test_isclose_allclose_equal_like_torch(torch):
     a = [1.0, 2.0, math.inf, -math.inf, math.nan, 1e-9, 100.0]
     b = [1.0 + 1e-6, 2.1, math.inf, math.inf, math.nan, 0.0, 100.001]
     for kwargs in ({}, {"equal_nan": True}, {"rtol": 0.1}, {"atol": 1e-3, "rtol": 0}):
-        _close(*_both(torch, lambda lib, s, t: lib.isclose(s, t, **kwargs), a, b), exact=True)
-        ours, theirs = _both(torch, lambda lib, s, t: lib.allclose(s[:2], t[:2], **kwargs), a, b)
+        _close(*_both(torch, lambda lib, s, t, kwargs=kwargs: lib.isclose(s, t, **kwargs), a, b), exact=True)
+        ours, theirs = _both(torch, lambda lib, s, t, kwargs=kwargs: lib.allclose(s[:2], t[:2], **kwargs), a, b)
         assert ours is theirs
     for x, y in [([1, 2], [1, 2]), ([1, 2], [1, 3]), ([1.0, math.nan], [1.0, math.nan]), ([1], [[1]])]:
         ours, theirs = _both(torch, lambda lib, s, t: lib.equal(s, t), x, y)

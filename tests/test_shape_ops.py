@@ -333,3 +333,30 @@ def test_gather_matches_torch_with_second_derivative(torch):
 
     for a, b in zip(grads(cg), grads(torch)):
         np.testing.assert_allclose(a, b)
+
+
+# --- one_hot ---------------------------------------------------------------------------------------
+
+
+def test_one_hot_like_torch(torch):
+    import torch.nn.functional as TF
+
+    import chaingrad.nn.functional as F
+
+    for data, n in [([0, 2, 1], -1), ([0, 2, 1], 5), ([[1], [2]], 3), (3, 4)]:
+        ours, theirs = F.one_hot(cg.tensor(data), n), TF.one_hot(torch.tensor(data), n)
+        assert str(ours.dtype).split(".")[-1] == str(theirs.dtype).split(".")[-1]
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    assert tuple(F.one_hot(cg.zeros(0, dtype=cg.int64), 3).shape) == (0, 3)
+    for bad, n, message in [
+        ([0, 3], 3, "smaller than num_classes"),
+        ([-1], 3, "non-negative"),
+        ([0.0], 3, "LongTensor"),
+        ([True], 2, "LongTensor"),
+    ]:
+        with pytest.raises(RuntimeError, match=message):
+            F.one_hot(cg.tensor(bad), n)
+        with pytest.raises(RuntimeError):
+            TF.one_hot(torch.tensor(bad), n)
+    with pytest.raises(RuntimeError, match="empty tensor"):
+        F.one_hot(cg.zeros(0, dtype=cg.int64))

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Optional
 
 from chaingrad import _core
-from chaingrad._types import int64
+from chaingrad._types import bool_, int64
 from chaingrad.functional import arange, flatten, log_softmax, rand, softmax, stack
 from chaingrad.nn import _ops as _table_ops
 from chaingrad.nn._ops import *  # noqa: F401,F403  the op table's activations (relu, gelu, silu, ...)
@@ -79,16 +79,19 @@ def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
 
 def one_hot(target: Tensor, num_classes: int = -1) -> Tensor:
     """int64 class indices as rows of zeros with a one at the index."""
-    if target.dtype.is_floating_point:
-        raise RuntimeError("one_hot is only applicable to index tensor (int64)")
+    if target.dtype.is_floating_point or target.dtype is bool_:
+        raise RuntimeError(f"one_hot is only applicable to index tensor of type LongTensor (got {target.dtype})")
     if target.numel():
         lo, hi = stack([target.min(), target.max()]).tolist()  # one wait for a cuda target, not two
         if num_classes < 0:
             num_classes = hi + 1
-        if lo < 0 or hi >= num_classes:
-            raise IndexError(f"Class values must be in [0, {num_classes}), got [{lo}, {hi}]")
+        # RuntimeError with PyTorch's words, so that code catching PyTorch's error catches this one
+        if lo < 0:
+            raise RuntimeError(f"Class values must be non-negative (got {lo}).")
+        if hi >= num_classes:
+            raise RuntimeError(f"Class values must be smaller than num_classes (got {hi} for {num_classes}).")
     elif num_classes < 0:
-        raise RuntimeError("one_hot: can not infer the number of classes of an empty tensor")
+        raise RuntimeError("Can not infer total number of classes from empty tensor.")
     return (target.unsqueeze(-1) == arange(num_classes, device=target.device)).long()
 
 

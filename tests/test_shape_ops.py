@@ -360,3 +360,32 @@ def test_one_hot_like_torch(torch):
             TF.one_hot(torch.tensor(bad), n)
     with pytest.raises(RuntimeError, match="empty tensor"):
         F.one_hot(cg.zeros(0, dtype=cg.int64))
+
+
+# --- cumprod through zeros ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "row",
+    [[2.0, 0.5, -1.5, 3.0], [0.0, 2.0, 3.0, 0.5], [2.0, 0.0, 3.0, 0.0], [1.5, 2.0, 0.0, 0.0], [0.0, 0.0, 0.0, 2.0]],
+)
+def test_cumprod_gradients_through_zeros_match_torch(torch, row):
+    x = np.array([row, row[::-1]])
+
+    def grads(lib, dim):
+        t = lib.tensor(x if dim == 1 else x.T.copy(), requires_grad=True)
+        out = t.cumprod(dim)
+        weights = lib.tensor(np.arange(1.0, 1 + out.numel()).reshape(tuple(out.shape)))
+        (g,) = lib.autograd.grad((out * weights).sum(), t, create_graph=True)
+        (gg,) = lib.autograd.grad((g * g).sum(), t)
+        return out.detach().numpy(), g.detach().numpy(), gg.numpy()
+
+    for dim in (0, 1):
+        for a, b in zip(grads(cg, dim), grads(torch, dim)):
+            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+def test_cumprod_dtypes_like_torch(torch):
+    for dtype in ("int64", "bool", "float32"):
+        _same(*_both(torch, lambda lib, t: t.cumprod(1), [[1, 2, 3], [0, 4, 5]], dtype=dtype))
+    _same(*_both(torch, lambda lib, t: lib.cumprod(t, 0, dtype=lib.float64), [1, 2, 3], dtype="int64"))

@@ -50,6 +50,13 @@ void bind_sequence_ops(py::module_& m) {
       },
       "Running sums along dim.");
   m.def(
+      "cumprod",
+      [](py::handle t, std::int64_t dim, py::handle dtype) {
+        return wrap_tensor(
+            cumprod_op(arg(t), dim, dtype.is_none() ? std::nullopt : std::optional<DType>(dtype_from(dtype))));
+      },
+      "Running products along dim.");
+  m.def(
       "unique",
       [](py::handle t) {
         UniqueResult r = unique_op(arg(t));

@@ -5,7 +5,7 @@
 
 namespace chaingrad {
 
-/// Adds gather, scatter_add, sort, topk, cumsum, unique, bincount and histogram to the module.
+/// Adds gather, scatter_add, sort, topk, cumsum, cumprod, unique, bincount and histogram to the module.
 void bind_sequence_ops(pybind11::module_& m);
 
 }  // namespace chaingrad

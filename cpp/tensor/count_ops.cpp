@@ -77,7 +77,12 @@ TensorPtr bincount_op(const TensorPtr& t, const TensorPtr& weights, std::int64_t
       throw std::runtime_error("bincount only supports 1-d non-negative integral inputs (found " +
                                std::to_string(v[i]) + ")");
     }
-    bins = std::max(bins, v[i] + 1);
+    if (v[i] >= bins) {
+      if (v[i] > (std::int64_t{1} << 48)) {
+        throw std::runtime_error("bincount(): value " + std::to_string(v[i]) + " would need more bins than memory");
+      }
+      bins = v[i] + 1;
+    }
   }
   if (!weights) {
     TensorPtr out = empty({bins}, DType::Int64);
@@ -135,7 +140,10 @@ TensorPtr histogram_op(const TensorPtr& t, const TensorPtr& edges_in, const Tens
         if (search == BinSearch::Binary) {
           pos = (std::upper_bound(e, e + nb + 1, v) - e) - 1;
         } else {
-          pos = static_cast<std::int64_t>((v - lo) * static_cast<T>(nb) / (hi - lo));
+          // clamped before the conversion: an infinite or NaN ratio (edges near the type's limits)
+          // must not reach the integer cast
+          const T ratio = (v - lo) * static_cast<T>(nb) / (hi - lo);
+          pos = ratio >= static_cast<T>(nb) ? nb - 1 : ratio >= T(0) ? static_cast<std::int64_t>(ratio) : 0;
           if (search == BinSearch::LinearChecked) {
             pos = std::clamp<std::int64_t>(pos, 0, nb - 1);
             if (e[pos] > v) --pos;

@@ -1,5 +1,5 @@
 // Ops that reorder, scan or count elements along a dim: gather and its scatter (gather_ops.cpp),
-// sort and topk (sort_ops.cpp), cumulative sums (scan_ops.cpp), unique, bincount and histograms
+// sort and topk (sort_ops.cpp), cumulative sums and products (scan_ops.cpp), unique, bincount and histograms
 // (count_ops.cpp). A CUDA tensor is processed on the host and the results moved back.
 #pragma once
 
@@ -40,6 +40,9 @@ std::pair<TensorPtr, TensorPtr> topk_op(const TensorPtr& t, std::int64_t k, std:
 /// int64 unless dtype is given; float32 accumulates in double, as PyTorch's CPU cumsum.
 /// Differentiable (CumsumBackward0: the reverse running sum of the gradient).
 TensorPtr cumsum_op(const TensorPtr& t, std::int64_t dim, std::optional<DType> dtype, bool reverse = false);
+/// Running products along dim in dtype (the same dtype rule and accumulation as cumsum_op).
+/// Differentiable also through zeros (CumprodBackward0), twice too.
+TensorPtr cumprod_op(const TensorPtr& t, std::int64_t dim, std::optional<DType> dtype);
 
 // --- count_ops.cpp -----------------------------------------------------------------------------
 /// The distinct elements of t (flattened) in ascending order, for each element of t the index of

@@ -1,5 +1,5 @@
 """PyTorch's ops that split, reorder, scan and count along dims (narrow, split, chunk, unbind, flip,
-roll, tril, triu, cumsum, sort, argsort, topk, unique, bincount, histc, histogram) and the
+roll, tril, triu, cumsum, cumprod, sort, argsort, topk, unique, bincount, histc, histogram) and the
 reductions prod and logsumexp: `SequenceOps`, a base class of Tensor, and the same ops as
 chaingrad.* functions (`functions`).
 
@@ -185,6 +185,11 @@ class SequenceOps:
         """Running sums along dim (integers and bools sum to int64 unless dtype is given)."""
         return _core.cumsum(self, dim, dtype)
 
+    def cumprod(self: Any, dim: int, *, dtype: Optional[dtype] = None) -> Any:
+        """Running products along dim (integers and bools in int64 unless dtype is given);
+        differentiable also where elements are 0."""
+        return _core.cumprod(self, dim, dtype)
+
     def sort(self: Any, dim: int = -1, descending: bool = False, *, stable: bool = False) -> Any:
         """(values, indices) in order along dim, NaN above every number; ties keep their order."""
         return return_types.sort(*_core.sort(self, dim, descending))
@@ -333,6 +338,7 @@ functions: Dict[str, Callable[..., Any]] = {
         "tril",
         "triu",
         "cumsum",
+        "cumprod",
         "sort",
         "argsort",
         "topk",

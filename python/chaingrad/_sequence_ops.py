@@ -191,7 +191,8 @@ class SequenceOps:
         return _core.cumprod(self, dim, dtype)
 
     def sort(self: Any, dim: int = -1, descending: bool = False, *, stable: bool = False) -> Any:
-        """(values, indices) in order along dim, NaN above every number; ties keep their order."""
+        """(values, indices) in order along dim, NaN above every number; ties keep their order (the
+        sort is always stable, as PyTorch's on the CPU, so `stable` changes nothing)."""
         return return_types.sort(*_core.sort(self, dim, descending))
 
     def argsort(self: Any, dim: int = -1, descending: bool = False, *, stable: bool = False) -> Any:

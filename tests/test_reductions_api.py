@@ -155,6 +155,52 @@ def test_isclose_allclose_equal_like_torch(torch):
         cg.isclose(cg.tensor([1.0]), cg.tensor([1.0], dtype=cg.float64))
 
 
+def test_nan_reductions_match_torch(torch):
+    x = [[1.0, math.nan, 3.0], [math.nan, 0.5, 2.0]]
+
+    def run(lib, fn):
+        t = lib.tensor(x, requires_grad=True)
+        out = fn(lib, t)
+        out.sum().backward()
+        return out.detach().numpy(), t.grad.numpy()
+
+    for fn in (
+        lambda lib, t: t.nansum(1),
+        lambda lib, t: lib.nansum(t),
+        lambda lib, t: t.nanmean(0, keepdim=True),
+        lambda lib, t: lib.nanmean(t),
+        lambda lib, t: t.nansum(dtype=lib.float64),
+    ):
+        for a, b in zip(run(cg, fn), run(torch, fn)):
+            np.testing.assert_allclose(a, b)
+    _close(*_both(torch, lambda lib, t: t.nansum(), [1, 2], dtype="int64"))
+    _close(*_both(torch, lambda lib, t: t.nanmean(0), [[math.nan, 1.0], [math.nan, 2.0]]))  # all NaN: NaN
+    with pytest.raises(RuntimeError, match="floating point"):
+        cg.tensor([1, 2]).nanmean()
+
+
+def test_aminmax_and_count_nonzero_match_torch(torch):
+    x = [[1, 5, 0], [3, 2, 0]]
+    for kwargs in ({}, {"dim": 1}, {"dim": 0, "keepdim": True}):
+        ours, theirs = _both(torch, lambda lib, t, kwargs=kwargs: lib.aminmax(t, **kwargs), x, dtype="int64")
+        assert repr(ours) == repr(theirs)
+    ours, theirs = _both(torch, lambda lib, t: t.aminmax(), [[1.0, math.nan]], dtype="float32")
+    assert repr(ours) == repr(theirs)
+    for fn in (
+        lambda lib, t: lib.count_nonzero(t),
+        lambda lib, t: t.count_nonzero(1),
+        lambda lib, t: t.count_nonzero((0, 1)),
+    ):
+        _close(*_both(torch, fn, x, dtype="float32"), exact=True)
+    with pytest.raises(RuntimeError, match="empty"):
+        cg.zeros(0).aminmax()
+
+
+def test_all_any_over_no_dims_reduce_nothing(torch):
+    for name in ("all", "any"):
+        _close(*_both(torch, lambda lib, t, name=name: getattr(t, name)(()), [[0.0, 2.0]]), exact=True)
+
+
 def test_reduction_errors():
     x = cg.zeros(2, 3)
     with pytest.raises(IndexError, match="Dimension out of range"):
@@ -165,6 +211,10 @@ def test_reduction_errors():
         x.prod(3)
     with pytest.raises(IndexError):
         x.logsumexp(2)
+    with pytest.raises(TypeError, match="keepdim"):
+        x.prod(keepdim=True)
+    with pytest.raises(IndexError, match="non-zero size"):  # IndexError, as PyTorch
+        cg.zeros(2, 0).max(1)
 
 
 # --- the small API -------------------------------------------------------------------------------

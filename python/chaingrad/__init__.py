@@ -26,8 +26,9 @@ from chaingrad.functional import (
     zeros, zeros_like,
 )
 from chaingrad.functional import (  # reductions, comparisons and the split, reorder, scan and count ops
-    all, allclose, any, argsort, bincount, chunk, cumprod, cumsum, equal, flip, histc, histogram, isclose,
-    logsumexp, narrow, prod, roll, sort, split, std, std_mean, topk, tril, triu, unbind, unique, var_mean,
+    all, allclose, aminmax, any, argsort, bincount, chunk, count_nonzero, cumprod, cumsum, equal, flip, histc,
+    histogram, isclose, logsumexp, nanmean, nansum, narrow, prod, roll, sort, split, std, std_mean, topk, tril,
+    triu, unbind, unique, var_mean,
 )
 from chaingrad import return_types
 
@@ -55,8 +56,8 @@ __all__ = [
     "tensor", "transpose", "unsqueeze", "var", "where", "zeros", "zeros_like", "__version__",
 ]
 __all__ += [
-    "all", "allclose", "any", "argsort", "bincount", "chunk", "cumprod", "cumsum", "equal", "flip", "histc",
-    "histogram", "isclose", "logsumexp", "narrow", "prod", "roll", "sort", "split", "std", "std_mean", "topk", "tril",
-    "triu", "unbind", "unique", "var_mean", "return_types",
+    "all", "allclose", "aminmax", "any", "argsort", "bincount", "chunk", "count_nonzero", "cumprod", "cumsum",
+    "equal", "flip", "histc", "histogram", "isclose", "logsumexp", "nanmean", "nansum", "narrow", "prod", "roll",
+    "sort", "split", "std", "std_mean", "topk", "tril", "triu", "unbind", "unique", "var_mean", "return_types",
 ]
 __all__ += [name for name in _ops.__all__ if name not in __all__]

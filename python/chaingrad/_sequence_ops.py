@@ -1,7 +1,7 @@
 """PyTorch's ops that split, reorder, scan and count along dims (narrow, split, chunk, unbind, flip,
-roll, tril, triu, cumsum, cumprod, sort, argsort, topk, unique, bincount, histc, histogram) and the
-reductions prod and logsumexp: `SequenceOps`, a base class of Tensor, and the same ops as
-chaingrad.* functions (`functions`).
+roll, tril, triu, cumsum, cumprod, sort, argsort, topk, unique, bincount, count_nonzero, histc,
+histogram) and the reductions prod, logsumexp, nansum, nanmean and aminmax: `SequenceOps`, a base
+class of Tensor, and the same ops as chaingrad.* functions (`functions`).
 
 The views (narrow, split, chunk, unbind) are basic indexing, and flip, roll, tril and triu are
 compositions of gather and where, so all of them are differentiable through those ops' gradients;
@@ -283,6 +283,8 @@ class SequenceOps:
         if not x.dtype.is_floating_point:
             x = x.to(int64)
         if dim is None:
+            if keepdim:
+                raise TypeError("prod(): keepdim=True needs a dim, as in PyTorch")
             return _product(x.reshape(-1), 0).reshape([])
         d = _wrap(dim, x.ndim)
         if x.ndim == 0:
@@ -301,6 +303,34 @@ class SequenceOps:
         shift = _core.where(shift.abs() == float("inf"), _zero_like(shift), shift)
         out = (x - shift).exp().sum(dims, True).log() + shift
         return out if keepdim or not dims else out.squeeze(dims)
+
+    @_numpy_spellings
+    def nansum(self: Any, dim: Optional[Dims] = None, keepdim: bool = False, *, dtype: Optional[dtype] = None) -> Any:
+        """The sum over dim (all dims when None) with NaN counted as 0 (they get no gradient)."""
+        x = self if dtype is None else self.to(dtype)
+        if x.dtype.is_floating_point:
+            x = _core.where(x != x, _zero_like(x), x)
+        return x.sum(dim, keepdim)
+
+    @_numpy_spellings
+    def nanmean(self: Any, dim: Optional[Dims] = None, keepdim: bool = False, *, dtype: Optional[dtype] = None) -> Any:
+        """The mean over dim (all dims when None) of the elements that are not NaN."""
+        x = self if dtype is None else self.to(dtype)
+        if not x.dtype.is_floating_point:
+            raise RuntimeError(f"nanmean(): expected input to have floating point dtype but got {x.dtype.name}")
+        return x.nansum(dim, keepdim) / (x == x).sum(dim, keepdim)
+
+    def aminmax(self: Any, *, dim: Optional[int] = None, keepdim: bool = False) -> Any:
+        """(min, max): amin and amax over dim (all dims when None)."""
+        if self.numel() == 0 or (dim is not None and self.ndim and self.shape[_wrap(dim, self.ndim)] == 0):
+            raise RuntimeError(
+                "aminmax(): cannot compute aminmax over an empty dimension as the operation has no identity."
+            )
+        return return_types.aminmax(self.amin(dim, keepdim), self.amax(dim, keepdim))
+
+    def count_nonzero(self: Any, dim: Optional[Dims] = None) -> Any:
+        """How many elements over dim (all dims when None) are not zero, as int64."""
+        return (self != 0).sum(dim)
 
 
 def _product(x: Any, d: int) -> Any:
@@ -349,5 +379,9 @@ functions: Dict[str, Callable[..., Any]] = {
         "histogram",
         "prod",
         "logsumexp",
+        "nansum",
+        "nanmean",
+        "aminmax",
+        "count_nonzero",
     )
 }

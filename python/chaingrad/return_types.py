@@ -10,7 +10,7 @@ from __future__ import annotations
 import operator
 from typing import Any, Tuple, Type
 
-__all__ = ["max", "min", "sort", "topk", "histogram"]
+__all__ = ["max", "min", "sort", "topk", "histogram", "aminmax"]
 
 
 class _ReturnType(tuple):
@@ -51,3 +51,4 @@ min = _return_type("min", ("values", "indices"))
 sort = _return_type("sort", ("values", "indices"))
 topk = _return_type("topk", ("values", "indices"))
 histogram = _return_type("histogram", ("hist", "bin_edges"))
+aminmax = _return_type("aminmax", ("min", "max"))

@@ -577,12 +577,16 @@ class Tensor(TensorOps, SequenceOps, _core.TensorBase):
 
     @_numpy_spellings
     def all(self, dim: Union[None, int, Sequence[int]] = None, keepdim: bool = False) -> "Tensor":
-        """True where every element over dim (all dims when None) is nonzero (NaN counts as nonzero)."""
+        """True where every element over dim (all dims when None; none when ()) is nonzero (NaN counts as nonzero)."""
+        if dim is not None and not isinstance(dim, int) and len(dim) == 0:  # as PyTorch: no dim reduced
+            return self != 0
         return (self == 0).long().sum(dim, keepdim) == 0
 
     @_numpy_spellings
     def any(self, dim: Union[None, int, Sequence[int]] = None, keepdim: bool = False) -> "Tensor":
-        """True where some element over dim (all dims when None) is nonzero (NaN counts as nonzero)."""
+        """True where some element over dim (all dims when None; none when ()) is nonzero (NaN counts as nonzero)."""
+        if dim is not None and not isinstance(dim, int) and len(dim) == 0:  # as PyTorch: no dim reduced
+            return self != 0
         return (self != 0).long().sum(dim, keepdim) > 0
 
     def __rpow__(self, base: Any) -> "Tensor":

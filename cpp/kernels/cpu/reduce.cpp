@@ -177,9 +177,9 @@ std::pair<TensorPtr, TensorPtr> max_along(const TensorPtr& t, std::int64_t dim_i
   }
   const std::int64_t dim = wrap_dim(dim_in, t->ndim());
   const std::int64_t length = t->shape()[dim];
-  if (length == 0) {
-    throw std::runtime_error(std::string(name) + "(): Expected reduction dim " + std::to_string(dim) +
-                             " to have non-zero size");
+  if (length == 0) {  // IndexError, as PyTorch
+    throw std::out_of_range(std::string(name) + "(): Expected reduction dim " + std::to_string(dim) +
+                            " to have non-zero size.");
   }
   const Reduction r = plan_reduction(t->shape(), {dim}, keepdim);
   TensorPtr values = empty(r.out_shape, t->dtype(), t->device());

@@ -14,6 +14,7 @@ from chaingrad.tensor import Tensor
 from chaingrad import autograd, backends, cuda, nn, optim
 from chaingrad.serialization import load, save
 from chaingrad import _ops
+from chaingrad import viz as _viz
 from chaingrad._ops import *  # noqa: F401,F403  the op table's functions (exp, log1p, atan2, ...)
 from chaingrad.autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from chaingrad.functional import (
@@ -25,6 +26,9 @@ from chaingrad.functional import (
     where,
     zeros, zeros_like,
 )
+
+# Jupyter shows a Value as the picture of its graph (when Graphviz's `dot` is installed).
+Value._repr_svg_ = _viz.value_svg
 
 # A forked child has none of the parent's worker threads; it starts on one thread, as PyTorch's.
 if hasattr(_os, "register_at_fork"):

@@ -214,7 +214,8 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Optional[Tensor] = None
     _check_reduction(reduction, "cross_entropy")
     if not 0.0 <= label_smoothing <= 1.0:
         raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
-    if weight is None and label_smoothing == 0.0 and target.dtype == int64 and input.ndim == 2 \
+    # the fused path when no target can be ignored silently: a negative ignore_index (-100) is out of range
+    if weight is None and label_smoothing == 0.0 and ignore_index < 0 and target.dtype == int64 and input.ndim == 2 \
             and input.dtype.is_floating_point and not input.is_cuda and not target.is_cuda and target.ndim == 1 \
             and target.shape[0] == input.shape[0]:
         try:  # log_softmax and the pick in one pass; it checks the targets before it computes

@@ -28,9 +28,15 @@ def close(c, t, tol=1e-10):
 
 rng = np.random.default_rng(0)
 CE_CASES = [
-    {}, {"reduction": "sum"}, {"reduction": "none"}, {"weight": True}, {"ignore_index": 1},
-    {"weight": True, "ignore_index": 2, "reduction": "none"}, {"label_smoothing": 0.15},
-    {"label_smoothing": 0.3, "weight": True, "reduction": "sum"}, {"label_smoothing": 0.2, "reduction": "none"},
+    {},
+    {"reduction": "sum"},
+    {"reduction": "none"},
+    {"weight": True},
+    {"ignore_index": 1},
+    {"weight": True, "ignore_index": 2, "reduction": "none"},
+    {"label_smoothing": 0.15},
+    {"label_smoothing": 0.3, "weight": True, "reduction": "sum"},
+    {"label_smoothing": 0.2, "reduction": "none"},
     {"ignore_index": -100, "label_smoothing": 0.1, "weight": True},
 ]
 
@@ -66,8 +72,9 @@ def test_cross_entropy_class_targets_match_torch(shape, kw):
         assert ours.grad_fn.name() == ref.grad_fn.name() == "NllLossBackward0"
 
 
-@pytest.mark.parametrize("kw", [{}, {"reduction": "none"}, {"reduction": "sum"}, {"weight": True},
-                                {"label_smoothing": 0.25, "weight": True}])
+@pytest.mark.parametrize(
+    "kw", [{}, {"reduction": "none"}, {"reduction": "sum"}, {"weight": True}, {"label_smoothing": 0.25, "weight": True}]
+)
 @pytest.mark.parametrize("shape", [(4, 3), (2, 3, 5)])
 def test_cross_entropy_probability_targets_match_torch(shape, kw):
     cx, tx = both(rng.standard_normal(shape), True)
@@ -82,8 +89,9 @@ def test_cross_entropy_probability_targets_match_torch(shape, kw):
     close(cx.grad, tx.grad)
 
 
-@pytest.mark.parametrize("kw", [{}, {"reduction": "none"}, {"reduction": "sum"}, {"weight": True},
-                                {"ignore_index": 0, "weight": True}])
+@pytest.mark.parametrize(
+    "kw", [{}, {"reduction": "none"}, {"reduction": "sum"}, {"weight": True}, {"ignore_index": 0, "weight": True}]
+)
 def test_nll_loss_matches_torch(kw):
     logp = np.log(rng.dirichlet(np.ones(4), size=7))
     cx, tx = both(logp, True)
@@ -112,8 +120,9 @@ def test_cross_entropy_double_backward_matches_torch(kw):
     ct, tt = both(np.array([0, 1, 3, 1, 2]))
     cw, tw = both(rng.random(4))
     (cg_g,) = cg.autograd.grad(F.cross_entropy(cx, ct, **_kwargs(kw, (None, cw))), cx, create_graph=True)
-    (t_g,) = torch.autograd.grad(torch.nn.functional.cross_entropy(tx, tt, **_kwargs(kw, (None, tw))), tx,
-                                 create_graph=True)
+    (t_g,) = torch.autograd.grad(
+        torch.nn.functional.cross_entropy(tx, tt, **_kwargs(kw, (None, tw))), tx, create_graph=True
+    )
     close(cg_g, t_g)
     (cg_gg,) = cg.autograd.grad((cg_g * cg_g).sum(), cx)
     (t_gg,) = torch.autograd.grad((t_g * t_g).sum(), tx)
@@ -202,8 +211,12 @@ def test_batchnorm1d_matches_torch(momentum, shape, affine):
         with torch.no_grad():
             ref.weight.copy_(torch.tensor(rng.random(4)))
             ref.bias.copy_(torch.tensor(rng.standard_normal(4)))
-        ours.load_state_dict({k: cg.tensor(v.tolist(), dtype=cg.float64 if v.is_floating_point() else cg.int64)
-                              for k, v in ref.state_dict().items()})
+        ours.load_state_dict(
+            {
+                k: cg.tensor(v.tolist(), dtype=cg.float64 if v.is_floating_point() else cg.int64)
+                for k, v in ref.state_dict().items()
+            }
+        )
     assert list(ours.state_dict()) == list(ref.state_dict())
     for step in range(3):
         cx, tx = both(rng.standard_normal(shape) * 2 + 1, True)
@@ -256,8 +269,9 @@ def test_batch_norm_gradient_matches_finite_differences():
         up, down = base.copy(), base.copy()
         up[i, j] += h
         down[i, j] -= h
-        numeric = (f(cg.tensor(up.tolist(), dtype=cg.float64)).item()
-                   - f(cg.tensor(down.tolist(), dtype=cg.float64)).item()) / (2 * h)
+        numeric = (
+            f(cg.tensor(up.tolist(), dtype=cg.float64)).item() - f(cg.tensor(down.tolist(), dtype=cg.float64)).item()
+        ) / (2 * h)
         assert abs(numeric - x.grad[i, j].item()) < 1e-5
 
 
@@ -284,8 +298,9 @@ def test_containers_and_shape_modules():
     ml = nn.ModuleList([nn.Linear(2, 2), nn.Tanh()])
     ml.append(nn.Linear(2, 1))
     assert len(ml) == 3 and isinstance(ml[-1], nn.Linear) and len(list(ml.parameters())) == 4
-    assert list(ml.state_dict()) == list(torch.nn.ModuleList([torch.nn.Linear(2, 2), torch.nn.Tanh(),
-                                                              torch.nn.Linear(2, 1)]).state_dict())
+    assert list(ml.state_dict()) == list(
+        torch.nn.ModuleList([torch.nn.Linear(2, 2), torch.nn.Tanh(), torch.nn.Linear(2, 1)]).state_dict()
+    )
     md = nn.ModuleDict({"a": nn.Linear(2, 3), "b": nn.ReLU()})
     assert list(md.keys()) == ["a", "b"] and "a" in md and list(md.state_dict()) == ["a.weight", "a.bias"]
     x = cg.randn(2, 6)

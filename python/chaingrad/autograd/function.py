@@ -28,8 +28,9 @@ class FunctionCtx:
         """Keeps tensors (or None) for backward, which reads them back from ctx.saved_tensors."""
         for i, t in enumerate(tensors):
             if t is not None and not isinstance(t, Tensor):
-                raise TypeError(f"save_for_backward can only save variables, but argument {i} is of type "
-                                f"{type(t).__name__}")
+                raise TypeError(
+                    f"save_for_backward can only save variables, but argument {i} is of type {type(t).__name__}"
+                )
         self.to_save = tensors
 
     @property
@@ -39,9 +40,11 @@ class FunctionCtx:
             return tuple(self.to_save)
         for t, version in zip(self._saved, self._versions):
             if t is not None and t._version != version:
-                raise RuntimeError("one of the variables needed for gradient computation has been modified by an "
-                                   f"inplace operation: [{t.dtype} tensor of shape {list(t.shape)}], saved by "
-                                   f"{self._name}, is at version {t._version}; expected version {version} instead.")
+                raise RuntimeError(
+                    "one of the variables needed for gradient computation has been modified by an "
+                    f"inplace operation: [{t.dtype} tensor of shape {list(t.shape)}], saved by "
+                    f"{self._name}, is at version {t._version}; expected version {version} instead."
+                )
         return tuple(self._saved)
 
     saved_variables = saved_tensors
@@ -62,8 +65,9 @@ def _contains(items: Sequence[Any], t: Any) -> bool:
 class _Rule:
     """The Python half of a Function's node: runs backward and checks what it returns."""
 
-    def __init__(self, cls: type, ctx: FunctionCtx, args: Tuple[Any, ...], outputs: List[Any],
-                 differentiable: List[bool]) -> None:
+    def __init__(
+        self, cls: type, ctx: FunctionCtx, args: Tuple[Any, ...], outputs: List[Any], differentiable: List[bool]
+    ) -> None:
         self.cls = cls
         self.ctx = ctx
         self.name = ctx._name
@@ -87,19 +91,24 @@ class _Rule:
             result = (result,)
         expected = len(self.inputs)
         if len(result) < expected or any(g is not None for g in result[expected:]):
-            raise RuntimeError(f"function {self.name} returned an incorrect number of gradients "
-                               f"(expected {expected}, got {len(result)})")
+            raise RuntimeError(
+                f"function {self.name} returned an incorrect number of gradients "
+                f"(expected {expected}, got {len(result)})"
+            )
         out: List[Optional[Tensor]] = []
         for i, (g, meta) in enumerate(zip(result, self.inputs)):
             if meta is None:
                 if g is not None:
-                    raise RuntimeError(f"function {self.name} returned a gradient different than None at position "
-                                       f"{i + 1}, but the corresponding forward input was not a Variable")
+                    raise RuntimeError(
+                        f"function {self.name} returned a gradient different than None at position "
+                        f"{i + 1}, but the corresponding forward input was not a Variable"
+                    )
                 continue
             if g is not None:
                 if not isinstance(g, Tensor):
-                    raise TypeError(f"function {self.name} returned a {type(g).__name__} as gradient {i}; "
-                                    "expected a Tensor or None")
+                    raise TypeError(
+                        f"function {self.name} returned a {type(g).__name__} as gradient {i}; expected a Tensor or None"
+                    )
                 g = self._fit(g, meta, i)
             out.append(g)
         return out
@@ -113,8 +122,10 @@ class _Rule:
         lead = len(gshape) - len(shape)
         fits = lead >= 0 and all(s == 1 or s == gs for s, gs in zip(shape, gshape[lead:]))
         if not fits:
-            raise RuntimeError(f"Function {self.name} returned an invalid gradient at index {i} - got "
-                               f"{list(gshape)} but expected shape compatible with {list(shape)}")
+            raise RuntimeError(
+                f"Function {self.name} returned an invalid gradient at index {i} - got "
+                f"{list(gshape)} but expected shape compatible with {list(shape)}"
+            )
         if lead:
             g = g.sum(tuple(range(lead)))
         dims = tuple(d for d, s in enumerate(shape) if s == 1 and g.shape[d] != 1)
@@ -146,8 +157,10 @@ class Function(metaclass=_FunctionMeta):
     @staticmethod
     def backward(ctx: FunctionCtx, *grad_outputs: Any) -> Any:
         """The gradient of each forward input (None for non-tensors) from the gradients of the outputs."""
-        raise NotImplementedError("You must implement either the backward or vjp method for your custom "
-                                  "autograd.Function to use it with backward mode AD.")
+        raise NotImplementedError(
+            "You must implement either the backward or vjp method for your custom "
+            "autograd.Function to use it with backward mode AD."
+        )
 
     vjp = backward
 
@@ -171,14 +184,18 @@ class Function(metaclass=_FunctionMeta):
             if isinstance(o, Tensor) and (_contains(tensor_args, o) or o.requires_grad):
                 # an input returned as is (or a tensor of another graph): a fresh alias becomes the output
                 outputs[i] = _alias(o)
-        differentiable = [isinstance(o, Tensor) and o.dtype.is_floating_point
-                          and not _contains(ctx._non_differentiable, result if single else result[i])
-                          for i, o in enumerate(outputs)]
+        differentiable = [
+            isinstance(o, Tensor)
+            and o.dtype.is_floating_point
+            and not _contains(ctx._non_differentiable, result if single else result[i])
+            for i, o in enumerate(outputs)
+        ]
         _save(ctx, result if single else tuple(result), outputs)
         attached = [o for o, d in zip(outputs, differentiable) if d]
         if attached:
             rule = _Rule(cls, ctx, args, outputs, differentiable)
-            _core.function_attach(cls._backward_name, attached, tensor_args, rule)  # the node drops rule (ctx and the saved tensors) when the graph is freed
+            # the node drops rule (ctx and the saved tensors) when the graph's saved tensors are freed
+            _core.function_attach(cls._backward_name, attached, tensor_args, rule)
         return outputs[0] if single else tuple(outputs)
 
 

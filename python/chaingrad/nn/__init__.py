@@ -3,12 +3,12 @@
 from chaingrad.nn import functional, init, utils
 from chaingrad.nn.layers import (
     ELU,
-    Embedding,
     GELU,
     BatchNorm1d,
     BCEWithLogitsLoss,
     CrossEntropyLoss,
     Dropout,
+    Embedding,
     Flatten,
     Hardtanh,
     Identity,
@@ -37,4 +37,5 @@ from chaingrad.nn.parameter import Parameter
 __all__ = ["Module", "Parameter", "Linear", "Sequential", "Flatten", "ReLU", "Tanh", "Sigmoid",
            "Softmax", "LogSoftmax", "Dropout", "Identity", "MSELoss", "L1Loss", "CrossEntropyLoss",
            "NLLLoss", "BCEWithLogitsLoss", "GELU", "SiLU", "LeakyReLU", "ELU", "Softplus", "Hardtanh",
-           "LogSigmoid", "Unflatten", "ModuleList", "ModuleDict", "Embedding", "BatchNorm1d", "LayerNorm", "functional", "init", "utils"]
+           "LogSigmoid", "Unflatten", "ModuleList", "ModuleDict", "Embedding", "BatchNorm1d", "LayerNorm",
+           "functional", "init", "utils"]

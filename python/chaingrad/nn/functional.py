@@ -131,7 +131,7 @@ def _class_rows(input: Tensor, target: Tensor, op: str) -> Tuple[Tensor, Tensor,
     """input as rows (M, C) of class scores (classes are dim 1, or dim 0 unbatched), target as (M,)
     class indices, and the shape of the unreduced loss."""
     if input.ndim == 0:
-        raise ValueError(f"{op}: expected input of 1 or more dimensions (C), (N, C) or (N, C, d1, ...), got a 0-d tensor")
+        raise ValueError(f"{op}: expected input (C), (N, C) or (N, C, d1, ...), got a 0-d tensor")
     if target.dtype.is_floating_point or target.dtype == bool_:
         raise RuntimeError(f"{op}: expected target dtype to be Long (int64) class indices, but got {target.dtype}")
     if input.ndim == 1:

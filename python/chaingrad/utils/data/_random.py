@@ -24,7 +24,7 @@ def seed_from(generator: Optional[Any] = None) -> int:
     t = chaingrad.empty((), dtype=int64)
     if hasattr(t, "random_"):
         return int((t.random_(generator=generator) if generator is not None else t.random_()).item())
-    return int((chaingrad.rand(()) * 2.0 ** 62).item())
+    return int((chaingrad.rand(()) * 2.0**62).item())
 
 
 def seeded_generator(seed: int) -> Optional[Any]:

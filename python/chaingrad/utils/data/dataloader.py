@@ -10,7 +10,7 @@ import chaingrad
 from chaingrad.tensor import Tensor
 from chaingrad.utils.data._random import seed_from
 from chaingrad.utils.data.dataset import Dataset, IterableDataset
-from chaingrad.utils.data.sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler
+from chaingrad.utils.data.sampler import BatchSampler, RandomSampler, SequentialSampler
 
 __all__ = ["DataLoader", "default_collate"]
 
@@ -44,8 +44,10 @@ def default_collate(batch: Sequence[Any]) -> Any:
         if any(len(b) != len(elem) for b in batch):
             raise RuntimeError("each element in list of batch should be of equal size")
         return [default_collate(list(samples)) for samples in zip(*batch)]  # a list, for tuples too
-    raise TypeError(f"default_collate: batch must contain tensors, numpy arrays, numbers, dicts or lists; "
-                    f"found {type(elem).__name__}")
+    raise TypeError(
+        f"default_collate: batch must contain tensors, numpy arrays, numbers, dicts or lists; "
+        f"found {type(elem).__name__}"
+    )
 
 
 def _identity(sample: Any) -> Any:
@@ -56,24 +58,36 @@ class DataLoader:
     """Iterates over dataset in batches: batch_size samples at a time (shuffled with shuffle=True,
     or in sampler's order), each batch made by collate_fn; single-process (num_workers=0)."""
 
-    def __init__(self, dataset: Dataset[Any], batch_size: Optional[int] = 1, shuffle: Optional[bool] = None,
-                 sampler: Optional[Iterable[Any]] = None, batch_sampler: Optional[Iterable[List[Any]]] = None,
-                 num_workers: int = 0, collate_fn: Optional[Callable[[List[Any]], Any]] = None,
-                 pin_memory: bool = False, drop_last: bool = False, timeout: float = 0,
-                 worker_init_fn: Optional[Callable[[int], None]] = None, generator: Optional[Any] = None,
-                 **unused: Any) -> None:
+    def __init__(
+        self,
+        dataset: Dataset[Any],
+        batch_size: Optional[int] = 1,
+        shuffle: Optional[bool] = None,
+        sampler: Optional[Iterable[Any]] = None,
+        batch_sampler: Optional[Iterable[List[Any]]] = None,
+        num_workers: int = 0,
+        collate_fn: Optional[Callable[[List[Any]], Any]] = None,
+        pin_memory: bool = False,
+        drop_last: bool = False,
+        timeout: float = 0,
+        worker_init_fn: Optional[Callable[[int], None]] = None,
+        generator: Optional[Any] = None,
+        **unused: Any,
+    ) -> None:
         if num_workers != 0:
             raise ValueError("DataLoader: only num_workers=0 is supported (the samples load in this process)")
         if isinstance(dataset, IterableDataset):
             if shuffle or sampler is not None or batch_sampler is not None:
-                raise ValueError("DataLoader with IterableDataset: expected unspecified shuffle, sampler and "
-                                 "batch_sampler options")
+                raise ValueError(
+                    "DataLoader with IterableDataset: expected unspecified shuffle, sampler and batch_sampler options"
+                )
         elif sampler is not None and shuffle:
             raise ValueError("sampler option is mutually exclusive with shuffle")
         if batch_sampler is not None:
             if batch_size != 1 or shuffle or sampler is not None or drop_last:
-                raise ValueError("batch_sampler option is mutually exclusive with batch_size, shuffle, sampler, "
-                                 "and drop_last")
+                raise ValueError(
+                    "batch_sampler option is mutually exclusive with batch_size, shuffle, sampler, and drop_last"
+                )
             batch_size, drop_last = None, False
         elif batch_size is None and drop_last:
             raise ValueError("batch_size=None option disables auto-batching and is mutually exclusive with drop_last")

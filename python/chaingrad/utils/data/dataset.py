@@ -87,8 +87,9 @@ class Subset(Dataset[T]):
         return len(self.indices)
 
 
-def random_split(dataset: Dataset[T], lengths: Sequence[Union[int, float]],
-                 generator: Optional[Any] = None) -> List[Subset[T]]:
+def random_split(
+    dataset: Dataset[T], lengths: Sequence[Union[int, float]], generator: Optional[Any] = None
+) -> List[Subset[T]]:
     """Splits dataset into non-overlapping random Subsets of the given lengths, or fractions of its
     length (the remainder handed out one by one from the first), as PyTorch."""
     n = len(dataset)  # type: ignore[arg-type]
@@ -107,6 +108,6 @@ def random_split(dataset: Dataset[T], lengths: Sequence[Union[int, float]],
     out: List[Subset[T]] = []
     start = 0
     for size in sizes:
-        out.append(Subset(dataset, order[start:start + int(size)]))
+        out.append(Subset(dataset, order[start : start + int(size)]))
         start += int(size)
     return out

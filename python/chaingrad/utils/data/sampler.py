@@ -38,8 +38,13 @@ class RandomSampler(Sampler[int]):
     """A random permutation of the indices each pass (or num_samples draws with replacement), from
     generator, or from a generator seeded by a draw of the global one, as PyTorch."""
 
-    def __init__(self, data_source: Sized, replacement: bool = False, num_samples: Optional[int] = None,
-                 generator: Optional[Any] = None) -> None:
+    def __init__(
+        self,
+        data_source: Sized,
+        replacement: bool = False,
+        num_samples: Optional[int] = None,
+        generator: Optional[Any] = None,
+    ) -> None:
         self.data_source, self.replacement, self.generator = data_source, replacement, generator
         self._num_samples = num_samples
         if not isinstance(replacement, bool):

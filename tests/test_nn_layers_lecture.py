@@ -332,3 +332,15 @@ def test_module_written_the_lecture_way():
     F.cross_entropy(out, cg.tensor([0, 1, 3])).backward()
     assert all(p.grad is not None for p in m.parameters())
     assert "scratch" not in m.state_dict() and "layers.1.num_batches_tracked" in m.state_dict()
+
+
+def test_loss_modules_take_torch_arguments():
+    cw, tw = both(rng.random(3))
+    cx, tx = both(rng.standard_normal((5, 3)))
+    ct, tt = both(np.array([0, 2, 1, -100, 2]))
+    ours = nn.CrossEntropyLoss(weight=cw, label_smoothing=0.1)
+    ref = torch.nn.CrossEntropyLoss(weight=tw, label_smoothing=0.1)
+    assert list(ours.state_dict()) == list(ref.state_dict()) == ["weight"]
+    close(ours(cx, ct), ref(tx, tt))
+    close(nn.NLLLoss(reduction="sum", ignore_index=2)(cx.log_softmax(1), ct.abs() % 3),
+          torch.nn.NLLLoss(reduction="sum", ignore_index=2)(tx.log_softmax(1), tt.abs() % 3))

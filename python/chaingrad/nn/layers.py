@@ -610,18 +610,37 @@ class L1Loss(_Loss):
         return F.l1_loss(input, target, self.reduction)
 
 
-class CrossEntropyLoss(_Loss):
-    """Softmax cross-entropy of logits against class indices or class probabilities."""
-
-    def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return F.cross_entropy(input, target, self.reduction)
-
-
 class NLLLoss(_Loss):
     """Negative log-likelihood of log-probabilities against class indices."""
 
+    def __init__(self, weight: Optional[Tensor] = None, size_average: Optional[bool] = None, ignore_index: int = -100,
+                 reduce: Optional[bool] = None, reduction: str = "mean") -> None:
+        super().__init__(F._legacy_reduction(size_average, reduce, reduction))
+        self.register_buffer("weight", weight)
+        self.ignore_index = ignore_index
+
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return F.nll_loss(input, target, self.reduction)
+        return F.nll_loss(input, target, self.weight, ignore_index=self.ignore_index, reduction=self.reduction)
+
+    def _config(self) -> Dict[str, Any]:
+        return {"reduction": self.reduction, "ignore_index": self.ignore_index}
+
+
+class CrossEntropyLoss(NLLLoss):
+    """Softmax cross-entropy of logits against class indices or class probabilities."""
+
+    def __init__(self, weight: Optional[Tensor] = None, size_average: Optional[bool] = None, ignore_index: int = -100,
+                 reduce: Optional[bool] = None, reduction: str = "mean", label_smoothing: float = 0.0) -> None:
+        super().__init__(weight, size_average, ignore_index, reduce, reduction)
+        self.label_smoothing = label_smoothing
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return F.cross_entropy(input, target, self.weight, ignore_index=self.ignore_index, reduction=self.reduction,
+                               label_smoothing=self.label_smoothing)
+
+    def _config(self) -> Dict[str, Any]:
+        return {"reduction": self.reduction, "ignore_index": self.ignore_index,
+                "label_smoothing": self.label_smoothing}
 
 
 class BCEWithLogitsLoss(_Loss):

@@ -282,3 +282,63 @@ def test_retain_grad_on_non_leaf_is_warning_free(recwarn):
     b.retain_grad()
     (b * b).sum().backward()
     assert b.grad.tolist() == [6.0, 12.0] and len(recwarn) == 0
+
+
+def test_double_backward_through_saved_output_matches_torch():
+    torch = pytest.importorskip("torch")
+
+    class TExp(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            y = x.exp()
+            ctx.save_for_backward(y)
+            return y
+
+        @staticmethod
+        def backward(ctx, g):
+            (y,) = ctx.saved_tensors
+            return g * y
+
+    data = [0.3, -0.7, 1.1]
+    x = cg.tensor(data, dtype=cg.float64, requires_grad=True)
+    tx = torch.tensor(data, dtype=torch.float64, requires_grad=True)
+    (g,) = cg.autograd.grad((Exp.apply(x) ** 2).sum(), x, create_graph=True)
+    (tg,) = torch.autograd.grad((TExp.apply(tx) ** 2).sum(), tx, create_graph=True)
+    np.testing.assert_allclose(g.tolist(), tg.detach().numpy(), rtol=1e-12)
+    (gg,) = cg.autograd.grad(g.sum(), x)
+    (tgg,) = torch.autograd.grad(tg.sum(), tx)
+    np.testing.assert_allclose(gg.tolist(), tgg.numpy(), rtol=1e-12)
+
+
+def test_graph_is_freed_after_a_create_graph_pass():
+    x = cg.tensor([1.0, 2.0], requires_grad=True)
+    y = Exp.apply(x * 2)
+    (g,) = cg.autograd.grad(y.sum(), x, create_graph=True)
+    refs = [weakref.ref(t) for t in (y, g)]
+    gc.disable()
+    try:
+        del y, g
+        assert all(r() is None for r in refs)
+    finally:
+        gc.enable()
+
+
+def test_setup_context_style():
+    class Mul(Function):
+        @staticmethod
+        def forward(x, y):
+            return x * y
+
+        @staticmethod
+        def setup_context(ctx, inputs, output):
+            ctx.save_for_backward(*inputs)
+
+        @staticmethod
+        def backward(ctx, g):
+            x, y = ctx.saved_tensors
+            return g * y, g * x
+
+    x = cg.tensor([2.0], requires_grad=True)
+    y = cg.tensor([5.0], requires_grad=True)
+    Mul.apply(x, y).backward()
+    assert x.grad.tolist() == [5.0] and y.grad.tolist() == [2.0]

@@ -342,5 +342,7 @@ def test_loss_modules_take_torch_arguments():
     ref = torch.nn.CrossEntropyLoss(weight=tw, label_smoothing=0.1)
     assert list(ours.state_dict()) == list(ref.state_dict()) == ["weight"]
     close(ours(cx, ct), ref(tx, tt))
-    close(nn.NLLLoss(reduction="sum", ignore_index=2)(cx.log_softmax(1), ct.abs() % 3),
-          torch.nn.NLLLoss(reduction="sum", ignore_index=2)(tx.log_softmax(1), tt.abs() % 3))
+    close(
+        nn.NLLLoss(reduction="sum", ignore_index=2)(cx.log_softmax(1), ct.abs() % 3),
+        torch.nn.NLLLoss(reduction="sum", ignore_index=2)(tx.log_softmax(1), tt.abs() % 3),
+    )

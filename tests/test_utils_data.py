@@ -130,3 +130,11 @@ def test_matplotlib_plots_tensors():
     plt.plot(w.detach())
     plt.close("all")
     assert np.asarray(t, dtype=np.float64).dtype == np.float64
+
+
+def test_array_protocol_copy_argument():
+    t = cg.arange(3.0)
+    assert np.asarray(t, dtype=np.float64).dtype == np.float64
+    assert np.asarray(t, copy=False).dtype == np.float32
+    with pytest.raises(ValueError, match="avoid copy"):
+        np.asarray(t, dtype=np.float64, copy=False)

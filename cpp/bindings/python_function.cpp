@@ -25,12 +25,13 @@ namespace {
 class PythonFunctionNode final : public TensorNode {
  public:
   PythonFunctionNode(std::string name, std::vector<NodePtr> edges, py::function rule, Device device,
-                     std::size_t outputs)
+                     std::size_t outputs, std::vector<TensorPtr> saved_outputs)
       : TensorNode(std::move(edges)),
         name_(std::move(name)),
         rule_(std::move(rule)),
         device_(device),
-        slots_(outputs) {}
+        slots_(outputs),
+        saved_outputs_(std::move(saved_outputs)) {}
   ~PythonFunctionNode() override {
     py::gil_scoped_acquire gil;  // nodes are dropped with the GIL held (Note [graph refcounts]); this is cheap then
     rule_ = py::function();
@@ -39,7 +40,10 @@ class PythonFunctionNode final : public TensorNode {
   const char* name() const override { return name_.c_str(); }
   Device device() const override { return device_; }
   /// The Python rule holds ctx and its saved tensors: dropping it frees them, as release_saved should.
-  void release_saved() override { rule_ = py::function(); }
+  void release_saved() override {
+    rule_ = py::function();
+    saved_outputs_.clear();
+  }
   void begin_backward() override {
     TensorNode::begin_backward();
     clear_slots();
@@ -70,7 +74,20 @@ class PythonFunctionNode final : public TensorNode {
     }
     clear_slots();
     const py::function rule = rule_;  // the rule may run a retain_graph=False pass of its own: keep it alive
-    const py::object result = rule(grads);
+    // a create_graph pass differentiates through the saved output too: the rule gets aliases of it
+    // attached to this node, for the pass only (see Note [saved tensors own no nodes])
+    py::object attached = py::none();
+    if (grad_enabled() && !saved_outputs_.empty()) {
+      py::list views;
+      for (const TensorPtr& t : saved_outputs_) {
+        TensorPtr view = make_view(t, t->shape(), t->strides(), t->offset());
+        view->requires_grad = true;
+        view->grad_fn = NodePtr(static_cast<Node*>(this));
+        views.append(wrap_tensor(view));
+      }
+      attached = std::move(views);
+    }
+    const py::object result = rule(grads, attached);
     std::vector<TensorPtr> out;
     for (py::handle h : result) out.push_back(h.is_none() ? TensorPtr() : require_tensor(h, "a backward gradient"));
     return out;
@@ -84,7 +101,8 @@ class PythonFunctionNode final : public TensorNode {
   std::string name_;
   py::function rule_;
   Device device_;
-  std::vector<TensorPtr> slots_;  // the outputs' gradients (several outputs only)
+  std::vector<TensorPtr> slots_;          // the outputs' gradients (several outputs only)
+  std::vector<TensorPtr> saved_outputs_;  // detached aliases of the output that ctx saved (one output only)
 };
 
 /// The grad_fn of one of several outputs: see the file's comment.
@@ -110,7 +128,8 @@ class OutputSlotNode final : public TensorNode {
 };
 
 void function_attach(const std::string& name, const std::vector<py::handle>& outputs,
-                     const std::vector<py::handle>& inputs, py::function rule) {
+                     const std::vector<py::handle>& inputs, py::function rule,
+                     const std::vector<py::handle>& saved_outputs) {
   if (outputs.empty()) throw py::value_error("function_attach: no outputs to attach");
   std::vector<TensorPtr> outs;
   for (py::handle h : outputs) {
@@ -122,8 +141,17 @@ void function_attach(const std::string& name, const std::vector<py::handle>& out
   }
   std::vector<NodePtr> edges;
   for (py::handle h : inputs) edges.push_back(gradient_edge(require_tensor(h, "an input")));
+  std::vector<TensorPtr> saved;
+  for (py::handle h : saved_outputs) {
+    TensorPtr t = require_tensor(h, "a saved output");
+    if (outs.size() != 1 || t->grad_fn || t->storage() != outs[0]->storage()) {
+      throw std::runtime_error("function_attach: a saved output must be a detached alias of the one output");
+    }
+    saved.push_back(std::move(t));
+  }
   const Device device = outs[0]->device();
-  auto node = make_ref<PythonFunctionNode>(name, std::move(edges), std::move(rule), device, outs.size());
+  auto node =
+      make_ref<PythonFunctionNode>(name, std::move(edges), std::move(rule), device, outs.size(), std::move(saved));
   for (std::size_t i = 0; i < outs.size(); ++i) {
     outs[i]->requires_grad = true;
     outs[i]->grad_fn = outs.size() == 1 ? NodePtr(node) : NodePtr(make_ref<OutputSlotNode>(node, i, outs[i]->device()));
@@ -134,8 +162,10 @@ void function_attach(const std::string& name, const std::vector<py::handle>& out
 
 void bind_python_function(py::module_& m) {
   m.def("function_attach", &function_attach, py::arg("name"), py::arg("outputs"), py::arg("inputs"), py::arg("rule"),
+        py::arg("saved_outputs"),
         "Makes outputs the results of a node named name whose gradient rule is the Python callable rule "
-        "(a tuple with each output's gradient or None -> one gradient or None per input).");
+        "(a tuple with each output's gradient or None, and in a create_graph pass the saved_outputs "
+        "attached to the node, else None -> one gradient or None per input).");
 }
 
 }  // namespace chaingrad

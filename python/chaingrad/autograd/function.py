@@ -75,8 +75,13 @@ class _Rule:
         self.inputs = [(tuple(a.shape), a.dtype, a.device) if isinstance(a, Tensor) else None for a in args]
         self.outputs = [(tuple(o.shape), o.dtype, o.device) if isinstance(o, Tensor) else None for o in outputs]
         self.differentiable = differentiable  # per output: whether it got this node
+        self.saved_outputs: List[int] = []  # the positions in ctx's saved tensors of the (one) output
 
-    def __call__(self, grads: Tuple[Optional[Tensor], ...]) -> List[Optional[Tensor]]:
+    def __call__(
+        self, grads: Tuple[Optional[Tensor], ...], attached: Optional[List[Tensor]] = None
+    ) -> List[Optional[Tensor]]:
+        """The inputs' gradients from the outputs' (attached: the saved output joined to the graph, in a
+        create_graph pass)."""
         from chaingrad.functional import zeros
 
         it = iter(grads)
@@ -86,7 +91,18 @@ class _Rule:
             if g is None and meta is not None and self.ctx.materialize_grads:
                 g = zeros(*meta[0], dtype=meta[1] if meta[1].is_floating_point else None, device=meta[2])
             full.append(g)
-        result = self.cls.backward(self.ctx, *full)
+        saved = self.ctx._saved
+        if attached is not None and saved is not None:
+            # for this pass only: kept after it, they would make the node own itself
+            original = list(saved)
+            for pos, view in zip(self.saved_outputs, attached):
+                saved[pos] = view
+            try:
+                result = self.cls.backward(self.ctx, *full)
+            finally:
+                saved[:] = original
+        else:
+            result = self.cls.backward(self.ctx, *full)
         if not isinstance(result, tuple):
             result = (result,)
         expected = len(self.inputs)
@@ -164,6 +180,11 @@ class Function(metaclass=_FunctionMeta):
 
     vjp = backward
 
+    @staticmethod
+    def setup_context(ctx: FunctionCtx, inputs: Tuple[Any, ...], output: Any) -> None:
+        """Optional (PyTorch 2 style): fills ctx from the inputs and output; forward then takes no ctx."""
+        raise NotImplementedError("setup_context is not implemented.")
+
     @classmethod
     def apply(cls, *args: Any, **kwargs: Any) -> Any:
         """Runs forward on args and, when an input requires grad, makes the outputs' grad_fn run backward."""
@@ -174,7 +195,11 @@ class Function(metaclass=_FunctionMeta):
         record = is_grad_enabled()
         ctx.needs_input_grad = tuple(record and isinstance(a, Tensor) and a.requires_grad for a in args)
         with no_grad():
-            result = cls.forward(ctx, *args, **kwargs)
+            if cls.setup_context is not Function.setup_context:  # forward(*args), then setup_context
+                result = cls.forward(*args, **kwargs)
+                cls.setup_context(ctx, args, result)
+            else:
+                result = cls.forward(ctx, *args, **kwargs)
         if not any(ctx.needs_input_grad):
             return result
         single = not isinstance(result, tuple)
@@ -190,12 +215,17 @@ class Function(metaclass=_FunctionMeta):
             and not _contains(ctx._non_differentiable, result if single else result[i])
             for i, o in enumerate(outputs)
         ]
-        _save(ctx, result if single else tuple(result), outputs)
+        output_positions = _save(ctx, result if single else tuple(result), outputs)
         attached = [o for o, d in zip(outputs, differentiable) if d]
         if attached:
             rule = _Rule(cls, ctx, args, outputs, differentiable)
+            # a double backward through a saved output: for one output (several are constants of the rule)
+            if len(outputs) == 1 and len(attached) == 1:
+                rule.saved_outputs = output_positions
             # the node drops rule (ctx and the saved tensors) when the graph's saved tensors are freed
-            _core.function_attach(cls._backward_name, attached, tensor_args, rule)
+            _core.function_attach(
+                cls._backward_name, attached, tensor_args, rule, [ctx._saved[i] for i in rule.saved_outputs]
+            )
         return outputs[0] if single else tuple(outputs)
 
 
@@ -204,20 +234,24 @@ def _alias(t: Tensor) -> Tensor:
     return t.detach()
 
 
-def _save(ctx: FunctionCtx, original: Any, outputs: List[Any]) -> None:
+def _save(ctx: FunctionCtx, original: Any, outputs: List[Any]) -> List[int]:
     """Fixes what ctx saves: an output is kept as a detached alias (the node must not own its own
-    output), anything else as it is; their versions are noted for the in-place check."""
+    output), anything else as it is; their versions are noted for the in-place check. Returns the
+    positions of the outputs among the saved tensors."""
     originals = [original] if not isinstance(original, tuple) else list(original)
     saved: List[Optional[Tensor]] = []
+    positions: List[int] = []
     for t in ctx.to_save:
         for orig, out in zip(originals, outputs):
-            if t is orig or t is out:
+            if isinstance(out, Tensor) and (t is orig or t is out):
                 t = _alias(out)
+                positions.append(len(saved))
                 break
         saved.append(t)
     ctx._saved = saved
     ctx._versions = [t._version if t is not None else 0 for t in saved]
     ctx.to_save = ()
+    return positions
 
 
 def once_differentiable(fn: Callable[..., Any]) -> Callable[..., Any]:

@@ -346,3 +346,15 @@ def test_loss_modules_take_torch_arguments():
         nn.NLLLoss(reduction="sum", ignore_index=2)(cx.log_softmax(1), ct.abs() % 3),
         torch.nn.NLLLoss(reduction="sum", ignore_index=2)(tx.log_softmax(1), tt.abs() % 3),
     )
+
+
+def test_module_apply_visits_children_first_as_torch():
+    def build(lib):
+        return lib.nn.Sequential(lib.nn.Linear(2, 3), lib.nn.Sequential(lib.nn.Tanh(), lib.nn.Linear(3, 1)))
+
+    order, ref_order = [], []
+    build(cg).apply(lambda m: order.append(type(m).__name__))
+    build(torch).apply(lambda m: ref_order.append(type(m).__name__))
+    assert order == ref_order
+    m = build(cg)
+    assert m.get_submodule("1.1") is m[1][1]

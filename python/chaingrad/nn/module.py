@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Set, Tuple
+from typing import Any, Callable, Dict, Iterator, List, NamedTuple, Optional, Set, Tuple
 
 from chaingrad import autograd
 from chaingrad._types import device, float32, float64
@@ -90,6 +90,27 @@ class Module:
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"{type(module).__name__} is not a Module subclass")
         self._modules[name] = module
+
+    def register_module(self, name: str, module: Optional["Module"]) -> None:
+        """add_module under its other name."""
+        self.add_module(name, module)
+
+    def get_submodule(self, target: str) -> "Module":
+        """The submodule at the dotted path target ('' is this module)."""
+        module = self
+        for part in target.split(".") if target else []:
+            child = module._modules.get(part)
+            if child is None:
+                raise AttributeError(f"{type(module).__name__} has no attribute `{part}`")
+            module = child
+        return module
+
+    def apply(self, fn: Callable[["Module"], Any]) -> "Module":
+        """Calls fn on every submodule (children first) and then on this module; returns self."""
+        for child in self.children():
+            child.apply(fn)
+        fn(self)
+        return self
 
     # --- traversal ---
     def named_modules(self, prefix: str = "") -> Iterator[Tuple[str, "Module"]]:

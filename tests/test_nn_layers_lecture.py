@@ -358,3 +358,35 @@ def test_module_apply_visits_children_first_as_torch():
     assert order == ref_order
     m = build(cg)
     assert m.get_submodule("1.1") is m[1][1]
+
+
+@pytest.mark.parametrize("kind", ["batch_train", "batch_eval", "layer"])
+def test_norm_names_and_double_backward_match_torch(kind):
+    shape = (6, 3, 2) if kind != "layer" else (4, 5)
+    cx, tx = both(rng.standard_normal(shape), True)
+    channels = shape[1] if kind != "layer" else shape[-1]
+    cw, tw = both(rng.random(channels) + 0.5, True)
+    cb, tb = both(rng.standard_normal(channels), True)
+    cm, tm = both(rng.standard_normal(channels))
+    cv, tv = both(rng.random(channels) + 0.5)
+
+    def run(lib, x, w, b, m, v):
+        f = lib.nn.functional
+        if kind == "layer":
+            return f.layer_norm(x, (channels,), w, b)
+        return f.batch_norm(x, m, v, w, b, training=kind == "batch_train")
+
+    y, ry = run(cg, cx, cw, cb, cm, cv), run(torch, tx, tw, tb, tm, tv)
+    assert y.grad_fn.name() == ry.grad_fn.name()
+    close(y, ry, 1e-9)
+    seed = rng.standard_normal(shape)
+    grads = cg.autograd.grad(
+        (y * y * cg.tensor(seed.tolist(), dtype=cg.float64)).sum(), [cx, cw, cb], create_graph=True
+    )
+    rgrads = torch.autograd.grad((ry * ry * torch.tensor(seed)).sum(), [tx, tw, tb], create_graph=True)
+    for g, rg in zip(grads, rgrads):
+        close(g, rg, 1e-8)
+    second = cg.autograd.grad(sum((g * g).sum() for g in grads), [cx, cw], allow_unused=True)
+    rsecond = torch.autograd.grad(sum((g * g).sum() for g in rgrads), [tx, tw], allow_unused=True)
+    for g, rg in zip(second, rsecond):
+        close(g, rg, 1e-7)

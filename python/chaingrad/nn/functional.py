@@ -320,6 +320,67 @@ def _channel_shape(input: Tensor, size: int) -> Tuple[int, ...]:
     return (1, size) + (1,) * (input.ndim - 2)
 
 
+def _normalized(x: Tensor, dims: Tuple[int, ...], eps: float) -> Tuple[Tensor, Tensor]:
+    """(x - mean) / sqrt(var + eps) over dims (biased variance), and 1 / sqrt(var + eps)."""
+    centered = x - x.mean(dims, keepdim=True)
+    rstd = ((centered * centered).mean(dims, keepdim=True) + eps).rsqrt()
+    return centered * rstd, rstd
+
+
+class _Normalize(Function):
+    """y = (x - mean) * rstd * weight + bias with mean and rstd from x over dims (batch statistics)
+    or given (running statistics); weight and bias shaped to broadcast. The backward is written in
+    differentiable ops on the saved input, so a double backward works."""
+
+    @staticmethod
+    def forward(ctx: FunctionCtx, x: Tensor, weight: Optional[Tensor], bias: Optional[Tensor],
+                dims: Tuple[int, ...], eps: float, stats: Optional[Tuple[Tensor, Tensor]]) -> Tensor:
+        ctx.save_for_backward(x, weight)
+        ctx.dims, ctx.eps, ctx.stats = dims, eps, stats
+        if stats is None:
+            out, _ = _normalized(x, dims, eps)
+        else:
+            mean, var = stats
+            out = (x - mean) * (var + eps).rsqrt()
+        if weight is not None:
+            out = out * weight
+        return out + bias if bias is not None else out
+
+    @staticmethod
+    def backward(ctx: FunctionCtx, grad: Tensor) -> Tuple[Optional[Tensor], ...]:
+        x, weight = ctx.saved_tensors
+        dims = ctx.dims
+        if ctx.stats is None:
+            xhat, rstd = _normalized(x, dims, ctx.eps)
+        else:
+            mean, var = ctx.stats
+            rstd = (var + ctx.eps).rsqrt()
+            xhat = (x - mean) * rstd
+        gx = grad * weight if weight is not None else grad
+        if ctx.stats is None:  # the statistics depend on x too
+            gx = gx - gx.mean(dims, keepdim=True) - xhat * (gx * xhat).mean(dims, keepdim=True)
+        gx = gx * rstd
+        needs = ctx.needs_input_grad
+        gw = _sum_to(grad * xhat, weight) if weight is not None and needs[1] else None
+        gb = _sum_to(grad, weight if weight is not None else xhat) if needs[2] else None
+        return gx if needs[0] else None, gw, gb, None, None, None
+
+
+def _sum_to(t: Tensor, like: Tensor) -> Tensor:
+    """t summed over the dims that like (a parameter shaped to broadcast against t) spreads over."""
+    lead = t.ndim - like.ndim
+    dims = tuple(range(lead)) + tuple(lead + d for d in range(like.ndim) if like.shape[d] == 1 and t.shape[lead + d] != 1)
+    return t.sum(dims).reshape(*like.shape) if dims else t
+
+
+class _BatchNorm(_Normalize):
+    _backward_name = "NativeBatchNormBackward0"
+
+
+class _LayerNorm(_Normalize):
+    _backward_name = "NativeLayerNormBackward0"
+
+
 def batch_norm(input: Tensor, running_mean: Optional[Tensor], running_var: Optional[Tensor],
                weight: Optional[Tensor] = None, bias: Optional[Tensor] = None, training: bool = False,
                momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
@@ -337,31 +398,27 @@ def batch_norm(input: Tensor, running_mean: Optional[Tensor], running_var: Optio
             raise RuntimeError(f"batch_norm: {name} should contain {channels} elements not {t.numel()}")
     shape = _channel_shape(input, channels)
     dims = (0,) + tuple(range(2, input.ndim))
+    stats = None
     if training:
         count = input.numel() // channels if channels else 0
         if count <= 1:
             raise ValueError(f"Expected more than 1 value per channel when training, got input size {input.shape}")
-        mean = input.mean(dims, keepdim=True)
-        centered = input - mean
-        var = (centered * centered).mean(dims, keepdim=True)
         if running_mean is not None or running_var is not None:
             with no_grad():
+                mean = input.mean(dims, keepdim=True)
+                centered = input - mean
+                var = (centered * centered).mean(dims)
                 if running_mean is not None:
                     running_mean.copy_(running_mean * (1.0 - momentum) + mean.reshape(channels) * momentum)
                 if running_var is not None:
-                    unbiased = var.reshape(channels) * (count / (count - 1))
+                    unbiased = var * (count / (count - 1))
                     running_var.copy_(running_var * (1.0 - momentum) + unbiased * momentum)
     else:
         if running_mean is None or running_var is None:
             raise RuntimeError("batch_norm: running_mean and running_var are needed when training=False")
-        centered = input - running_mean.reshape(shape)
-        var = running_var.reshape(shape)
-    out = centered * (var + eps).rsqrt()
-    if weight is not None:
-        out = out * weight.reshape(shape)
-    if bias is not None:
-        out = out + bias.reshape(shape)
-    return out
+        stats = (running_mean.detach().reshape(shape), running_var.detach().reshape(shape))
+    return _BatchNorm.apply(input, None if weight is None else weight.reshape(shape),
+                            None if bias is None else bias.reshape(shape), dims, eps, stats)
 
 
 def layer_norm(input: Tensor, normalized_shape: Sequence[int], weight: Optional[Tensor] = None,
@@ -378,15 +435,7 @@ def layer_norm(input: Tensor, normalized_shape: Sequence[int], weight: Optional[
             raise RuntimeError(f"layer_norm: {name} of shape {list(t.shape)} does not match normalized_shape "
                                f"{list(shape)}")
     dims = tuple(range(input.ndim - k, input.ndim))
-    mean = input.mean(dims, keepdim=True)
-    centered = input - mean
-    var = (centered * centered).mean(dims, keepdim=True)
-    out = centered * (var + eps).rsqrt()
-    if weight is not None:
-        out = out * weight
-    if bias is not None:
-        out = out + bias
-    return out
+    return _LayerNorm.apply(input, weight, bias, dims, eps, None)
 
 
 def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:

@@ -149,6 +149,11 @@ def _class_rows(input: Tensor, target: Tensor, op: str) -> Tuple[Tensor, Tensor,
     return rows, target.reshape(-1), expected
 
 
+def _check_weight(weight: Optional[Tensor], op: str) -> None:
+    if weight is not None and not isinstance(weight, Tensor):  # e.g. a reduction passed third, as before
+        raise TypeError(f"{op}(): argument 'weight' (position 3) must be Tensor, not {type(weight).__name__}")
+
+
 def _picks(rows: Tensor, target: Tensor, weight: Optional[Tensor], ignore_index: int,
            op: str) -> Tuple[Tensor, Tensor, Tensor]:
     """The target of each row as a one-hot mask (all false on an ignored row), the weight of each
@@ -179,6 +184,7 @@ def nll_loss(input: Tensor, target: Tensor, weight: Optional[Tensor] = None, siz
     summed weights of the counted targets."""
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction, "nll_loss")
+    _check_weight(weight, "nll_loss")
     rows, flat, shape = _class_rows(input, target, "nll_loss")
     picks, row_weight, _ = _picks(rows, flat, weight, ignore_index, "nll_loss")
     denom = row_weight.sum() if reduction == "mean" else None
@@ -212,6 +218,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Optional[Tensor] = None
     class probabilities shaped like the input; the classes are dim 1, as in PyTorch."""
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction, "cross_entropy")
+    _check_weight(weight, "cross_entropy")
     if not 0.0 <= label_smoothing <= 1.0:
         raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
     # the fused path when no target can be ignored silently: a negative ignore_index (-100) is out of range
@@ -369,7 +376,8 @@ class _Normalize(Function):
 def _sum_to(t: Tensor, like: Tensor) -> Tensor:
     """t summed over the dims that like (a parameter shaped to broadcast against t) spreads over."""
     lead = t.ndim - like.ndim
-    dims = tuple(range(lead)) + tuple(lead + d for d in range(like.ndim) if like.shape[d] == 1 and t.shape[lead + d] != 1)
+    spread = (lead + d for d in range(like.ndim) if like.shape[d] == 1 and t.shape[lead + d] != 1)
+    dims = tuple(range(lead)) + tuple(spread)
     return t.sum(dims).reshape(*like.shape) if dims else t
 
 

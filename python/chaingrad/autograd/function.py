@@ -215,6 +215,7 @@ class Function(metaclass=_FunctionMeta):
             and not _contains(ctx._non_differentiable, result if single else result[i])
             for i, o in enumerate(outputs)
         ]
+        ctx._non_differentiable = []  # the node keeps ctx: it need not keep these outputs alive
         output_positions = _save(ctx, result if single else tuple(result), outputs)
         attached = [o for o, d in zip(outputs, differentiable) if d]
         if attached:

@@ -342,3 +342,12 @@ def test_setup_context_style():
     y = cg.tensor([5.0], requires_grad=True)
     Mul.apply(x, y).backward()
     assert x.grad.tolist() == [5.0] and y.grad.tolist() == [2.0]
+
+
+def test_autograd_grad_through_several_outputs():
+    x = cg.tensor([1.0, 2.0], requires_grad=True)
+    a, b, _ = SplitTwo.apply(x * x)
+    (g,) = cg.autograd.grad((a * b).sum(), x, create_graph=True)  # d/dx 6 x^4 = 24 x^3
+    assert g.tolist() == [24.0, 192.0]
+    (gg,) = cg.autograd.grad(g.sum(), x)  # 72 x^2
+    assert gg.tolist() == [72.0, 288.0]

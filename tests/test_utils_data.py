@@ -138,3 +138,37 @@ def test_array_protocol_copy_argument():
     assert np.asarray(t, copy=False).dtype == np.float32
     with pytest.raises(ValueError, match="avoid copy"):
         np.asarray(t, dtype=np.float64, copy=False)
+
+
+def test_draw_sequence_equals_torch_with_torch_draws(monkeypatch):
+    """With torch's own random draws plugged in, the loader asks for them in torch's order."""
+    torch = pytest.importorskip("torch")
+    from chaingrad.utils.data import dataloader, dataset, sampler
+
+    def perm(n, generator=None):
+        return torch.randperm(n, generator=generator).tolist()
+
+    def seed(generator=None):
+        return int(torch.empty((), dtype=torch.int64).random_(generator=generator).item())
+
+    for module in (sampler, dataset):
+        monkeypatch.setattr(module, "randperm", perm)
+    for module in (sampler, dataloader):
+        monkeypatch.setattr(module, "seed_from", seed)
+    monkeypatch.setattr(sampler, "seeded_generator", lambda s: torch.Generator().manual_seed(s))
+    torch.manual_seed(0)
+    ours = [b.tolist() for b in DataLoader(range(10), batch_size=4, shuffle=True)]
+    torch.manual_seed(0)
+    assert ours == [b.tolist() for b in torch.utils.data.DataLoader(range(10), batch_size=4, shuffle=True)]
+    ours = [
+        b.tolist()
+        for b in DataLoader(range(10), batch_size=3, shuffle=True, generator=torch.Generator().manual_seed(1))
+    ]
+    theirs = torch.utils.data.DataLoader(
+        range(10), batch_size=3, shuffle=True, generator=torch.Generator().manual_seed(1)
+    )
+    assert ours == [b.tolist() for b in theirs]
+    torch.manual_seed(4)
+    ours = [list(s) for s in random_split(range(7), [0.5, 0.5])]
+    torch.manual_seed(4)
+    assert ours == [list(s) for s in torch.utils.data.random_split(range(7), [0.5, 0.5])]

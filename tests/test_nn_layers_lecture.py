@@ -195,6 +195,9 @@ def test_embedding_module():
     assert e.weight[9].tolist() == [0.0, 0.0, 0.0]
     assert list(e.state_dict()) == ["weight"]
     assert e(cg.tensor([[1, 2]])).shape == (1, 2, 3)
+    assert e(cg.tensor([4])).shape == (1, 3) and e(cg.tensor(4)).shape == (3,)  # one index keeps its dims
+    frozen = nn.Embedding.from_pretrained(cg.ones(4, 2))
+    assert not frozen.weight.requires_grad and frozen(cg.tensor([[3]])).shape == (1, 1, 2)
     if hasattr(cg, "Generator"):  # the normal_ draws equal torch's once the random-generator work is merged
         cg.manual_seed(3)
         torch.manual_seed(3)

@@ -278,11 +278,15 @@ def _take_rows(weight: Tensor, index: Tensor) -> Tensor:
     Tensor indexing by a tensor comes with the advanced-indexing work; until then (one place) the
     rows are a product with the one-hot matrix of the indices, exact for finite weights."""
     try:
-        return weight[index]
+        rows = weight[index]
+        # a one-element index may be read as a plain integer instead (no batch dim): checked by the shape
+        if tuple(rows.shape) == tuple(index.shape) + (weight.shape[1],):
+            return rows
     except (TypeError, IndexError):
-        flat = index.reshape(-1)
-        picked = (flat.unsqueeze(1) == arange(weight.shape[0], device=weight.device)).to(weight.dtype) @ weight
-        return picked.reshape(*index.shape, weight.shape[1])
+        pass
+    flat = index.reshape(-1)
+    picked = (flat.unsqueeze(1) == arange(weight.shape[0], device=weight.device)).to(weight.dtype) @ weight
+    return picked.reshape(*index.shape, weight.shape[1])
 
 
 def embedding(input: Tensor, weight: Tensor, padding_idx: Optional[int] = None, max_norm: Optional[float] = None,

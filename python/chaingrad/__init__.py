@@ -11,7 +11,7 @@ import os as _os
 from chaingrad._core import Value, get_num_threads, set_num_threads
 from chaingrad._types import Size, bool_, device, dtype, float32, float64, int64
 from chaingrad.tensor import Tensor
-from chaingrad import autograd, backends, cuda, nn, optim
+from chaingrad import autograd, backends, cuda, nn, optim, utils
 from chaingrad.serialization import load, save
 from chaingrad import _ops
 from chaingrad import viz as _viz
@@ -44,7 +44,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Value", "Tensor", "get_num_threads", "set_num_threads", "Size", "dtype", "device", "float32",
     "float64", "int64", "bool_", "float", "double", "long", "bool", "autograd", "backends", "cuda",
-    "nn", "optim", "save", "load", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
+    "nn", "optim", "utils", "save", "load", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
     "abs", "amax", "amin", "arange", "argmax", "argmin", "as_tensor", "cat", "clamp", "concat",
     "empty", "empty_like", "exp", "flatten", "from_dlpack", "from_numpy", "full", "full_like",
     "get_default_dtype", "is_tensor", "linspace", "log", "log_softmax", "manual_seed", "matmul",

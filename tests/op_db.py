@@ -121,6 +121,17 @@ def _softmax(x: np.ndarray, dim: int) -> np.ndarray:
     return e / e.sum(axis=dim, keepdims=True)
 
 
+def _normalize(x: np.ndarray, dims: Tuple[int, ...]) -> np.ndarray:
+    """(x - mean) / sqrt(biased var + 1e-5) over dims, the default eps of layer_norm and batch_norm."""
+    centered = x - x.mean(dims, keepdims=True)
+    return centered / np.sqrt((centered ** 2).mean(dims, keepdims=True) + 1e-5)
+
+
+def _channels(v: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """A per-channel vector shaped to broadcast against x (N, C, d...)."""
+    return v.reshape((1, -1) + (1,) * (x.ndim - 2))
+
+
 def _distinct(low: float = -2.0, high: float = 2.0) -> Domain:
     """A domain for max/min-like ops: random values rarely tie, and ties are what would break the
     finite differences (kinks at equal values cannot be listed, so the samples are drawn wide)."""
@@ -241,6 +252,14 @@ OPS: List[OpInfo] = [
     OpInfo("softmax", lambda lib, x: x.softmax(-1), lambda x: _softmax(x, -1), [(s,) for s in REDUCE_SHAPES]),
     OpInfo("log_softmax", lambda lib, x: x.log_softmax(0), lambda x: np.log(_softmax(x, 0)),
            [(s,) for s in REDUCE_SHAPES]),
+    # --- normalization and lookup layers (nn.functional) ---
+    OpInfo("layer_norm", lambda lib, x, w, b: lib.nn.functional.layer_norm(x, (x.shape[-1],), w, b),
+           lambda x, w, b: _normalize(x, (-1,)) * w + b, [((3, 4), (4,), (4,)), ((2, 3, 4), (4,), (4,))]),
+    OpInfo("batch_norm", lambda lib, x, w, b: lib.nn.functional.batch_norm(x, None, None, w, b, training=True),
+           lambda x, w, b: _normalize(x, (0,) + tuple(range(2, x.ndim))) * _channels(w, x) + _channels(b, x),
+           [((5, 3), (3,), (3,)), ((4, 3, 2), (3,), (3,))]),
+    OpInfo("embedding", lambda lib, w: lib.nn.functional.embedding(lib.tensor([[0, 2], [1, 0]]), w),
+           lambda w: w[np.array([[0, 2], [1, 0]])], [((3, 4),)]),
     # --- reductions: numpy's spellings, several dims, corrections (tests/test_reductions_api.py) ---
     OpInfo("sum_dims_keepdims", lambda lib, x: x.sum(dim=[0, 2], keepdims=True),
            lambda x: x.sum((0, 2), keepdims=True), [((2, 3, 2),), ((3, 1, 4),)], dtypes=ALL_DTYPES[1:],

@@ -2,6 +2,7 @@
 
 #include "bindings/neurons.h"
 #include "bindings/optim.h"
+#include "bindings/python_function.h"
 #include "bindings/sequence_ops.h"
 #include "bindings/tensor_functions.h"
 #include "bindings/value_type.h"
@@ -22,5 +23,6 @@ PYBIND11_MODULE(_core, m) {
   chaingrad::bind_neurons(m);
   chaingrad::bind_tensors(m);
   chaingrad::bind_optim(m);
+  chaingrad::bind_python_function(m);
   chaingrad::bind_sequence_ops(m);
 }

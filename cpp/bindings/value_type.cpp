@@ -3,6 +3,7 @@
 #include <structmember.h>
 
 #include <cmath>
+#include <exception>
 #include <mutex>
 #include <new>
 #include <string>
@@ -30,6 +31,7 @@ PyObject* new_wrapper(PyTypeObject* type, ScalarPtr node) {
   new (&v->node) ScalarPtr(std::move(node));
   v->weakrefs = nullptr;
   v->node->wrapper = self;
+  if (type == value_type) PyObject_GC_UnTrack(self);  // see Note [user gradient rules]
   return self;
 }
 
@@ -46,17 +48,49 @@ PyObject* value_new(PyTypeObject* type, PyObject*, PyObject*) {
   return guarded<PyObject*>(nullptr, [&] { return new_wrapper(type, make_ref<ScalarNode>(0.0)); });
 }
 
+/// Makes `self` hold a new node: wrappers and nodes stay one to one.
+void rebind(PyObject* self, ScalarPtr node) {
+  ValueObject* v = as_value(self);
+  if (v->node->wrapper == self) v->node->wrapper = nullptr;
+  v->node = std::move(node);
+  v->node->wrapper = self;
+}
+
 int value_init(PyObject* self, PyObject* args, PyObject* kwargs) {
-  static const char* keywords[] = {"data", nullptr};
+  static const char* keywords[] = {"data", "_children", "_op", "label", nullptr};
   PyObject* data = nullptr;
-  if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O:Value", const_cast<char**>(keywords), &data)) {
+  PyObject* children = nullptr;
+  const char* op = nullptr;
+  const char* label = nullptr;
+  if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|Oss:Value", const_cast<char**>(keywords), &data, &children, &op,
+                                   &label)) {
     return -1;
   }
   return guarded(-1, [&] {
     const Number n = require_number(data, "Value(data)");
+    std::vector<ScalarPtr> inputs;
+    if (children != nullptr) {
+      for (py::handle child : py::iter(py::reinterpret_borrow<py::object>(children))) {
+        const ScalarPtr* held = value_holder(child);
+        if (held == nullptr) {
+          throw py::type_error("Value(data, _children): every child must be a Value, got " + type_name(child));
+        }
+        inputs.push_back(*held);
+      }
+    }
+    if (!inputs.empty()) {
+      rebind(self, make_ref<ScalarNode>(make_ref<ScalarList>(std::move(inputs)), n.value));
+    } else if (!as_value(self)->node->is_leaf()) {
+      rebind(self, make_ref<ScalarNode>(n.value));  // __init__ called again on a computed value
+    }
     ScalarNode& node = *as_value(self)->node;
     node.set_data(n.value);
     node.data_is_int = n.is_int;
+    if ((op != nullptr && *op != '\0') || (label != nullptr && *label != '\0')) {
+      ScalarExtras& extras = node.mutable_extras();
+      if (op != nullptr) extras.op_name = op;
+      if (label != nullptr) extras.label = label;
+    }
     return 0;
   });
 }
@@ -95,6 +129,7 @@ PyObject* value_vectorcall(PyObject* type_object, PyObject* const* args, std::si
 void value_dealloc(PyObject* self) {
   PyTypeObject* type = Py_TYPE(self);
   ValueObject* v = as_value(self);
+  PyObject_GC_UnTrack(self);
   // Forget the wrapper first: a weakref callback may reach this node again and must get a new one.
   if (v->node && v->node->wrapper == self) v->node->wrapper = nullptr;
   if (v->weakrefs != nullptr) PyObject_ClearWeakRefs(self);
@@ -146,10 +181,128 @@ PyObject* get_grad(PyObject* self, void*) {
 PyObject* get_op(PyObject* self, void*) {
   return guarded<PyObject*>(nullptr, [&] {
     const ScalarNode& n = *as_value(self)->node;
+    if (n.extras() != nullptr && !n.extras()->op_name.empty()) return PyUnicode_FromString(n.extras()->op_name.c_str());
     if (n.op() != ScalarOp::Pow) return PyUnicode_FromString(scalar_op_name(n.op()));
     py::str exponent = py::repr(as_python_number(n.exponent(), n.exponent_is_int));
     return PyUnicode_FromFormat("**%U", exponent.ptr());
   });
+}
+
+PyObject* get_label(PyObject* self, void*) {
+  const ScalarExtras* extras = as_value(self)->node->extras();
+  return PyUnicode_FromString(extras != nullptr ? extras->label.c_str() : "");
+}
+
+int set_label(PyObject* self, PyObject* value, void*) {
+  if (value == nullptr || !PyUnicode_Check(value)) {
+    PyErr_Format(PyExc_TypeError, "Value.label must be a str, got %s",
+                 value == nullptr ? "a deletion" : Py_TYPE(value)->tp_name);
+    return -1;
+  }
+  const char* text = PyUnicode_AsUTF8(value);
+  if (text == nullptr) return -1;
+  return guarded(-1, [&] {
+    as_value(self)->node->mutable_extras().label = text;
+    return 0;
+  });
+}
+
+// Note [user gradient rules]
+// micrograd lets a user build a node (`Value(data, (x,), 'exp')`) and give it a gradient rule
+// (`out._backward = fn`), a closure that nearly always refers back to `out`. The node keeps the
+// rule, so the rule outlives the wrapper variables; that makes a cycle node -> rule -> wrapper ->
+// node which Python's collector can only see through the wrapper. Value is therefore a GC type,
+// but a wrapper is tracked only while its node holds a rule, and reports the rule as its own only
+// while it is the node's sole owner: a node still used by a live graph keeps its rule, and once
+// its consumers are gone the next collection frees it. Plain values are never tracked, so the
+// micrograd hot path pays nothing for this.
+class PythonBackward final : public ScalarUserBackward {
+ public:
+  explicit PythonBackward(PyObject* fn) : fn_(fn) { Py_INCREF(fn); }
+  PythonBackward(const PythonBackward&) = delete;
+  PythonBackward& operator=(const PythonBackward&) = delete;
+  ~PythonBackward() override {
+    const PyGILState_STATE state = PyGILState_Ensure();
+    Py_CLEAR(fn_);
+    PyGILState_Release(state);
+  }
+  PyObject* fn() const { return fn_; }
+  /// Drops the rule (the collector's tp_clear); the caller holds the GIL.
+  void clear() { Py_CLEAR(fn_); }
+
+  void run() override {
+    const PyGILState_STATE state = PyGILState_Ensure();
+    PyObject* result = fn_ != nullptr ? PyObject_CallNoArgs(fn_) : (Py_INCREF(Py_None), Py_None);
+    if (result == nullptr) {
+      py::error_already_set error;  // fetched under the GIL; rethrown where the sweep returns
+      PyGILState_Release(state);
+      throw error;
+    }
+    Py_DECREF(result);
+    PyGILState_Release(state);
+  }
+
+ private:
+  PyObject* fn_;
+};
+
+PythonBackward* python_backward(const ScalarNode& node) {
+  const ScalarExtras* extras = node.extras();
+  return extras != nullptr ? static_cast<PythonBackward*>(extras->user_backward.get()) : nullptr;
+}
+
+PyObject* local_backward(PyObject* self, PyObject*) {
+  return guarded<PyObject*>(nullptr, [&] {
+    ScalarPtr node = as_value(self)->node;
+    node->local_backward();
+    Py_RETURN_NONE;
+  });
+}
+
+PyMethodDef local_backward_def = {"_backward", local_backward, METH_NOARGS,
+                                  "This value's own step of backward: its inputs' grads grow by the local "
+                                  "derivative times its grad."};
+
+PyObject* get_backward(PyObject* self, void*) {
+  if (PythonBackward* rule = python_backward(*as_value(self)->node); rule != nullptr && rule->fn() != nullptr) {
+    Py_INCREF(rule->fn());
+    return rule->fn();
+  }
+  return PyCFunction_New(&local_backward_def, self);
+}
+
+int set_backward(PyObject* self, PyObject* value, void*) {
+  if (value != nullptr && !PyCallable_Check(value)) {
+    PyErr_Format(PyExc_TypeError, "Value._backward must be callable, got %s", Py_TYPE(value)->tp_name);
+    return -1;
+  }
+  return guarded(-1, [&] {
+    ScalarNode& node = *as_value(self)->node;
+    if (value == nullptr) {
+      if (node.extras() != nullptr) node.mutable_extras().user_backward.reset();
+      return 0;
+    }
+    node.mutable_extras().user_backward = std::make_unique<PythonBackward>(value);
+    if (!PyObject_GC_IsTracked(self)) PyObject_GC_Track(self);
+    return 0;
+  });
+}
+
+int value_traverse(PyObject* self, visitproc visit, void* arg) {
+  Py_VISIT(Py_TYPE(self));
+  const ScalarPtr& node = as_value(self)->node;
+  if (node && node.use_count() == 1) {
+    if (PythonBackward* rule = python_backward(*node)) Py_VISIT(rule->fn());
+  }
+  return 0;
+}
+
+int value_clear(PyObject* self) {
+  const ScalarPtr& node = as_value(self)->node;
+  if (node && node.use_count() == 1) {
+    if (PythonBackward* rule = python_backward(*node)) rule->clear();
+  }
+  return 0;
 }
 
 PyObject* get_prev(PyObject* self, void*) {
@@ -168,6 +321,9 @@ PyGetSetDef value_getset[] = {
      "d(root)/d(this value) after root.backward(); leaves accumulate over calls.", const_cast<char*>("Value.grad")},
     {"_op", get_op, nullptr, "The op that produced this value ('' for a leaf).", nullptr},
     {"_prev", get_prev, nullptr, "The values this one was computed from, in the order the op took them.", nullptr},
+    {"label", get_label, set_label, "A name for drawings (micrograd lecture's draw_dot); '' by default.", nullptr},
+    {"_backward", get_backward, set_backward,
+     "This value's own backward step as a callable; assign a function to give a custom node its rule.", nullptr},
     {nullptr, nullptr, nullptr, nullptr, nullptr}};
 
 PyMemberDef value_members[] = {{"__weaklistoffset__", T_PYSSIZET, offsetof(ValueObject, weakrefs), READONLY, nullptr},
@@ -187,18 +343,19 @@ PyObject* unary(PyObject* self, PyObject* = nullptr) {
 // at once could share nodes (one model's parameters used by two threads), and their traversal
 // stamps and gradient sums would then race; a process-wide mutex, taken after the GIL is
 // released so neither lock waits on the other, lets one sweep run at a time.
-std::mutex backward_mutex;
+std::recursive_mutex backward_mutex;  // recursive: a user's rule may call backward()
 
 PyObject* backward(PyObject* self, PyObject*) {
   ScalarPtr root = as_value(self)->node;
-  bool out_of_memory = false;
+  std::exception_ptr failure;
   Py_BEGIN_ALLOW_THREADS try {
-    std::lock_guard<std::mutex> one_at_a_time(backward_mutex);
+    std::lock_guard<std::recursive_mutex> one_at_a_time(backward_mutex);
     scalar_backward(*root);
-  } catch (const std::bad_alloc&) {  // must not unwind past the GIL re-acquisition
-    out_of_memory = true;
+  } catch (...) {  // must not unwind past the GIL re-acquisition; a user's rule may have raised
+    failure = std::current_exception();
   }
-  Py_END_ALLOW_THREADS if (out_of_memory) return PyErr_NoMemory();
+  Py_END_ALLOW_THREADS if (failure) return guarded<PyObject*>(nullptr,
+                                                              [&]() -> PyObject* { std::rethrow_exception(failure); });
   Py_RETURN_NONE;
 }
 
@@ -263,11 +420,13 @@ PyObject* repr(PyObject* self) {
 }
 
 PyType_Slot value_slots[] = {
-    {Py_tp_doc, const_cast<char*>("Value(data): a float64 scalar in a computation graph, with the gradient "
-                                  "backward() leaves in it.")},
+    {Py_tp_doc, const_cast<char*>("Value(data, _children=(), _op='', label=''): a float64 scalar in a computation "
+                                  "graph, with the gradient backward() leaves in it.")},
     {Py_tp_new, reinterpret_cast<void*>(value_new)},
     {Py_tp_init, reinterpret_cast<void*>(value_init)},
     {Py_tp_dealloc, reinterpret_cast<void*>(value_dealloc)},
+    {Py_tp_traverse, reinterpret_cast<void*>(value_traverse)},
+    {Py_tp_clear, reinterpret_cast<void*>(value_clear)},
     {Py_tp_repr, reinterpret_cast<void*>(repr)},
     {Py_tp_getset, value_getset},
     {Py_tp_members, value_members},
@@ -280,8 +439,8 @@ PyType_Slot value_slots[] = {
     {Py_nb_negative, reinterpret_cast<void*>(unary<neg>)},
     {0, nullptr}};
 
-PyType_Spec value_spec = {"chaingrad.Value", sizeof(ValueObject), 0, Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
-                          value_slots};
+PyType_Spec value_spec = {"chaingrad.Value", sizeof(ValueObject), 0,
+                          Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC, value_slots};
 
 }  // namespace
 

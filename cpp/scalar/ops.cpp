@@ -34,6 +34,9 @@ namespace chaingrad {
 // still finds it (marked closed) and goes to ::operator delete.
 namespace {
 
+static_assert(sizeof(ScalarNode) <= 88 || sizeof(void*) != 8,
+              "a scalar node outgrew its 96-byte malloc chunk: see the comment on ScalarNode::op_");
+
 constexpr std::size_t kMaxPooled = std::size_t{1} << 14;
 constexpr std::size_t kPrefetch = 8;
 
@@ -188,7 +191,12 @@ ScalarPtr relu(const ScalarPtr& a) {
   return make_unary(ScalarOp::Relu, a, x < 0 ? 0.0 : x);
 }
 
-ScalarPtr tanh(const ScalarPtr& a) { return make_unary(ScalarOp::Tanh, a, std::tanh(a->data())); }
+ScalarPtr tanh(const ScalarPtr& a) {
+  // The micrograd lecture's formula, so its printed values agree to the last bit; where e^2x
+  // overflows the formula would give inf/inf, and the limit 1 is exact in double.
+  const double e2x = std::exp(2.0 * a->data());
+  return make_unary(ScalarOp::Tanh, a, std::isinf(e2x) ? 1.0 : (e2x - 1.0) / (e2x + 1.0));
+}
 
 ScalarPtr exp(const ScalarPtr& a) { return make_unary(ScalarOp::Exp, a, std::exp(a->data())); }
 
@@ -269,10 +277,20 @@ void weighted_sums(const NeuronSpec* neurons, std::size_t count, const ScalarLis
 // Each rule below is written as the product micrograd's Python closure computes, e.g. Div is
 // micrograd's a * b**-1, whose b-gradient is (-1 * b**-2) * (a * g). Keeping the same operations
 // in the same order (and no FMA contraction: see CMakeLists.txt) gives bit-identical gradients.
+ScalarExtras& ScalarNode::mutable_extras() {
+  if (!extras_) extras_ = std::make_unique<ScalarExtras>();
+  return *extras_;
+}
+
 void ScalarNode::backward() {
+  if (extras_ && extras_->user_backward) {
+    extras_->user_backward->run();
+    return;
+  }
   const double g = grad_;
   switch (op_) {  // a weighted sum's inputs are its lists: a_ and b_ are null there
     case ScalarOp::Leaf:
+    case ScalarOp::Custom:  // without a user's rule, nothing flows through it (as in micrograd)
       return;
     case ScalarOp::WeightedSum:
       distribute_weighted_sum(g);
@@ -329,6 +347,7 @@ void ScalarNode::backward() {
     case ScalarOp::Leaf:
     case ScalarOp::WeightedSum:
     case ScalarOp::ReluWeightedSum:
+    case ScalarOp::Custom:
       return;  // handled above
   }
 }
@@ -384,7 +403,7 @@ void scalar_backward(ScalarNode& root) {
   auto enter = [&](ScalarNode* node) {
     node->visit_mark_ = stamp;
     std::size_t count = node->input_count();
-    if (node->params_ && node->params_->all_leaves()) {
+    if (node->xs_ && node->params_->all_leaves()) {
       ScalarList& xs = *node->xs_;
       if (xs.visit_mark_ == stamp || xs.all_leaves()) count = 0;  // nothing left to visit
       xs.visit_mark_ = stamp;
@@ -448,6 +467,8 @@ const char* scalar_op_name(ScalarOp op) {
       return "wsum";
     case ScalarOp::ReluWeightedSum:
       return "ReLU(wsum)";
+    case ScalarOp::Custom:
+      return "";  // the binding shows the user's name, kept in the node's extras
   }
   return "?";
 }

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "core/graph.h"
@@ -25,7 +26,8 @@ enum class ScalarOp : std::uint8_t {
   Log,
   Sigmoid,
   WeightedSum,
-  ReluWeightedSum
+  ReluWeightedSum,
+  Custom  ///< built by the user from children (micrograd's `Value(data, _children, _op)`)
 };
 
 class ScalarNode;
@@ -70,6 +72,22 @@ class ScalarList final : public RefCounted {
 
 using ScalarListPtr = Ref<ScalarList>;
 
+/// A gradient rule written by the user (micrograd's `out._backward = ...`). The core cannot call
+/// Python; the binding implements run (taking the GIL) and may throw whatever the rule raised.
+class ScalarUserBackward {
+ public:
+  virtual ~ScalarUserBackward() = default;
+  virtual void run() = 0;
+};
+
+/// What few nodes carry besides their value, kept apart so a plain node pays one pointer for it:
+/// micrograd's `label`, the `_op` of a custom node, and a user's gradient rule.
+struct ScalarExtras {
+  std::string label;
+  std::string op_name;
+  std::unique_ptr<ScalarUserBackward> user_backward;
+};
+
 /// A float64 value in the graph with its gradient. Every op's result and local derivative are
 /// evaluated in the same order as micrograd's Python arithmetic, so values agree to the last bit.
 /// Scalar nodes are a graph of their own, apart from core/graph.h's Node (see Note [scalar graph
@@ -80,10 +98,12 @@ class ScalarNode final : public RefCounted {
   explicit ScalarNode(double data) : data_(data) {}
   /// The result of a unary or binary op (b null for a unary one); aux is the exponent of Pow.
   ScalarNode(ScalarOp op, ScalarPtr a, ScalarPtr b, double data, double aux = 0.0)
-      : data_(data), aux_(aux), a_(std::move(a)), b_(std::move(b)), op_(op) {}
+      : op_(op), data_(data), aux_(aux), a_(std::move(a)), b_(std::move(b)) {}
   /// A weighted sum (op WeightedSum or ReluWeightedSum) of params [b, w0, w1, ...] with xs.
   ScalarNode(ScalarOp op, ScalarListPtr params, ScalarListPtr xs, double data)
-      : data_(data), params_(std::move(params)), xs_(std::move(xs)), op_(op) {}
+      : op_(op), data_(data), params_(std::move(params)), xs_(std::move(xs)) {}
+  /// A custom node computed from children by the user's code; its gradient rule is the user's.
+  ScalarNode(ScalarListPtr children, double data) : op_(ScalarOp::Custom), data_(data), params_(std::move(children)) {}
   ScalarNode(const ScalarNode&) = delete;
   ScalarNode& operator=(const ScalarNode&) = delete;
   ~ScalarNode();
@@ -112,12 +132,27 @@ class ScalarNode final : public RefCounted {
   /// The i-th input in the order the op took them: a weighted sum's are [b, w0, x0, w1, x1, ...].
   const ScalarPtr& input(std::size_t i) const;
 
+  /// This node's own step of the backward pass: its inputs' grads grow by its local derivative
+  /// times its grad (what micrograd's `node._backward()` does).
+  void local_backward() { backward(); }
+
+  /// The extras, or null when the node has none.
+  const ScalarExtras* extras() const { return extras_.get(); }
+  /// The extras, created on first use.
+  ScalarExtras& mutable_extras();
+
   // Presentation flags kept for micrograd's printing: a value built from a Python int prints as
   // an int, and a gradient nobody has accumulated into prints as 0 (micrograd's int zero).
   bool data_is_int = false;
   bool grad_is_int = true;
   bool exponent_is_int = false;
 
+ private:
+  // Here, not with the other private members, so that it fills the padding after the flags: a
+  // node stays 88 bytes (a 96-byte malloc chunk) with its extras pointer.
+  ScalarOp op_ = ScalarOp::Leaf;
+
+ public:
   /// The Python object currently wrapping this node, not owned (set and cleared by the binding),
   /// so that one node keeps one identity in Python, as micrograd's _prev and draw_dot expect.
   void* wrapper = nullptr;
@@ -139,19 +174,21 @@ class ScalarNode final : public RefCounted {
   double data_;
   double grad_ = 0.0;
   double aux_ = 0.0;
-  ScalarPtr a_, b_;               // the inputs of a unary or binary op
-  ScalarListPtr params_, xs_;     // a weighted sum's [b, w0, w1, ...] and [x0, x1, ...]
+  ScalarPtr a_, b_;            // the inputs of a unary or binary op
+  ScalarListPtr params_, xs_;  // a weighted sum's [b, w0, w1, ...] and [x0, x1, ...]; a custom
+                               // node's children are params_, with xs_ null
+  std::unique_ptr<ScalarExtras> extras_;
   std::uint64_t visit_mark_ = 0;  // see Note [scalar traversal]
-  ScalarOp op_ = ScalarOp::Leaf;
 };
 
 inline std::size_t ScalarNode::input_count() const {
-  if (params_) return 1 + 2 * xs_->size();
+  if (params_) return xs_ ? 1 + 2 * xs_->size() : params_->size();
   return (a_ ? 1 : 0) + (b_ ? 1 : 0);
 }
 
 inline const ScalarPtr& ScalarNode::input(std::size_t i) const {
   if (!params_) return i == 0 ? a_ : b_;
+  if (!xs_) return (*params_)[i];
   return (i % 2 == 1 || i == 0) ? (*params_)[(i + 1) / 2] : (*xs_)[i / 2 - 1];
 }
 

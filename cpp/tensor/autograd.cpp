@@ -37,6 +37,8 @@ std::string describe(const TensorPtr& t) {
 
 }  // namespace
 
+NodePtr gradient_edge(const TensorPtr& t) { return edge_for(t); }
+
 bool grad_enabled() { return grad_mode; }
 void set_grad_enabled(bool enabled) { grad_mode = enabled; }
 

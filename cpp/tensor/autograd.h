@@ -35,7 +35,7 @@ class TensorNode : public Node {
   virtual void release_saved() {}
   /// Forgets the received gradient once a pass is over: under create_graph it is part of a graph
   /// that may lead back to this node, and holding it would make a cycle.
-  void clear_received() { grad_.reset(); }
+  virtual void clear_received() { grad_.reset(); }
   /// The hooks run on the gradient as it arrives (Tensor.register_hook).
   virtual HookList& hooks() { return hooks_; }
 
@@ -109,6 +109,10 @@ class FunctionNode final : public TensorNode {
   Device device_;  // the output's
   bool released_ = false;
 };
+
+/// The node t's gradient flows into: its grad_fn, its leaf accumulator, or null when t does not
+/// require grad (an op's input edge for t).
+NodePtr gradient_edge(const TensorPtr& t);
 
 /// True when ops should record a node for an op on these inputs.
 bool any_requires_grad(std::initializer_list<const TensorPtr*> inputs);

@@ -362,22 +362,23 @@ TensorPtr cross_entropy_op(const TensorPtr& x, const TensorPtr& target, LossRedu
     loss = binary(BinaryOp::Div, sum(loss, {}, false), scalar_like(static_cast<double>(rows), loss), loss->dtype());
   }
   if (!any_requires_grad({&x})) return loss;
-  const char* name = reduction == LossReduction::None   ? "NegBackward0"
-                     : reduction == LossReduction::Mean ? "MeanBackward0"
-                                                        : "SumBackward0";
-  return record(loss, name, {x}, {x, target, stats}, [reduction, rows, classes](const TensorPtr& g, const Saved& s) {
-    const TensorPtr &x_ = s[0], &t = s[1];
-    // each row's weight: g (per sample, or one for all), divided by N for the mean
-    TensorPtr w =
-        reduction == LossReduction::Mean ? formula::div(g, formula::constant(static_cast<double>(rows), g)) : g;
-    if (!grad_enabled()) return Grads{cross_entropy_backward(x_, t, s[2], w)};
-    // a create_graph pass: w (softmax(x) - onehot) in differentiable ops
-    if (reduction == LossReduction::None) w = reshape_op(w, {rows, 1}, false);
-    TensorPtr positions = empty({1, classes}, DType::Int64);
-    for (std::int64_t c = 0; c < classes; ++c) positions->data_as<std::int64_t>()[c] = c;
-    const TensorPtr onehot = cast(binary(BinaryOp::Eq, positions, as_shape(t, {rows, 1}), DType::Int64), x_->dtype());
-    return Grads{formula::mul(w, formula::sub(softmax_op(x_, 1, false), onehot))};
-  });
+  // PyTorch names cross_entropy's node NllLossBackward0 whatever the reduction
+  return record(loss, "NllLossBackward0", {x}, {x, target, stats},
+                [reduction, rows, classes](const TensorPtr& g, const Saved& s) {
+                  const TensorPtr &x_ = s[0], &t = s[1];
+                  // each row's weight: g (per sample, or one for all), divided by N for the mean
+                  TensorPtr w = reduction == LossReduction::Mean
+                                    ? formula::div(g, formula::constant(static_cast<double>(rows), g))
+                                    : g;
+                  if (!grad_enabled()) return Grads{cross_entropy_backward(x_, t, s[2], w)};
+                  // a create_graph pass: w (softmax(x) - onehot) in differentiable ops
+                  if (reduction == LossReduction::None) w = reshape_op(w, {rows, 1}, false);
+                  TensorPtr positions = empty({1, classes}, DType::Int64);
+                  for (std::int64_t c = 0; c < classes; ++c) positions->data_as<std::int64_t>()[c] = c;
+                  const TensorPtr onehot =
+                      cast(binary(BinaryOp::Eq, positions, as_shape(t, {rows, 1}), DType::Int64), x_->dtype());
+                  return Grads{formula::mul(w, formula::sub(softmax_op(x_, 1, false), onehot))};
+                });
 }
 
 TensorPtr matmul_op(const TensorPtr& a, const TensorPtr& b) {

@@ -11,9 +11,10 @@ import os as _os
 from chaingrad._core import Value, get_num_threads, set_num_threads
 from chaingrad._types import Size, bool_, device, dtype, float32, float64, int64
 from chaingrad.tensor import Tensor
-from chaingrad import autograd, backends, cuda, nn, optim
+from chaingrad import autograd, backends, cuda, nn, optim, utils
 from chaingrad.serialization import load, save
 from chaingrad import _ops
+from chaingrad import viz as _viz
 from chaingrad._ops import *  # noqa: F401,F403  the op table's functions (exp, log1p, atan2, ...)
 from chaingrad.autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from chaingrad.functional import (
@@ -32,6 +33,9 @@ from chaingrad.functional import (  # reductions, comparisons and the split, reo
 )
 from chaingrad import return_types
 
+# Jupyter shows a Value as the picture of its graph (when Graphviz's `dot` is installed).
+Value._repr_svg_ = _viz.value_svg
+
 # A forked child has none of the parent's worker threads; it starts on one thread, as PyTorch's.
 if hasattr(_os, "register_at_fork"):
     _os.register_at_fork(after_in_child=lambda: set_num_threads(1))
@@ -46,7 +50,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Value", "Tensor", "get_num_threads", "set_num_threads", "Size", "dtype", "device", "float32",
     "float64", "int64", "bool_", "float", "double", "long", "bool", "autograd", "backends", "cuda",
-    "nn", "optim", "save", "load", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
+    "nn", "optim", "utils", "save", "load", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
     "abs", "amax", "amin", "arange", "argmax", "argmin", "as_tensor", "cat", "clamp", "concat",
     "empty", "empty_like", "exp", "flatten", "from_dlpack", "from_numpy", "full", "full_like",
     "get_default_dtype", "is_tensor", "linspace", "log", "log_softmax", "manual_seed", "matmul",

@@ -134,9 +134,12 @@ class Tensor(TensorOps, SequenceOps, _core.TensorBase):
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. "
                                "Use tensor.detach().numpy() instead.")
         data = _core.to_numpy(self)
-        if copy:
-            data = data.copy()
-        return data if dtype is None else data.astype(dtype)
+        if dtype is not None and np.dtype(dtype) != data.dtype:
+            if copy is False:  # numpy 2's protocol: copy=False must not copy
+                raise ValueError(f"Unable to avoid copy while creating an array as requested: the tensor is "
+                                 f"{self.dtype}, not {np.dtype(dtype)}")
+            return data.astype(dtype)
+        return data.copy() if copy else data
 
     def tolist(self) -> Any:
         """The data as (nested) Python numbers (copied to the host first for a cuda tensor)."""

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
-__all__ = ["DotGraph", "trace", "draw_dot"]
+__all__ = ["DotGraph", "trace", "draw_dot", "value_svg"]
 
 
 def trace(root: Any) -> Tuple[List[Any], List[Tuple[Any, Any]]]:
@@ -65,14 +65,18 @@ class DotGraph:
 
 
 def draw_dot(root: Any, rankdir: str = "LR") -> DotGraph:
-    """The graph behind root: one record per value (data, grad) and one oval per op."""
+    """The graph behind root: one record per value (label, data, grad) and one oval per op."""
     if rankdir not in ("LR", "TB"):
         raise ValueError(f"rankdir must be 'LR' or 'TB', got {rankdir!r}")
     nodes, edges = trace(root)
     lines = ["digraph {", f"  rankdir={rankdir};"]
     for n in nodes:
         uid = str(id(n))
-        label = f"{{ {_escape(f'data {n.data:.4f}')} | {_escape(f'grad {float(n.grad):.4f}')} }}"
+        fields = [f"data {n.data:.4f}", f"grad {float(n.grad):.4f}"]
+        name = getattr(n, "label", "")
+        if name:
+            fields.insert(0, str(name))
+        label = "{ " + " | ".join(_escape(f) for f in fields) + " }"
         lines.append(f'  "{uid}" [label="{label}", shape=record];')
         if n._op:
             lines.append(f'  "{uid}{n._op}" [label="{_escape(n._op)}"];')
@@ -81,3 +85,10 @@ def draw_dot(root: Any, rankdir: str = "LR") -> DotGraph:
         lines.append(f'  "{id(child)}" -> "{id(parent)}{parent._op}";')
     lines.append("}")
     return DotGraph("\n".join(lines) + "\n")
+
+
+def value_svg(root: Any) -> Optional[str]:
+    """root's graph as SVG for Jupyter, or None (the text repr) when Graphviz's `dot` is missing."""
+    if shutil.which("dot") is None:
+        return None
+    return draw_dot(root)._repr_svg_()

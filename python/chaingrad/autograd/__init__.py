@@ -10,7 +10,7 @@ from chaingrad import _core
 from chaingrad.tensor import Tensor
 
 __all__ = ["no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "grad", "backward",
-           "clear_grads", "functional"]
+           "clear_grads", "functional", "Function", "FunctionCtx", "once_differentiable"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -162,3 +162,4 @@ def clear_grads(params: Sequence[Tensor], set_to_none: bool = True) -> None:
 
 
 from chaingrad.autograd import functional  # noqa: E402  (uses grad above)
+from chaingrad.autograd.function import Function, FunctionCtx, once_differentiable  # noqa: E402

@@ -4,17 +4,22 @@ from chaingrad.nn import functional, init, utils
 from chaingrad.nn.layers import (
     ELU,
     GELU,
+    BatchNorm1d,
     BCEWithLogitsLoss,
     CrossEntropyLoss,
     Dropout,
+    Embedding,
     Flatten,
     Hardtanh,
     Identity,
     L1Loss,
+    LayerNorm,
     LeakyReLU,
     Linear,
     LogSigmoid,
     LogSoftmax,
+    ModuleDict,
+    ModuleList,
     MSELoss,
     NLLLoss,
     ReLU,
@@ -24,6 +29,7 @@ from chaingrad.nn.layers import (
     Softmax,
     Softplus,
     Tanh,
+    Unflatten,
 )
 from chaingrad.nn.module import Module
 from chaingrad.nn.parameter import Parameter
@@ -31,4 +37,5 @@ from chaingrad.nn.parameter import Parameter
 __all__ = ["Module", "Parameter", "Linear", "Sequential", "Flatten", "ReLU", "Tanh", "Sigmoid",
            "Softmax", "LogSoftmax", "Dropout", "Identity", "MSELoss", "L1Loss", "CrossEntropyLoss",
            "NLLLoss", "BCEWithLogitsLoss", "GELU", "SiLU", "LeakyReLU", "ELU", "Softplus", "Hardtanh",
-           "LogSigmoid", "functional", "init", "utils"]
+           "LogSigmoid", "Unflatten", "ModuleList", "ModuleDict", "Embedding", "BatchNorm1d", "LayerNorm",
+           "functional", "init", "utils"]

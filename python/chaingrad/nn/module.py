@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Set, Tuple
+from typing import Any, Callable, Dict, Iterator, List, NamedTuple, Optional, Set, Tuple
 
 from chaingrad import autograd
 from chaingrad._types import device, float32, float64
@@ -74,15 +74,43 @@ class Module:
                             "(a Parameter or None is required)")
         self._parameters[name] = param
 
-    def register_buffer(self, name: str, tensor: Optional[Tensor]) -> None:
-        """Adds a tensor that is saved in the state dict but not trained."""
+    def register_buffer(self, name: str, tensor: Optional[Tensor], persistent: bool = True) -> None:
+        """Adds a tensor that is moved with the module but not trained (in the state dict when persistent)."""
+        if tensor is not None and not isinstance(tensor, Tensor):
+            raise TypeError(f"cannot assign '{type(tensor).__name__}' object to buffer '{name}' "
+                            "(chaingrad Tensor or None required)")
         self._buffers[name] = tensor
+        if persistent:
+            self.__dict__.get("_non_persistent_buffers", set()).discard(name)
+        else:  # created only when needed: a checkpoint of an ordinary module carries no such attribute
+            self.__dict__.setdefault("_non_persistent_buffers", set()).add(name)
 
     def add_module(self, name: str, module: Optional["Module"]) -> None:
         """Adds a submodule under name."""
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"{type(module).__name__} is not a Module subclass")
         self._modules[name] = module
+
+    def register_module(self, name: str, module: Optional["Module"]) -> None:
+        """add_module under its other name."""
+        self.add_module(name, module)
+
+    def get_submodule(self, target: str) -> "Module":
+        """The submodule at the dotted path target ('' is this module)."""
+        module = self
+        for part in target.split(".") if target else []:
+            child = module._modules.get(part)
+            if child is None:
+                raise AttributeError(f"{type(module).__name__} has no attribute `{part}`")
+            module = child
+        return module
+
+    def apply(self, fn: Callable[["Module"], Any]) -> "Module":
+        """Calls fn on every submodule (children first) and then on this module; returns self."""
+        for child in self.children():
+            child.apply(fn)
+        fn(self)
+        return self
 
     # --- traversal ---
     def named_modules(self, prefix: str = "") -> Iterator[Tuple[str, "Module"]]:
@@ -227,21 +255,28 @@ class Module:
         return self.to(float64)
 
     # --- state ---
-    def state_dict(self, prefix: str = "") -> "OrderedDict[str, Tensor]":
-        """Every parameter and buffer by dotted name (detached tensors sharing the data)."""
+    def state_dict(self, prefix: str = "", keep_vars: bool = False) -> "OrderedDict[str, Tensor]":
+        """Every parameter and persistent buffer by dotted name, module by module as PyTorch orders
+        them (detached tensors sharing the data, or the tensors themselves with keep_vars)."""
         out: "OrderedDict[str, Tensor]" = OrderedDict()
-        for name, p in self.named_parameters():
-            out[prefix + name] = p.detach()
-        for name, b in self.named_buffers():
-            out[prefix + name] = b.detach()
+        seen: Set[int] = set()  # a parameter shared by two modules is listed once
+        for mod_name, module in self.named_modules():
+            base = prefix + (f"{mod_name}." if mod_name else "")
+            for name, p in module._parameters.items():
+                if p is not None and id(p) not in seen:
+                    seen.add(id(p))
+                    out[base + name] = p if keep_vars else p.detach()
+            skipped = module.__dict__.get("_non_persistent_buffers", ())
+            for name, b in module._buffers.items():
+                if b is not None and name not in skipped:
+                    out[base + name] = b if keep_vars else b.detach()
         return out
 
     def load_state_dict(self, state_dict: Dict[str, Tensor], strict: bool = True) -> _IncompatibleKeys:
         """Copies tensors into the parameters and buffers of the same names (shapes must match)."""
         if not isinstance(state_dict, dict):
             raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict).__name__}.")
-        own: Dict[str, Tensor] = dict(self.named_parameters())
-        own.update(dict(self.named_buffers()))
+        own: Dict[str, Tensor] = dict(self.state_dict(keep_vars=True))
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
         errors = []

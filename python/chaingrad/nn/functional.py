@@ -9,9 +9,10 @@ from typing import Optional
 
 from chaingrad import _core
 from chaingrad._types import int64
-from chaingrad.functional import arange, flatten, log_softmax, rand, softmax, stack
+from chaingrad.functional import arange, flatten, log_softmax, softmax, stack
 from chaingrad.nn import _ops as _table_ops
 from chaingrad.nn._ops import *  # noqa: F401,F403  the op table's activations (relu, gelu, silu, ...)
+from chaingrad.random import _generator
 from chaingrad.tensor import Tensor
 
 __all__ = ["linear", "softmax", "log_softmax", "dropout", "flatten",
@@ -52,8 +53,9 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
         return input
     if p == 1.0:
         return input * 0.0
-    keep = (rand(*input.shape, device=input.device) >= p).to(input.dtype)
-    return input * keep * (1.0 / (1.0 - p))
+    # the mask as PyTorch draws it (bernoulli(1 - p) in input's memory order, scaled by 1/(1-p)),
+    # so the same seed drops the same elements
+    return input * _core.dropout_noise(input, float(p), _generator(None))
 
 
 _REDUCTIONS = {"none": 0, "mean": 1, "sum": 2}

@@ -30,8 +30,8 @@ namespace chaingrad {
 //   float with PyTorch's vectorised log, sin and cos (tensor/vector_math.h). Every other tensor
 //   draws one double normal per element, Box-Muller on two double uniforms whose second value is
 //   cached in the generator for the next draw;
-// - integers in [low, high) are a draw modulo the range: a 32-bit draw when the range fits in
-//   32 bits, else a 64-bit one;
+// - integers in [low, high) are a draw modulo the range: a 32-bit draw when the range is below
+//   2^28 (PyTorch's threshold, found by bisection), else a 64-bit one;
 // - element-wise samplers visit a tensor's elements in memory order (a transposed tensor by its
 //   storage), as PyTorch's CPU kernels do.
 // CUDA tensors are filled on the host and copied: the stream then equals the CPU one.
@@ -343,7 +343,7 @@ void random_from_to_(const TensorPtr& t, std::int64_t low, std::int64_t high, Ge
     const std::uint64_t range = static_cast<std::uint64_t>(high) - static_cast<std::uint64_t>(low);
     std::lock_guard<std::mutex> lock(gen.mutex());
     auto draw = [&]() -> std::int64_t {
-      const std::uint64_t r = range >= (std::uint64_t{1} << 32) ? gen.random64() % range : gen.random32() % range;
+      const std::uint64_t r = range >= (std::uint64_t{1} << 28) ? gen.random64() % range : gen.random32() % range;
       return static_cast<std::int64_t>(static_cast<std::uint64_t>(low) + r);
     };
     char* base = x->data();

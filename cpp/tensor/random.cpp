@@ -27,7 +27,8 @@ namespace chaingrad {
 //   filled with uniforms, then each block of 16 becomes 16 normals by Box-Muller pairing element
 //   j with j + 8 (u1 = 1 - x[j], u2 = x[j + 8]); when the size is not a multiple of 16 the last
 //   16 elements are refilled with fresh uniforms and transformed again. float32 blocks compute in
-//   float with PyTorch's vectorised log, sin and cos (tensor/vector_math.h). Every other tensor
+//   float with the log, sin and cos PyTorch's vectorised sampler uses (tensor/vector_math.h);
+//   float64 blocks in double with the C library's. Every other tensor
 //   draws one double normal per element, Box-Muller on two double uniforms whose second value is
 //   cached in the generator for the next draw;
 // - integers in [low, high) are a draw modulo the range: a 32-bit draw when the range is below
@@ -267,8 +268,10 @@ void normal_block(float* x, float mean, float std) {
     const float u1 = 1.0f - x[j], u2 = x[j + 8];
     const float radius = std::sqrt(-2.0f * vmath::logf(u1));
     const float theta = static_cast<float>(2.0 * M_PI) * u2;
-    x[j] = std::fma(radius * vmath::cosf(theta), std, mean);
-    x[j + 8] = std::fma(radius * vmath::sinf(theta), std, mean);
+    float sin_theta, cos_theta;
+    vmath::sincosf(theta, sin_theta, cos_theta);
+    x[j] = std::fma(radius * cos_theta, std, mean);
+    x[j + 8] = std::fma(radius * sin_theta, std, mean);
   }
 }
 

@@ -254,6 +254,46 @@ def test_dropout_mask_equals_torch(p):
             assert _same(t, c), (tdt, shape, "transposed")
 
 
+def test_dropout_in_place_and_gradient():
+    torch = _torch()
+    torch.manual_seed(3)
+    cg.manual_seed(3)
+    t = torch.ones(6, 5)
+    c = cg.ones(6, 5)
+    assert torch.nn.functional.dropout(t, 0.4, inplace=True) is t
+    assert cF.dropout(c, 0.4, inplace=True) is c
+    assert _same(t, c)
+    x = cg.ones(4, 6, dtype=cg.float64, requires_grad=True)
+    cg.manual_seed(5)
+    y = cF.dropout(x, 0.25)
+    y.sum().backward()
+    assert _same(x.grad, y.detach())  # the gradient is the mask itself
+
+
+def test_random_without_bounds_and_randint_keywords_equal_torch():
+    torch = _torch()
+    for tdt, cdt in _dtypes() + [(torch.int64, cg.int64)]:
+        g, h = _pair(0)
+        assert _same(torch.empty(50, dtype=tdt).random_(generator=g), cg.empty(50, dtype=cdt).random_(generator=h))
+        assert _same(torch.empty(9, dtype=tdt).random_(7, generator=g), cg.empty(9, dtype=cdt).random_(7, generator=h))
+    g, h = _pair(1)
+    assert _same(torch.randint(high=10, size=(3,), generator=g), cg.randint(high=10, size=(3,), generator=h))
+    assert _same(
+        torch.randint(low=2, high=10, size=(3,), generator=g), cg.randint(low=2, high=10, size=(3,), generator=h)
+    )
+    for fn in ["rand_like", "randn_like"]:
+        g, h = _pair(2)
+        t = getattr(torch, fn)(torch.empty(4, 5, dtype=torch.float64), generator=g)
+        c = getattr(cg, fn)(cg.empty(4, 5, dtype=cg.float64), generator=h)
+        assert _same(t, c), fn
+    g, h = _pair(2)
+    assert _same(
+        torch.randint_like(torch.empty(3, 4), 3, 9, generator=g), cg.randint_like(cg.empty(3, 4), 3, 9, generator=h)
+    )
+    g, h = _pair(4)
+    assert _same(torch.normal(0.5, 2.0, (40,), generator=g), cg.normal(0.5, 2.0, (40,), generator=h))
+
+
 @pytest.mark.parametrize("inp,out", [(3, 1), (27, 200), (10, 10), (1, 5), (100, 4)])
 def test_linear_default_init_equals_torch(inp, out):
     torch = _torch()

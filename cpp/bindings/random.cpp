@@ -102,11 +102,11 @@ void bind_random(py::module_& m) {
       py::arg("t"), py::arg("mean"), py::arg("std"), py::arg("generator"), "Fills with N(mean, std^2).");
   m.def(
       "random_",
-      [](py::handle t, std::int64_t low, std::int64_t high, Generator& gen) {
-        fill_in_place(t, "random_", [&](const TensorPtr& x) { random_from_to_(x, low, high, gen); });
+      [](py::handle t, std::int64_t low, std::uint64_t range, Generator& gen) {
+        fill_in_place(t, "random_", [&](const TensorPtr& x) { random_from_to_(x, low, range, gen); });
       },
-      py::arg("t"), py::arg("low"), py::arg("high"), py::arg("generator"),
-      "Fills with integers uniform in [low, high).");
+      py::arg("t"), py::arg("low"), py::arg("range"), py::arg("generator"),
+      "Fills with integers uniform in [low, low + range).");
   m.def(
       "exponential_",
       [](py::handle t, double lambd, Generator& gen) {

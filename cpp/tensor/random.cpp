@@ -337,13 +337,9 @@ void normal_(const TensorPtr& t, double mean, double std, Generator& gen) {
   });
 }
 
-void random_from_to_(const TensorPtr& t, std::int64_t low, std::int64_t high, Generator& gen) {
-  if (high <= low) {
-    throw std::runtime_error("random_ expects 'from' to be less than 'to', but got from=" + std::to_string(low) +
-                             " >= to=" + std::to_string(high));
-  }
+void random_from_to_(const TensorPtr& t, std::int64_t low, std::uint64_t range, Generator& gen) {
+  if (range == 0) throw std::runtime_error("random_ expects a non-empty range [from, to)");
   on_host(t, [&](const TensorPtr& x) {
-    const std::uint64_t range = static_cast<std::uint64_t>(high) - static_cast<std::uint64_t>(low);
     std::lock_guard<std::mutex> lock(gen.mutex());
     auto draw = [&]() -> std::int64_t {
       const std::uint64_t r = range >= (std::uint64_t{1} << 28) ? gen.random64() % range : gen.random32() % range;
@@ -429,8 +425,12 @@ TensorPtr random_tensor(const Shape& shape, DType dtype, bool normal, const Devi
 
 TensorPtr randint(std::int64_t low, std::int64_t high, const Shape& shape, DType dtype, const Device& device,
                   Generator& gen) {
+  if (high <= low) {
+    throw std::runtime_error("random_ expects 'from' to be less than 'to', but got from=" + std::to_string(low) +
+                             " >= to=" + std::to_string(high));
+  }
   TensorPtr out = empty(shape, dtype, device);
-  random_from_to_(out, low, high, gen);
+  random_from_to_(out, low, static_cast<std::uint64_t>(high) - static_cast<std::uint64_t>(low), gen);
   return out;
 }
 

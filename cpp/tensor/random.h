@@ -71,8 +71,8 @@ class Generator {
 void uniform_(const TensorPtr& t, double from, double to, Generator& gen);
 /// N(mean, std^2) in a floating tensor.
 void normal_(const TensorPtr& t, double mean, double std, Generator& gen);
-/// Integers uniform in [low, high) (any dtype).
-void random_from_to_(const TensorPtr& t, std::int64_t low, std::int64_t high, Generator& gen);
+/// Integers uniform in [low, low + range) (any dtype; range up to 2^64 - 1, so the whole int64 span fits).
+void random_from_to_(const TensorPtr& t, std::int64_t low, std::uint64_t range, Generator& gen);
 /// Exponential samples of rate lambd in a floating tensor.
 void exponential_(const TensorPtr& t, double lambd, Generator& gen);
 /// 1 with probability p, else 0.

@@ -233,13 +233,17 @@ def rand(*size: Any, generator: Optional[Generator] = None, dtype: Optional[dtyp
     return _random_factory(_core.rand, size, dtype, device, generator, requires_grad)
 
 
-def randint(low: int, high: Any = None, size: Any = None, *, generator: Optional[Generator] = None,
+def randint(low: Any = None, high: Any = None, size: Any = None, *, generator: Optional[Generator] = None,
             dtype: Optional[dtype] = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """Random integers in [low, high): randint(high, size) or randint(low, high, size)."""
-    if size is None:  # randint(high, size)
+    if size is None and low is not None:  # randint(high, size)
         if high is None:
             raise TypeError("randint() missing required argument 'size'")
         low, high, size = 0, low, high
+    if size is None or high is None:
+        raise TypeError("randint() needs high and size: randint(high, size) or randint(low, high, size)")
+    if low is None:
+        low = 0
     if isinstance(size, numbers.Integral):
         raise TypeError(f"randint(): size must be a tuple of ints, not int ({size})")
     for name, v in (("low", low), ("high", high)):

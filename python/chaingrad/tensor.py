@@ -487,12 +487,17 @@ class Tensor(TensorOps, _core.TensorBase):
         return self
 
     def random_(self, from_: int = 0, to: Optional[int] = None, *, generator: Any = None) -> "Tensor":
-        """Fills with integers uniform in [from_, to) (random_(to) starts at 0); returns self."""
+        """Fills with integers uniform in [from_, to): random_(to) starts at 0, random_() spans
+        every integer the dtype holds exactly (as PyTorch); returns self."""
         if to is None:
-            if from_ == 0:
-                raise TypeError("random_(): chaingrad needs an upper bound: random_(to) or random_(from, to)")
-            from_, to = 0, from_
-        _core.random_(self, int(from_), int(to), _generator(generator))
+            if from_ == 0:  # random_(): [0, 2^mantissa] for floats, [0, 2^63) for int64
+                to = {float32: 2**24 + 1, float64: 2**53 + 1, int64: 2**63, bool_: 2}[self.dtype]
+            else:
+                from_, to = 0, from_
+        from_, to = int(from_), int(to)
+        if from_ >= to:
+            raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={from_} >= to={to}")
+        _core.random_(self, from_, to - from_, _generator(generator))
         return self
 
     def exponential_(self, lambd: float = 1.0, *, generator: Any = None) -> "Tensor":

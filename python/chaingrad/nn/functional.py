@@ -45,17 +45,18 @@ def linear(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None) -> Tens
     return _core.linear(input, weight, bias)
 
 
-def dropout(input: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
+def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
     """Zeroes each element with probability p and scales the rest by 1/(1-p) (identity in eval)."""
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
     if not training or p == 0.0:
         return input
     if p == 1.0:
-        return input * 0.0
+        return input.mul_(0.0) if inplace else input * 0.0
     # the mask as PyTorch draws it (bernoulli(1 - p) in input's memory order, scaled by 1/(1-p)),
     # so the same seed drops the same elements
-    return input * _core.dropout_noise(input, float(p), _generator(None))
+    noise = _core.dropout_noise(input, float(p), _generator(None))
+    return input.mul_(noise) if inplace else input * noise
 
 
 _REDUCTIONS = {"none": 0, "mean": 1, "sum": 2}

@@ -16,7 +16,7 @@ from chaingrad import _core
 from chaingrad._ops import *  # noqa: F401,F403  the op table's functions (exp, log1p, atan2, ...)
 from chaingrad._ops import cos, exp, log, maximum, minimum, relu, sigmoid, sin, sqrt, square, tanh  # named in __all__
 from chaingrad._types import _BY_NUMPY, _device_spec, _numpy_data, bool_, dtype, float32, int64
-from chaingrad.random import Generator, _generator, manual_seed
+from chaingrad.random import Generator, _bernoulli, _generator, _multinomial, manual_seed
 from chaingrad.tensor import Tensor, _scalar_like, _shape_args
 
 __all__ = [
@@ -273,20 +273,13 @@ def randperm(n: int, *, generator: Optional[Generator] = None, dtype: Optional[d
 def multinomial(input: Tensor, num_samples: int, replacement: builtins.bool = False, *,
                 generator: Optional[Generator] = None) -> Tensor:
     """num_samples category indices per row of input (1-D or 2-D non-negative weights)."""
-    if isinstance(num_samples, builtins.bool) or not isinstance(num_samples, numbers.Integral):
-        raise TypeError(f"multinomial(): num_samples must be an int, got {type(num_samples).__name__}")
-    return _core.multinomial(input, int(num_samples), builtins.bool(replacement), _generator(generator))
+    return _multinomial(input, num_samples, replacement, generator)
 
 
 def bernoulli(input: Tensor, p: Optional[builtins.float] = None, *,
               generator: Optional[Generator] = None) -> Tensor:
     """1 with probability input[i] (or p), else 0, in input's dtype."""
-    out = empty_like(input)
-    if p is None:
-        _core.bernoulli_tensor_(out, input, _generator(generator))
-    else:
-        _core.bernoulli_(out, builtins.float(p), _generator(generator))
-    return out
+    return _bernoulli(input, p, generator)
 
 
 def normal(mean: builtins.float, std: builtins.float = 1.0, size: Any = None, *,

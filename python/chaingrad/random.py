@@ -6,11 +6,13 @@ generator] in cpp/tensor/random.cpp), so the lecture notebooks print PyTorch's n
 
 from __future__ import annotations
 
+import numbers
 from typing import Any, Optional
 
 import numpy as np
 
 from chaingrad import _core
+from chaingrad._types import _device_spec, device, int64
 
 __all__ = ["Generator", "default_generator", "manual_seed", "seed", "initial_seed", "get_rng_state", "set_rng_state"]
 
@@ -21,16 +23,12 @@ _SEED_MIN, _SEED_MAX = -0x8000_0000_0000_0000, 0xFFFF_FFFF_FFFF_FFFF
 def _state_dtype() -> Any:
     """The dtype of a state tensor: PyTorch's is uint8; until chaingrad has uint8 this is int64
     (one byte per element), the one place to switch."""
-    from chaingrad._types import int64
-
     return int64
 
 
 def _state_tensor(state: bytes) -> Any:
     """The 1-D tensor of a state's bytes."""
-    from chaingrad.functional import tensor
-
-    return tensor(np.frombuffer(state, dtype=np.uint8).astype(np.int64), dtype=_state_dtype())
+    return _core.from_numpy(np.frombuffer(state, dtype=np.uint8).astype(_state_dtype().numpy), "always")
 
 
 def _state_bytes(state: Any) -> bytes:
@@ -69,10 +67,8 @@ class Generator(_core.GeneratorBase):
         super().__init__()
 
     @property
-    def device(self) -> Any:
+    def device(self) -> device:
         """The generator's device: cpu."""
-        from chaingrad._types import device
-
         return device("cpu")
 
     def manual_seed(self, seed: int) -> "Generator":
@@ -112,6 +108,23 @@ def _generator(generator: Optional[Generator]) -> Generator:
     if not isinstance(generator, _core.GeneratorBase):
         raise TypeError(f"generator must be a chaingrad.Generator, got {type(generator).__name__}")
     return generator
+
+
+def _multinomial(input: Any, num_samples: int, replacement: bool, generator: Optional[Generator]) -> Any:
+    """torch.multinomial and Tensor.multinomial."""
+    if isinstance(num_samples, bool) or not isinstance(num_samples, numbers.Integral):
+        raise TypeError(f"multinomial(): num_samples must be an int, got {type(num_samples).__name__}")
+    return _core.multinomial(input, int(num_samples), bool(replacement), _generator(generator))
+
+
+def _bernoulli(input: Any, p: Optional[float], generator: Optional[Generator]) -> Any:
+    """torch.bernoulli and Tensor.bernoulli: 1 with probability input[i] (or p), else 0."""
+    out = _core.empty(list(input.shape), input.dtype, _device_spec(input.device))
+    if p is None:
+        _core.bernoulli_tensor_(out, input, _generator(generator))
+    else:
+        _core.bernoulli_(out, float(p), _generator(generator))
+    return out
 
 
 def manual_seed(seed: int) -> Generator:

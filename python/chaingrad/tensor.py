@@ -27,7 +27,7 @@ from chaingrad._types import (
     float64,
     int64,
 )
-from chaingrad.random import _generator
+from chaingrad.random import _bernoulli, _generator, _multinomial
 
 __all__ = ["dtype", "Size", "Tensor", "float32", "float64", "int64", "bool_", "device"]
 
@@ -515,15 +515,11 @@ class Tensor(TensorOps, _core.TensorBase):
 
     def bernoulli(self, p: Optional[float] = None, *, generator: Any = None) -> "Tensor":
         """1 with probability self[i] (or p), else 0."""
-        from chaingrad.functional import bernoulli
-
-        return bernoulli(self, p, generator=generator)
+        return _bernoulli(self, p, generator)
 
     def multinomial(self, num_samples: int, replacement: builtins.bool = False, *, generator: Any = None) -> "Tensor":
         """num_samples category indices per row of self's weights."""
-        from chaingrad.functional import multinomial
-
-        return multinomial(self, num_samples, replacement, generator=generator)
+        return _multinomial(self, num_samples, replacement, generator)
 
     def clamp_(self, min: Optional[float] = None, max: Optional[float] = None) -> "Tensor":
         """clamp in place; returns self."""

@@ -94,7 +94,8 @@ class Generator(_core.GeneratorBase):
         return self
 
     def __repr__(self) -> str:
-        return "<chaingrad.Generator object>"
+        # torch's repr with chaingrad for torch (a notebook cell ending in manual_seed() prints it)
+        return f"<chaingrad._C.Generator object at {id(self):#x}>"
 
 
 default_generator = Generator()

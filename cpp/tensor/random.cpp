@@ -72,7 +72,10 @@ void Generator::twist() {
     const std::uint32_t y = (u & 0x80000000u) | (v & 0x7FFFFFFFu);
     return (y >> 1) ^ ((v & 1u) ? 0x9908B0DFu : 0u);
   };
-  for (int i = 0; i < kN; ++i) state_[i] = state_[(i + kM) % kN] ^ mix(state_[i], state_[(i + 1) % kN]);
+  int i = 0;  // three runs, so no index needs a modulo
+  for (; i < kN - kM; ++i) state_[i] = state_[i + kM] ^ mix(state_[i], state_[i + 1]);
+  for (; i < kN - 1; ++i) state_[i] = state_[i + kM - kN] ^ mix(state_[i], state_[i + 1]);
+  state_[kN - 1] = state_[kM - 1] ^ mix(state_[kN - 1], state_[0]);
   left_ = kN;
   next_ = 0;
 }
@@ -201,6 +204,11 @@ void for_each_offset2(const Shape& shape, const Shape& a, const Shape& b, F&& f)
 // Calls f(offset) for each element of a tensor of this shape and strides, in memory order.
 template <class F>
 void for_each_offset(const Shape& shape, const Shape& strides, F&& f) {
+  if (is_contiguous_layout(shape, strides)) {  // the common case, without the index bookkeeping
+    const std::int64_t n = shape_numel(shape);
+    for (std::int64_t i = 0; i < n; ++i) f(i);
+    return;
+  }
   for_each_offset2(shape, strides, strides, [&](std::int64_t o, std::int64_t) { f(o); });
 }
 

@@ -426,6 +426,10 @@ def test_bad_inputs_raise_clear_errors():
         cg.randint(5, 5, (2,), generator=g)
     with pytest.raises(RuntimeError, match="less than 'to'"):
         cg.randint(7, 3, (2,))
+    with pytest.raises(RuntimeError, match="int64 values"):
+        cg.randint(0, 2**63, (2,))
+    with pytest.raises(RuntimeError, match="finite range"):
+        cg.empty(3).uniform_(-math.inf, 0.0)
     with pytest.raises(TypeError, match="generator must be a chaingrad.Generator"):
         cg.randn(3, generator=object())
     with pytest.raises(TypeError, match="manual_seed expected an int"):

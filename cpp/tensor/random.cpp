@@ -309,6 +309,10 @@ void uniform_(const TensorPtr& t, double from, double to, Generator& gen) {
     throw std::runtime_error("uniform_ expects to return a [from, to) range, but found from=" + std::to_string(from) +
                              " > to=" + std::to_string(to));
   }
+  if (!std::isfinite(to - from)) {
+    throw std::runtime_error("uniform_ expects a finite range [from, to), but found from=" + std::to_string(from) +
+                             ", to=" + std::to_string(to));
+  }
   on_host(t, [&](const TensorPtr& x) {
     std::lock_guard<std::mutex> lock(gen.mutex());
     if (x->dtype() == DType::Float32) {

@@ -250,6 +250,8 @@ def randint(low: Any = None, high: Any = None, size: Any = None, *, generator: O
         if isinstance(v, builtins.bool) or not isinstance(v, numbers.Integral):
             if not (isinstance(v, builtins.float) and v.is_integer()):
                 raise TypeError(f"randint(): {name} must be an int, got {v!r}")
+    if not (-(2**63) <= int(low) and int(high) <= 2**63 - 1):
+        raise RuntimeError(f"randint(): low and high must be int64 values, got low={int(low)}, high={int(high)}")
     if int(low) >= int(high):
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={int(low)} >= to={int(high)}")
     out = _core.randint(int(low), int(high), _shape_args(tuple(size)), dtype or int64, _device_spec(device),

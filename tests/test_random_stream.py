@@ -374,6 +374,15 @@ def test_state_round_trip():
     assert _same(y, cg.rand(4))
 
 
+def test_fork_rng_restores_the_default_stream():
+    cg.manual_seed(21)
+    with cg.random.fork_rng():
+        cg.randn(100)
+    after = cg.rand(5)
+    cg.manual_seed(21)
+    assert _same(after, cg.rand(5))
+
+
 def test_seed_is_fresh_and_reported():
     g = cg.Generator()
     s = g.seed()

@@ -6,15 +6,25 @@ generator] in cpp/tensor/random.cpp), so the lecture notebooks print PyTorch's n
 
 from __future__ import annotations
 
+import contextlib
 import numbers
-from typing import Any, Optional
+from typing import Any, Iterator, Optional
 
 import numpy as np
 
 from chaingrad import _core
 from chaingrad._types import _device_spec, device, int64
 
-__all__ = ["Generator", "default_generator", "manual_seed", "seed", "initial_seed", "get_rng_state", "set_rng_state"]
+__all__ = [
+    "Generator",
+    "default_generator",
+    "manual_seed",
+    "seed",
+    "initial_seed",
+    "get_rng_state",
+    "set_rng_state",
+    "fork_rng",
+]
 
 _STATE_BYTES = 5056  # a CPU generator's state (PyTorch's layout)
 _SEED_MIN, _SEED_MAX = -0x8000_0000_0000_0000, 0xFFFF_FFFF_FFFF_FFFF
@@ -154,3 +164,17 @@ def get_rng_state() -> Any:
 def set_rng_state(new_state: Any) -> None:
     """Restores the default generator's state."""
     default_generator.set_state(new_state)
+
+
+@contextlib.contextmanager
+def fork_rng(devices: Any = None, enabled: bool = True, **kwargs: Any) -> Iterator[None]:
+    """Restores the default generator's state on exit (the block's draws leave no trace). devices and
+    torch's other keywords name CUDA generators, whose state is not forked."""
+    if not enabled:
+        yield
+        return
+    state = get_rng_state()
+    try:
+        yield
+    finally:
+        set_rng_state(state)

@@ -13,6 +13,8 @@ from chaingrad._types import Size, bool_, device, dtype, float32, float64, int64
 from chaingrad.tensor import Tensor
 from chaingrad import autograd, backends, cuda, nn, optim, utils
 from chaingrad.serialization import load, save
+from chaingrad import random
+from chaingrad.random import Generator, default_generator, get_rng_state, initial_seed, seed, set_rng_state
 from chaingrad import _ops
 from chaingrad import viz as _viz
 from chaingrad._ops import *  # noqa: F401,F403  the op table's functions (exp, log1p, atan2, ...)
@@ -22,6 +24,7 @@ from chaingrad.functional import (
     from_dlpack, from_numpy, full, full_like, get_default_dtype, is_tensor, linspace, log,
     log_softmax, manual_seed, matmul, max, maximum, mean, min, minimum, mm, norm, numel, ones,
     ones_like, permute, pow, rand, rand_like, randint, randn, randn_like, relu, reshape, sigmoid,
+    bernoulli, multinomial, normal, randint_like, randperm,
     sin, cos, softmax, sqrt, square, squeeze, stack, sum, tanh, tensor, transpose, unsqueeze, var,
     where,
     zeros, zeros_like,
@@ -53,4 +56,6 @@ __all__ = [
     "sigmoid", "sin", "cos", "softmax", "sqrt", "square", "squeeze", "stack", "sum", "tanh",
     "tensor", "transpose", "unsqueeze", "var", "where", "zeros", "zeros_like", "__version__",
 ]
+__all__ += ["random", "Generator", "default_generator", "seed", "initial_seed", "get_rng_state", "set_rng_state",
+            "bernoulli", "multinomial", "normal", "randint_like", "randperm"]
 __all__ += [name for name in _ops.__all__ if name not in __all__]

@@ -27,6 +27,7 @@ from chaingrad._types import (
     float64,
     int64,
 )
+from chaingrad.random import _bernoulli, _generator, _multinomial
 
 __all__ = ["dtype", "Size", "Tensor", "float32", "float64", "int64", "bool_", "device"]
 
@@ -476,6 +477,52 @@ class Tensor(TensorOps, _core.TensorBase):
         """Copies src (broadcast, converted) into self; returns self."""
         _core.copy_(self, src)
         return self
+
+    # --- random fills (PyTorch's CPU stream for the generator's seed) ---------------------------
+    def normal_(self, mean: float = 0.0, std: float = 1.0, *, generator: Any = None) -> "Tensor":
+        """Fills with samples of N(mean, std^2); returns self."""
+        _core.normal_(self, float(mean), float(std), _generator(generator))
+        return self
+
+    def uniform_(self, from_: float = 0.0, to: float = 1.0, *, generator: Any = None) -> "Tensor":
+        """Fills with samples of U(from_, to); returns self."""
+        _core.uniform_(self, float(from_), float(to), _generator(generator))
+        return self
+
+    def random_(self, from_: int = 0, to: Optional[int] = None, *, generator: Any = None) -> "Tensor":
+        """Fills with integers uniform in [from_, to): random_(to) starts at 0, random_() spans
+        every integer the dtype holds exactly (as PyTorch); returns self."""
+        if to is None:
+            if from_ == 0:  # random_(): [0, 2^mantissa] for floats, [0, 2^63) for int64
+                to = {float32: 2**24 + 1, float64: 2**53 + 1, int64: 2**63, bool_: 2}[self.dtype]
+            else:
+                from_, to = 0, from_
+        from_, to = int(from_), int(to)
+        if from_ >= to:
+            raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={from_} >= to={to}")
+        _core.random_(self, from_, to - from_, _generator(generator))
+        return self
+
+    def exponential_(self, lambd: float = 1.0, *, generator: Any = None) -> "Tensor":
+        """Fills with samples of the exponential distribution of rate lambd; returns self."""
+        _core.exponential_(self, float(lambd), _generator(generator))
+        return self
+
+    def bernoulli_(self, p: Any = 0.5, *, generator: Any = None) -> "Tensor":
+        """Fills with 1 (probability p, a number or a tensor of probabilities) or 0; returns self."""
+        if isinstance(p, _core.TensorBase):
+            _core.bernoulli_tensor_(self, p, _generator(generator))
+        else:
+            _core.bernoulli_(self, float(p), _generator(generator))
+        return self
+
+    def bernoulli(self, p: Optional[float] = None, *, generator: Any = None) -> "Tensor":
+        """1 with probability self[i] (or p), else 0."""
+        return _bernoulli(self, p, generator)
+
+    def multinomial(self, num_samples: int, replacement: builtins.bool = False, *, generator: Any = None) -> "Tensor":
+        """num_samples category indices per row of self's weights."""
+        return _multinomial(self, num_samples, replacement, generator)
 
     def clamp_(self, min: Optional[float] = None, max: Optional[float] = None) -> "Tensor":
         """clamp in place; returns self."""

@@ -9,7 +9,9 @@ notes' programs.
 import os as _os
 
 from chaingrad._core import Value, get_num_threads, set_num_threads
-from chaingrad._types import Size, bool_, device, dtype, float32, float64, int64
+from chaingrad._types import (
+    Size, bfloat16, bool_, device, dtype, finfo, float16, float32, float64, iinfo, int8, int16, int32, int64, uint8,
+)
 from chaingrad.tensor import Tensor
 from chaingrad import autograd, backends, cuda, nn, optim
 from chaingrad.serialization import load, save
@@ -35,11 +37,15 @@ float = float32
 double = float64
 long = int64
 bool = bool_
+int = int32
+short = int16
+half = float16
 
 __version__ = "0.1.0"
 __all__ = [
     "Value", "Tensor", "get_num_threads", "set_num_threads", "Size", "dtype", "device", "float32",
-    "float64", "int64", "bool_", "float", "double", "long", "bool", "autograd", "backends", "cuda",
+    "float64", "int64", "bool_", "float", "double", "long", "bool", "float16", "bfloat16", "int32", "int16", "int8",
+    "uint8", "int", "short", "half", "finfo", "iinfo", "autograd", "backends", "cuda",
     "nn", "optim", "save", "load", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
     "abs", "amax", "amin", "arange", "argmax", "argmin", "as_tensor", "cat", "clamp", "concat",
     "empty", "empty_like", "exp", "flatten", "from_dlpack", "from_numpy", "full", "full_like",

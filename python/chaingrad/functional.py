@@ -15,7 +15,7 @@ import numpy as np
 from chaingrad import _core
 from chaingrad._ops import *  # noqa: F401,F403  the op table's functions (exp, log1p, atan2, ...)
 from chaingrad._ops import cos, exp, log, maximum, minimum, relu, sigmoid, sin, sqrt, square, tanh  # named in __all__
-from chaingrad._types import _BY_NUMPY, _device_spec, _numpy_data, bool_, dtype, float32, int64
+from chaingrad._types import _BY_NUMPY, _device_spec, _needs_cast, _numpy_data, bool_, dtype, float32, int64
 from chaingrad.tensor import Tensor, _scalar_like, _shape_args
 
 __all__ = [
@@ -43,7 +43,10 @@ def tensor(data: Any, dtype: Optional[dtype] = None, device: Any = None,
     if isinstance(data, Tensor):  # a copy made on the device, not through the host
         out = data.detach().to(device=data.device if device is None else device, dtype=dtype, copy=True)
     else:
-        out = _core.to_device(_core.from_numpy(_numpy_data(data, dtype), "always"), _device_spec(device))
+        out = _core.from_numpy(_numpy_data(data, dtype), "always")
+        if _needs_cast(dtype):
+            out = _core.to_dtype(out, dtype, False)
+        out = _core.to_device(out, _device_spec(device))
     if requires_grad:
         out.requires_grad = True
     return out

@@ -57,9 +57,9 @@ void copy_into(const TensorPtr& dst, const TensorPtr& src_in) {
   if (src->is_cuda()) src = to_device(src, dst->device());
   const Shape src_strides = broadcast_strides(*src, dst->shape());
   GilRelease unlocked(dst->numel() >= kParallelGrain);
-  dispatch(dst->dtype(), [&](auto out_tag) {
+  dispatch_storage(dst->dtype(), [&](auto out_tag) {
     using Out = decltype(out_tag);
-    dispatch(src->dtype(), [&](auto in_tag) {
+    dispatch_storage(src->dtype(), [&](auto in_tag) {
       using In = decltype(in_tag);
       Out* out = dst->data_as<Out>();
       const In* in = src->data_as<In>();
@@ -107,12 +107,42 @@ TensorPtr as_shape(const TensorPtr& t, const Shape& shape) {
   return make_view(c, shape, contiguous_strides(shape), c->offset());
 }
 
-void fill(const TensorPtr& dst, double value) {
-  if (dst->dtype() == DType::Int64 && !(value >= -0x1p63 && value < 0x1p63)) {
-    throw std::runtime_error("value " + std::to_string(value) + " cannot be converted to type int64 without overflow");
+namespace {
+
+/// Refuses a fill value that an integer dtype cannot hold, as PyTorch (which lets a negative
+/// whole number wrap into uint8).
+void check_fill_value(DType dtype, double value) {
+  double lo = 0, hi = 0;
+  switch (dtype) {
+    case DType::Int64:
+      lo = -0x1p63, hi = 0x1p63;  // hi excluded below: 2^63 itself does not fit
+      break;
+    case DType::Int32:
+      lo = -0x1p31, hi = 0x1p31 - 1;
+      break;
+    case DType::Int16:
+      lo = -32768, hi = 32767;
+      break;
+    case DType::Int8:
+      lo = -128, hi = 127;
+      break;
+    case DType::UInt8:
+      lo = value == std::floor(value) ? -255 : 0, hi = 255;
+      break;
+    default:
+      return;
   }
+  if (value >= lo && (dtype == DType::Int64 ? value < hi : value <= hi)) return;
+  throw std::runtime_error("value " + std::to_string(value) + " cannot be converted to type " + dtype_name(dtype) +
+                           " without overflow");
+}
+
+}  // namespace
+
+void fill(const TensorPtr& dst, double value) {
+  check_fill_value(dst->dtype(), value);
   if (dst->is_cuda()) return cuda::fill(*dst, value);
-  dispatch(dst->dtype(), [&](auto tag) {
+  dispatch_storage(dst->dtype(), [&](auto tag) {
     using T = decltype(tag);
     const T v = convert_value<T>(value);
     T* out = dst->data_as<T>();
@@ -134,9 +164,9 @@ double item(const TensorPtr& t) {
     throw std::runtime_error("a Tensor with " + std::to_string(t->numel()) + " elements cannot be converted to Scalar");
   }
   const TensorPtr host = to_device(t, Device{});
-  return dispatch(t->dtype(), [&](auto tag) {
+  return dispatch_storage(t->dtype(), [&](auto tag) {
     using T = decltype(tag);
-    return static_cast<double>(*host->data_as<T>());
+    return convert_value<double, T>(*host->data_as<T>());
   });
 }
 
@@ -207,6 +237,7 @@ DType unary_result_dtype(UnaryOp op, DType in) {
 
 TensorPtr unary(UnaryOp op, const TensorPtr& t, OpParams params) {
   const DType dtype = unary_result_dtype(op, t->dtype());
+  if (is_storage_only(dtype)) return cast(unary(op, cast(t, compute_dtype(dtype)), params), dtype);
   const TensorPtr in = cast(t, dtype);
   TensorPtr out = empty(in->shape(), dtype, in->device());
   if (out->is_cuda()) {
@@ -309,6 +340,18 @@ void run_binary(BinaryOp op, const TensorPtr& out, const TensorPtr& a, const Ten
 }  // namespace
 
 TensorPtr binary(BinaryOp op, const TensorPtr& a, const TensorPtr& b, DType dtype) {
+  if (is_storage_only(dtype)) {
+    // The operands first take dtype (a number wraps into int8, rounds to float16), then the op
+    // runs in the compute type and its result narrows back. PyTorch reads the 0-d operand of
+    // float16 arithmetic (h * 0.1, 0.1 + h) in float32 unrounded, as the second operand of a
+    // subtraction or division and as either operand of the commutative + and *.
+    const bool arith = op == BinaryOp::Add || op == BinaryOp::Sub || op == BinaryOp::Mul || op == BinaryOp::Div;
+    const bool commutes = op == BinaryOp::Add || op == BinaryOp::Mul;
+    const bool raw_b = is_floating(dtype) && arith && b->ndim() == 0;
+    const bool raw_a = is_floating(dtype) && commutes && a->ndim() == 0 && b->ndim() > 0;
+    const TensorPtr wide = binary(op, raw_a ? a : cast(a, dtype), raw_b ? b : cast(b, dtype), compute_dtype(dtype));
+    return is_comparison(op) ? wide : cast(wide, dtype);
+  }
   const Shape shape = broadcast_shapes(a->shape(), b->shape(), binary_op_name(op));
   const Device device = common_device(binary_op_name(op), {a.get(), b.get()});
   TensorPtr out = empty(shape, is_comparison(op) ? DType::Bool : dtype, device);
@@ -317,6 +360,13 @@ TensorPtr binary(BinaryOp op, const TensorPtr& a, const TensorPtr& b, DType dtyp
 }
 
 void binary_into(BinaryOp op, const TensorPtr& out, const TensorPtr& a, const TensorPtr& b, DType dtype) {
+  if (is_storage_only(dtype)) {
+    if (out->dtype() != (is_comparison(op) ? DType::Bool : dtype)) {
+      throw std::logic_error(std::string(binary_op_name(op)) + ": output dtype does not fit the operands");
+    }
+    copy_into(out, binary(op, a, b, dtype));
+    return;
+  }
   const Device device = common_device(binary_op_name(op), {out.get(), a.get(), b.get()});
   if (broadcast_shapes(a->shape(), b->shape(), binary_op_name(op)) != out->shape() || !out->is_contiguous() ||
       out->dtype() != (is_comparison(op) ? DType::Bool : dtype) || out->device() != device) {
@@ -330,6 +380,10 @@ TensorPtr relu_backward(const TensorPtr& g, const TensorPtr& y) {
   if (g->shape() != y->shape() || g->dtype() != y->dtype() || g->device() != y->device()) {
     throw std::logic_error("relu_backward: the gradient " + shape_str(g->shape()) + " does not match the output " +
                            shape_str(y->shape()));
+  }
+  if (is_storage_only(g->dtype())) {
+    const DType wide = compute_dtype(g->dtype());
+    return cast(relu_backward(cast(g, wide), cast(y, wide)), g->dtype());
   }
   if (!g->is_contiguous() || !y->is_contiguous()) return relu_backward(contiguous(g), contiguous(y));
   TensorPtr out = empty(g->shape(), g->dtype(), g->device());
@@ -391,6 +445,9 @@ void flat_where(T* z, const bool* c, bool c_flat, const T* x, bool x_flat, const
 }  // namespace
 
 TensorPtr where(const TensorPtr& cond, const TensorPtr& a, const TensorPtr& b, DType dtype) {
+  if (is_storage_only(dtype)) {  // a selection: exact in the compute type
+    return cast(where(cond, cast(a, dtype), cast(b, dtype), compute_dtype(dtype)), dtype);
+  }
   const Shape shape = broadcast_shapes(cond->shape(), broadcast_shapes(a->shape(), b->shape(), "where"), "where");
   const Device device = common_device("where", {cond.get(), a.get(), b.get()});
   const TensorPtr c = cast(cond, DType::Bool);
@@ -430,6 +487,13 @@ TensorPtr where(const TensorPtr& cond, const TensorPtr& a, const TensorPtr& b, D
 
 TensorPtr clamp(const TensorPtr& t, const double* lo, const double* hi) {
   if (t->dtype() == DType::Bool) throw std::runtime_error("clamp is not supported for bool tensors");
+  if (is_storage_only(t->dtype())) {
+    // the bounds take t's dtype first (rounded, or wrapped), as the elements compare in it
+    const DType wide = compute_dtype(t->dtype());
+    const double lo_v = lo ? item(cast(scalar_tensor(*lo, t->dtype()), wide)) : 0.0;
+    const double hi_v = hi ? item(cast(scalar_tensor(*hi, t->dtype()), wide)) : 0.0;
+    return cast(clamp(cast(t, wide), lo ? &lo_v : nullptr, hi ? &hi_v : nullptr), t->dtype());
+  }
   TensorPtr out = empty(t->shape(), t->dtype(), t->device());
   if (out->is_cuda()) {
     cuda::clamp(*out, cuda_operand(t, out->shape()), lo, hi);

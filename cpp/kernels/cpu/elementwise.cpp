@@ -39,6 +39,43 @@ Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
   return out;
 }
 
+namespace {
+
+// Note [cast routes]
+// A loop per (destination, source) pair of the ten dtypes would be 100 loops, most of them never
+// hot. Loops exist between a dtype and itself, between the compute types, between each storage type and its compute
+// type, and from float32/float64 into int32/int16/int8 (whose out-of-range results PyTorch takes through int32); every
+// other conversion goes through the compute type of its storage side, which gives the same values (int8 -> float16 is
+// int8 -> float32 -> float16, as in PyTorch).
+template <class T>
+inline constexpr bool is_compute_type_v =
+    std::is_same_v<T, bool> || std::is_same_v<T, std::int64_t> || std::is_same_v<T, float> || std::is_same_v<T, double>;
+template <class T>
+inline constexpr bool is_narrow_int_v = std::is_same_v<T, std::int32_t> || std::is_same_v<T, std::int16_t> ||
+                                        std::is_same_v<T, std::int8_t> || std::is_same_v<T, std::uint8_t>;
+template <class A, class B>
+inline constexpr bool is_storage_pair_v =
+    (is_narrow_int_v<A> && std::is_same_v<B, std::int64_t>) || (is_half_like_v<A> && std::is_same_v<B, float>);
+template <class Out, class In>
+inline constexpr bool has_cast_loop_v =
+    std::is_same_v<Out, In> || (is_compute_type_v<Out> && is_compute_type_v<In>) || is_storage_pair_v<Out, In> ||
+    is_storage_pair_v<In, Out> ||
+    (std::is_floating_point_v<In> && is_narrow_int_v<Out> && !std::is_same_v<Out, std::uint8_t>);
+
+/// The dtype a conversion from src to dst goes through first: dst itself where a loop converts
+/// directly (see Note [cast routes]).
+DType cast_route(DType dst, DType src) {
+  if (dst == src || compute_dtype(dst) == src || compute_dtype(src) == dst) return dst;
+  if (is_storage_only(dst)) {
+    const bool narrow_signed = dst == DType::Int32 || dst == DType::Int16 || dst == DType::Int8;
+    if (narrow_signed && (src == DType::Float32 || src == DType::Float64)) return dst;
+    return narrow_signed && is_floating(src) ? DType::Float32 : compute_dtype(dst);
+  }
+  return is_storage_only(src) ? compute_dtype(src) : dst;
+}
+
+}  // namespace
+
 void copy_into(const TensorPtr& dst, const TensorPtr& src_in) {
   // Source and destination in one storage (x[1:] = x[:-1]) could overlap: read a copy instead.
   TensorPtr src = src_in->storage() == dst->storage() && src_in.get() != dst.get()
@@ -55,33 +92,43 @@ void copy_into(const TensorPtr& dst, const TensorPtr& src_in) {
     return;
   }
   if (src->is_cuda()) src = to_device(src, dst->device());
+  const DType via = cast_route(dst->dtype(), src->dtype());
+  if (via != dst->dtype()) {  // not a pair with a loop of its own: convert in two steps
+    copy_into(dst, cast(src, via));
+    return;
+  }
   const Shape src_strides = broadcast_strides(*src, dst->shape());
   GilRelease unlocked(dst->numel() >= kParallelGrain);
   dispatch_storage(dst->dtype(), [&](auto out_tag) {
     using Out = decltype(out_tag);
     dispatch_storage(src->dtype(), [&](auto in_tag) {
       using In = decltype(in_tag);
-      Out* out = dst->data_as<Out>();
-      const In* in = src->data_as<In>();
-      if (dst->is_contiguous() && is_flat(*src, dst->shape())) {
-        parallel_for(dst->numel(), [&](std::int64_t b, std::int64_t e) {
-          for (std::int64_t i = b; i < e; ++i) out[i] = convert_value<Out, In>(in[i]);
-        });
-        return;
-      }
-      const MergedDims<2> dims(dst->shape(), {dst->strides().data(), src_strides.data()});
-      for_each_run<2>(dims.shape, dims.stride_ptrs(), [&](const auto& off, const auto& step, std::int64_t n) {
-        Out* o = out + off[0];
-        const In* i = in + off[1];
-        if (step[1] == 0) {  // a broadcast source: a fill
-          const Out v = convert_value<Out, In>(*i);
-          for (std::int64_t j = 0; j < n; ++j) o[j * step[0]] = v;
+      if constexpr (!has_cast_loop_v<Out, In>) {
+        throw std::logic_error("copy: no conversion loop from " + std::string(dtype_name(src->dtype())) + " to " +
+                               dtype_name(dst->dtype()));
+      } else {
+        Out* out = dst->data_as<Out>();
+        const In* in = src->data_as<In>();
+        if (dst->is_contiguous() && is_flat(*src, dst->shape())) {
+          parallel_for(dst->numel(), [&](std::int64_t b, std::int64_t e) {
+            for (std::int64_t i = b; i < e; ++i) out[i] = convert_value<Out, In>(in[i]);
+          });
           return;
         }
-        for (std::int64_t j = 0; j < n; ++j) {
-          o[j * step[0]] = convert_value<Out, In>(i[j * step[1]]);
-        }
-      });
+        const MergedDims<2> dims(dst->shape(), {dst->strides().data(), src_strides.data()});
+        for_each_run<2>(dims.shape, dims.stride_ptrs(), [&](const auto& off, const auto& step, std::int64_t n) {
+          Out* o = out + off[0];
+          const In* i = in + off[1];
+          if (step[1] == 0) {  // a broadcast source: a fill
+            const Out v = convert_value<Out, In>(*i);
+            for (std::int64_t j = 0; j < n; ++j) o[j * step[0]] = v;
+            return;
+          }
+          for (std::int64_t j = 0; j < n; ++j) {
+            o[j * step[0]] = convert_value<Out, In>(i[j * step[1]]);
+          }
+        });
+      }
     });
   });
 }
@@ -339,17 +386,29 @@ void run_binary(BinaryOp op, const TensorPtr& out, const TensorPtr& a, const Ten
 
 }  // namespace
 
+namespace {
+
+/// binary() for a storage dtype, before the narrowing: the result in the compute type (bool for
+/// comparisons). The operands first take dtype (a number wraps into int8, rounds to float16), then
+/// the op runs in the compute type. PyTorch reads the 0-d operand of float16 arithmetic (h * 0.1,
+/// 0.1 + h) in float32 unrounded: the second operand of a subtraction or division, either
+/// operand of the commutative + and *. For the integers' ring ops the wrap commutes with the op, so
+/// an operand is only widened.
+TensorPtr storage_binary_wide(BinaryOp op, const TensorPtr& a, const TensorPtr& b, DType dtype) {
+  const bool ring = op == BinaryOp::Add || op == BinaryOp::Sub || op == BinaryOp::Mul;
+  const bool arith = ring || op == BinaryOp::Div;
+  const bool commutes = op == BinaryOp::Add || op == BinaryOp::Mul;
+  const bool floating = is_floating(dtype);
+  const bool raw_b = floating ? arith && b->ndim() == 0 : ring && !is_floating(b->dtype());
+  const bool raw_a = floating ? commutes && a->ndim() == 0 && b->ndim() > 0 : ring && !is_floating(a->dtype());
+  return binary(op, raw_a ? a : cast(a, dtype), raw_b ? b : cast(b, dtype), compute_dtype(dtype));
+}
+
+}  // namespace
+
 TensorPtr binary(BinaryOp op, const TensorPtr& a, const TensorPtr& b, DType dtype) {
   if (is_storage_only(dtype)) {
-    // The operands first take dtype (a number wraps into int8, rounds to float16), then the op
-    // runs in the compute type and its result narrows back. PyTorch reads the 0-d operand of
-    // float16 arithmetic (h * 0.1, 0.1 + h) in float32 unrounded, as the second operand of a
-    // subtraction or division and as either operand of the commutative + and *.
-    const bool arith = op == BinaryOp::Add || op == BinaryOp::Sub || op == BinaryOp::Mul || op == BinaryOp::Div;
-    const bool commutes = op == BinaryOp::Add || op == BinaryOp::Mul;
-    const bool raw_b = is_floating(dtype) && arith && b->ndim() == 0;
-    const bool raw_a = is_floating(dtype) && commutes && a->ndim() == 0 && b->ndim() > 0;
-    const TensorPtr wide = binary(op, raw_a ? a : cast(a, dtype), raw_b ? b : cast(b, dtype), compute_dtype(dtype));
+    const TensorPtr wide = storage_binary_wide(op, a, b, dtype);
     return is_comparison(op) ? wide : cast(wide, dtype);
   }
   const Shape shape = broadcast_shapes(a->shape(), b->shape(), binary_op_name(op));
@@ -364,7 +423,7 @@ void binary_into(BinaryOp op, const TensorPtr& out, const TensorPtr& a, const Te
     if (out->dtype() != (is_comparison(op) ? DType::Bool : dtype)) {
       throw std::logic_error(std::string(binary_op_name(op)) + ": output dtype does not fit the operands");
     }
-    copy_into(out, binary(op, a, b, dtype));
+    copy_into(out, storage_binary_wide(op, a, b, dtype));  // narrows as it copies
     return;
   }
   const Device device = common_device(binary_op_name(op), {out.get(), a.get(), b.get()});

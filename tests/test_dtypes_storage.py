@@ -87,8 +87,14 @@ def _random_floats(n=200_000, seed=0):
     float16's rounding boundaries and its largest values, and ordinary ones."""
     rng = np.random.default_rng(seed)
     bits = rng.integers(0, 2**32, n, dtype=np.uint64).astype(np.uint32).view(np.float32)
-    halves = rng.integers(0, 2**16, n, dtype=np.uint64).astype(np.uint16).view(np.float16).astype(np.float32)
-    ties = np.nextafter(halves, np.float32(np.inf)) / 2 + halves / 2  # near the midpoints
+    h16 = rng.integers(0, 2**16, n, dtype=np.uint64).astype(np.uint16).view(np.float16)
+    h16 = h16[np.isfinite(h16) & (np.abs(h16) < np.float16(65504))]
+    halves = h16.astype(np.float32)
+    # the midpoints between neighbouring halves (exact in float32), and one float32 ulp either side
+    ties = ((h16.astype(np.float64) + np.nextafter(h16, np.float16(np.inf)).astype(np.float64)) / 2).astype(np.float32)
+    ties = np.concatenate([ties, np.nextafter(ties, np.float32(np.inf)), np.nextafter(ties, np.float32(-np.inf))])
+    # bfloat16's midpoints: the low 16 bits exactly half its last place
+    bf_ties = ((rng.integers(0, 2**32, n, dtype=np.uint64).astype(np.uint32) & 0xFFFF0000) | 0x8000).view(np.float32)
     special = np.array(
         [
             0.0,
@@ -113,7 +119,7 @@ def _random_floats(n=200_000, seed=0):
         ],
         np.float32,
     )
-    return np.concatenate([bits, halves, ties.astype(np.float32), rng.normal(0, 10, n).astype(np.float32), special])
+    return np.concatenate([bits, halves, ties, bf_ties, rng.normal(0, 10, n).astype(np.float32), special])
 
 
 @pytest.mark.parametrize("name", NEW_FLOATS)

@@ -73,6 +73,28 @@ def test_promotion_with_python_scalars_matches_torch(torch, a, scalar, zero_dim)
     assert str((scalar * x).dtype).split(".")[-1] == str(expected).split(".")[-1]
 
 
+@pytest.mark.parametrize("a", ALL)
+def test_promote_types_result_type_and_can_cast_match_torch(torch, a):
+    for b in ALL:
+        ta, tb, ca, cb = _tdt(torch, a), _tdt(torch, b), _cdt(a), _cdt(b)
+        assert cg.promote_types(ca, cb).name == str(torch.promote_types(ta, tb)).split(".")[-1]
+        assert cg.can_cast(ca, cb) == torch.can_cast(ta, tb)
+        for x_shape, y_shape in (((2,), ()), ((), (2,)), ((), ()), ((2,), (2,))):
+            theirs = torch.result_type(torch.ones(x_shape, dtype=ta), torch.ones(y_shape, dtype=tb))
+            ours = cg.result_type(cg.ones(x_shape, dtype=ca), cg.ones(y_shape, dtype=cb))
+            assert ours.name == str(theirs).split(".")[-1]
+    for scalar in (True, 3, 2.5):
+        for shape in ((), (2,)):
+            theirs = torch.result_type(torch.ones(shape, dtype=_tdt(torch, a)), scalar)
+            assert cg.result_type(cg.ones(shape, dtype=_cdt(a)), scalar).name == str(theirs).split(".")[-1]
+            theirs = torch.result_type(scalar, torch.ones(shape, dtype=_tdt(torch, a)))
+            assert cg.result_type(scalar, cg.ones(shape, dtype=_cdt(a))).name == str(theirs).split(".")[-1]
+    with pytest.raises(TypeError):
+        cg.result_type("a", cg.ones(2))
+    with pytest.raises(TypeError):
+        cg.promote_types(cg.int32, "float")
+
+
 def test_true_division_of_integers_is_float32():
     x = cg.tensor([1, 2], dtype=cg.int32)
     assert (x / 2).dtype is cg.float32

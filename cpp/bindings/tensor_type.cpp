@@ -750,6 +750,20 @@ void add_tensor_type(py::module_& m) {
   m.add_object("GradFn", py::reinterpret_steal<py::object>(gf));
 
   m.def(
+      "result_type",
+      [](py::handle a, py::handle b) {
+        Operand x, y;
+        if (!read_operand(a.ptr(), x) || !read_operand(b.ptr(), y)) {
+          throw py::type_error("result_type() expects tensors or numbers");
+        }
+        if (x.rank == 0 && y.rank == 0) throw py::type_error("result_type() needs a tensor among its arguments");
+        return dtype_object(result_type(x, y));
+      },
+      "The dtype a binary op between a and b (tensors or numbers) computes in, as torch.result_type.");
+  m.def(
+      "promote_types", [](py::handle a, py::handle b) { return dtype_object(promote(dtype_from(a), dtype_from(b))); },
+      "The dtype two tensor dtypes promote to, as torch.promote_types.");
+  m.def(
       "_register_python_types",
       [](py::handle tensor, py::handle size, const py::sequence& dtypes) {
         if (py::len(dtypes) != static_cast<std::size_t>(kNumDTypes)) {

@@ -20,11 +20,11 @@ from chaingrad._ops import *  # noqa: F401,F403  the op table's functions (exp, 
 from chaingrad.autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from chaingrad.functional import (
     abs, amax, amin, arange, argmax, argmin, as_tensor, cat, clamp, concat, empty, empty_like, exp, flatten,
-    from_dlpack, from_numpy, full, full_like, get_default_dtype, is_tensor, linspace, log,
+    can_cast, from_dlpack, from_numpy, full, full_like, get_default_dtype, is_tensor, linspace, log,
     log_softmax, manual_seed, matmul, max, maximum, mean, min, minimum, mm, norm, numel, ones,
     ones_like, permute, pow, rand, rand_like, randint, randn, randn_like, relu, reshape, sigmoid,
     sin, cos, softmax, sqrt, square, squeeze, stack, sum, tanh, tensor, transpose, unsqueeze, var,
-    where,
+    where, promote_types, result_type,
     zeros, zeros_like,
 )
 
@@ -54,5 +54,6 @@ __all__ = [
     "permute", "pow", "rand", "rand_like", "randint", "randn", "randn_like", "relu", "reshape",
     "sigmoid", "sin", "cos", "softmax", "sqrt", "square", "squeeze", "stack", "sum", "tanh",
     "tensor", "transpose", "unsqueeze", "var", "where", "zeros", "zeros_like", "__version__",
+    "promote_types", "result_type", "can_cast",
 ]
 __all__ += [name for name in _ops.__all__ if name not in __all__]

@@ -15,7 +15,7 @@ import numpy as np
 from chaingrad import _core
 from chaingrad._ops import *  # noqa: F401,F403  the op table's functions (exp, log1p, atan2, ...)
 from chaingrad._ops import cos, exp, log, maximum, minimum, relu, sigmoid, sin, sqrt, square, tanh  # named in __all__
-from chaingrad._types import _BY_NUMPY, _device_spec, _needs_cast, _numpy_data, bool_, dtype, float32, int64
+from chaingrad._types import _BY_NUMPY, _KIND, _device_spec, _needs_cast, _numpy_data, bool_, dtype, float32, int64
 from chaingrad.tensor import Tensor, _scalar_like, _shape_args
 
 __all__ = [
@@ -25,7 +25,7 @@ __all__ = [
     "cat", "concat", "stack", "where", "maximum", "minimum", "matmul", "mm", "sum", "mean", "max",
     "min", "argmax", "argmin", "abs", "exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "relu", "clamp",
     "norm", "var", "softmax", "log_softmax", "pow", "square", "flatten", "reshape", "unsqueeze",
-    "squeeze", "permute", "transpose", "get_default_dtype",
+    "squeeze", "permute", "transpose", "get_default_dtype", "promote_types", "result_type", "can_cast",
 ]
 
 Shape = Union[int, Sequence[int]]
@@ -34,6 +34,23 @@ Shape = Union[int, Sequence[int]]
 def get_default_dtype() -> dtype:
     """The dtype of floating tensors made from Python floats: float32."""
     return float32
+
+
+def promote_types(type1: dtype, type2: dtype) -> dtype:
+    """The dtype tensors of type1 and type2 promote to in a binary op (torch.promote_types)."""
+    return _core.promote_types(type1, type2)
+
+
+def result_type(tensor1: Any, tensor2: Any) -> dtype:
+    """The dtype a binary op between tensor1 and tensor2 (a tensor and a tensor or number) gives:
+    PyTorch's rule, where 0-d tensors and numbers decide only when of a higher category."""
+    return _core.result_type(tensor1, tensor2)
+
+
+def can_cast(from_: dtype, to: dtype) -> bool:
+    """Whether PyTorch's casting rule lets an op write a from_ result into a to tensor: never to a
+    lower category (floating to integer, integer to bool)."""
+    return _KIND[from_] <= _KIND[to]
 
 
 def tensor(data: Any, dtype: Optional[dtype] = None, device: Any = None,

@@ -351,6 +351,17 @@ def test_save_and_load_round_trip(name):
         assert loaded[key].tolist() == state[key].tolist()
 
 
+@pytest.mark.parametrize("name", NEW_INTS + NEW_FLOATS)
+def test_pickle_deepcopy_and_as_tensor_keep_the_dtype(name):
+    import copy
+
+    t = cg.tensor([1.5, -2.0, 3.0]).to(_cdt(name))
+    for again in (pickle.loads(pickle.dumps(t)), copy.deepcopy(t)):
+        assert again.dtype is _cdt(name) and again.tolist() == t.tolist()
+    array = np.array([1.0, 2.0], dtype=np.float32)
+    assert cg.as_tensor(array, dtype=_cdt(name)).dtype is _cdt(name)
+
+
 def test_a_pickle_blob_still_is_no_tensor():
     buffer = io.BytesIO()
     cg.save({"t": cg.tensor([1, 2], dtype=cg.uint8)}, buffer)

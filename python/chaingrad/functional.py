@@ -73,8 +73,8 @@ def as_tensor(data: Any, dtype: Optional[dtype] = None, device: Any = None) -> T
     """data as a tensor, sharing memory when it already is one (or a matching ndarray on the CPU)."""
     if isinstance(data, Tensor):
         return data.to(device=device, dtype=dtype)
-    if isinstance(data, np.ndarray) and (dtype is None or data.dtype == dtype.numpy) \
-            and data.dtype in _BY_NUMPY and _device_spec(device) == "cpu":
+    if isinstance(data, np.ndarray) and data.dtype in _BY_NUMPY and (dtype is None or _BY_NUMPY[data.dtype] is dtype) \
+            and _device_spec(device) == "cpu":
         return _core.from_numpy(data, "if_needed")
     return tensor(data, dtype=dtype, device=device)
 

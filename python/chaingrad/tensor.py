@@ -610,7 +610,11 @@ class Tensor(TensorOps, _core.TensorBase):
         return _core.pow(_scalar_like(base, self), self)
 
     def __reduce_ex__(self, protocol: Any) -> Any:
-        return (_rebuild_tensor, (_core.to_numpy(self.cpu()).copy(), self.requires_grad, _core.device(self)))
+        host = self.cpu()
+        if host.dtype is bfloat16:  # numpy has no bfloat16: its bits travel as int16
+            bits = _core.to_numpy(_core.reinterpret_dtype(host, int16)).copy()
+            return (_rebuild_tensor, (bits, self.requires_grad, _core.device(self), "bfloat16"))
+        return (_rebuild_tensor, (_core.to_numpy(host).copy(), self.requires_grad, _core.device(self)))
 
 
 def _to_arguments(args: Tuple[Any, ...], kwargs: Dict[str, Any]) -> Tuple[Any, Optional[dtype]]:
@@ -627,10 +631,14 @@ def _to_arguments(args: Tuple[Any, ...], kwargs: Dict[str, Any]) -> Tuple[Any, O
     return where, target
 
 
-def _rebuild_tensor(array: np.ndarray, requires_grad: bool, device: str = "cpu") -> Tensor:
+def _rebuild_tensor(array: np.ndarray, requires_grad: bool, device: str = "cpu",
+                    bits_of: Optional[str] = None) -> Tensor:
     """Unpickles or deep-copies a tensor onto its device (pickles come only from
-    chaingrad.load(..., weights_only=False))."""
-    t = _core.to_device(_core.from_numpy(array, "always"), device)
+    chaingrad.load(..., weights_only=False)); bits_of="bfloat16" reads int16 data as bfloat16's bits."""
+    t = _core.from_numpy(array, "always")
+    if bits_of == "bfloat16" and t.dtype is int16:
+        t = _core.reinterpret_dtype(t, bfloat16)
+    t = _core.to_device(t, device)
     if requires_grad:
         t.requires_grad = True
     return t

@@ -336,6 +336,9 @@ NOT_OPS = {
     # metadata (tests/test_tensor_api.py)
     "size", "dim", "nelement", "element_size", "stride", "storage_offset", "is_contiguous", "shape", "ndim",
     "dtype", "device", "is_cuda",
+    # conversions to the storage dtypes and dtype queries (tests/test_dtypes_storage.py)
+    "int", "short", "char", "byte", "half", "bfloat16", "is_floating_point", "promote_types", "result_type",
+    "can_cast",
 }
 
 

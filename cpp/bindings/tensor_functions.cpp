@@ -117,6 +117,18 @@ void bind_tensors(py::module_& m) {
       },
       "A view of the tensor's storage, checked to stay inside it (no gradient).");
   m.def(
+      "reinterpret_dtype",
+      [](py::handle t, py::handle dtype) {
+        const TensorPtr& x = arg(t);
+        const DType d = dtype_from(dtype);
+        if (itemsize(d) != itemsize(x->dtype())) {
+          throw std::runtime_error(std::string("reinterpret_dtype: ") + dtype_name(x->dtype()) + " and " +
+                                   dtype_name(d) + " differ in size");
+        }
+        return wrap(make_ref<TensorImpl>(x->storage(), d, x->shape(), x->strides(), x->offset()));
+      },
+      "The same memory read as another dtype of the same size (no gradient).");
+  m.def(
       "to_dlpack", [](py::handle t, bool versioned, bool copied) { return to_dlpack(arg(t), versioned, copied); },
       py::arg("t"), py::arg("versioned") = false, py::arg("copied") = false,
       "A DLPack capsule over the tensor's memory (DLPack 1.0 'dltensor_versioned' when versioned).");

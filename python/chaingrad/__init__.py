@@ -9,7 +9,9 @@ notes' programs.
 import os as _os
 
 from chaingrad._core import Value, get_num_threads, set_num_threads
-from chaingrad._types import Size, bool_, device, dtype, float32, float64, int64
+from chaingrad._types import (
+    Size, bfloat16, bool_, device, dtype, finfo, float16, float32, float64, iinfo, int8, int16, int32, int64, uint8,
+)
 from chaingrad.tensor import Tensor
 from chaingrad import autograd, backends, cuda, nn, optim, utils
 from chaingrad.serialization import load, save
@@ -21,12 +23,12 @@ from chaingrad._ops import *  # noqa: F401,F403  the op table's functions (exp, 
 from chaingrad.autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from chaingrad.functional import (
     abs, amax, amin, arange, argmax, argmin, as_tensor, cat, clamp, concat, empty, empty_like, exp, flatten,
-    from_dlpack, from_numpy, full, full_like, get_default_dtype, is_tensor, linspace, log,
+    can_cast, from_dlpack, from_numpy, full, full_like, get_default_dtype, is_tensor, linspace, log,
     log_softmax, manual_seed, matmul, max, maximum, mean, min, minimum, mm, norm, numel, ones,
     ones_like, permute, pow, rand, rand_like, randint, randn, randn_like, relu, reshape, sigmoid,
     bernoulli, multinomial, normal, randint_like, randperm,
     sin, cos, softmax, sqrt, square, squeeze, stack, sum, tanh, tensor, transpose, unsqueeze, var,
-    where,
+    where, promote_types, result_type,
     zeros, zeros_like,
 )
 
@@ -42,11 +44,15 @@ float = float32
 double = float64
 long = int64
 bool = bool_
+int = int32
+short = int16
+half = float16
 
 __version__ = "0.1.0"
 __all__ = [
     "Value", "Tensor", "get_num_threads", "set_num_threads", "Size", "dtype", "device", "float32",
-    "float64", "int64", "bool_", "float", "double", "long", "bool", "autograd", "backends", "cuda",
+    "float64", "int64", "bool_", "float", "double", "long", "bool", "float16", "bfloat16", "int32", "int16", "int8",
+    "uint8", "int", "short", "half", "finfo", "iinfo", "autograd", "backends", "cuda",
     "nn", "optim", "utils", "save", "load", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
     "abs", "amax", "amin", "arange", "argmax", "argmin", "as_tensor", "cat", "clamp", "concat",
     "empty", "empty_like", "exp", "flatten", "from_dlpack", "from_numpy", "full", "full_like",
@@ -55,6 +61,7 @@ __all__ = [
     "permute", "pow", "rand", "rand_like", "randint", "randn", "randn_like", "relu", "reshape",
     "sigmoid", "sin", "cos", "softmax", "sqrt", "square", "squeeze", "stack", "sum", "tanh",
     "tensor", "transpose", "unsqueeze", "var", "where", "zeros", "zeros_like", "__version__",
+    "promote_types", "result_type", "can_cast",
 ]
 __all__ += ["random", "Generator", "default_generator", "seed", "initial_seed", "get_rng_state", "set_rng_state",
             "bernoulli", "multinomial", "normal", "randint_like", "randperm"]

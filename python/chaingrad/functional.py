@@ -15,7 +15,7 @@ import numpy as np
 from chaingrad import _core
 from chaingrad._ops import *  # noqa: F401,F403  the op table's functions (exp, log1p, atan2, ...)
 from chaingrad._ops import cos, exp, log, maximum, minimum, relu, sigmoid, sin, sqrt, square, tanh  # named in __all__
-from chaingrad._types import _BY_NUMPY, _device_spec, _numpy_data, bool_, dtype, float32, int64
+from chaingrad._types import _BY_NUMPY, _KIND, _device_spec, _needs_cast, _numpy_data, bool_, dtype, float32, int64
 from chaingrad.random import Generator, _bernoulli, _generator, _multinomial, manual_seed
 from chaingrad.tensor import Tensor, _scalar_like, _shape_args
 
@@ -27,7 +27,7 @@ __all__ = [
     "cat", "concat", "stack", "where", "maximum", "minimum", "matmul", "mm", "sum", "mean", "max",
     "min", "argmax", "argmin", "abs", "exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "relu", "clamp",
     "norm", "var", "softmax", "log_softmax", "pow", "square", "flatten", "reshape", "unsqueeze",
-    "squeeze", "permute", "transpose", "get_default_dtype",
+    "squeeze", "permute", "transpose", "get_default_dtype", "promote_types", "result_type", "can_cast",
 ]
 
 Shape = Union[int, Sequence[int]]
@@ -38,6 +38,23 @@ def get_default_dtype() -> dtype:
     return float32
 
 
+def promote_types(type1: dtype, type2: dtype) -> dtype:
+    """The dtype tensors of type1 and type2 promote to in a binary op (torch.promote_types)."""
+    return _core.promote_types(type1, type2)
+
+
+def result_type(tensor1: Any, tensor2: Any) -> dtype:
+    """The dtype a binary op between tensor1 and tensor2 (a tensor and a tensor or number) gives:
+    PyTorch's rule, where 0-d tensors and numbers decide only when of a higher category."""
+    return _core.result_type(tensor1, tensor2)
+
+
+def can_cast(from_: dtype, to: dtype) -> bool:
+    """Whether PyTorch's casting rule lets an op write a from_ result into a to tensor: never to a
+    lower category (floating to integer, integer to bool)."""
+    return _KIND[from_] <= _KIND[to]
+
+
 def tensor(data: Any, dtype: Optional[dtype] = None, device: Any = None,
            requires_grad: bool = False) -> Tensor:
     """A new tensor holding a copy of data (numbers, nested lists, an ndarray or a tensor), on
@@ -45,7 +62,10 @@ def tensor(data: Any, dtype: Optional[dtype] = None, device: Any = None,
     if isinstance(data, Tensor):  # a copy made on the device, not through the host
         out = data.detach().to(device=data.device if device is None else device, dtype=dtype, copy=True)
     else:
-        out = _core.to_device(_core.from_numpy(_numpy_data(data, dtype), "always"), _device_spec(device))
+        out = _core.from_numpy(_numpy_data(data, dtype), "always")
+        if _needs_cast(dtype):
+            out = _core.to_dtype(out, dtype, False)
+        out = _core.to_device(out, _device_spec(device))
     if requires_grad:
         out.requires_grad = True
     return out
@@ -55,8 +75,8 @@ def as_tensor(data: Any, dtype: Optional[dtype] = None, device: Any = None) -> T
     """data as a tensor, sharing memory when it already is one (or a matching ndarray on the CPU)."""
     if isinstance(data, Tensor):
         return data.to(device=device, dtype=dtype)
-    if isinstance(data, np.ndarray) and (dtype is None or data.dtype == dtype.numpy) \
-            and data.dtype in _BY_NUMPY and _device_spec(device) == "cpu":
+    if isinstance(data, np.ndarray) and data.dtype in _BY_NUMPY and (dtype is None or _BY_NUMPY[data.dtype] is dtype) \
+            and _device_spec(device) == "cpu":
         return _core.from_numpy(data, "if_needed")
     return tensor(data, dtype=dtype, device=device)
 

@@ -13,7 +13,7 @@ from typing import Any, Iterator, Optional
 import numpy as np
 
 from chaingrad import _core
-from chaingrad._types import _device_spec, device, int64
+from chaingrad._types import _device_spec, device, uint8
 
 __all__ = [
     "Generator",
@@ -30,31 +30,22 @@ _STATE_BYTES = 5056  # a CPU generator's state (PyTorch's layout)
 _SEED_MIN, _SEED_MAX = -0x8000_0000_0000_0000, 0xFFFF_FFFF_FFFF_FFFF
 
 
-def _state_dtype() -> Any:
-    """The dtype of a state tensor: PyTorch's is uint8; until chaingrad has uint8 this is int64
-    (one byte per element), the one place to switch."""
-    return int64
-
-
 def _state_tensor(state: bytes) -> Any:
-    """The 1-D tensor of a state's bytes."""
-    return _core.from_numpy(np.frombuffer(state, dtype=np.uint8).astype(_state_dtype().numpy), "always")
+    """The 1-D uint8 tensor of a state's bytes (PyTorch's ByteTensor)."""
+    return _core.from_numpy(np.frombuffer(state, dtype=np.uint8).copy(), "always")
 
 
 def _state_bytes(state: Any) -> bytes:
     """A state tensor's bytes, checked."""
     if not isinstance(state, _core.TensorBase):
         raise TypeError(f"set_state: expected a Tensor of bytes, got {type(state).__name__}")
-    if state.dtype != _state_dtype():
-        raise TypeError(f"set_state: expected a {_state_dtype()} state tensor, got {state.dtype}")
+    if state.dtype != uint8:
+        raise TypeError(f"set_state: expected a {uint8} state tensor, got {state.dtype}")
     if state.ndim != 1 or state.numel() != _STATE_BYTES:
         raise RuntimeError(
             f"set_state: a CPU generator state is a 1-D tensor of {_STATE_BYTES} bytes, got shape {tuple(state.shape)}"
         )
-    values = np.asarray(state.tolist(), dtype=np.int64)
-    if values.min() < 0 or values.max() > 255:
-        raise RuntimeError("set_state: every element of a state must be a byte (0..255)")
-    return values.astype(np.uint8).tobytes()
+    return np.asarray(state.tolist(), dtype=np.uint8).tobytes()
 
 
 def _seed_value(seed: Any) -> int:

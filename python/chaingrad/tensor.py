@@ -15,23 +15,34 @@ from chaingrad import _core
 from chaingrad._ops import TensorOps
 from chaingrad._tensor_str import format_tensor
 from chaingrad._types import (
+    _ENGINE_ORDER,
     _KIND,
     Size,
     _device_of,
     _device_spec,
     _numpy_data,
+    bfloat16,
     bool_,
     device,
     dtype,
+    float16,
     float32,
     float64,
+    int8,
+    int16,
+    int32,
     int64,
+    uint8,
 )
 from chaingrad.random import _bernoulli, _generator, _multinomial
 
 __all__ = ["dtype", "Size", "Tensor", "float32", "float64", "int64", "bool_", "device"]
 
 _KDL_CPU, _KDL_CUDA = 1, 2  # DLPack device types
+
+# PyTorch's legacy tensor type names (Tensor.type())
+_LEGACY_NAMES = {bool_: "Bool", int64: "Long", float32: "Float", float64: "Double", int32: "Int", int16: "Short",
+                 int8: "Char", uint8: "Byte", float16: "Half", bfloat16: "BFloat16"}
 
 _MinMax = namedtuple("_MinMax", ["values", "indices"])
 
@@ -142,7 +153,10 @@ class Tensor(TensorOps, _core.TensorBase):
 
     def tolist(self) -> Any:
         """The data as (nested) Python numbers (copied to the host first for a cuda tensor)."""
-        return _core.to_numpy(self.cpu()).tolist()
+        host = self.cpu()
+        if host.dtype is bfloat16:  # numpy has no bfloat16: float32 holds every value exactly
+            host = host.float()
+        return _core.to_numpy(host).tolist()
 
     def __iter__(self) -> Iterator["Tensor"]:
         if self.ndim == 0:
@@ -186,6 +200,10 @@ class Tensor(TensorOps, _core.TensorBase):
     def element_size(self) -> int:
         """Bytes per element."""
         return self.dtype.itemsize
+
+    def is_floating_point(self) -> builtins.bool:
+        """True for float16, bfloat16, float32 and float64 tensors."""
+        return self.dtype.is_floating_point
 
     @property
     def data(self) -> "Tensor":
@@ -300,9 +318,35 @@ class Tensor(TensorOps, _core.TensorBase):
             return _core.to_dtype(out, target, copy and out is self)
         return self.clone() if copy and out is self else out
 
-    def type(self, dtype_: dtype) -> "Tensor":
-        """to(dtype_)."""
+    def type(self, dtype_: Optional[dtype] = None) -> Union["Tensor", str]:
+        """to(dtype_); without one, the legacy type name ('chaingrad.FloatTensor')."""
+        if dtype_ is None:
+            return f"chaingrad.{_LEGACY_NAMES[self.dtype]}Tensor"
         return self.to(dtype_)
+
+    def int(self) -> "Tensor":
+        """to(int32)."""
+        return self.to(int32)
+
+    def short(self) -> "Tensor":
+        """to(int16)."""
+        return self.to(int16)
+
+    def char(self) -> "Tensor":
+        """to(int8)."""
+        return self.to(int8)
+
+    def byte(self) -> "Tensor":
+        """to(uint8)."""
+        return self.to(uint8)
+
+    def half(self) -> "Tensor":
+        """to(float16)."""
+        return self.to(float16)
+
+    def bfloat16(self) -> "Tensor":
+        """to(bfloat16)."""
+        return self.to(bfloat16)
 
     def float(self) -> "Tensor":
         """to(float32)."""
@@ -616,7 +660,11 @@ class Tensor(TensorOps, _core.TensorBase):
         return _core.pow(_scalar_like(base, self), self)
 
     def __reduce_ex__(self, protocol: Any) -> Any:
-        return (_rebuild_tensor, (_core.to_numpy(self.cpu()).copy(), self.requires_grad, _core.device(self)))
+        host = self.cpu()
+        if host.dtype is bfloat16:  # numpy has no bfloat16: its bits travel as int16
+            bits = _core.to_numpy(_core.reinterpret_dtype(host, int16)).copy()
+            return (_rebuild_tensor, (bits, self.requires_grad, _core.device(self), "bfloat16"))
+        return (_rebuild_tensor, (_core.to_numpy(host).copy(), self.requires_grad, _core.device(self)))
 
 
 def _to_arguments(args: Tuple[Any, ...], kwargs: Dict[str, Any]) -> Tuple[Any, Optional[dtype]]:
@@ -633,10 +681,14 @@ def _to_arguments(args: Tuple[Any, ...], kwargs: Dict[str, Any]) -> Tuple[Any, O
     return where, target
 
 
-def _rebuild_tensor(array: np.ndarray, requires_grad: bool, device: str = "cpu") -> Tensor:
+def _rebuild_tensor(array: np.ndarray, requires_grad: bool, device: str = "cpu",
+                    bits_of: Optional[str] = None) -> Tensor:
     """Unpickles or deep-copies a tensor onto its device (pickles come only from
-    chaingrad.load(..., weights_only=False))."""
-    t = _core.to_device(_core.from_numpy(array, "always"), device)
+    chaingrad.load(..., weights_only=False)); bits_of="bfloat16" reads int16 data as bfloat16's bits."""
+    t = _core.from_numpy(array, "always")
+    if bits_of == "bfloat16" and t.dtype is int16:
+        t = _core.reinterpret_dtype(t, bfloat16)
+    t = _core.to_device(t, device)
     if requires_grad:
         t.requires_grad = True
     return t
@@ -653,4 +705,4 @@ def _scalar_like(value: Any, like: Tensor) -> Tensor:
     return _core.full([], float(value), dt, "cpu")
 
 
-_core._register_python_types(Tensor, Size, bool_, int64, float32, float64)
+_core._register_python_types(Tensor, Size, _ENGINE_ORDER)

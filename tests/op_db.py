@@ -399,6 +399,10 @@ NOT_OPS = {
     "ones_like", "full_like", "empty_like", "rand_like", "randn_like", "arange", "linspace", "randn", "rand",
     "randint", "manual_seed", "get_default_dtype", "is_tensor", "numel", "numpy", "tolist", "item", "cpu",
     "cuda",
+    # random samplers and the generator's state: no gradient, checked against torch's stream in
+    # tests/test_random_stream.py
+    "bernoulli", "bernoulli_", "exponential_", "multinomial", "normal", "normal_", "randint_like", "random_",
+    "randperm", "uniform_", "seed", "initial_seed", "get_rng_state", "set_rng_state",
     # in-place forms of entries above and setters (tests/test_tensor_autograd.py, test_views.py)
     "add_", "sub_", "mul_", "div_", "fill_", "copy_", "clamp_", "zero_", "requires_grad_",
     "__iadd__", "__isub__", "__imul__", "__itruediv__", "__setitem__", "__delitem__",
@@ -417,6 +421,9 @@ NOT_OPS = {
     # metadata (tests/test_tensor_api.py)
     "size", "dim", "nelement", "element_size", "stride", "storage_offset", "is_contiguous", "shape", "ndim",
     "dtype", "device", "is_cuda",
+    # conversions to the storage dtypes and dtype queries (tests/test_dtypes_storage.py)
+    "int", "short", "char", "byte", "half", "bfloat16", "is_floating_point", "promote_types", "result_type",
+    "can_cast",
 }
 
 

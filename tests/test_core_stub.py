@@ -17,7 +17,7 @@ from chaingrad import _core
 PACKAGE = pathlib.Path(__file__).resolve().parents[1] / "python" / "chaingrad"
 STUB = PACKAGE / "_core.pyi"
 # Class attributes every class has, or that pybind11/CPython add on their own: not part of the API.
-IMPLICIT_MEMBERS = {"__new__", "__doc__", "__module__", "__dict__", "__weakref__"}
+IMPLICIT_MEMBERS = {"__new__", "__doc__", "__module__", "__dict__", "__weakref__", "_pybind11_conduit_v1_"}
 
 
 def _stub() -> Dict[str, ast.stmt]:

@@ -126,7 +126,7 @@ def test_truncated_file():
 
 
 @pytest.mark.parametrize("entry,match", [
-    ({"dtype": "F16", "shape": [1], "data_offsets": [0, 2]}, "unsupported dtype"),
+    ({"dtype": "F8_E4M3", "shape": [1], "data_offsets": [0, 2]}, "unsupported dtype"),
     ({"dtype": "F32", "shape": [-1], "data_offsets": [0, 4]}, "corrupt shape"),
     ({"dtype": "F32", "shape": [2], "data_offsets": [0, 4]}, "has 4 bytes for shape"),
     ({"dtype": "F32", "shape": [1], "data_offsets": [4, 0]}, "outside the file"),

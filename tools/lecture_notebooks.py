@@ -117,6 +117,9 @@ def run(directory: Path, backend: str, out: Path, steps: int | None, timeout: in
         # The micrograd lecture draws its weights with Python's unseeded `random`: seed it alike
         # for both backends so that what follows can be compared.
         random.seed(0)
+        # A few cells draw from the global generator without seeding it (torch seeds it from the
+        # OS in every process): seed it alike for both backends too.
+        __import__("torch" if backend == "torch" else "chaingrad").manual_seed(0)
         cells = []
         for i, source in enumerate(_cells(path)):
             start = time.perf_counter()

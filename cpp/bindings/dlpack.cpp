@@ -53,7 +53,7 @@ struct DLManagedTensorVersioned {
 constexpr std::uint64_t kFlagReadOnly = 1, kFlagIsCopied = 2;
 constexpr std::uint32_t kVersionMajor = 1, kVersionMinor = 0;
 constexpr std::int32_t kDLCPU = 1, kDLCUDA = 2;
-constexpr std::uint8_t kDLInt = 0, kDLFloat = 2, kDLBool = 6;
+constexpr std::uint8_t kDLInt = 0, kDLUInt = 1, kDLFloat = 2, kDLBfloat = 4, kDLBool = 6;
 
 /// What an exported capsule keeps alive: the storage, and the shape and strides DLTensor points at.
 struct Export {
@@ -76,6 +76,18 @@ DLDataType dl_dtype(DType dtype) {
       return {kDLFloat, 32, 1};
     case DType::Float64:
       return {kDLFloat, 64, 1};
+    case DType::Int32:
+      return {kDLInt, 32, 1};
+    case DType::Int16:
+      return {kDLInt, 16, 1};
+    case DType::Int8:
+      return {kDLInt, 8, 1};
+    case DType::UInt8:
+      return {kDLUInt, 8, 1};
+    case DType::Float16:
+      return {kDLFloat, 16, 1};
+    case DType::BFloat16:
+      return {kDLBfloat, 16, 1};
   }
   throw std::logic_error("unknown dtype");
 }
@@ -86,10 +98,16 @@ DType from_dl_dtype(const DLDataType& t) {
     if (t.code == kDLFloat && t.bits == 64) return DType::Float64;
     if (t.code == kDLInt && t.bits == 64) return DType::Int64;
     if (t.code == kDLBool && t.bits == 8) return DType::Bool;
+    if (t.code == kDLInt && t.bits == 32) return DType::Int32;
+    if (t.code == kDLInt && t.bits == 16) return DType::Int16;
+    if (t.code == kDLInt && t.bits == 8) return DType::Int8;
+    if (t.code == kDLUInt && t.bits == 8) return DType::UInt8;
+    if (t.code == kDLFloat && t.bits == 16) return DType::Float16;
+    if (t.code == kDLBfloat && t.bits == 16) return DType::BFloat16;
   }
   throw py::type_error("from_dlpack: unsupported DLPack dtype (code " + std::to_string(t.code) + ", " +
                        std::to_string(t.bits) + " bits, " + std::to_string(t.lanes) +
-                       " lanes); chaingrad holds float32, float64, int64 and bool");
+                       " lanes); chaingrad holds float16/32/64, bfloat16, int8/16/32/64, uint8 and bool");
 }
 
 /// A capsule destructor for a capsule nobody consumed: the producer's memory is released.

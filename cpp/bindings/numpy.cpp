@@ -10,16 +10,26 @@
 namespace py = pybind11;
 
 namespace chaingrad {
-namespace {
-
 std::optional<DType> dtype_of_numpy(const py::dtype& dt) {
-  if (dt.is(py::dtype::of<bool>())) return DType::Bool;
-  if (dt.is(py::dtype::of<std::int64_t>()) || (dt.kind() == 'i' && dt.itemsize() == 8)) return DType::Int64;
-  if (dt.kind() == 'f' && dt.itemsize() == 4) return DType::Float32;
-  if (dt.kind() == 'f' && dt.itemsize() == 8) return DType::Float64;
-  if (dt.kind() == 'b') return DType::Bool;
+  const char kind = dt.kind();
+  const auto size = dt.itemsize();
+  if (kind == 'b') return DType::Bool;
+  if (kind == 'i') {
+    if (size == 8) return DType::Int64;
+    if (size == 4) return DType::Int32;
+    if (size == 2) return DType::Int16;
+    if (size == 1) return DType::Int8;
+  }
+  if (kind == 'u' && size == 1) return DType::UInt8;
+  if (kind == 'f') {
+    if (size == 8) return DType::Float64;
+    if (size == 4) return DType::Float32;
+    if (size == 2) return DType::Float16;
+  }
   return std::nullopt;
 }
+
+namespace {
 
 py::dtype numpy_dtype(DType d) {
   switch (d) {
@@ -31,8 +41,20 @@ py::dtype numpy_dtype(DType d) {
       return py::dtype::of<float>();
     case DType::Float64:
       return py::dtype::of<double>();
+    case DType::Int32:
+      return py::dtype::of<std::int32_t>();
+    case DType::Int16:
+      return py::dtype::of<std::int16_t>();
+    case DType::Int8:
+      return py::dtype::of<std::int8_t>();
+    case DType::UInt8:
+      return py::dtype::of<std::uint8_t>();
+    case DType::Float16:
+      return py::dtype("float16");
+    case DType::BFloat16:
+      break;
   }
-  return py::dtype::of<float>();
+  throw py::type_error("Got unsupported ScalarType BFloat16");
 }
 
 }  // namespace
@@ -49,8 +71,9 @@ TensorPtr from_numpy(py::array array, NumpyCopy mode) {
   }
   const auto dtype = dtype_of_numpy(array.dtype());
   if (!dtype) {
-    throw py::type_error("can't convert np.ndarray of type " + py::str(array.dtype()).cast<std::string>() +
-                         ". The only supported types are: float64, float32, int64 and bool.");
+    throw py::type_error(
+        "can't convert np.ndarray of type " + py::str(array.dtype()).cast<std::string>() +
+        ". The only supported types are: float64, float32, float16, int64, int32, int16, int8, uint8, and bool.");
   }
   const std::int64_t size = static_cast<std::int64_t>(itemsize(*dtype));
   // The kernels load whole elements: memory they cannot read that way (an odd byte offset, a field
@@ -96,6 +119,7 @@ py::array to_numpy(const TensorPtr& t) {
     throw py::type_error("can't convert " + t->device().str() +
                          " device type tensor to numpy. Use Tensor.cpu() to copy the tensor to host memory first.");
   }
+  const py::dtype dt = numpy_dtype(t->dtype());  // before the capsule below: bfloat16 throws
   const std::int64_t size = static_cast<std::int64_t>(itemsize(t->dtype()));
   std::vector<py::ssize_t> shape(t->shape().begin(), t->shape().end()), strides;
   std::int64_t nbytes = size;                 // numpy needs every stride and the array's size in bytes to fit
@@ -111,7 +135,7 @@ py::array to_numpy(const TensorPtr& t) {
   // The capsule keeps the storage alive for as long as the array lives.
   auto* keep = new std::shared_ptr<Storage>(t->storage());
   py::capsule base(keep, [](void* p) { delete static_cast<std::shared_ptr<Storage>*>(p); });
-  return py::array(numpy_dtype(t->dtype()), shape, strides, t->data(), base);
+  return py::array(dt, shape, strides, t->data(), base);
 }
 
 }  // namespace chaingrad

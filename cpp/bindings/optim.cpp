@@ -54,6 +54,10 @@ std::vector<TensorPtr> parameters(const py::list& items) {
       throw std::runtime_error("params[" + std::to_string(i) +
                                "]: optimizers update floating point tensors only, got " + dtype_name(t->dtype()));
     }
+    if (is_storage_only(t->dtype())) {  // the fused steps are written for float32 and float64
+      throw std::runtime_error("params[" + std::to_string(i) + "]: the fused optimizer step does not support " +
+                               dtype_name(t->dtype()) + " parameters; keep float32 master weights");
+    }
     if (!t->is_contiguous()) throw std::runtime_error("params[" + std::to_string(i) + "] is not contiguous");
     out.push_back(std::move(t));
   }

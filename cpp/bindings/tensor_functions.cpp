@@ -7,11 +7,11 @@
 #include <cstring>
 #include <mutex>
 #include <optional>
-#include <random>
 #include <string>
 
 #include "bindings/dlpack.h"
 #include "bindings/numpy.h"
+#include "bindings/random.h"
 #include "bindings/tensor_type.h"
 #include "kernels/cpu/parallel.h"
 #include "kernels/cuda/backend.h"
@@ -19,7 +19,6 @@
 #include "tensor/device.h"
 #include "tensor/factories.h"
 #include "tensor/ops.h"
-#include "tensor/random.h"
 
 namespace py = pybind11;
 
@@ -118,6 +117,18 @@ void bind_tensors(py::module_& m) {
       },
       "A view of the tensor's storage, checked to stay inside it (no gradient).");
   m.def(
+      "reinterpret_dtype",
+      [](py::handle t, py::handle dtype) {
+        const TensorPtr& x = arg(t);
+        const DType d = dtype_from(dtype);
+        if (itemsize(d) != itemsize(x->dtype())) {
+          throw std::runtime_error(std::string("reinterpret_dtype: ") + dtype_name(x->dtype()) + " and " +
+                                   dtype_name(d) + " differ in size");
+        }
+        return wrap(make_ref<TensorImpl>(x->storage(), d, x->shape(), x->strides(), x->offset()));
+      },
+      "The same memory read as another dtype of the same size (no gradient).");
+  m.def(
       "to_dlpack", [](py::handle t, bool versioned, bool copied) { return to_dlpack(arg(t), versioned, copied); },
       py::arg("t"), py::arg("versioned") = false, py::arg("copied") = false,
       "A DLPack capsule over the tensor's memory (DLPack 1.0 'dltensor_versioned' when versioned).");
@@ -136,21 +147,13 @@ void bind_tensors(py::module_& m) {
   m.def("linspace", [](double start, double end, std::int64_t steps, py::handle dtype, const std::string& device) {
     return wrap(to_device(linspace(start, end, steps, dtype_from(dtype)), parse_device(device)));
   });
-  m.def("randn", [](const Shape& shape, py::handle dtype, const std::string& device) {
-    return wrap(random_tensor(shape, dtype_from(dtype), true, parse_device(device)));
-  });
-  m.def("rand", [](const Shape& shape, py::handle dtype, const std::string& device) {
-    return wrap(random_tensor(shape, dtype_from(dtype), false, parse_device(device)));
-  });
-  m.def("randint", [](std::int64_t low, std::int64_t high, const Shape& shape, const std::string& device) {
-    return wrap(randint(low, high, shape, parse_device(device)));
-  });
   m.def(
       "to_device",
       [](py::handle t, const std::string& device) { return wrap(to_device_op(arg(t), parse_device(device))); },
       "The tensor on another device (differentiable).");
   m.def("device", [](py::handle t) { return arg(t)->device().str(); }, "'cpu' or 'cuda:N'.");
   bind_cuda(m);
+  bind_random(m);
   m.def(
       "set_num_threads",
       [](int n) {
@@ -160,14 +163,6 @@ void bind_tensors(py::module_& m) {
       },
       "Threads for the parallel kernels and the GEMMs.");
   m.def("get_num_threads", &get_num_threads, "Threads the parallel kernels and the GEMMs use.");
-  m.def(
-      "manual_seed",
-      [](std::uint64_t seed) {
-        manual_seed_cpu(seed);
-        cuda::manual_seed(seed);
-      },
-      "Seeds the CPU generator and every CUDA device's.");
-
   m.def("set_grad_enabled", &set_grad_enabled, "Turns recording of autograd nodes on or off for this thread.");
   m.def("is_grad_enabled", &grad_enabled, "Whether ops record autograd nodes on this thread.");
   m.def(

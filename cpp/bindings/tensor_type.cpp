@@ -37,8 +37,8 @@ struct GradFnObject {
 PyTypeObject* base_type = nullptr;
 PyTypeObject* tensor_class = nullptr;  // chaingrad.Tensor
 PyTypeObject* grad_fn_type = nullptr;
-PyObject* size_class = nullptr;  // chaingrad.Size
-PyObject* dtype_objects[4] = {nullptr, nullptr, nullptr, nullptr};
+PyObject* size_class = nullptr;            // chaingrad.Size
+PyObject* dtype_objects[kNumDTypes] = {};  // indexed by DType
 
 TensorObject* as_tensor(PyObject* o) { return reinterpret_cast<TensorObject*>(o); }
 
@@ -52,8 +52,10 @@ struct Operand {
   int rank = 0;
 };
 
-/// The single element of an int64 tensor, exactly (item() goes through a double).
-std::int64_t int_value(const TensorPtr& t) { return *to_device(t, Device{})->data_as<std::int64_t>(); }
+/// The single element of an integer tensor, exactly (item() goes through a double).
+std::int64_t int_value(const TensorPtr& t) {
+  return *cast(to_device(t, Device{}), DType::Int64)->data_as<std::int64_t>();
+}
 
 TensorPtr int_scalar(std::int64_t v) {
   TensorPtr t = empty({}, DType::Int64);
@@ -81,8 +83,11 @@ bool read_operand(PyObject* o, Operand& out) {
   if (py::isinstance<py::array>(o)) {  // an ndarray operand acts as a tensor of its data
     py::array a = py::reinterpret_borrow<py::array>(o);
     const char kind = a.dtype().kind();
-    if (kind == 'i' || kind == 'u') a = a.attr("astype")("int64");
-    else if (kind == 'f' && a.dtype().itemsize() == 2) a = a.attr("astype")("float32");
+    // numpy's types without a chaingrad dtype (uint16, uint32, uint64, longdouble) widen
+    if (!dtype_of_numpy(a.dtype())) {
+      if (kind == 'i' || kind == 'u') a = a.attr("astype")("int64");
+      else if (kind == 'f') a = a.attr("astype")("float64");
+    }
     TensorPtr t = from_numpy(a, NumpyCopy::IfNeeded);
     out = {t, t->ndim() > 0 ? 2 : 1};
     return true;
@@ -104,8 +109,11 @@ bool read_operand(PyObject* o, Operand& out) {
   return true;
 }
 
-int category(DType d) { return d == DType::Bool ? 0 : d == DType::Int64 ? 1 : 2; }
+int category(DType d) { return dtype_category(d); }
 
+// PyTorch's rule (torch.result_type): the higher category wins; within a category the higher rank
+// decides, and operands of one rank promote. A Python number of a higher category than the
+// tensors takes the default dtype of its category (float32, int64), a 0-d tensor keeps its own.
 DType result_type(const Operand& a, const Operand& b) {
   if (a.rank == b.rank) return promote(a.t->dtype(), b.t->dtype());
   const Operand& hi = a.rank > b.rank ? a : b;
@@ -125,6 +133,18 @@ const char* type_word(DType d) {
       return "Float";
     case DType::Float64:
       return "Double";
+    case DType::Int32:
+      return "Int";
+    case DType::Int16:
+      return "Short";
+    case DType::Int8:
+      return "Char";
+    case DType::UInt8:
+      return "Byte";
+    case DType::Float16:
+      return "Half";
+    case DType::BFloat16:
+      return "BFloat16";
   }
   return "?";
 }
@@ -257,7 +277,7 @@ PyObject* float_slot(PyObject* self) {
 PyObject* int_slot(PyObject* self) {
   return guarded<PyObject*>(nullptr, [&] {
     const TensorPtr t = single(self, "int()");
-    if (t->dtype() == DType::Int64) return PyLong_FromLongLong(int_value(t));
+    if (dtype_category(t->dtype()) == 1) return PyLong_FromLongLong(int_value(t));
     return PyLong_FromDouble(std::trunc(item(t)));
   });
 }
@@ -268,7 +288,7 @@ PyObject* index_slot(PyObject* self) {
     if (is_floating(t->dtype()) || t->numel() != 1) {
       throw py::type_error("only integer tensors of a single element can be converted to an index");
     }
-    if (t->dtype() == DType::Int64) return PyLong_FromLongLong(int_value(t));
+    if (dtype_category(t->dtype()) == 1) return PyLong_FromLongLong(int_value(t));
     return PyLong_FromLongLong(static_cast<long long>(item(t)));
   });
 }
@@ -488,7 +508,7 @@ PyMemberDef tensor_members[] = {{"__weaklistoffset__", T_PYSSIZET, offsetof(Tens
 PyObject* item_method(PyObject* self, PyObject*) {
   return guarded<PyObject*>(nullptr, [&]() -> PyObject* {
     const TensorPtr& t = single(self, "item()");
-    if (t->dtype() == DType::Int64) return PyLong_FromLongLong(int_value(t));
+    if (dtype_category(t->dtype()) == 1) return PyLong_FromLongLong(int_value(t));
     const double v = item(t);
     if (t->dtype() == DType::Bool) return PyBool_FromLong(v != 0.0);
     return PyFloat_FromDouble(v);
@@ -708,7 +728,7 @@ py::object dtype_object(DType dtype) {
 }
 
 DType dtype_from(py::handle h) {
-  for (int i = 0; i < 4; ++i) {
+  for (int i = 0; i < kNumDTypes; ++i) {
     if (dtype_objects[i] == h.ptr()) return static_cast<DType>(i);
   }
   throw py::type_error(std::string("expected a chaingrad dtype (chaingrad.float32, ...), got ") +
@@ -730,9 +750,25 @@ void add_tensor_type(py::module_& m) {
   m.add_object("GradFn", py::reinterpret_steal<py::object>(gf));
 
   m.def(
+      "result_type",
+      [](py::handle a, py::handle b) {
+        Operand x, y;
+        if (!read_operand(a.ptr(), x) || !read_operand(b.ptr(), y)) {
+          throw py::type_error("result_type() expects tensors or numbers");
+        }
+        if (x.rank == 0 && y.rank == 0) throw py::type_error("result_type() needs a tensor among its arguments");
+        return dtype_object(result_type(x, y));
+      },
+      "The dtype a binary op between a and b (tensors or numbers) computes in, as torch.result_type.");
+  m.def(
+      "promote_types", [](py::handle a, py::handle b) { return dtype_object(promote(dtype_from(a), dtype_from(b))); },
+      "The dtype two tensor dtypes promote to, as torch.promote_types.");
+  m.def(
       "_register_python_types",
-      [](py::handle tensor, py::handle size, py::handle bool_, py::handle int64, py::handle float32,
-         py::handle float64) {
+      [](py::handle tensor, py::handle size, const py::sequence& dtypes) {
+        if (py::len(dtypes) != static_cast<std::size_t>(kNumDTypes)) {
+          throw py::value_error("expected " + std::to_string(kNumDTypes) + " dtypes, in the engine's order");
+        }
         if (!PyType_Check(tensor.ptr()) ||
             !PyType_IsSubtype(reinterpret_cast<PyTypeObject*>(tensor.ptr()), base_type)) {
           throw py::type_error("the tensor class must subclass TensorBase");
@@ -740,12 +776,9 @@ void add_tensor_type(py::module_& m) {
         // Kept for the life of the process: C++ creates these objects on every op.
         tensor_class = reinterpret_cast<PyTypeObject*>(tensor.inc_ref().ptr());
         size_class = size.inc_ref().ptr();
-        dtype_objects[0] = bool_.inc_ref().ptr();
-        dtype_objects[1] = int64.inc_ref().ptr();
-        dtype_objects[2] = float32.inc_ref().ptr();
-        dtype_objects[3] = float64.inc_ref().ptr();
+        for (int i = 0; i < kNumDTypes; ++i) dtype_objects[i] = py::object(dtypes[i]).release().ptr();
       },
-      "Tells the engine which Python classes stand for Tensor, Size and the dtypes (called once).");
+      "Tells the engine which Python classes stand for Tensor, Size and the dtypes (in DType order; called once).");
 }
 
 void assign_grad(const TensorPtr& t, const TensorPtr& g, bool keep_graph) {

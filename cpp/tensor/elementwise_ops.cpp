@@ -324,8 +324,10 @@ TensorPtr pow_scalar(const TensorPtr& a, double exponent) {
                           ? (is_floating(a->dtype()) ? a->dtype() : DType::Float32)
                           : a->dtype();
   // An exponent float32 cannot hold (5e-324 would round to 0) is applied in double, as PyTorch does.
+  // float16 and bfloat16 compute in float32 and round once (see Note [storage dtypes])
+  const DType wide = compute_dtype(dtype);
   const DType compute =
-      dtype == DType::Float32 && static_cast<double>(static_cast<float>(exponent)) != exponent ? DType::Float64 : dtype;
+      wide == DType::Float32 && static_cast<double>(static_cast<float>(exponent)) != exponent ? DType::Float64 : wide;
   TensorPtr out = is_floating(compute) ? power_without_pow(cast(a, compute), exponent) : nullptr;
   if (!out) out = binary(BinaryOp::Pow, a, scalar_tensor(exponent, compute), compute);
   out = cast(out, dtype);

@@ -164,7 +164,10 @@ TensorPtr mean_op(const TensorPtr& t, const std::vector<std::int64_t>& dims_in, 
   }
   const std::vector<std::int64_t> dims = all_dims_if_empty(dims_in, t->ndim());
   const double count = static_cast<double>(reduced_count(t->shape(), dims));
-  TensorPtr out = binary(BinaryOp::Div, sum(t, dims, keepdim), scalar_like(count, t), t->dtype());
+  // float16 and bfloat16 sum and divide in float32 and round once, as PyTorch
+  const TensorPtr wide = cast(t, compute_dtype(t->dtype()));
+  TensorPtr out =
+      cast(binary(BinaryOp::Div, sum(wide, dims, keepdim), scalar_like(count, wide), wide->dtype()), t->dtype());
   if (!any_requires_grad({&t})) return out;
   return record(out, dims_in.empty() ? "MeanBackward0" : "MeanBackward1", {t}, {},
                 [shape = t->shape(), dims, keepdim, count](const TensorPtr& g, const Saved&) {
@@ -324,6 +327,9 @@ TensorPtr var_op(const TensorPtr& t, const std::vector<std::int64_t>& dims_in, d
 
 TensorPtr softmax_op(const TensorPtr& t, std::int64_t dim, bool log) {
   if (!is_floating(t->dtype())) throw std::runtime_error("softmax: expected a floating point tensor");
+  if (is_storage_only(t->dtype())) {  // float16/bfloat16: float32 arithmetic rounded once, as PyTorch
+    return to_dtype(softmax_op(to_dtype(t, compute_dtype(t->dtype()), false), dim, log), t->dtype(), false);
+  }
   const std::int64_t d = wrap_dim(dim, t->ndim());
   if (t->numel() == 0) {  // nothing to normalise (and no max to shift by)
     return record(empty(t->shape(), t->dtype(), t->device()), log ? "LogSoftmaxBackward0" : "SoftmaxBackward0", {t}, {},

@@ -14,11 +14,17 @@ namespace chaingrad {
 std::size_t itemsize(DType dtype) {
   switch (dtype) {
     case DType::Bool:
+    case DType::Int8:
+    case DType::UInt8:
       return 1;
-    case DType::Int64:
-      return 8;
+    case DType::Int16:
+    case DType::Float16:
+    case DType::BFloat16:
+      return 2;
+    case DType::Int32:
     case DType::Float32:
       return 4;
+    case DType::Int64:
     case DType::Float64:
       return 8;
   }
@@ -35,8 +41,35 @@ const char* dtype_name(DType dtype) {
       return "float32";
     case DType::Float64:
       return "float64";
+    case DType::Int32:
+      return "int32";
+    case DType::Int16:
+      return "int16";
+    case DType::Int8:
+      return "int8";
+    case DType::UInt8:
+      return "uint8";
+    case DType::Float16:
+      return "float16";
+    case DType::BFloat16:
+      return "bfloat16";
   }
   return "?";
+}
+
+DType promote(DType a, DType b) {
+  if (a == b) return a;
+  const int ca = dtype_category(a), cb = dtype_category(b);
+  if (ca != cb) return ca > cb ? a : b;
+  if (ca == 0) return a;
+  const bool a_half = a == DType::Float16 || a == DType::BFloat16;
+  const bool b_half = b == DType::Float16 || b == DType::BFloat16;
+  if (a_half && b_half) return DType::Float32;  // neither holds the other
+  if (ca == 1 && (a == DType::UInt8 || b == DType::UInt8)) {
+    const DType other = a == DType::UInt8 ? b : a;
+    return other == DType::Int8 ? DType::Int16 : other;  // every wider signed type holds uint8
+  }
+  return itemsize(a) >= itemsize(b) ? a : b;
 }
 
 namespace {

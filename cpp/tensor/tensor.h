@@ -12,18 +12,54 @@
 
 namespace chaingrad {
 
-/// Element types, in promotion order (a binary op computes in the later of its operands' types).
-enum class DType : std::uint8_t { Bool, Int64, Float32, Float64 };
+/// Element types. The first four are the compute types every kernel is written for; the others
+/// are storage types, which the kernels widen to a compute type on entry and narrow back on exit
+/// (see Note [storage dtypes]). The numbering is stable: serialization and the Python dtype table
+/// index by it.
+enum class DType : std::uint8_t { Bool, Int64, Float32, Float64, Int32, Int16, Int8, UInt8, Float16, BFloat16 };
+/// How many dtypes there are.
+constexpr int kNumDTypes = 10;
+
+// Note [storage dtypes]
+// int32, int16, int8 and uint8 compute in int64 and float16 and bfloat16 in float32, as PyTorch
+// computes half-precision arithmetic in float32 on the CPU: an op widens its operands to the
+// compute type, runs the int64/float32 kernel and narrows the result back (a two's-complement
+// truncation, or a round to nearest even). For the integer ring ops (+, -, *, neg, abs) the
+// truncated int64 result is exactly the wrapped narrow one, so results match PyTorch bit for bit
+// while only the four compute types get kernels (the build and the binary stay small).
 
 /// Bytes per element.
 std::size_t itemsize(DType dtype);
-/// "bool", "int64", "float32", "float64".
+/// "bool", "int64", "float32", "float64", "int32", "int16", "int8", "uint8", "float16", "bfloat16".
 const char* dtype_name(DType dtype);
-/// True for float32 and float64.
-inline bool is_floating(DType dtype) { return dtype == DType::Float32 || dtype == DType::Float64; }
-/// The type a binary op between a and b computes in.
-inline DType promote(DType a, DType b) { return a > b ? a : b; }
-
+/// True for the floating types (float16, bfloat16, float32, float64).
+inline bool is_floating(DType dtype) {
+  return dtype == DType::Float32 || dtype == DType::Float64 || dtype == DType::Float16 || dtype == DType::BFloat16;
+}
+/// The type the kernels compute in for dtype: int64 for the narrow integers, float32 for float16
+/// and bfloat16, the dtype itself otherwise.
+inline DType compute_dtype(DType dtype) {
+  switch (dtype) {
+    case DType::Int32:
+    case DType::Int16:
+    case DType::Int8:
+    case DType::UInt8:
+      return DType::Int64;
+    case DType::Float16:
+    case DType::BFloat16:
+      return DType::Float32;
+    default:
+      return dtype;
+  }
+}
+/// True for the storage-only dtypes (those that compute in another type).
+inline bool is_storage_only(DType dtype) { return compute_dtype(dtype) != dtype; }
+/// PyTorch's promotion category: 0 bool, 1 integer, 2 floating.
+inline int dtype_category(DType dtype) { return dtype == DType::Bool ? 0 : is_floating(dtype) ? 2 : 1; }
+/// The type a binary op between tensors of dtypes a and b computes in (torch.promote_types): the
+/// higher category wins; within one the wider type, with uint8 and int8 meeting in int16 and
+/// float16 and bfloat16 in float32.
+DType promote(DType a, DType b);
 using Shape = std::vector<std::int64_t>;
 
 /// True when strides walk shape in row-major order without gaps (size-1 dims ignored; an empty

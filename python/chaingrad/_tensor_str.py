@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, List
 
 import numpy as np
 
-from chaingrad._types import bool_, float32, int64
+from chaingrad._types import bfloat16, bool_, float32, int64
 
 if TYPE_CHECKING:
     from chaingrad.tensor import Tensor
@@ -106,7 +106,8 @@ def _nested(values: np.ndarray, indent: int, summarize: bool, fmt: _Formatter) -
 
 def format_tensor(t: "Tensor") -> str:
     """repr(t) as PyTorch prints it, with chaingrad's names."""
-    values = t.detach().cpu().numpy()
+    host = t.detach().cpu()
+    values = (host.float() if host.dtype is bfloat16 else host).numpy()  # numpy has no bfloat16
     prefix = "tensor("
     suffixes = []
     default_dtypes = (float32, int64, bool_)
@@ -127,4 +128,19 @@ def format_tensor(t: "Tensor") -> str:
         suffixes.append(f"grad_fn=<{t.grad_fn.name()}>")
     elif t.requires_grad:
         suffixes.append("requires_grad=True")
-    return prefix + ", ".join([body] + suffixes) + ")"
+    return _with_suffixes(prefix + body, suffixes, len(prefix))
+
+
+def _with_suffixes(text: str, suffixes: List[str], indent: int) -> str:
+    """text followed by the suffixes (", dtype=..."), each moved onto a line of its own, indented,
+    when it would take the line past LINEWIDTH, as PyTorch prints them."""
+    parts = [text]
+    line = len(text) - text.rfind("\n") + 1  # PyTorch counts the closing bracket and one more
+    for suffix in suffixes:
+        if line + len(suffix) + 2 > LINEWIDTH:
+            parts.append(",\n" + " " * indent + suffix)
+            line = indent + len(suffix)
+        else:
+            parts.append(", " + suffix)
+            line += len(suffix) + 2
+    return "".join(parts) + ")"

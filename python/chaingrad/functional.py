@@ -17,17 +17,30 @@ from chaingrad._ops import *  # noqa: F401,F403  the op table's functions (exp, 
 from chaingrad._ops import cos, exp, log, maximum, minimum, relu, sigmoid, sin, sqrt, square, tanh  # named in __all__
 from chaingrad._sequence_ops import _numpy_spellings
 from chaingrad._sequence_ops import functions as _sequence_functions
-from chaingrad._types import _BY_NUMPY, _device_spec, _numpy_data, bool_, dtype, float32, float64, int64
+from chaingrad._types import (
+    _BY_NUMPY,
+    _KIND,
+    _device_spec,
+    _needs_cast,
+    _numpy_data,
+    bool_,
+    dtype,
+    float32,
+    float64,
+    int64,
+)
+from chaingrad.random import Generator, _bernoulli, _generator, _multinomial, manual_seed
 from chaingrad.tensor import Tensor, _scalar_like, _shape_args
 
 __all__ = [
     "tensor", "as_tensor", "from_numpy", "from_dlpack", "is_tensor", "numel",
     "zeros", "ones", "full", "empty", "zeros_like", "ones_like", "full_like", "empty_like",
-    "rand_like", "randn_like", "arange", "linspace", "randn", "rand", "randint", "manual_seed",
+    "rand_like", "randn_like", "randint_like", "arange", "linspace", "randn", "rand", "randint",
+    "randperm", "multinomial", "bernoulli", "normal", "manual_seed",
     "cat", "concat", "stack", "where", "maximum", "minimum", "matmul", "mm", "sum", "mean", "max",
     "min", "argmax", "argmin", "abs", "exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "relu", "clamp",
     "norm", "var", "softmax", "log_softmax", "pow", "square", "flatten", "reshape", "unsqueeze",
-    "squeeze", "permute", "transpose", "get_default_dtype",
+    "squeeze", "permute", "transpose", "get_default_dtype", "promote_types", "result_type", "can_cast",
     # reductions and comparisons of whole tensors
     "std", "var_mean", "std_mean", "all", "any", "isclose", "allclose", "equal",
 ]
@@ -43,6 +56,23 @@ def get_default_dtype() -> dtype:
     return float32
 
 
+def promote_types(type1: dtype, type2: dtype) -> dtype:
+    """The dtype tensors of type1 and type2 promote to in a binary op (torch.promote_types)."""
+    return _core.promote_types(type1, type2)
+
+
+def result_type(tensor1: Any, tensor2: Any) -> dtype:
+    """The dtype a binary op between tensor1 and tensor2 (a tensor and a tensor or number) gives:
+    PyTorch's rule, where 0-d tensors and numbers decide only when of a higher category."""
+    return _core.result_type(tensor1, tensor2)
+
+
+def can_cast(from_: dtype, to: dtype) -> bool:
+    """Whether PyTorch's casting rule lets an op write a from_ result into a to tensor: never to a
+    lower category (floating to integer, integer to bool)."""
+    return _KIND[from_] <= _KIND[to]
+
+
 def tensor(data: Any, dtype: Optional[dtype] = None, device: Any = None,
            requires_grad: bool = False) -> Tensor:
     """A new tensor holding a copy of data (numbers, nested lists, an ndarray or a tensor), on
@@ -50,7 +80,10 @@ def tensor(data: Any, dtype: Optional[dtype] = None, device: Any = None,
     if isinstance(data, Tensor):  # a copy made on the device, not through the host
         out = data.detach().to(device=data.device if device is None else device, dtype=dtype, copy=True)
     else:
-        out = _core.to_device(_core.from_numpy(_numpy_data(data, dtype), "always"), _device_spec(device))
+        out = _core.from_numpy(_numpy_data(data, dtype), "always")
+        if _needs_cast(dtype):
+            out = _core.to_dtype(out, dtype, False)
+        out = _core.to_device(out, _device_spec(device))
     if requires_grad:
         out.requires_grad = True
     return out
@@ -60,8 +93,8 @@ def as_tensor(data: Any, dtype: Optional[dtype] = None, device: Any = None) -> T
     """data as a tensor, sharing memory when it already is one (or a matching ndarray on the CPU)."""
     if isinstance(data, Tensor):
         return data.to(device=device, dtype=dtype)
-    if isinstance(data, np.ndarray) and (dtype is None or data.dtype == dtype.numpy) \
-            and data.dtype in _BY_NUMPY and _device_spec(device) == "cpu":
+    if isinstance(data, np.ndarray) and data.dtype in _BY_NUMPY and (dtype is None or _BY_NUMPY[data.dtype] is dtype) \
+            and _device_spec(device) == "cpu":
         return _core.from_numpy(data, "if_needed")
     return tensor(data, dtype=dtype, device=device)
 
@@ -170,14 +203,27 @@ def full_like(t: Tensor, fill_value: builtins.float, dtype: Optional[dtype] = No
     return _factory(t.shape, float(fill_value), _like(t, dtype), requires_grad, device or t.device)
 
 
-def rand_like(t: Tensor, dtype: Optional[dtype] = None, device: Any = None) -> Tensor:
+def rand_like(t: Tensor, dtype: Optional[dtype] = None, device: Any = None, *,
+              generator: Optional[Generator] = None, requires_grad: bool = False) -> Tensor:
     """rand with t's shape (and dtype and device)."""
-    return rand(*t.shape, dtype=_like(t, dtype), device=device or t.device)
+    return rand(*t.shape, dtype=_like(t, dtype), device=device or t.device, generator=generator,
+                requires_grad=requires_grad)
 
 
-def randn_like(t: Tensor, dtype: Optional[dtype] = None, device: Any = None) -> Tensor:
+def randn_like(t: Tensor, dtype: Optional[dtype] = None, device: Any = None, *,
+               generator: Optional[Generator] = None, requires_grad: bool = False) -> Tensor:
     """randn with t's shape (and dtype and device)."""
-    return randn(*t.shape, dtype=_like(t, dtype), device=device or t.device)
+    return randn(*t.shape, dtype=_like(t, dtype), device=device or t.device, generator=generator,
+                 requires_grad=requires_grad)
+
+
+def randint_like(t: Tensor, low: int, high: Optional[int] = None, *, dtype: Optional[dtype] = None,
+                 device: Any = None, generator: Optional[Generator] = None) -> Tensor:
+    """randint with t's shape (and dtype and device)."""
+    if high is None:
+        low, high = 0, low
+    return randint(low, high, tuple(t.shape), dtype=_like(t, dtype), device=device or t.device,
+                   generator=generator)
 
 
 def arange(start: builtins.float, end: Optional[builtins.float] = None, step: builtins.float = 1, *,
@@ -203,39 +249,90 @@ def linspace(start: builtins.float, end: builtins.float, steps: int, *, dtype: O
     return out
 
 
-def randn(*size: Any, dtype: Optional[dtype] = None, device: Any = None,
+def _random_factory(fn: Any, size: Any, dtype: Optional[dtype], device: Any, generator: Optional[Generator],
+                    requires_grad: bool) -> Tensor:
+    if dtype is not None and not dtype.is_floating_point:
+        raise TypeError(f"{fn.__name__}: expected a floating point dtype, got {dtype}")
+    out = fn(_shape_args(size), dtype or float32, _device_spec(device), _generator(generator))
+    if requires_grad:
+        out.requires_grad = True
+    return out
+
+
+def randn(*size: Any, generator: Optional[Generator] = None, dtype: Optional[dtype] = None, device: Any = None,
           requires_grad: bool = False) -> Tensor:
-    """Samples of the standard normal distribution (from the device's generator)."""
-    out = _core.randn(_shape_args(size), dtype or float32, _device_spec(device))
-    if requires_grad:
-        out.requires_grad = True
-    return out
+    """Samples of the standard normal distribution (PyTorch's stream for the generator's seed)."""
+    return _random_factory(_core.randn, size, dtype, device, generator, requires_grad)
 
 
-def rand(*size: Any, dtype: Optional[dtype] = None, device: Any = None,
+def rand(*size: Any, generator: Optional[Generator] = None, dtype: Optional[dtype] = None, device: Any = None,
          requires_grad: bool = False) -> Tensor:
-    """Samples of the uniform distribution on [0, 1) (from the device's generator)."""
-    out = _core.rand(_shape_args(size), dtype or float32, _device_spec(device))
+    """Samples of the uniform distribution on [0, 1) (PyTorch's stream for the generator's seed)."""
+    return _random_factory(_core.rand, size, dtype, device, generator, requires_grad)
+
+
+def randint(low: Any = None, high: Any = None, size: Any = None, *, generator: Optional[Generator] = None,
+            dtype: Optional[dtype] = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    """Random integers in [low, high): randint(high, size) or randint(low, high, size)."""
+    if size is None and low is not None:  # randint(high, size)
+        if high is None:
+            raise TypeError("randint() missing required argument 'size'")
+        low, high, size = 0, low, high
+    if size is None or high is None:
+        raise TypeError("randint() needs high and size: randint(high, size) or randint(low, high, size)")
+    if low is None:
+        low = 0
+    if isinstance(size, numbers.Integral):
+        raise TypeError(f"randint(): size must be a tuple of ints, not int ({size})")
+    for name, v in (("low", low), ("high", high)):
+        if isinstance(v, builtins.bool) or not isinstance(v, numbers.Integral):
+            if not (isinstance(v, builtins.float) and v.is_integer()):
+                raise TypeError(f"randint(): {name} must be an int, got {v!r}")
+    if not (-(2**63) <= int(low) and int(high) <= 2**63 - 1):
+        raise RuntimeError(f"randint(): low and high must be int64 values, got low={int(low)}, high={int(high)}")
+    if int(low) >= int(high):
+        raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={int(low)} >= to={int(high)}")
+    out = _core.randint(int(low), int(high), _shape_args(tuple(size)), dtype or int64, _device_spec(device),
+                        _generator(generator))
     if requires_grad:
         out.requires_grad = True
     return out
 
 
-def randint(low: int, high: Optional[int] = None, size: Sequence[int] = (), *,
-            dtype: Optional[dtype] = None, device: Any = None) -> Tensor:
-    """Random integers in [low, high) (randint(high, size) starts at 0)."""
-    if isinstance(high, (tuple, list)):  # randint(high, size)
-        low, high, size = 0, low, high
-    if high is None:
-        low, high = 0, low
-    out = _core.randint(int(low), int(high), _shape_args(tuple(size)), _device_spec(device))
-    return out if dtype in (None, int64) else out.to(dtype)
+def randperm(n: int, *, generator: Optional[Generator] = None, dtype: Optional[dtype] = None, device: Any = None,
+             requires_grad: bool = False) -> Tensor:
+    """A random permutation of 0..n-1 (PyTorch's shuffle for the generator's seed)."""
+    if isinstance(n, builtins.bool) or not isinstance(n, numbers.Integral):
+        raise TypeError(f"randperm(): n must be an int, got {type(n).__name__}")
+    out = _core.randperm(int(n), dtype or int64, _device_spec(device), _generator(generator))
+    if requires_grad:
+        out.requires_grad = True
+    return out
 
 
-def manual_seed(seed: int) -> None:
-    """Seeds the random generators (the CPU's and every CUDA device's) used by randn, rand, randint,
-    dropout and the nn initialisers."""
-    _core.manual_seed(int(seed) & 0xFFFFFFFFFFFFFFFF)
+def multinomial(input: Tensor, num_samples: int, replacement: builtins.bool = False, *,
+                generator: Optional[Generator] = None) -> Tensor:
+    """num_samples category indices per row of input (1-D or 2-D non-negative weights)."""
+    return _multinomial(input, num_samples, replacement, generator)
+
+
+def bernoulli(input: Tensor, p: Optional[builtins.float] = None, *,
+              generator: Optional[Generator] = None) -> Tensor:
+    """1 with probability input[i] (or p), else 0, in input's dtype."""
+    return _bernoulli(input, p, generator)
+
+
+def normal(mean: builtins.float, std: builtins.float = 1.0, size: Any = None, *,
+           generator: Optional[Generator] = None, dtype: Optional[dtype] = None, device: Any = None,
+           requires_grad: bool = False) -> Tensor:
+    """Samples of N(mean, std^2) of the given size (float mean and std)."""
+    if size is None or isinstance(mean, Tensor) or isinstance(std, Tensor):
+        raise TypeError("normal(): chaingrad supports normal(mean: float, std: float, size) only")
+    out = empty(size, dtype=dtype or float32, device=device)
+    _core.normal_(out, builtins.float(mean), builtins.float(std), _generator(generator))
+    if requires_grad:
+        out.requires_grad = True
+    return out
 
 
 def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:

@@ -15,23 +15,34 @@ from chaingrad._ops import TensorOps
 from chaingrad._sequence_ops import SequenceOps, _numpy_spellings
 from chaingrad._tensor_str import format_tensor
 from chaingrad._types import (
+    _ENGINE_ORDER,
     _KIND,
     Size,
     _device_of,
     _device_spec,
     _numpy_data,
+    bfloat16,
     bool_,
     device,
     dtype,
+    float16,
     float32,
     float64,
+    int8,
+    int16,
+    int32,
     int64,
+    uint8,
 )
+from chaingrad.random import _bernoulli, _generator, _multinomial
 
 __all__ = ["dtype", "Size", "Tensor", "float32", "float64", "int64", "bool_", "device"]
 
 _KDL_CPU, _KDL_CUDA = 1, 2  # DLPack device types
 
+# PyTorch's legacy tensor type names (Tensor.type())
+_LEGACY_NAMES = {bool_: "Bool", int64: "Long", float32: "Float", float64: "Double", int32: "Int", int16: "Short",
+                 int8: "Char", uint8: "Byte", float16: "Half", bfloat16: "BFloat16"}
 
 
 def _dims(dim: Union[None, int, Sequence[int]]) -> list:
@@ -143,7 +154,10 @@ class Tensor(TensorOps, SequenceOps, _core.TensorBase):
 
     def tolist(self) -> Any:
         """The data as (nested) Python numbers (copied to the host first for a cuda tensor)."""
-        return _core.to_numpy(self.cpu()).tolist()
+        host = self.cpu()
+        if host.dtype is bfloat16:  # numpy has no bfloat16: float32 holds every value exactly
+            host = host.float()
+        return _core.to_numpy(host).tolist()
 
     def __iter__(self) -> Iterator["Tensor"]:
         if self.ndim == 0:
@@ -187,6 +201,10 @@ class Tensor(TensorOps, SequenceOps, _core.TensorBase):
     def element_size(self) -> int:
         """Bytes per element."""
         return self.dtype.itemsize
+
+    def is_floating_point(self) -> builtins.bool:
+        """True for float16, bfloat16, float32 and float64 tensors."""
+        return self.dtype.is_floating_point
 
     @property
     def data(self) -> "Tensor":
@@ -301,9 +319,35 @@ class Tensor(TensorOps, SequenceOps, _core.TensorBase):
             return _core.to_dtype(out, target, copy and out is self)
         return self.clone() if copy and out is self else out
 
-    def type(self, dtype_: dtype) -> "Tensor":
-        """to(dtype_)."""
+    def type(self, dtype_: Optional[dtype] = None) -> Union["Tensor", str]:
+        """to(dtype_); without one, the legacy type name ('chaingrad.FloatTensor')."""
+        if dtype_ is None:
+            return f"chaingrad.{_LEGACY_NAMES[self.dtype]}Tensor"
         return self.to(dtype_)
+
+    def int(self) -> "Tensor":
+        """to(int32)."""
+        return self.to(int32)
+
+    def short(self) -> "Tensor":
+        """to(int16)."""
+        return self.to(int16)
+
+    def char(self) -> "Tensor":
+        """to(int8)."""
+        return self.to(int8)
+
+    def byte(self) -> "Tensor":
+        """to(uint8)."""
+        return self.to(uint8)
+
+    def half(self) -> "Tensor":
+        """to(float16)."""
+        return self.to(float16)
+
+    def bfloat16(self) -> "Tensor":
+        """to(bfloat16)."""
+        return self.to(bfloat16)
 
     def float(self) -> "Tensor":
         """to(float32)."""
@@ -479,6 +523,52 @@ class Tensor(TensorOps, SequenceOps, _core.TensorBase):
         _core.copy_(self, src)
         return self
 
+    # --- random fills (PyTorch's CPU stream for the generator's seed) ---------------------------
+    def normal_(self, mean: float = 0.0, std: float = 1.0, *, generator: Any = None) -> "Tensor":
+        """Fills with samples of N(mean, std^2); returns self."""
+        _core.normal_(self, float(mean), float(std), _generator(generator))
+        return self
+
+    def uniform_(self, from_: float = 0.0, to: float = 1.0, *, generator: Any = None) -> "Tensor":
+        """Fills with samples of U(from_, to); returns self."""
+        _core.uniform_(self, float(from_), float(to), _generator(generator))
+        return self
+
+    def random_(self, from_: int = 0, to: Optional[int] = None, *, generator: Any = None) -> "Tensor":
+        """Fills with integers uniform in [from_, to): random_(to) starts at 0, random_() spans
+        every integer the dtype holds exactly (as PyTorch); returns self."""
+        if to is None:
+            if from_ == 0:  # random_(): [0, 2^mantissa] for floats, [0, 2^63) for int64
+                to = {float32: 2**24 + 1, float64: 2**53 + 1, int64: 2**63, bool_: 2}[self.dtype]
+            else:
+                from_, to = 0, from_
+        from_, to = int(from_), int(to)
+        if from_ >= to:
+            raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={from_} >= to={to}")
+        _core.random_(self, from_, to - from_, _generator(generator))
+        return self
+
+    def exponential_(self, lambd: float = 1.0, *, generator: Any = None) -> "Tensor":
+        """Fills with samples of the exponential distribution of rate lambd; returns self."""
+        _core.exponential_(self, float(lambd), _generator(generator))
+        return self
+
+    def bernoulli_(self, p: Any = 0.5, *, generator: Any = None) -> "Tensor":
+        """Fills with 1 (probability p, a number or a tensor of probabilities) or 0; returns self."""
+        if isinstance(p, _core.TensorBase):
+            _core.bernoulli_tensor_(self, p, _generator(generator))
+        else:
+            _core.bernoulli_(self, float(p), _generator(generator))
+        return self
+
+    def bernoulli(self, p: Optional[float] = None, *, generator: Any = None) -> "Tensor":
+        """1 with probability self[i] (or p), else 0."""
+        return _bernoulli(self, p, generator)
+
+    def multinomial(self, num_samples: int, replacement: builtins.bool = False, *, generator: Any = None) -> "Tensor":
+        """num_samples category indices per row of self's weights."""
+        return _multinomial(self, num_samples, replacement, generator)
+
     def clamp_(self, min: Optional[float] = None, max: Optional[float] = None) -> "Tensor":
         """clamp in place; returns self."""
         out = self.clamp(min, max)
@@ -596,7 +686,11 @@ class Tensor(TensorOps, SequenceOps, _core.TensorBase):
         return _core.pow(_scalar_like(base, self), self)
 
     def __reduce_ex__(self, protocol: Any) -> Any:
-        return (_rebuild_tensor, (_core.to_numpy(self.cpu()).copy(), self.requires_grad, _core.device(self)))
+        host = self.cpu()
+        if host.dtype is bfloat16:  # numpy has no bfloat16: its bits travel as int16
+            bits = _core.to_numpy(_core.reinterpret_dtype(host, int16)).copy()
+            return (_rebuild_tensor, (bits, self.requires_grad, _core.device(self), "bfloat16"))
+        return (_rebuild_tensor, (_core.to_numpy(host).copy(), self.requires_grad, _core.device(self)))
 
 
 def _to_arguments(args: Tuple[Any, ...], kwargs: Dict[str, Any]) -> Tuple[Any, Optional[dtype]]:
@@ -613,10 +707,14 @@ def _to_arguments(args: Tuple[Any, ...], kwargs: Dict[str, Any]) -> Tuple[Any, O
     return where, target
 
 
-def _rebuild_tensor(array: np.ndarray, requires_grad: bool, device: str = "cpu") -> Tensor:
+def _rebuild_tensor(array: np.ndarray, requires_grad: bool, device: str = "cpu",
+                    bits_of: Optional[str] = None) -> Tensor:
     """Unpickles or deep-copies a tensor onto its device (pickles come only from
-    chaingrad.load(..., weights_only=False))."""
-    t = _core.to_device(_core.from_numpy(array, "always"), device)
+    chaingrad.load(..., weights_only=False)); bits_of="bfloat16" reads int16 data as bfloat16's bits."""
+    t = _core.from_numpy(array, "always")
+    if bits_of == "bfloat16" and t.dtype is int16:
+        t = _core.reinterpret_dtype(t, bfloat16)
+    t = _core.to_device(t, device)
     if requires_grad:
         t.requires_grad = True
     return t
@@ -633,4 +731,4 @@ def _scalar_like(value: Any, like: Tensor) -> Tensor:
     return _core.full([], float(value), dt, "cpu")
 
 
-_core._register_python_types(Tensor, Size, bool_, int64, float32, float64)
+_core._register_python_types(Tensor, Size, _ENGINE_ORDER)

@@ -39,6 +39,43 @@ Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
   return out;
 }
 
+namespace {
+
+// Note [cast routes]
+// A loop per (destination, source) pair of the ten dtypes would be 100 loops, most of them never
+// hot. Loops exist between a dtype and itself, between the compute types, between each storage type and its compute
+// type, and from float32/float64 into int32/int16/int8 (whose out-of-range results PyTorch takes through int32); every
+// other conversion goes through the compute type of its storage side, which gives the same values (int8 -> float16 is
+// int8 -> float32 -> float16, as in PyTorch).
+template <class T>
+inline constexpr bool is_compute_type_v =
+    std::is_same_v<T, bool> || std::is_same_v<T, std::int64_t> || std::is_same_v<T, float> || std::is_same_v<T, double>;
+template <class T>
+inline constexpr bool is_narrow_int_v = std::is_same_v<T, std::int32_t> || std::is_same_v<T, std::int16_t> ||
+                                        std::is_same_v<T, std::int8_t> || std::is_same_v<T, std::uint8_t>;
+template <class A, class B>
+inline constexpr bool is_storage_pair_v =
+    (is_narrow_int_v<A> && std::is_same_v<B, std::int64_t>) || (is_half_like_v<A> && std::is_same_v<B, float>);
+template <class Out, class In>
+inline constexpr bool has_cast_loop_v =
+    std::is_same_v<Out, In> || (is_compute_type_v<Out> && is_compute_type_v<In>) || is_storage_pair_v<Out, In> ||
+    is_storage_pair_v<In, Out> ||
+    (std::is_floating_point_v<In> && is_narrow_int_v<Out> && !std::is_same_v<Out, std::uint8_t>);
+
+/// The dtype a conversion from src to dst goes through first: dst itself where a loop converts
+/// directly (see Note [cast routes]).
+DType cast_route(DType dst, DType src) {
+  if (dst == src || compute_dtype(dst) == src || compute_dtype(src) == dst) return dst;
+  if (is_storage_only(dst)) {
+    const bool narrow_signed = dst == DType::Int32 || dst == DType::Int16 || dst == DType::Int8;
+    if (narrow_signed && (src == DType::Float32 || src == DType::Float64)) return dst;
+    return narrow_signed && is_floating(src) ? DType::Float32 : compute_dtype(dst);
+  }
+  return is_storage_only(src) ? compute_dtype(src) : dst;
+}
+
+}  // namespace
+
 void copy_into(const TensorPtr& dst, const TensorPtr& src_in) {
   // Source and destination in one storage (x[1:] = x[:-1]) could overlap: read a copy instead.
   TensorPtr src = src_in->storage() == dst->storage() && src_in.get() != dst.get()
@@ -55,33 +92,43 @@ void copy_into(const TensorPtr& dst, const TensorPtr& src_in) {
     return;
   }
   if (src->is_cuda()) src = to_device(src, dst->device());
+  const DType via = cast_route(dst->dtype(), src->dtype());
+  if (via != dst->dtype()) {  // not a pair with a loop of its own: convert in two steps
+    copy_into(dst, cast(src, via));
+    return;
+  }
   const Shape src_strides = broadcast_strides(*src, dst->shape());
   GilRelease unlocked(dst->numel() >= kParallelGrain);
-  dispatch(dst->dtype(), [&](auto out_tag) {
+  dispatch_storage(dst->dtype(), [&](auto out_tag) {
     using Out = decltype(out_tag);
-    dispatch(src->dtype(), [&](auto in_tag) {
+    dispatch_storage(src->dtype(), [&](auto in_tag) {
       using In = decltype(in_tag);
-      Out* out = dst->data_as<Out>();
-      const In* in = src->data_as<In>();
-      if (dst->is_contiguous() && is_flat(*src, dst->shape())) {
-        parallel_for(dst->numel(), [&](std::int64_t b, std::int64_t e) {
-          for (std::int64_t i = b; i < e; ++i) out[i] = convert_value<Out, In>(in[i]);
-        });
-        return;
-      }
-      const MergedDims<2> dims(dst->shape(), {dst->strides().data(), src_strides.data()});
-      for_each_run<2>(dims.shape, dims.stride_ptrs(), [&](const auto& off, const auto& step, std::int64_t n) {
-        Out* o = out + off[0];
-        const In* i = in + off[1];
-        if (step[1] == 0) {  // a broadcast source: a fill
-          const Out v = convert_value<Out, In>(*i);
-          for (std::int64_t j = 0; j < n; ++j) o[j * step[0]] = v;
+      if constexpr (!has_cast_loop_v<Out, In>) {
+        throw std::logic_error("copy: no conversion loop from " + std::string(dtype_name(src->dtype())) + " to " +
+                               dtype_name(dst->dtype()));
+      } else {
+        Out* out = dst->data_as<Out>();
+        const In* in = src->data_as<In>();
+        if (dst->is_contiguous() && is_flat(*src, dst->shape())) {
+          parallel_for(dst->numel(), [&](std::int64_t b, std::int64_t e) {
+            for (std::int64_t i = b; i < e; ++i) out[i] = convert_value<Out, In>(in[i]);
+          });
           return;
         }
-        for (std::int64_t j = 0; j < n; ++j) {
-          o[j * step[0]] = convert_value<Out, In>(i[j * step[1]]);
-        }
-      });
+        const MergedDims<2> dims(dst->shape(), {dst->strides().data(), src_strides.data()});
+        for_each_run<2>(dims.shape, dims.stride_ptrs(), [&](const auto& off, const auto& step, std::int64_t n) {
+          Out* o = out + off[0];
+          const In* i = in + off[1];
+          if (step[1] == 0) {  // a broadcast source: a fill
+            const Out v = convert_value<Out, In>(*i);
+            for (std::int64_t j = 0; j < n; ++j) o[j * step[0]] = v;
+            return;
+          }
+          for (std::int64_t j = 0; j < n; ++j) {
+            o[j * step[0]] = convert_value<Out, In>(i[j * step[1]]);
+          }
+        });
+      }
     });
   });
 }
@@ -107,12 +154,42 @@ TensorPtr as_shape(const TensorPtr& t, const Shape& shape) {
   return make_view(c, shape, contiguous_strides(shape), c->offset());
 }
 
-void fill(const TensorPtr& dst, double value) {
-  if (dst->dtype() == DType::Int64 && !(value >= -0x1p63 && value < 0x1p63)) {
-    throw std::runtime_error("value " + std::to_string(value) + " cannot be converted to type int64 without overflow");
+namespace {
+
+/// Refuses a fill value that an integer dtype cannot hold, as PyTorch (which lets a negative
+/// whole number wrap into uint8).
+void check_fill_value(DType dtype, double value) {
+  double lo = 0, hi = 0;
+  switch (dtype) {
+    case DType::Int64:
+      lo = -0x1p63, hi = 0x1p63;  // hi excluded below: 2^63 itself does not fit
+      break;
+    case DType::Int32:
+      lo = -0x1p31, hi = 0x1p31 - 1;
+      break;
+    case DType::Int16:
+      lo = -32768, hi = 32767;
+      break;
+    case DType::Int8:
+      lo = -128, hi = 127;
+      break;
+    case DType::UInt8:
+      lo = value == std::floor(value) ? -255 : 0, hi = 255;
+      break;
+    default:
+      return;
   }
+  if (value >= lo && (dtype == DType::Int64 ? value < hi : value <= hi)) return;
+  throw std::runtime_error("value " + std::to_string(value) + " cannot be converted to type " + dtype_name(dtype) +
+                           " without overflow");
+}
+
+}  // namespace
+
+void fill(const TensorPtr& dst, double value) {
+  check_fill_value(dst->dtype(), value);
   if (dst->is_cuda()) return cuda::fill(*dst, value);
-  dispatch(dst->dtype(), [&](auto tag) {
+  dispatch_storage(dst->dtype(), [&](auto tag) {
     using T = decltype(tag);
     const T v = convert_value<T>(value);
     T* out = dst->data_as<T>();
@@ -134,9 +211,9 @@ double item(const TensorPtr& t) {
     throw std::runtime_error("a Tensor with " + std::to_string(t->numel()) + " elements cannot be converted to Scalar");
   }
   const TensorPtr host = to_device(t, Device{});
-  return dispatch(t->dtype(), [&](auto tag) {
+  return dispatch_storage(t->dtype(), [&](auto tag) {
     using T = decltype(tag);
-    return static_cast<double>(*host->data_as<T>());
+    return convert_value<double, T>(*host->data_as<T>());
   });
 }
 
@@ -207,6 +284,7 @@ DType unary_result_dtype(UnaryOp op, DType in) {
 
 TensorPtr unary(UnaryOp op, const TensorPtr& t, OpParams params) {
   const DType dtype = unary_result_dtype(op, t->dtype());
+  if (is_storage_only(dtype)) return cast(unary(op, cast(t, compute_dtype(dtype)), params), dtype);
   const TensorPtr in = cast(t, dtype);
   TensorPtr out = empty(in->shape(), dtype, in->device());
   if (out->is_cuda()) {
@@ -308,7 +386,31 @@ void run_binary(BinaryOp op, const TensorPtr& out, const TensorPtr& a, const Ten
 
 }  // namespace
 
+namespace {
+
+/// binary() for a storage dtype, before the narrowing: the result in the compute type (bool for
+/// comparisons). The operands first take dtype (a number wraps into int8, rounds to float16), then
+/// the op runs in the compute type. PyTorch reads the 0-d operand of float16 arithmetic (h * 0.1,
+/// 0.1 + h) in float32 unrounded: the second operand of a subtraction or division, either
+/// operand of the commutative + and *. For the integers' ring ops the wrap commutes with the op, so
+/// an operand is only widened.
+TensorPtr storage_binary_wide(BinaryOp op, const TensorPtr& a, const TensorPtr& b, DType dtype) {
+  const bool ring = op == BinaryOp::Add || op == BinaryOp::Sub || op == BinaryOp::Mul;
+  const bool arith = ring || op == BinaryOp::Div;
+  const bool commutes = op == BinaryOp::Add || op == BinaryOp::Mul;
+  const bool floating = is_floating(dtype);
+  const bool raw_b = floating ? arith && b->ndim() == 0 : ring && !is_floating(b->dtype());
+  const bool raw_a = floating ? commutes && a->ndim() == 0 && b->ndim() > 0 : ring && !is_floating(a->dtype());
+  return binary(op, raw_a ? a : cast(a, dtype), raw_b ? b : cast(b, dtype), compute_dtype(dtype));
+}
+
+}  // namespace
+
 TensorPtr binary(BinaryOp op, const TensorPtr& a, const TensorPtr& b, DType dtype) {
+  if (is_storage_only(dtype)) {
+    const TensorPtr wide = storage_binary_wide(op, a, b, dtype);
+    return is_comparison(op) ? wide : cast(wide, dtype);
+  }
   const Shape shape = broadcast_shapes(a->shape(), b->shape(), binary_op_name(op));
   const Device device = common_device(binary_op_name(op), {a.get(), b.get()});
   TensorPtr out = empty(shape, is_comparison(op) ? DType::Bool : dtype, device);
@@ -317,6 +419,13 @@ TensorPtr binary(BinaryOp op, const TensorPtr& a, const TensorPtr& b, DType dtyp
 }
 
 void binary_into(BinaryOp op, const TensorPtr& out, const TensorPtr& a, const TensorPtr& b, DType dtype) {
+  if (is_storage_only(dtype)) {
+    if (out->dtype() != (is_comparison(op) ? DType::Bool : dtype)) {
+      throw std::logic_error(std::string(binary_op_name(op)) + ": output dtype does not fit the operands");
+    }
+    copy_into(out, storage_binary_wide(op, a, b, dtype));  // narrows as it copies
+    return;
+  }
   const Device device = common_device(binary_op_name(op), {out.get(), a.get(), b.get()});
   if (broadcast_shapes(a->shape(), b->shape(), binary_op_name(op)) != out->shape() || !out->is_contiguous() ||
       out->dtype() != (is_comparison(op) ? DType::Bool : dtype) || out->device() != device) {
@@ -330,6 +439,10 @@ TensorPtr relu_backward(const TensorPtr& g, const TensorPtr& y) {
   if (g->shape() != y->shape() || g->dtype() != y->dtype() || g->device() != y->device()) {
     throw std::logic_error("relu_backward: the gradient " + shape_str(g->shape()) + " does not match the output " +
                            shape_str(y->shape()));
+  }
+  if (is_storage_only(g->dtype())) {
+    const DType wide = compute_dtype(g->dtype());
+    return cast(relu_backward(cast(g, wide), cast(y, wide)), g->dtype());
   }
   if (!g->is_contiguous() || !y->is_contiguous()) return relu_backward(contiguous(g), contiguous(y));
   TensorPtr out = empty(g->shape(), g->dtype(), g->device());
@@ -391,6 +504,9 @@ void flat_where(T* z, const bool* c, bool c_flat, const T* x, bool x_flat, const
 }  // namespace
 
 TensorPtr where(const TensorPtr& cond, const TensorPtr& a, const TensorPtr& b, DType dtype) {
+  if (is_storage_only(dtype)) {  // a selection: exact in the compute type
+    return cast(where(cond, cast(a, dtype), cast(b, dtype), compute_dtype(dtype)), dtype);
+  }
   const Shape shape = broadcast_shapes(cond->shape(), broadcast_shapes(a->shape(), b->shape(), "where"), "where");
   const Device device = common_device("where", {cond.get(), a.get(), b.get()});
   const TensorPtr c = cast(cond, DType::Bool);
@@ -430,6 +546,13 @@ TensorPtr where(const TensorPtr& cond, const TensorPtr& a, const TensorPtr& b, D
 
 TensorPtr clamp(const TensorPtr& t, const double* lo, const double* hi) {
   if (t->dtype() == DType::Bool) throw std::runtime_error("clamp is not supported for bool tensors");
+  if (is_storage_only(t->dtype())) {
+    // the bounds take t's dtype first (rounded, or wrapped), as the elements compare in it
+    const DType wide = compute_dtype(t->dtype());
+    const double lo_v = lo ? item(cast(scalar_tensor(*lo, t->dtype()), wide)) : 0.0;
+    const double hi_v = hi ? item(cast(scalar_tensor(*hi, t->dtype()), wide)) : 0.0;
+    return cast(clamp(cast(t, wide), lo ? &lo_v : nullptr, hi ? &hi_v : nullptr), t->dtype());
+  }
   TensorPtr out = empty(t->shape(), t->dtype(), t->device());
   if (out->is_cuda()) {
     cuda::clamp(*out, cuda_operand(t, out->shape()), lo, hi);

@@ -218,6 +218,10 @@ TensorPtr addmm(const TensorPtr& bias, const TensorPtr& a, const TensorPtr& b) {
   if (a->dtype() != b->dtype() || (bias && bias->dtype() != a->dtype())) {
     throw std::runtime_error("addmm: expected all operands to have the same dtype");
   }
+  if (is_storage_only(a->dtype())) {  // the product accumulates in the compute type, then rounds once
+    const DType wide = compute_dtype(a->dtype());
+    return cast(addmm(bias ? cast(bias, wide) : bias, cast(a, wide), cast(b, wide)), a->dtype());
+  }
   const Device device = common_device("addmm", {bias.get(), a.get(), b.get()});
   TensorPtr out = empty({a->shape()[0], b->shape()[1]}, a->dtype(), device);
   // broadcast the bias over the rows, then accumulate into it; a contiguous bias of a row's length
@@ -253,6 +257,10 @@ TensorPtr matmul(const TensorPtr& a_in, const TensorPtr& b_in) {
   }
   const Device device = common_device("matmul", {a_in.get(), b_in.get()});
   if (a_in->dtype() == DType::Bool) throw std::runtime_error("matmul: not supported for bool tensors");
+  if (is_storage_only(a_in->dtype())) {  // the product accumulates in the compute type, then rounds once
+    const DType wide = compute_dtype(a_in->dtype());
+    return cast(matmul(cast(a_in, wide), cast(b_in, wide)), a_in->dtype());
+  }
   // 1-d operands become a row (left) or a column (right), removed again from the result.
   const bool a_vec = a_in->ndim() == 1, b_vec = b_in->ndim() == 1;
   TensorPtr a = a_vec ? make_view(a_in, {1, a_in->shape()[0]}, {0, a_in->strides()[0]}, a_in->offset()) : a_in;

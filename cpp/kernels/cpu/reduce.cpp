@@ -159,11 +159,18 @@ TensorPtr reduce_sum(const TensorPtr& t, const std::vector<std::int64_t>& dims_i
 }  // namespace
 
 TensorPtr sum(const TensorPtr& t, const std::vector<std::int64_t>& dims, bool keepdim) {
+  // the narrow integers sum to int64 like int64 does; float16 and bfloat16 sum in float32 and
+  // round back (see Note [storage dtypes])
+  if (is_storage_only(t->dtype())) {
+    const TensorPtr wide = reduce_sum<false>(cast(t, compute_dtype(t->dtype())), dims, keepdim);
+    return is_floating(t->dtype()) ? cast(wide, t->dtype()) : wide;
+  }
   return reduce_sum<false>(t, dims, keepdim);
 }
 
 TensorPtr sum_of_squares(const TensorPtr& t, const std::vector<std::int64_t>& dims, bool keepdim) {
   if (!is_floating(t->dtype())) throw std::logic_error("sum_of_squares: expected a floating point tensor");
+  if (is_storage_only(t->dtype())) return reduce_sum<true>(cast(t, compute_dtype(t->dtype())), dims, keepdim);
   return reduce_sum<true>(t, dims, keepdim);
 }
 
@@ -174,6 +181,10 @@ std::pair<TensorPtr, TensorPtr> max_along(const TensorPtr& t, std::int64_t dim_i
     TensorPtr index = to_device(scalar_tensor(0, DType::Int64), t->device());
     wrap_dim(dim_in, 0);
     return {values, index};
+  }
+  if (is_storage_only(t->dtype())) {  // a selection: exact in the compute type
+    auto [values, indices] = max_along(cast(t, compute_dtype(t->dtype())), dim_in, keepdim, smallest);
+    return {cast(values, t->dtype()), indices};
   }
   const std::int64_t dim = wrap_dim(dim_in, t->ndim());
   const std::int64_t length = t->shape()[dim];
@@ -317,6 +328,10 @@ void for_each_logit_row(const TensorPtr& x, const TensorPtr& target, Body&& body
 }  // namespace
 
 std::pair<TensorPtr, TensorPtr> cross_entropy_rows(const TensorPtr& x, const TensorPtr& target) {
+  if (is_storage_only(x->dtype())) {  // float16/bfloat16 logits: float32 arithmetic, float32 stats
+    auto [loss, stats] = cross_entropy_rows(cast(x, compute_dtype(x->dtype())), target);
+    return {cast(loss, x->dtype()), stats};
+  }
   check_cross_entropy(x, target);
   const std::int64_t rows = x->shape()[0], classes = x->shape()[1];
   TensorPtr loss = empty({rows}, x->dtype());
@@ -342,6 +357,10 @@ std::pair<TensorPtr, TensorPtr> cross_entropy_rows(const TensorPtr& x, const Ten
 
 TensorPtr cross_entropy_backward(const TensorPtr& x, const TensorPtr& target, const TensorPtr& stats,
                                  const TensorPtr& weight_in) {
+  if (is_storage_only(x->dtype())) {
+    const DType wide = compute_dtype(x->dtype());
+    return cast(cross_entropy_backward(cast(x, wide), target, stats, weight_in), x->dtype());
+  }
   check_cross_entropy(x, target);
   const std::int64_t rows = x->shape()[0], classes = x->shape()[1];
   if (stats->shape() != Shape{rows, 2} || stats->dtype() != x->dtype() || !stats->is_contiguous() ||

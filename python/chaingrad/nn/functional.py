@@ -10,9 +10,10 @@ from typing import Optional, Sequence, Tuple
 from chaingrad import _core
 from chaingrad._types import bool_, int64
 from chaingrad.autograd.function import Function, FunctionCtx
-from chaingrad.functional import arange, flatten, log_softmax, rand, softmax, stack, where
+from chaingrad.functional import arange, flatten, log_softmax, softmax, stack, where
 from chaingrad.nn import _ops as _table_ops
 from chaingrad.nn._ops import *  # noqa: F401,F403  the op table's activations (relu, gelu, silu, ...)
+from chaingrad.random import _generator
 from chaingrad.tensor import Tensor
 
 __all__ = ["linear", "softmax", "log_softmax", "dropout", "flatten",
@@ -45,16 +46,18 @@ def linear(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None) -> Tens
     return _core.linear(input, weight, bias)
 
 
-def dropout(input: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
+def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
     """Zeroes each element with probability p and scales the rest by 1/(1-p) (identity in eval)."""
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
     if not training or p == 0.0:
         return input
     if p == 1.0:
-        return input * 0.0
-    keep = (rand(*input.shape, device=input.device) >= p).to(input.dtype)
-    return input * keep * (1.0 / (1.0 - p))
+        return input.mul_(0.0) if inplace else input * 0.0
+    # the mask as PyTorch draws it (bernoulli(1 - p) in input's memory order, scaled by 1/(1-p)),
+    # so the same seed drops the same elements
+    noise = _core.dropout_noise(input, float(p), _generator(None))
+    return input.mul_(noise) if inplace else input * noise
 
 
 _REDUCTIONS = {"none": 0, "mean": 1, "sum": 2}

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import math
-from typing import Tuple
+from typing import Optional, Tuple
 
 from chaingrad import autograd
-from chaingrad.functional import rand, randn
+from chaingrad.random import Generator
 from chaingrad.tensor import Tensor
 
-__all__ = ["uniform_", "normal_", "zeros_", "ones_", "constant_", "kaiming_uniform_",
-           "xavier_uniform_", "calculate_gain"]
+__all__ = ["uniform_", "normal_", "zeros_", "ones_", "constant_", "kaiming_uniform_", "kaiming_normal_",
+           "xavier_uniform_", "xavier_normal_", "calculate_gain"]
 
 
 def _fans(t: Tensor) -> Tuple[int, int]:
@@ -36,18 +36,16 @@ def calculate_gain(nonlinearity: str, param: float = None) -> float:  # type: ig
     raise ValueError(f"Unsupported nonlinearity {nonlinearity}")
 
 
-def uniform_(t: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:
-    """Fills t with U(a, b)."""
+def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0, generator: Optional[Generator] = None) -> Tensor:
+    """Fills tensor with U(a, b), drawn as torch.nn.init.uniform_ draws."""
     with autograd.no_grad():
-        t.copy_(rand(*t.shape, dtype=t.dtype, device=t.device) * (b - a) + a)
-    return t
+        return tensor.uniform_(a, b, generator=generator)
 
 
-def normal_(t: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
-    """Fills t with N(mean, std^2)."""
+def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, generator: Optional[Generator] = None) -> Tensor:
+    """Fills tensor with N(mean, std^2), drawn as torch.nn.init.normal_ draws."""
     with autograd.no_grad():
-        t.copy_(randn(*t.shape, dtype=t.dtype, device=t.device) * std + mean)
-    return t
+        return tensor.normal_(mean, std, generator=generator)
 
 
 def constant_(t: Tensor, value: float) -> Tensor:
@@ -67,16 +65,35 @@ def ones_(t: Tensor) -> Tensor:
     return constant_(t, 1.0)
 
 
-def kaiming_uniform_(t: Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu") -> Tensor:
-    """U(-bound, bound) with bound = gain * sqrt(3 / fan) (He et al.)."""
+def _kaiming_std(t: Tensor, a: float, mode: str, nonlinearity: str) -> float:
+    if mode not in ("fan_in", "fan_out"):
+        raise ValueError(f"Mode {mode} not supported, please use one of fan_in, fan_out")
     fan_in, fan_out = _fans(t)
     fan = fan_in if mode == "fan_in" else fan_out
-    bound = calculate_gain(nonlinearity, a) * math.sqrt(3.0 / fan) if fan else 0.0
-    return uniform_(t, -bound, bound)
+    return calculate_gain(nonlinearity, a) / math.sqrt(fan) if fan else 0.0
 
 
-def xavier_uniform_(t: Tensor, gain: float = 1.0) -> Tensor:
+def kaiming_uniform_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu",
+                     generator: Optional[Generator] = None) -> Tensor:
+    """U(-bound, bound) with bound = gain * sqrt(3 / fan) (He et al.)."""
+    bound = math.sqrt(3.0) * _kaiming_std(tensor, a, mode, nonlinearity)
+    return uniform_(tensor, -bound, bound, generator)
+
+
+def kaiming_normal_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu",
+                    generator: Optional[Generator] = None) -> Tensor:
+    """N(0, std^2) with std = gain / sqrt(fan) (He et al.)."""
+    return normal_(tensor, 0.0, _kaiming_std(tensor, a, mode, nonlinearity), generator)
+
+
+def xavier_uniform_(tensor: Tensor, gain: float = 1.0, generator: Optional[Generator] = None) -> Tensor:
     """U(-a, a) with a = gain * sqrt(6 / (fan_in + fan_out)) (Glorot and Bengio)."""
-    fan_in, fan_out = _fans(t)
-    bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
-    return uniform_(t, -bound, bound)
+    fan_in, fan_out = _fans(tensor)
+    bound = math.sqrt(3.0) * (gain * math.sqrt(2.0 / float(fan_in + fan_out)))
+    return uniform_(tensor, -bound, bound, generator)
+
+
+def xavier_normal_(tensor: Tensor, gain: float = 1.0, generator: Optional[Generator] = None) -> Tensor:
+    """N(0, std^2) with std = gain * sqrt(2 / (fan_in + fan_out)) (Glorot and Bengio)."""
+    fan_in, fan_out = _fans(tensor)
+    return normal_(tensor, 0.0, gain * math.sqrt(2.0 / float(fan_in + fan_out)), generator)

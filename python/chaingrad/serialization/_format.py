@@ -7,13 +7,18 @@ from typing import IO, Dict, Union
 
 import numpy as np
 
-from chaingrad._types import bool_, float32, float64, int64
+from chaingrad._types import bfloat16, bool_, float16, float32, float64, int8, int16, int32, int64, uint8
 
 FileLike = Union[str, os.PathLike, IO[bytes]]
 
+# safetensors' dtype codes: the chaingrad dtype and the numpy type of the bytes. "U8" blobs are the
+# pickles' bytes unless a tensor node marks its blob as uint8 data; numpy has no bfloat16, so its
+# bytes travel as int16 and are reinterpreted.
 _DTYPES = {"F32": (float32, np.float32), "F64": (float64, np.float64), "I64": (int64, np.int64),
-           "BOOL": (bool_, np.bool_), "U8": (None, np.uint8)}
-_CODE = {float32: "F32", float64: "F64", int64: "I64", bool_: "BOOL"}
+           "BOOL": (bool_, np.bool_), "U8": (None, np.uint8), "F16": (float16, np.float16),
+           "BF16": (bfloat16, np.int16), "I32": (int32, np.int32), "I16": (int16, np.int16), "I8": (int8, np.int8)}
+_CODE = {float32: "F32", float64: "F64", int64: "I64", bool_: "BOOL", float16: "F16", bfloat16: "BF16", int32: "I32",
+         int16: "I16", int8: "I8", uint8: "U8"}
 _DTYPE_NAMES = {d.name: d for d in _CODE}
 _MAX_HEADER = 100 * 2**20  # safetensors' own limit
 _MAX_ENTRIES = 2**20       # tensors in one file

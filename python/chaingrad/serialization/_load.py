@@ -15,7 +15,7 @@ from typing import IO, Any, Dict, Iterator, List, NamedTuple, Tuple, Union
 import numpy as np
 
 from chaingrad import _core
-from chaingrad._types import _device_spec
+from chaingrad._types import _device_spec, bfloat16
 from chaingrad.functional import empty, from_numpy
 from chaingrad.serialization._format import (
     _DTYPE_NAMES,
@@ -186,11 +186,15 @@ class _Reader:
         """The tensor over a whole blob, on the target device, made once per blob."""
         t = self.bases.get(name)
         if t is None:
-            t = from_numpy(self.arrays[name].reshape(self.entries[name].shape))
+            t = self._typed(name, from_numpy(self.arrays[name].reshape(self.entries[name].shape)))
             if self.device != "cpu":
                 t = t.to(self.device)
             self.bases[name] = t
         return t
+
+    def _typed(self, name: str, t: Tensor) -> Tensor:
+        """t over a blob's array, as the blob's dtype: a bfloat16 blob's int16 bytes reinterpreted."""
+        return _core.reinterpret_dtype(t, bfloat16) if self.entries[name].code == "BF16" else t
 
     def view(self, name: str, spec: Any) -> Tensor:
         """A view of a blob: the same memory on the CPU; a copy on a device, within a budget of the
@@ -209,7 +213,7 @@ class _Reader:
                 or not 0 <= offset <= flat.size or last >= flat.size):
             raise ValueError(f"load: view {str(spec)[:120]} does not fit in tensor {name!r} of {flat.size} elements")
         if name not in self.flats:
-            self.flats[name] = from_numpy(flat)
+            self.flats[name] = self._typed(name, from_numpy(flat))
         t = _core.storage_view(self.flats[name], list(shape), list(stride), offset)
         if self.device != "cpu":
             self.device_copies -= numel * size
@@ -224,7 +228,8 @@ class _Reader:
         name = node.get("$tensor")
         if not isinstance(name, str) or name not in self.entries:
             raise ValueError(f"load: corrupt checkpoint (no tensor entry {str(name)[:60]!r})")
-        if _DTYPES[self.entries[name].code][0] is None:
+        code = self.entries[name].code
+        if _DTYPES[code][0] is None and not (code == "U8" and node.get("dtype") == "uint8"):
             raise ValueError("load: a byte blob is not a tensor")
         # a new tensor object over the blob's memory: shared with every other node naming the blob
         t = self.base(name).detach() if node.get("view") is None else self.view(name, node["view"])

@@ -16,7 +16,7 @@ from typing import IO, Any, Callable, Dict, List, NamedTuple, Optional, Set, Tup
 import numpy as np
 
 from chaingrad import _core
-from chaingrad._types import Size
+from chaingrad._types import Size, bfloat16, int16, uint8
 from chaingrad._types import dtype as DType
 from chaingrad.serialization._format import (
     _CODE,
@@ -39,13 +39,19 @@ class _Blob(NamedTuple):
     data: Union[Tensor, np.ndarray, bytes]
 
 
+def _host_array(t: Tensor) -> np.ndarray:
+    """An ndarray over a CPU tensor's memory; a bfloat16 tensor's bytes seen as int16 (numpy has no
+    bfloat16)."""
+    return _core.to_numpy(_core.reinterpret_dtype(t, int16) if t.dtype is bfloat16 else t)
+
+
 def _host_span(t: Tensor) -> Optional[Tuple[int, int, np.ndarray]]:
     """The [first, end) byte addresses of a CPU tensor's elements and an array over them, to find
     tensors sharing memory; None for tensors saved by value: empty, on a device, or with more
     elements than their memory holds (expanded: load refuses views larger than their storage)."""
     if t.is_cuda or t.numel() == 0:
         return None
-    array = _core.to_numpy(t)
+    array = _host_array(t)
     if any(s < 0 for s in array.strides):
         return None
     lo = array.__array_interface__["data"][0]
@@ -86,6 +92,8 @@ class _Writer:
         """The node of a tensor seen for the first time."""
         from chaingrad.nn.parameter import Parameter
         node = {"$tensor": None, "requires_grad": bool(t.requires_grad), "parameter": isinstance(t, Parameter)}
+        if t.dtype is uint8:  # its "U8" blob holds tensor data, not a pickle's bytes
+            node["dtype"] = "uint8"
         self.memo[id(t)] = (t, node)
         self.tensors.append((t, node))  # finish() names the blob, once it knows what shares memory
         return node
@@ -199,7 +207,7 @@ def _write_blob(fh: IO[bytes], data: Union[Tensor, np.ndarray, bytes]) -> None:
     """Writes one blob; a tensor becomes a contiguous host array only now, so at most one copy of
     one tensor exists at a time."""
     if isinstance(data, Tensor):
-        data = np.ascontiguousarray(_core.to_numpy(data.detach().cpu()))
+        data = np.ascontiguousarray(_host_array(data.detach().cpu()))
     fh.write(data if isinstance(data, bytes) else memoryview(data.reshape(-1).view(np.uint8)))
 
 

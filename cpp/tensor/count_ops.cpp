@@ -27,14 +27,16 @@ TensorPtr host_flat(const TensorPtr& t) {
 
 UniqueResult unique_op(const TensorPtr& t) {
   const TensorPtr flat = host_flat(t);
+  // compared in the compute type (widening keeps order and equality); values gathered from flat
+  const TensorPtr keys = cast(flat, compute_dtype(flat->dtype()));
   const std::int64_t n = flat->numel();
   TensorPtr inverse = empty(t->shape(), DType::Int64);
   std::vector<std::int64_t> order(static_cast<std::size_t>(n));
   std::iota(order.begin(), order.end(), std::int64_t{0});
   std::vector<std::int64_t> firsts, counts;  // per distinct value: where it first occurs in order
-  dispatch(flat->dtype(), [&](auto tag) {
+  dispatch(keys->dtype(), [&](auto tag) {
     using T = decltype(tag);
-    const T* x = flat->data_as<T>();
+    const T* x = keys->data_as<T>();
     auto before = [x](std::int64_t a, std::int64_t b) {
       if constexpr (std::is_floating_point_v<T>) return (!std::isnan(x[a]) && std::isnan(x[b])) || x[a] < x[b];
       else return x[a] < x[b];
@@ -60,7 +62,7 @@ UniqueResult unique_op(const TensorPtr& t) {
 }
 
 TensorPtr bincount_op(const TensorPtr& t, const TensorPtr& weights, std::int64_t minlength) {
-  if (t->ndim() != 1 || t->dtype() != DType::Int64) {
+  if (t->ndim() != 1 || is_floating(t->dtype()) || t->dtype() == DType::Bool) {
     throw std::runtime_error("bincount only supports 1-d non-negative integral inputs (got a " +
                              std::string(dtype_name(t->dtype())) + " tensor of shape " + shape_str(t->shape()) + ")");
   }
@@ -69,7 +71,7 @@ TensorPtr bincount_op(const TensorPtr& t, const TensorPtr& weights, std::int64_t
     throw std::runtime_error("bincount(): weights should be 1-d and have the same length as input (got " +
                              shape_str(weights->shape()) + " for an input of " + shape_str(t->shape()) + ")");
   }
-  const TensorPtr x = host_flat(t);
+  const TensorPtr x = host_flat(cast(t, DType::Int64));
   const std::int64_t* v = x->data_as<std::int64_t>();
   std::int64_t bins = minlength;
   for (std::int64_t i = 0; i < x->numel(); ++i) {
@@ -91,14 +93,14 @@ TensorPtr bincount_op(const TensorPtr& t, const TensorPtr& weights, std::int64_t
     for (std::int64_t i = 0; i < x->numel(); ++i) ++o[v[i]];
     return to_device(out, t->device());
   }
-  // summed in double, returned in the weights' dtype (float64 for integer weights), as PyTorch
+  // summed in double, returned in float32 for float32 weights and in float64 for all others, as PyTorch
   const TensorPtr w = host_flat(cast(weights, DType::Float64));
   const double* wv = w->data_as<double>();
   TensorPtr out = empty({bins}, DType::Float64);
   fill(out, 0);
   double* o = out->data_as<double>();
   for (std::int64_t i = 0; i < x->numel(); ++i) o[v[i]] += wv[i];
-  return to_device(cast(out, is_floating(weights->dtype()) ? weights->dtype() : DType::Float64), t->device());
+  return to_device(cast(out, weights->dtype() == DType::Float32 ? DType::Float32 : DType::Float64), t->device());
 }
 
 TensorPtr histogram_op(const TensorPtr& t, const TensorPtr& edges_in, const TensorPtr& weight, BinSearch search) {
@@ -115,11 +117,14 @@ TensorPtr histogram_op(const TensorPtr& t, const TensorPtr& edges_in, const Tens
                              dtype_name(t->dtype()) + ", got " + shape_str(weight->shape()) + " " +
                              dtype_name(weight->dtype()));
   }
-  const TensorPtr x = host_flat(t), edges = host_flat(edges_in), w = weight ? host_flat(weight) : weight;
+  // float16 and bfloat16 count in float32 and store back
+  const DType ct = compute_dtype(t->dtype());
+  const TensorPtr x = host_flat(cast(t, ct)), edges = host_flat(cast(edges_in, ct));
+  const TensorPtr w = weight ? host_flat(cast(weight, ct)) : weight;
   const std::int64_t nb = edges->numel() - 1;
-  TensorPtr out = empty({nb}, t->dtype());
+  TensorPtr out = empty({nb}, ct);
   fill(out, 0);
-  dispatch(t->dtype(), [&](auto tag) {
+  dispatch(ct, [&](auto tag) {
     using T = decltype(tag);
     if constexpr (std::is_floating_point_v<T>) {
       const T* xv = x->data_as<T>();
@@ -155,7 +160,7 @@ TensorPtr histogram_op(const TensorPtr& t, const TensorPtr& edges_in, const Tens
       }
     }
   });
-  return to_device(out, t->device());
+  return to_device(cast(out, t->dtype()), t->device());
 }
 
 }  // namespace chaingrad

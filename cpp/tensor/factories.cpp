@@ -38,6 +38,26 @@ TensorPtr arange(double start, double end, double step, DType dtype) {
 TensorPtr linspace(double start, double end, std::int64_t steps, DType dtype) {
   if (steps < 0) throw std::runtime_error("linspace: number of steps must be non-negative");
   if (steps == 1) return full({1}, start, dtype, Device{});  // a single point is the start, as PyTorch
+  if (is_storage_only(dtype) && is_floating(dtype)) {
+    // float16, bfloat16: in the type's own arithmetic, as PyTorch's, every operation rounded to it:
+    // step = (hi - lo) / (steps - 1), then each point lo + step * i (or hi - step * (steps-1-i))
+    const auto round_to = [dtype](const TensorPtr& v) { return cast(cast(v, dtype), DType::Float32); };
+    const auto stored = [dtype](double v) { return static_cast<float>(item(scalar_tensor(v, dtype))); };
+    const float lo = stored(start), hi = stored(end);
+    const float step =
+        stored(static_cast<double>(stored(static_cast<double>(hi - lo)) / static_cast<float>(steps - 1)));
+    const std::int64_t half = steps / 2;
+    TensorPtr offsets = empty({steps}, DType::Float32);
+    float* o = offsets->data_as<float>();
+    for (std::int64_t i = 0; i < steps; ++i)
+      o[i] = i < half ? step * static_cast<float>(i) : -step * static_cast<float>(steps - i - 1);
+    offsets = round_to(offsets);
+    TensorPtr points = empty({steps}, DType::Float32);
+    float* p = points->data_as<float>();
+    const float* r = offsets->data_as<float>();
+    for (std::int64_t i = 0; i < steps; ++i) p[i] = (i < half ? lo : hi) + r[i];
+    return cast(points, dtype);
+  }
   if (is_floating(dtype)) {
     TensorPtr out = empty({steps}, dtype);
     dispatch(dtype, [&](auto tag) {

@@ -75,7 +75,7 @@ TensorPtr gather_values(const TensorPtr& t, std::int64_t dim_in, const TensorPtr
   if (t->is_cuda() || index->is_cuda()) return to_device(gather_values(host(t), dim, host(index)), t->device());
   TensorPtr out = empty(index->shape(), t->dtype());
   const std::int64_t size = t->shape()[dim], stride = t->strides()[dim];
-  dispatch(t->dtype(), [&](auto tag) {
+  dispatch_storage(t->dtype(), [&](auto tag) {  // elements are only moved: any dtype as it is stored
     using T = decltype(tag);
     const T* x = t->data_as<T>();
     const std::int64_t* ix = index->data_as<std::int64_t>();
@@ -116,6 +116,8 @@ TensorPtr scatter_add_op(const Shape& shape, std::int64_t dim_in, const TensorPt
   TensorPtr out;
   if (src->is_cuda() || index->is_cuda()) {
     out = to_device(scatter_add_op(shape, dim, host(index), host(src)), src->device());
+  } else if (is_storage_only(src->dtype())) {  // summed in the compute type, stored back
+    out = cast(scatter_add_op(shape, dim, index, cast(src, compute_dtype(src->dtype()))), src->dtype());
   } else {
     out = empty(shape, src->dtype());
     fill(out, 0);

@@ -18,7 +18,7 @@ using Saved = std::vector<TensorPtr>;
 
 /// Integer and bool inputs scan in int64 unless a dtype is given, as PyTorch.
 DType scan_dtype(const TensorPtr& t, std::optional<DType> dtype, const char* op) {
-  const DType out = dtype ? *dtype : (is_floating(t->dtype()) ? t->dtype() : DType::Int64);
+  const DType out = dtype ? *dtype : (is_floating(t->dtype()) ? t->dtype() : DType::Int64);  // int32 too
   if (out == DType::Bool) throw std::runtime_error(std::string(op) + "(): a bool result dtype is not supported");
   return out;
 }
@@ -26,6 +26,7 @@ DType scan_dtype(const TensorPtr& t, std::optional<DType> dtype, const char* op)
 /// The running sums (products when `product`) along dim, from the end when reverse, in dtype; no
 /// autograd. Floats accumulate in double, as PyTorch's CPU scans; integers in their own type.
 TensorPtr scan(const TensorPtr& t, std::int64_t dim, DType dtype, bool reverse, bool product) {
+  if (is_storage_only(dtype)) return cast(scan(t, dim, compute_dtype(dtype), reverse, product), dtype);
   if (t->ndim() == 0) return to_device(cast(to_device(t, Device{}), dtype, /*copy=*/true), t->device());
   const TensorPtr rows = moved_to_last(cast(to_device(t, Device{}), dtype), dim);
   TensorPtr out = empty(rows->shape(), dtype);

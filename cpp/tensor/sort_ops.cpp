@@ -59,7 +59,8 @@ std::pair<TensorPtr, TensorPtr> sort_op(const TensorPtr& t, std::int64_t dim_in,
     return {reshape_op(values, {}, false), as_shape(indices, {})};
   }
   const std::int64_t dim = wrap_dim(dim_in, t->ndim());
-  const TensorPtr rows = moved_to_last(to_device(t, Device{}), dim);
+  // compared in the compute type (widening keeps the order); the values are gathered from t itself
+  const TensorPtr rows = moved_to_last(cast(to_device(t, Device{}), compute_dtype(t->dtype())), dim);
   TensorPtr order = empty(rows->shape(), DType::Int64);
   const std::int64_t n = t->shape()[dim], count = n == 0 ? 0 : rows->numel() / n;
   dispatch(rows->dtype(), [&](auto tag) {
@@ -91,7 +92,7 @@ std::pair<TensorPtr, TensorPtr> topk_op(const TensorPtr& t, std::int64_t k, std:
     throw std::runtime_error("topk(): selected index k = " + std::to_string(k) + " is out of range for dimension " +
                              std::to_string(dim) + " of size " + std::to_string(n));
   }
-  const TensorPtr rows = moved_to_last(to_device(t, Device{}), dim);
+  const TensorPtr rows = moved_to_last(cast(to_device(t, Device{}), compute_dtype(t->dtype())), dim);
   Shape out_shape = rows->shape();
   out_shape.back() = k;
   TensorPtr picked = empty(out_shape, DType::Int64);

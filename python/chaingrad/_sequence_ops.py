@@ -18,7 +18,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from chaingrad import _core, return_types
-from chaingrad._types import dtype, float32, int64
+from chaingrad._types import dtype, float32, float64, int64
 
 Dims = Union[int, Sequence[int]]
 
@@ -252,6 +252,11 @@ class SequenceOps:
         (the data's range by default) or between the given edges; density=True divides by the total
         and the bin widths."""
         x = self.detach()
+        if not x.dtype.is_floating_point or (
+            range is None and isinstance(bins, int) and x.dtype not in (float32, float64)
+        ):
+            # as PyTorch, which has no kernel for these (nor finds float16's range itself)
+            raise NotImplementedError(f'"histogramdd" not implemented for {x.dtype.name!r}')
         if not isinstance(bins, int):
             edges = bins.detach()
             hist = _core.histogram(x, edges, weight, "binary")

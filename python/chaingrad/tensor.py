@@ -672,15 +672,19 @@ class Tensor(TensorOps, SequenceOps, _core.TensorBase):
     def all(self, dim: Union[None, int, Sequence[int]] = None, keepdim: bool = False) -> "Tensor":
         """True where every element over dim (all dims when None; none when ()) is nonzero (NaN counts as nonzero)."""
         if dim is not None and not isinstance(dim, int) and len(dim) == 0:  # as PyTorch: no dim reduced
-            return self != 0
-        return (self == 0).long().sum(dim, keepdim) == 0
+            out = self != 0
+        else:
+            out = (self == 0).long().sum(dim, keepdim) == 0
+        return out.to(uint8) if self.dtype is uint8 else out  # uint8 stays uint8, as PyTorch
 
     @_numpy_spellings
     def any(self, dim: Union[None, int, Sequence[int]] = None, keepdim: bool = False) -> "Tensor":
         """True where some element over dim (all dims when None; none when ()) is nonzero (NaN counts as nonzero)."""
         if dim is not None and not isinstance(dim, int) and len(dim) == 0:  # as PyTorch: no dim reduced
-            return self != 0
-        return (self != 0).long().sum(dim, keepdim) > 0
+            out = self != 0
+        else:
+            out = (self != 0).long().sum(dim, keepdim) > 0
+        return out.to(uint8) if self.dtype is uint8 else out  # uint8 stays uint8, as PyTorch
 
     def __rpow__(self, base: Any) -> "Tensor":
         return _core.pow(_scalar_like(base, self), self)

@@ -5,10 +5,10 @@ the same function object, re-exported from chaingrad.functional: each op has one
 
 from __future__ import annotations
 
-from typing import Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 from chaingrad import _core
-from chaingrad._types import bool_, int64
+from chaingrad._types import bfloat16, bool_, dtype, float16, int64
 from chaingrad.autograd.function import Function, FunctionCtx
 from chaingrad.functional import arange, flatten, log_softmax, softmax, stack, where
 from chaingrad.nn import _ops as _table_ops
@@ -341,6 +341,14 @@ def _normalized(x: Tensor, dims: Tuple[int, ...], eps: float) -> Tuple[Tensor, T
     return centered * rstd, rstd
 
 
+_HALF = (float16, bfloat16)
+
+
+def _widened(*tensors: Optional[Tensor]) -> List[Optional[Tensor]]:
+    """The tensors in float32 (None stays None)."""
+    return [None if t is None else t.float() for t in tensors]
+
+
 class _Normalize(Function):
     """y = (x - mean) * rstd * weight + bias with mean and rstd from x over dims (batch statistics)
     or given (running statistics); weight and bias shaped to broadcast. The backward is written in
@@ -351,6 +359,15 @@ class _Normalize(Function):
                 dims: Tuple[int, ...], eps: float, stats: Optional[Tuple[Tensor, Tensor]]) -> Tensor:
         ctx.save_for_backward(x, weight)
         ctx.dims, ctx.eps, ctx.stats = dims, eps, stats
+        if x.dtype in _HALF:  # computed in float32 and rounded once, as PyTorch's CPU kernels
+            wide_stats = None if stats is None else (stats[0].float(), stats[1].float())
+            return _Normalize._forward_in(*_widened(x, weight, bias), dims, eps, wide_stats).to(x.dtype)
+        return _Normalize._forward_in(x, weight, bias, dims, eps, stats)
+
+    @staticmethod
+    def _forward_in(x: Tensor, weight: Optional[Tensor], bias: Optional[Tensor], dims: Tuple[int, ...], eps: float,
+                    stats: Optional[Tuple[Tensor, Tensor]]) -> Tensor:
+        """The forward in x's dtype."""
         if stats is None:
             out, _ = _normalized(x, dims, eps)
         else:
@@ -363,6 +380,14 @@ class _Normalize(Function):
     @staticmethod
     def backward(ctx: FunctionCtx, grad: Tensor) -> Tuple[Optional[Tensor], ...]:
         x, weight = ctx.saved_tensors
+        if x.dtype in _HALF:
+            return _Normalize._backward_in(ctx, *_widened(grad, x, weight), x.dtype)
+        return _Normalize._backward_in(ctx, grad, x, weight, None)
+
+    @staticmethod
+    def _backward_in(ctx: FunctionCtx, grad: Tensor, x: Tensor, weight: Optional[Tensor],
+                     narrow: Optional[dtype]) -> Tuple[Optional[Tensor], ...]:
+        """The backward in grad's dtype; the gradients are rounded to narrow when given."""
         dims = ctx.dims
         if ctx.stats is None:
             xhat, rstd = _normalized(x, dims, ctx.eps)
@@ -377,7 +402,10 @@ class _Normalize(Function):
         needs = ctx.needs_input_grad
         gw = _sum_to(grad * xhat, weight) if weight is not None and needs[1] else None
         gb = _sum_to(grad, weight if weight is not None else xhat) if needs[2] else None
-        return gx if needs[0] else None, gw, gb, None, None, None
+        grads = (gx if needs[0] else None, gw, gb)
+        if narrow is not None:
+            grads = tuple(None if g is None else g.to(narrow) for g in grads)
+        return (*grads, None, None, None)
 
 
 def _sum_to(t: Tensor, like: Tensor) -> Tensor:

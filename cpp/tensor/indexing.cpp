@@ -81,27 +81,44 @@ std::vector<std::int64_t> walk_offsets(const Shape& shape, const Shape& strides)
 // source stride, result stride).
 struct IndexWalk {
   MergedDims<2> outer;  // the dims before the index shape in the result
-  std::vector<std::int64_t> source_at, result_at;  // per element of the index shape
   MergedDims<2> inner;  // the dims after it
+  std::int64_t count = 0;                      // elements of the index shape
+  std::vector<const std::int64_t*> positions;  // per indexed dim: its index, `count` values
+  std::vector<std::int64_t> sizes, strides;    // per indexed dim: its size and source stride
+  std::int64_t result_step = 0;                // the result offset of index element b: b * result_step,
+  std::vector<std::int64_t> result_at;         // or result_at[b] when the strides are not row-major
 
+  /// Checks every position against its dim's size (IndexError naming it) before anything is read
+  /// or written.
   IndexWalk(const IndexPlan& p, const Shape& source_strides, const Shape& result_strides)
-      : outer(split(p, source_strides, result_strides, true)), inner(split(p, source_strides, result_strides, false)) {
-    const std::int64_t n = shape_numel(p.index_shape);
-    source_at.assign(static_cast<std::size_t>(n), 0);
+      : outer(split(p, source_strides, result_strides, true)),
+        inner(split(p, source_strides, result_strides, false)),
+        count(shape_numel(p.index_shape)) {
     for (std::size_t k = 0; k < p.dims.size(); ++k) {
-      const std::int64_t d = p.dims[k], size = p.source_shape[d], stride = source_strides[d];
+      const std::int64_t d = p.dims[k], size = p.source_shape[d];
       const std::int64_t* v = p.indices[k]->data_as<std::int64_t>();
-      for (std::int64_t i = 0; i < n; ++i) {
-        std::int64_t j = v[i];
+      for (std::int64_t i = 0; i < count; ++i) {
         // numbered among the indexed dims, as PyTorch's message numbers them
-        if (j < -size || j >= size) throw std::out_of_range(out_of_bounds(j, static_cast<std::int64_t>(k), size));
-        if (j < 0) j += size;
-        source_at[i] += j * stride;
+        if (v[i] < -size || v[i] >= size) {
+          throw std::out_of_range(out_of_bounds(v[i], static_cast<std::int64_t>(k), size));
+        }
       }
+      positions.push_back(v);
+      sizes.push_back(size);
+      strides.push_back(source_strides[d]);
     }
     const std::size_t lead = p.adjacent && !p.dims.empty() ? static_cast<std::size_t>(p.dims[0]) : 0;
     const std::size_t nb = p.index_shape.size();
-    result_at = walk_offsets(p.index_shape, Shape(result_strides.begin() + lead, result_strides.begin() + lead + nb));
+    const Shape rs(result_strides.begin() + lead, result_strides.begin() + lead + nb);
+    bool row_major = true;
+    for (std::size_t i = 0; i + 1 < nb; ++i) {
+      row_major = row_major && (p.index_shape[i] == 1 || rs[i] == rs[i + 1] * p.index_shape[i + 1]);
+    }
+    if (row_major) {
+      result_step = nb == 0 ? 0 : rs[nb - 1];
+    } else {
+      result_at = walk_offsets(p.index_shape, rs);
+    }
   }
 
   /// The outer (or inner) dims' MergedDims: sizes with the source's and the result's strides.
@@ -127,17 +144,56 @@ struct IndexWalk {
 
   template <class F>
   void run(F&& f) const {
-    if (source_at.empty()) return;
+    if (count == 0) return;
+    // source offsets are computed a chunk at a time: no allocation of one per element (whose
+    // fresh pages cost more than the copy); a small index is computed once for every outer step
+    constexpr std::int64_t kChunk = 1024;
+    std::int64_t at[kChunk];
+    const bool once = count <= kChunk;
+    if (once) offsets(0, count, at);
     for_each_run<2>(outer.shape, outer.stride_ptrs(),
                     [&](const std::array<std::int64_t, 2>& o, const std::array<std::int64_t, 2>& os, std::int64_t on) {
                       for (std::int64_t oj = 0; oj < on; ++oj) {
                         const std::int64_t so = o[0] + oj * os[0], ro = o[1] + oj * os[1];
-                        for (std::size_t b = 0; b < source_at.size(); ++b) run_inner(so + source_at[b], ro + result_at[b], f);
+                        for (std::int64_t b0 = 0; b0 < count; b0 += kChunk) {
+                          const std::int64_t m = std::min(kChunk, count - b0);
+                          if (!once) offsets(b0, m, at);
+                          for (std::int64_t i = 0; i < m; ++i) {
+                            const std::int64_t b = b0 + i;
+                            run_inner(so + at[i], ro + (result_at.empty() ? b * result_step : result_at[b]), f);
+                          }
+                        }
                       }
                     });
   }
 
+  /// Whether every index element picks one element (no dims besides the indexed ones) and the
+  /// result offsets are b * result_step: run_chunks then applies.
+  bool single_elements() const { return inner.shape.empty() && outer.shape.empty() && result_at.empty(); }
+
+  /// f(source offsets, m, b0) for each chunk of m index elements starting at b0 (see single_elements).
+  template <class F>
+  void run_chunks(F&& f) const {
+    constexpr std::int64_t kChunk = 1024;
+    std::int64_t at[kChunk];
+    for (std::int64_t b0 = 0; b0 < count; b0 += kChunk) {
+      const std::int64_t m = std::min(kChunk, count - b0);
+      offsets(b0, m, at);
+      f(static_cast<const std::int64_t*>(at), m, b0);
+    }
+  }
+
  private:
+  /// The source offsets of index elements b0 .. b0 + m (positions already checked).
+  void offsets(std::int64_t b0, std::int64_t m, std::int64_t* out) const {
+    std::fill(out, out + m, 0);
+    for (std::size_t k = 0; k < positions.size(); ++k) {
+      const std::int64_t* v = positions[k] + b0;
+      const std::int64_t size = sizes[k], stride = strides[k];
+      for (std::int64_t i = 0; i < m; ++i) out[i] += (v[i] < 0 ? v[i] + size : v[i]) * stride;
+    }
+  }
+
   template <class F>
   void run_inner(std::int64_t s, std::int64_t r, F& f) const {
     switch (inner.shape.size()) {
@@ -165,6 +221,17 @@ TensorPtr gather_plan(const TensorPtr& source, const IndexPlan& p) {
   const GilRelease unlocked(out->numel() >= kParallelGrain);
   by_itemsize(item, [&](auto size) {
     constexpr std::size_t N = decltype(size)::value;
+    if (walk.single_elements()) {  // element by element, fetching ahead of the scattered reads
+      const std::int64_t step = walk.result_step;
+      walk.run_chunks([&](const std::int64_t* at, std::int64_t m, std::int64_t b0) {
+        constexpr std::int64_t kAhead = 16;
+        for (std::int64_t i = 0; i < m; ++i) {
+          if (i + kAhead < m) __builtin_prefetch(src + at[i + kAhead] * N);
+          copy_element<N>(dst + (b0 + i) * step * N, src + at[i] * N);
+        }
+      });
+      return;
+    }
     walk.run([&](std::int64_t s, std::int64_t r, std::int64_t n, std::int64_t ss, std::int64_t rs) {
       if (ss == 1 && rs == 1) {
         std::memcpy(dst + r * N, src + s * N, static_cast<std::size_t>(n) * N);

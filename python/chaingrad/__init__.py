@@ -13,8 +13,9 @@ from chaingrad._types import Size, bool_, device, dtype, float32, float64, int64
 from chaingrad.tensor import Tensor
 from chaingrad import autograd, backends, cuda, nn, optim
 from chaingrad.serialization import load, save
-from chaingrad import _ops
+from chaingrad import _indexing, _ops
 from chaingrad._ops import *  # noqa: F401,F403  the op table's functions (exp, log1p, atan2, ...)
+from chaingrad._indexing import *  # noqa: F401,F403  the index ops (gather, scatter, nonzero, ...)
 from chaingrad.autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from chaingrad.functional import (
     abs, amax, amin, arange, argmax, argmin, as_tensor, cat, clamp, concat, empty, empty_like, exp, flatten,
@@ -50,3 +51,4 @@ __all__ = [
     "tensor", "transpose", "unsqueeze", "var", "where", "zeros", "zeros_like", "__version__",
 ]
 __all__ += [name for name in _ops.__all__ if name not in __all__]
+__all__ += _indexing.__all__

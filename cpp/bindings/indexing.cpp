@@ -235,7 +235,9 @@ TensorPtr index_by_key(const TensorPtr& t, PyObject* key) {
 void assign_by_key(const TensorPtr& t, PyObject* key, const TensorPtr& value_in, bool value_is_number) {
   const ParsedKey k = parse_key(*t, key);
   TensorPtr value = value_in;
-  if (value_is_number || k.advanced.empty()) {
+  // PyTorch writes a 0-d value through a lone mask as masked_fill_ does: converted
+  const bool lone_mask = k.advanced.size() == 1 && k.advanced[0]->dtype() == DType::Bool && value->ndim() == 0;
+  if (value_is_number || k.advanced.empty() || lone_mask) {
     if (value->dtype() != t->dtype()) value = to_dtype(value, t->dtype(), false);
   } else if (value->dtype() != t->dtype()) {
     index_put_op(t, k.advanced, value, false);  // raises PyTorch's dtype error
@@ -314,13 +316,15 @@ void bind_indexing(py::module_& m) {
       "A copy of t with the slices at index along dim set to value.");
   m.def(
       "masked_fill",
-      [](py::handle t, py::handle mask, py::handle value) { return wrap(masked_fill_op(arg(t), arg(mask), arg(value))); },
-      "t with value (a 0-d tensor) where mask is true.");
+      [](py::handle t, py::handle mask, py::handle value, bool value_is_tensor) {
+        return wrap(masked_fill_op(arg(t), arg(mask), arg(value), value_is_tensor));
+      },
+      "t with value (a 0-d tensor; value_is_tensor: given as one) where mask is true.");
   m.def(
       "masked_fill_",
-      [](py::handle t, py::handle mask, py::handle value) {
+      [](py::handle t, py::handle mask, py::handle value, bool value_is_tensor) {
         const TensorPtr self = arg(t), v = arg(value);
-        const TensorPtr out = masked_fill_op(self, arg(mask), v);
+        const TensorPtr out = masked_fill_op(self, arg(mask), v, value_is_tensor);
         if (out->shape() != self->shape()) {
           throw std::runtime_error("masked_fill_: the mask of shape " + shape_str(arg(mask)->shape()) +
                                    " does not broadcast to the tensor's shape " + shape_str(self->shape()));

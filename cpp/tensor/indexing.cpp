@@ -733,7 +733,7 @@ TensorPtr index_fill_op(const TensorPtr& self, std::int64_t dim_in, const Tensor
   return self->ndim() == 0 ? reshape_op(out, {}, false) : out;
 }
 
-TensorPtr masked_fill_op(const TensorPtr& self, const TensorPtr& mask, const TensorPtr& value_in) {
+TensorPtr masked_fill_op(const TensorPtr& self, const TensorPtr& mask, const TensorPtr& value_in, bool value_is_tensor) {
   if (mask->dtype() != DType::Bool) {
     throw std::runtime_error(std::string("masked_fill_ only supports boolean masks, but got mask with dtype ") +
                              dtype_name(mask->dtype()));
@@ -745,7 +745,7 @@ TensorPtr masked_fill_op(const TensorPtr& self, const TensorPtr& mask, const Ten
   const TensorPtr value = to_dtype(value_in, self->dtype(), false);
   TensorPtr out = where(mask, value, self, self->dtype());
   if (!any_requires_grad({&self, &value})) return out;
-  return record(out, "MaskedFillBackward0", {self, value}, {},
+  return record(out, value_is_tensor ? "MaskedFillBackward1" : "MaskedFillBackward0", {self, value}, {},
                 [mask, shape = self->shape()](const TensorPtr& g, const Saved&) {
                   const TensorPtr zero = scalar_tensor(0.0, g->dtype());
                   return Grads{sum_to_op(where_op(mask, zero, g, g->dtype()), shape),

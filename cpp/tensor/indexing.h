@@ -66,8 +66,9 @@ TensorPtr index_add_op(const TensorPtr& self, std::int64_t dim, const TensorPtr&
                        double alpha);
 /// A copy of self with the slices at index along dim set to value (IndexFillBackward0).
 TensorPtr index_fill_op(const TensorPtr& self, std::int64_t dim, const TensorPtr& index, double value);
-/// self where mask is false, value (a 0-d tensor) where it is true, broadcast (MaskedFillBackward0).
-TensorPtr masked_fill_op(const TensorPtr& self, const TensorPtr& mask, const TensorPtr& value);
+/// self where mask is false, value (a 0-d tensor) where it is true, broadcast (MaskedFillBackward0,
+/// or MaskedFillBackward1 when the value was given as a tensor).
+TensorPtr masked_fill_op(const TensorPtr& self, const TensorPtr& mask, const TensorPtr& value, bool value_is_tensor);
 /// The elements of self where mask (broadcast together) is true, as a 1-d tensor (MaskedSelectBackward0).
 TensorPtr masked_select_op(const TensorPtr& self, const TensorPtr& mask);
 /// self's elements (row-major) at the positions in index, in index's shape (TakeBackward0).

@@ -83,7 +83,7 @@ def index_put(input: _Tensor, indices: Sequence[Optional[_Tensor]], values: _Ten
 
 def masked_fill(input: _Tensor, mask: _Tensor, value: Any) -> _Tensor:
     """input with value (a number or a 0-d tensor) where mask is true."""
-    return _core.masked_fill(input, mask, _value_tensor(value, input))
+    return _core.masked_fill(input, mask, _value_tensor(value, input), isinstance(value, _core.TensorBase))
 
 
 def masked_select(input: _Tensor, mask: _Tensor) -> _Tensor:
@@ -171,5 +171,5 @@ def index_put_(self: _Tensor, indices: Sequence[Optional[_Tensor]], values: _Ten
 
 def masked_fill_(self: _Tensor, mask: _Tensor, value: Any) -> _Tensor:
     """Sets self to value where mask is true, in place; returns self."""
-    _core.masked_fill_(self, mask, _value_tensor(value, self))
+    _core.masked_fill_(self, mask, _value_tensor(value, self), isinstance(value, _core.TensorBase))
     return self

@@ -10,6 +10,8 @@ from __future__ import annotations
 import numbers
 from typing import Any, Optional, Sequence, Tuple, Union
 
+import numpy as np
+
 from chaingrad import _core
 
 __all__ = [
@@ -20,15 +22,14 @@ __all__ = [
 _Tensor = Any  # chaingrad.Tensor (imported lazily: tensor.py imports this module)
 
 
-def _value_tensor(value: Any, like: _Tensor) -> _Tensor:
-    """value as a 0-d tensor of like's dtype and device (a tensor value keeps its graph)."""
+def _value_tensor(value: Any) -> _Tensor:
+    """value as a 0-d tensor (a tensor value as itself, keeping its graph)."""
     if isinstance(value, _core.TensorBase):
         return value
-    if not isinstance(value, numbers.Number):
+    if not isinstance(value, (numbers.Integral, numbers.Real)):
         raise TypeError(f"expected a number or a Tensor as the value, got {type(value).__name__}")
-    from chaingrad.tensor import _scalar_like
-
-    return _scalar_like(value, like)
+    # numpy keeps an int exact (a float would round past 2**53); the op converts to like's dtype
+    return _core.from_numpy(np.array(value), "always")
 
 
 def gather(input: _Tensor, dim: int, index: _Tensor, *, sparse_grad: bool = False) -> _Tensor:
@@ -48,7 +49,7 @@ def scatter(input: _Tensor, dim: int, index: _Tensor, src: Any = None, *, value:
         raise NotImplementedError(f"scatter(reduce={reduce!r}) is not supported (only 'add')")
     if reduce == "add":
         if not isinstance(src, _core.TensorBase):
-            src = _value_tensor(src, input).expand(*index.shape)
+            src = _value_tensor(src).to(input.dtype).expand(*index.shape)
         return _core.scatter(input, dim, index, src, True)
     if isinstance(src, _core.TensorBase):
         return _core.scatter(input, dim, index, src, False)
@@ -83,7 +84,7 @@ def index_put(input: _Tensor, indices: Sequence[Optional[_Tensor]], values: _Ten
 
 def masked_fill(input: _Tensor, mask: _Tensor, value: Any) -> _Tensor:
     """input with value (a number or a 0-d tensor) where mask is true."""
-    return _core.masked_fill(input, mask, _value_tensor(value, input), isinstance(value, _core.TensorBase))
+    return _core.masked_fill(input, mask, _value_tensor(value), isinstance(value, _core.TensorBase))
 
 
 def masked_select(input: _Tensor, mask: _Tensor) -> _Tensor:
@@ -171,5 +172,5 @@ def index_put_(self: _Tensor, indices: Sequence[Optional[_Tensor]], values: _Ten
 
 def masked_fill_(self: _Tensor, mask: _Tensor, value: Any) -> _Tensor:
     """Sets self to value where mask is true, in place; returns self."""
-    _core.masked_fill_(self, mask, _value_tensor(value, self), isinstance(value, _core.TensorBase))
+    _core.masked_fill_(self, mask, _value_tensor(value), isinstance(value, _core.TensorBase))
     return self

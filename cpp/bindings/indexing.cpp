@@ -62,7 +62,7 @@ Part classify(PyObject* p) {
   if (TensorImpl* raw = tensor_of(p)) {
     const TensorPtr t(raw);
     const TensorPtr ix = as_index_tensor(t);  // IndexError for a floating tensor
-    if (ix->ndim() == 0) {  // a 0-d tensor acts as the number it holds
+    if (ix->ndim() == 0) {                    // a 0-d tensor acts as the number it holds
       if (ix->dtype() == DType::Bool) return {Part::Kind::Bool, p, integer_of(cast(ix, DType::Int64))};
       return {Part::Kind::Integer, p, integer_of(ix)};
     }
@@ -71,7 +71,9 @@ Part classify(PyObject* p) {
   if (PyBool_Check(p)) return {Part::Kind::Bool, p, p == Py_True ? 1 : 0};
   if (PyList_Check(p) || PyTuple_Check(p) || PyRange_Check(p) || py::isinstance<py::array>(p)) {
     const TensorPtr ix = sequence_index(p);
-    if (ix->ndim() == 0) return {ix->dtype() == DType::Bool ? Part::Kind::Bool : Part::Kind::Integer, p, integer_of(cast(ix, DType::Int64))};
+    if (ix->ndim() == 0)
+      return {ix->dtype() == DType::Bool ? Part::Kind::Bool : Part::Kind::Integer, p,
+              integer_of(cast(ix, DType::Int64))};
     return {Part::Kind::Tensor, p, 0, ix};
   }
   if (PyIndex_Check(p)) {
@@ -269,7 +271,9 @@ void assign_by_key(const TensorPtr& t, PyObject* key, const TensorPtr& value_in,
 void bind_indexing(py::module_& m) {
   m.def(
       "index",
-      [](py::handle t, const py::sequence& indices) { return wrap(index_tensor_op(arg(t), optional_tensors(indices))); },
+      [](py::handle t, const py::sequence& indices) {
+        return wrap(index_tensor_op(arg(t), optional_tensors(indices)));
+      },
       "t[indices] for a list of optional index tensors (None: a whole dim).");
   m.def(
       "index_put",
@@ -284,7 +288,8 @@ void bind_indexing(py::module_& m) {
       },
       "Puts (or adds) values into t where t[indices] looks, in place.");
   m.def(
-      "gather", [](py::handle t, std::int64_t dim, py::handle index) { return wrap(gather_op(arg(t), dim, arg(index))); },
+      "gather",
+      [](py::handle t, std::int64_t dim, py::handle index) { return wrap(gather_op(arg(t), dim, arg(index))); },
       "out[..i..] = t[..index[..i..]..] along dim.");
   m.def(
       "scatter",

@@ -65,10 +65,10 @@ void by_itemsize(std::size_t size, F&& f) {
 std::vector<std::int64_t> walk_offsets(const Shape& shape, const Shape& strides) {
   std::vector<std::int64_t> out;
   out.reserve(static_cast<std::size_t>(shape_numel(shape)));
-  for_each_run<1>(shape, {strides.data()}, [&](const std::array<std::int64_t, 1>& at,
-                                               const std::array<std::int64_t, 1>& inner, std::int64_t n) {
-    for (std::int64_t j = 0; j < n; ++j) out.push_back(at[0] + j * inner[0]);
-  });
+  for_each_run<1>(shape, {strides.data()},
+                  [&](const std::array<std::int64_t, 1>& at, const std::array<std::int64_t, 1>& inner, std::int64_t n) {
+                    for (std::int64_t j = 0; j < n; ++j) out.push_back(at[0] + j * inner[0]);
+                  });
   return out;
 }
 
@@ -80,8 +80,8 @@ std::vector<std::int64_t> walk_offsets(const Shape& shape, const Shape& strides)
 // dims, merged into runs. The callback gets each run: f(source offset, result offset, length,
 // source stride, result stride).
 struct IndexWalk {
-  MergedDims<2> outer;  // the dims before the index shape in the result
-  MergedDims<2> inner;  // the dims after it
+  MergedDims<2> outer;                         // the dims before the index shape in the result
+  MergedDims<2> inner;                         // the dims after it
   std::int64_t count = 0;                      // elements of the index shape
   std::vector<const std::int64_t*> positions;  // per indexed dim: its index, `count` values
   std::vector<std::int64_t> sizes, strides;    // per indexed dim: its size and source stride
@@ -350,8 +350,8 @@ IndexPlanPtr make_index_plan(const Shape& shape, const std::vector<TensorPtr>& i
       for (std::int64_t j = 0; j < k; ++j) {
         if (ix->shape()[j] != shape[d + j]) {
           throw std::out_of_range("The shape of the mask " + shape_str(ix->shape()) + " at index " + std::to_string(j) +
-                                  " does not match the shape of the indexed tensor " + shape_str(shape) +
-                                  " at index " + std::to_string(d + j));
+                                  " does not match the shape of the indexed tensor " + shape_str(shape) + " at index " +
+                                  std::to_string(d + j));
         }
       }
       const TensorPtr nz = nonzero(ix);  // (n, k)
@@ -449,8 +449,7 @@ TensorPtr put_plan(const TensorPtr& self, const IndexPlanPtr& plan, const Tensor
 
 }  // namespace
 
-TensorPtr index_put_plan_op(const TensorPtr& self, const IndexPlanPtr& plan, const TensorPtr& values,
-                            bool accumulate) {
+TensorPtr index_put_plan_op(const TensorPtr& self, const IndexPlanPtr& plan, const TensorPtr& values, bool accumulate) {
   if (values->dtype() != self->dtype()) {
     throw std::runtime_error(std::string("Index put requires the source and destination dtypes match, got ") +
                              type_word(self->dtype()) + " for the destination and " + type_word(values->dtype()) +
@@ -473,9 +472,10 @@ TensorPtr slice_scatter_op(const TensorPtr& self, const std::vector<IndexItem>& 
   TensorPtr out = cast(self, self->dtype(), /*copy=*/true);
   copy_into(index_op(out, items), value);
   if (!any_requires_grad({&self, &value})) return out;
-  return record(out, "CopySlices", {self, value}, {}, [items, vshape = value->shape()](const TensorPtr& g, const Saved&) {
-    return Grads{slice_scatter_op(g, items, scalar_tensor(0.0, g->dtype())), sum_to_op(index_op(g, items), vshape)};
-  });
+  return record(
+      out, "CopySlices", {self, value}, {}, [items, vshape = value->shape()](const TensorPtr& g, const Saved&) {
+        return Grads{slice_scatter_op(g, items, scalar_tensor(0.0, g->dtype())), sum_to_op(index_op(g, items), vshape)};
+      });
 }
 
 TensorPtr nonzero(const TensorPtr& t_in) {
@@ -491,8 +491,7 @@ TensorPtr nonzero(const TensorPtr& t_in) {
     std::int64_t* o = out->data_as<std::int64_t>();
     if (nd == 1) {
       for (std::int64_t i = 0; i < n; ++i) {
-        *o = i;
-        o += v[i] != T(0);  // branch-free: the slot is overwritten until a nonzero keeps it
+        if (v[i] != T(0)) *o++ = i;
       }
       return out;
     }
@@ -620,9 +619,10 @@ TensorPtr gather_op(const TensorPtr& self, std::int64_t dim_in, const TensorPtr&
              [&](std::int64_t at, std::int64_t to) { copy_element<N>(o + to * N, s + at * N); });
   });
   if (!any_requires_grad({&self})) return out;
-  return record(out, "GatherBackward0", {self}, {}, [shape = self->shape(), dim, index](const TensorPtr& g, const Saved&) {
-    return Grads{scatter_add_into_zeros(shape, dim, index, g)};
-  });
+  return record(out, "GatherBackward0", {self}, {},
+                [shape = self->shape(), dim, index](const TensorPtr& g, const Saved&) {
+                  return Grads{scatter_add_into_zeros(shape, dim, index, g)};
+                });
 }
 
 namespace {
@@ -660,9 +660,8 @@ TensorPtr scatter_value_op(const TensorPtr& self, std::int64_t dim_in, const Ten
   check_dim_shapes(self, dim, index, nullptr, "scatter");
   TensorPtr out = scatter_kernel(self, dim, index, scalar_tensor(value, self->dtype()), false);
   if (!any_requires_grad({&self})) return out;
-  return record(out, "ScatterBackward1", {self}, {}, [dim, index](const TensorPtr& g, const Saved&) {
-    return Grads{scatter_value_op(g, dim, index, 0.0)};
-  });
+  return record(out, "ScatterBackward1", {self}, {},
+                [dim, index](const TensorPtr& g, const Saved&) { return Grads{scatter_value_op(g, dim, index, 0.0)}; });
 }
 
 namespace {
@@ -716,8 +715,9 @@ TensorPtr index_add_op(const TensorPtr& self, std::int64_t dim_in, const TensorP
     throw std::runtime_error("index_add_(): source " + shape_str(source->shape()) + " does not fit the indexed shape " +
                              shape_str(plan->result_shape));
   }
-  TensorPtr scaled =
-      alpha == 1.0 ? source : arith(BinaryOp::Mul, source, scalar_tensor(alpha, source->dtype()), source->dtype(), true);
+  TensorPtr scaled = alpha == 1.0
+                         ? source
+                         : arith(BinaryOp::Mul, source, scalar_tensor(alpha, source->dtype()), source->dtype(), true);
   if (scaled->shape() != plan->result_shape) scaled = reshape_op(scaled, plan->result_shape, false);
   if (self->ndim() == 0) {
     return reshape_op(put_plan(reshape_op(self, {1}, false), plan, scaled, true, "IndexAddBackward0"), {}, false);
@@ -733,7 +733,8 @@ TensorPtr index_fill_op(const TensorPtr& self, std::int64_t dim_in, const Tensor
   return self->ndim() == 0 ? reshape_op(out, {}, false) : out;
 }
 
-TensorPtr masked_fill_op(const TensorPtr& self, const TensorPtr& mask, const TensorPtr& value_in, bool value_is_tensor) {
+TensorPtr masked_fill_op(const TensorPtr& self, const TensorPtr& mask, const TensorPtr& value_in,
+                         bool value_is_tensor) {
   if (mask->dtype() != DType::Bool) {
     throw std::runtime_error(std::string("masked_fill_ only supports boolean masks, but got mask with dtype ") +
                              dtype_name(mask->dtype()));
@@ -760,7 +761,8 @@ TensorPtr masked_select_op(const TensorPtr& self, const TensorPtr& mask) {
   }
   const Shape shape = broadcast_shapes(self->shape(), mask->shape(), "masked_select");
   const TensorPtr x = self->shape() == shape ? self : expand_op(self, shape);
-  const TensorPtr m = mask->shape() == shape ? mask : make_view(mask, shape, broadcast_strides(*mask, shape), mask->offset());
+  const TensorPtr m =
+      mask->shape() == shape ? mask : make_view(mask, shape, broadcast_strides(*mask, shape), mask->offset());
   if (shape.empty()) {  // a 0-d mask picks the one element or none
     return index_plan_op(reshape_op(x, {1}, false), make_index_plan({1}, {reshape_op(m, {1}, false)}),
                          "MaskedSelectBackward0");

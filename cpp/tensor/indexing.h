@@ -22,9 +22,9 @@ struct IndexPlan {
   std::vector<std::int64_t> dims;  // the indexed dims, increasing
   std::vector<TensorPtr> indices;  // int64, one per indexed dim, each of the broadcast shape
   Shape index_shape;               // the broadcast shape of the indices
-  bool adjacent = true;  // indexed dims consecutive: the index shape replaces them in place, else leads
-  Shape source_shape;    // the shape indexed
-  Shape result_shape;    // the shape of source[indices]
+  bool adjacent = true;            // indexed dims consecutive: the index shape replaces them in place, else leads
+  Shape source_shape;              // the shape indexed
+  Shape result_shape;              // the shape of source[indices]
 };
 using IndexPlanPtr = std::shared_ptr<const IndexPlan>;
 

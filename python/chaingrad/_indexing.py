@@ -15,8 +15,19 @@ import numpy as np
 from chaingrad import _core
 
 __all__ = [
-    "gather", "scatter", "scatter_add", "index_select", "index_add", "index_fill", "index_put", "masked_fill",
-    "masked_select", "take", "take_along_dim", "nonzero", "argwhere",
+    "gather",
+    "scatter",
+    "scatter_add",
+    "index_select",
+    "index_add",
+    "index_fill",
+    "index_put",
+    "masked_fill",
+    "masked_select",
+    "take",
+    "take_along_dim",
+    "nonzero",
+    "argwhere",
 ]
 
 _Tensor = Any  # chaingrad.Tensor (imported lazily: tensor.py imports this module)
@@ -37,8 +48,9 @@ def gather(input: _Tensor, dim: int, index: _Tensor, *, sparse_grad: bool = Fals
     return _core.gather(input, dim, index)
 
 
-def scatter(input: _Tensor, dim: int, index: _Tensor, src: Any = None, *, value: Any = None,
-            reduce: Optional[str] = None) -> _Tensor:
+def scatter(
+    input: _Tensor, dim: int, index: _Tensor, src: Any = None, *, value: Any = None, reduce: Optional[str] = None
+) -> _Tensor:
     """A copy of input with src (a tensor, or a number) written at index along dim; reduce='add'
     adds instead."""
     if src is None:
@@ -76,8 +88,9 @@ def index_fill(input: _Tensor, dim: int, index: _Tensor, value: Any) -> _Tensor:
     return _core.index_fill(input, dim, index, float(value))
 
 
-def index_put(input: _Tensor, indices: Sequence[Optional[_Tensor]], values: _Tensor,
-              accumulate: bool = False) -> _Tensor:
+def index_put(
+    input: _Tensor, indices: Sequence[Optional[_Tensor]], values: _Tensor, accumulate: bool = False
+) -> _Tensor:
     """A copy of input with values put (accumulate: added) where input[indices] looks."""
     return _core.index_put(input, list(indices), values, accumulate)
 
@@ -103,14 +116,17 @@ def take_along_dim(input: _Tensor, indices: _Tensor, dim: Optional[int] = None) 
     if dim is None:
         return _core.gather(input.reshape(-1), 0, indices.reshape(-1))
     if input.dim() != indices.dim():
-        raise RuntimeError("torch.take_along_dim(): input and indices should have the same number of dimensions, "
-                           f"but got {input.dim()} dimensions for input, and {indices.dim()} dimensions for indices")
+        raise RuntimeError(
+            "torch.take_along_dim(): input and indices should have the same number of dimensions, "
+            f"but got {input.dim()} dimensions for input, and {indices.dim()} dimensions for indices"
+        )
     d = dim + input.dim() if dim < 0 else dim
     sizes = []
     for k, (a, b) in enumerate(zip(input.shape, indices.shape)):
         if k != d and a != b and a != 1 and b != 1:
-            raise RuntimeError(f"take_along_dim(): the shapes {list(input.shape)} and {list(indices.shape)} do not "
-                               f"broadcast outside dim {dim}")
+            raise RuntimeError(
+                f"The size of tensor a ({a}) must match the size of tensor b ({b}) at non-singleton dimension {k}"
+            )
         sizes.append(max(a, b) if a != 0 and b != 0 else 0)
     in_sizes = [input.shape[k] if k == d else s for k, s in enumerate(sizes)]
     ix_sizes = [indices.shape[k] if k == d else s for k, s in enumerate(sizes)]
@@ -137,13 +153,15 @@ def argwhere(input: _Tensor) -> _Tensor:
 
 # --- in-place forms (Tensor methods) ---
 
+
 def _assign(self: _Tensor, out: _Tensor) -> _Tensor:
     _core.assign(self, out)
     return self
 
 
-def scatter_(self: _Tensor, dim: int, index: _Tensor, src: Any = None, *, value: Any = None,
-             reduce: Optional[str] = None) -> _Tensor:
+def scatter_(
+    self: _Tensor, dim: int, index: _Tensor, src: Any = None, *, value: Any = None, reduce: Optional[str] = None
+) -> _Tensor:
     """scatter in place; returns self."""
     return _assign(self, scatter(self, dim, index, src, value=value, reduce=reduce))
 
@@ -163,8 +181,9 @@ def index_fill_(self: _Tensor, dim: int, index: _Tensor, value: Any) -> _Tensor:
     return _assign(self, index_fill(self, dim, index, value))
 
 
-def index_put_(self: _Tensor, indices: Sequence[Optional[_Tensor]], values: _Tensor,
-               accumulate: bool = False) -> _Tensor:
+def index_put_(
+    self: _Tensor, indices: Sequence[Optional[_Tensor]], values: _Tensor, accumulate: bool = False
+) -> _Tensor:
     """Puts (accumulate: adds) values where self[indices] looks, in place; returns self."""
     _core.index_put_(self, list(indices), values, accumulate)
     return self

@@ -310,3 +310,21 @@ def test_index_graphs_free_and_double_backward():
     assert g.tolist() == [[3.0, 12.0], [54.0, 96.0]]
     (gg,) = cg.autograd.grad(g.sum(), [c])
     assert gg.tolist() == [[6.0, 12.0], [36.0, 48.0]]
+
+
+def test_values_lose_leading_ones_and_indices_in_the_written_memory(torch):
+    for lib in (cg, torch):
+        logits = lib.zeros(3, 4, dtype=lib.float64)
+        w = lib.ones(1, 1, 4, dtype=lib.float64, requires_grad=True)
+        logits[1] = (w * 2)[0]  # (1, 4) into a row, as the lectures' logits[i] = model(x[[i]])
+        logits[[0, 2]] = w * 3
+        logits.sum().backward()
+        assert logits.tolist() == [[3.0] * 4, [2.0] * 4, [3.0] * 4]
+        assert w.grad.tolist() == [[[8.0] * 4]]
+    y = cg.tensor([2, 0, 1, 5, 4])
+    y[y[:3]] = 7  # the index is a view of the memory being written
+    assert y.tolist() == [7, 7, 7, 5, 4]
+    w = cg.tensor([1, 0, 3])
+    with pytest.raises(IndexError, match="index 3 is out of bounds"):
+        w[w] = 5
+    assert w.tolist() == [1, 0, 3]

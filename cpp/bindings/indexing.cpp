@@ -221,8 +221,16 @@ void index_put_in_place(const TensorPtr& self, const std::vector<TensorPtr>& ind
     return;
   }
   check_untracked_write(self, "index_put_");
-  if (values->dtype() != self->dtype()) index_put_plan_op(self, plan, values, accumulate);  // raises its dtype error
   index_put_into(self, *plan, values, accumulate);
+}
+
+/// value without leading size-1 dims beyond `ndim` (t[i] = row[None] writes the row, as PyTorch).
+TensorPtr strip_leading_ones(const TensorPtr& value, std::size_t ndim) {
+  std::size_t lead = 0;
+  while (value->shape().size() - lead > ndim && value->shape()[lead] == 1) ++lead;
+  if (lead == 0) return value;
+  return reshape_op(value, Shape(value->shape().begin() + static_cast<std::ptrdiff_t>(lead), value->shape().end()),
+                    false);
 }
 
 }  // namespace
@@ -236,13 +244,15 @@ TensorPtr index_by_key(const TensorPtr& t, PyObject* key) {
 
 void assign_by_key(const TensorPtr& t, PyObject* key, const TensorPtr& value_in, bool value_is_number) {
   const ParsedKey k = parse_key(*t, key);
-  TensorPtr value = value_in;
+  std::size_t target_ndim = 0;  // the dims of t[key]: the basic view's, or the indexed result's (at most)
+  for (const IndexItem& item : k.items) target_ndim += item.kind != IndexItem::Kind::Integer;
+  TensorPtr value = k.advanced.empty() ? strip_leading_ones(value_in, target_ndim) : value_in;
   // PyTorch writes a 0-d value through a lone mask as masked_fill_ does: converted
   const bool lone_mask = k.advanced.size() == 1 && k.advanced[0]->dtype() == DType::Bool && value->ndim() == 0;
   if (value_is_number || k.advanced.empty() || lone_mask) {
     if (value->dtype() != t->dtype()) value = to_dtype(value, t->dtype(), false);
-  } else if (value->dtype() != t->dtype()) {
-    index_put_op(t, k.advanced, value, false);  // raises PyTorch's dtype error
+  } else {
+    check_index_put_dtypes(t, value);
   }
   check_in_place(t, value->requires_grad, "setitem");
   if (!(grad_enabled() && (t->requires_grad || value->requires_grad))) {

@@ -4,6 +4,7 @@
 #include "tensor/indexing.h"
 
 #include <cstring>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -213,7 +214,6 @@ struct IndexWalk {
 TensorPtr gather_plan(const TensorPtr& source, const IndexPlan& p) {
   require_cpu(source, "advanced indexing");
   TensorPtr out = empty(p.result_shape, source->dtype(), source->device());
-  if (out->numel() == 0 && shape_numel(p.index_shape) > 0) return out;
   const IndexWalk walk(p, source->strides(), out->strides());
   const char* src = source->data();
   char* dst = out->data();
@@ -267,16 +267,20 @@ TensorPtr broadcast_values(const TensorPtr& values, const Shape& shape) {
 }
 
 /// Writes (or adds) values, broadcast to plan's result shape, into dst where dst[plan] looks.
-void scatter_plan(const TensorPtr& dst, const IndexPlan& p, TensorPtr values, bool accumulate) {
+void scatter_plan(const TensorPtr& dst, const IndexPlan& plan, TensorPtr values, bool accumulate) {
   require_cpu(dst, "index_put_");
   if (values->dtype() != dst->dtype()) values = cast(values, dst->dtype());
   values = to_device(values, dst->device());
   if (values->storage() == dst->storage()) values = cast(values, values->dtype(), /*copy=*/true);
-  const TensorPtr v = broadcast_values(values, p.result_shape);
-  if (shape_numel(p.result_shape) == 0) {
-    IndexWalk(p, dst->strides(), v->strides());  // still checks the positions
-    return;
+  // an index in dst's own memory (x[x] = 0) would change under the writes after being checked
+  std::optional<IndexPlan> copied;
+  for (std::size_t k = 0; k < plan.indices.size(); ++k) {
+    if (plan.indices[k]->storage() != dst->storage()) continue;
+    if (!copied) copied = plan;
+    copied->indices[k] = cast(plan.indices[k], DType::Int64, /*copy=*/true);
   }
+  const IndexPlan& p = copied ? *copied : plan;
+  const TensorPtr v = broadcast_values(values, p.result_shape);
   const IndexWalk walk(p, dst->strides(), v->strides());
   char* out = dst->data();
   const char* in = v->data();
@@ -443,18 +447,26 @@ TensorPtr put_plan(const TensorPtr& self, const IndexPlanPtr& plan, const Tensor
                 [plan, accumulate, vshape = values->shape()](const TensorPtr& g, const Saved&) {
                   const TensorPtr gself =
                       accumulate ? g : put_plan(g, plan, scalar_tensor(0.0, g->dtype()), false, "IndexPutBackward0");
-                  return Grads{gself, sum_to_op(index_plan_op(g, plan), vshape)};
+                  // values broadcast to the result after losing leading size-1 dims (see broadcast_values)
+                  Shape inner = vshape;
+                  while (inner.size() > plan->result_shape.size() && inner.front() == 1) inner.erase(inner.begin());
+                  const TensorPtr gvalues = sum_to_op(index_plan_op(g, plan), inner);
+                  return Grads{gself, inner == vshape ? gvalues : reshape_op(gvalues, vshape, false)};
                 });
 }
 
 }  // namespace
 
-TensorPtr index_put_plan_op(const TensorPtr& self, const IndexPlanPtr& plan, const TensorPtr& values, bool accumulate) {
+void check_index_put_dtypes(const TensorPtr& self, const TensorPtr& values) {
   if (values->dtype() != self->dtype()) {
     throw std::runtime_error(std::string("Index put requires the source and destination dtypes match, got ") +
                              type_word(self->dtype()) + " for the destination and " + type_word(values->dtype()) +
                              " for the source.");
   }
+}
+
+TensorPtr index_put_plan_op(const TensorPtr& self, const IndexPlanPtr& plan, const TensorPtr& values, bool accumulate) {
+  check_index_put_dtypes(self, values);
   return put_plan(self, plan, values, accumulate, "IndexPutBackward0");
 }
 
@@ -464,6 +476,7 @@ TensorPtr index_put_op(const TensorPtr& self, const std::vector<TensorPtr>& indi
 }
 
 void index_put_into(const TensorPtr& self, const IndexPlan& plan, const TensorPtr& values, bool accumulate) {
+  check_index_put_dtypes(self, values);
   scatter_plan(self, plan, values, accumulate);
   self->storage()->bump_version();
 }
@@ -552,6 +565,15 @@ void check_dim_shapes(const TensorPtr& self, std::int64_t dim, const TensorPtr& 
                       const char* op) {
   if (std::max<std::int64_t>(index->ndim(), 1) != std::max<std::int64_t>(self->ndim(), 1)) {
     throw std::runtime_error("Index tensor must have the same number of dimensions as input tensor");
+  }
+  if (src && std::max<std::int64_t>(index->ndim(), 1) != std::max<std::int64_t>((*src)->ndim(), 1)) {
+    throw std::runtime_error("Index tensor must have the same number of dimensions as src tensor");
+  }
+  if (src && (*src)->ndim() == 0 && index->ndim() > 0) {  // a 0-d src stands for a 1-element one
+    if (index->shape()[0] > 1) {
+      throw std::runtime_error(std::string(op) + "(): Expected index " + shape_str(index->shape()) +
+                               " to be no larger than src " + shape_str((*src)->shape()));
+    }
   }
   for (std::int64_t d = 0; d < index->ndim(); ++d) {
     if (self->ndim() > 0 && d != dim && index->shape()[d] > self->shape()[d]) {

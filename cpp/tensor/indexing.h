@@ -42,8 +42,10 @@ TensorPtr index_plan_op(const TensorPtr& source, const IndexPlanPtr& plan, const
 TensorPtr index_put_op(const TensorPtr& self, const std::vector<TensorPtr>& indices, const TensorPtr& values,
                        bool accumulate);
 TensorPtr index_put_plan_op(const TensorPtr& self, const IndexPlanPtr& plan, const TensorPtr& values, bool accumulate);
-/// Writes (accumulate: adds) values into self where self[plan] looks, recording nothing (the
-/// caller checked the in-place rules); bumps self's version.
+/// RuntimeError unless values has self's dtype (PyTorch's rule for index_put_).
+void check_index_put_dtypes(const TensorPtr& self, const TensorPtr& values);
+/// Writes (accumulate: adds) values (of self's dtype) into self where self[plan] looks, recording
+/// nothing (the caller checked the in-place rules); bumps self's version.
 void index_put_into(const TensorPtr& self, const IndexPlan& plan, const TensorPtr& values, bool accumulate);
 
 /// A copy of self with value (broadcast) written into the basic view self[items] (CopySlices).

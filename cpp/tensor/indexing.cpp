@@ -3,28 +3,27 @@
 // (gather) and writing (scatter-add) together as each other's gradient.
 #include "tensor/indexing.h"
 
+#include <algorithm>
+#include <array>
 #include <cstring>
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
+#include <vector>
 
 #include "core/gil.h"
 #include "kernels/kernels.h"
 #include "kernels/loops.h"
 #include "tensor/autograd.h"
 #include "tensor/device.h"
+#include "tensor/factories.h"
 
 namespace chaingrad {
 namespace {
 
 using Grads = std::vector<TensorPtr>;
 using Saved = std::vector<TensorPtr>;
-
-TensorPtr zeros(const Shape& shape, DType dtype, Device device) {
-  TensorPtr out = empty(shape, dtype, device);
-  fill(out, 0.0);
-  return out;
-}
 
 void require_cpu(const TensorPtr& t, const char* op) {
   if (t->is_cuda()) {
@@ -314,7 +313,7 @@ void scatter_plan(const TensorPtr& dst, const IndexPlan& plan, TensorPtr values,
 /// Zeros of the plan's source shape with g added where source[plan] looks: the gradient of
 /// index_plan_op, itself differentiable (its gradient reads the same places back).
 TensorPtr index_backward_plan(const TensorPtr& g, const IndexPlanPtr& plan) {
-  TensorPtr out = zeros(plan->source_shape, g->dtype(), g->device());
+  TensorPtr out = full(plan->source_shape, 0.0, g->dtype(), g->device());
   scatter_plan(out, *plan, g, /*accumulate=*/true);
   if (!any_requires_grad({&g})) return out;
   return record(out, "IndexPutBackward0", {g}, {},
@@ -650,7 +649,7 @@ TensorPtr gather_op(const TensorPtr& self, std::int64_t dim_in, const TensorPtr&
 namespace {
 
 TensorPtr scatter_add_into_zeros(const Shape& shape, std::int64_t dim, const TensorPtr& index, const TensorPtr& g) {
-  TensorPtr out = scatter_kernel(zeros(shape, g->dtype(), g->device()), dim, index, g, /*add=*/true);
+  TensorPtr out = scatter_kernel(full(shape, 0.0, g->dtype(), g->device()), dim, index, g, /*add=*/true);
   if (!any_requires_grad({&g})) return out;
   return record(out, "ScatterAddBackward0", {g}, {},
                 [dim, index](const TensorPtr& gg, const Saved&) { return Grads{gather_op(gg, dim, index)}; });

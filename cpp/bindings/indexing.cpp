@@ -280,12 +280,6 @@ void assign_by_key(const TensorPtr& t, PyObject* key, const TensorPtr& value_in,
 
 void bind_indexing(py::module_& m) {
   m.def(
-      "index",
-      [](py::handle t, const py::sequence& indices) {
-        return wrap(index_tensor_op(arg(t), optional_tensors(indices)));
-      },
-      "t[indices] for a list of optional index tensors (None: a whole dim).");
-  m.def(
       "index_put",
       [](py::handle t, const py::sequence& indices, py::handle values, bool accumulate) {
         return wrap(index_put_op(arg(t), optional_tensors(indices), arg(values), accumulate));

@@ -381,3 +381,30 @@ def test_random_keys_read_and_write_as_torch(torch):
         y[keys[0]] = cg.tensor(-w)
         u[keys[1]] = torch.tensor(-w)
         np.testing.assert_array_equal(y.numpy(), u.numpy())
+
+
+def test_memory_flat_over_training_steps_through_the_index_ops():
+    from chaingrad.bench.common import rss_bytes
+    from conftest import skip_unless_rss_measures_leaks
+
+    skip_unless_rss_measures_leaks()
+    rng = np.random.default_rng(5)
+    c = cg.randn(27, 64, requires_grad=True)
+    xs = cg.tensor(rng.integers(0, 27, (2000, 3)))
+
+    def step(k: int) -> None:
+        emb = c[xs[k * 3 % 1900 :][:512]]  # (512, 3, 64)
+        out = emb.clone()
+        out[emb[..., 0] > 0] = 0.0
+        out = out.gather(2, cg.zeros(512, 3, 1, dtype=cg.int64)).masked_fill(out[..., :1] < -1, 2.0)
+        loss = out.sum() + emb.index_select(0, cg.tensor([0, 0, 5])).sum()
+        c.grad = None
+        loss.backward()
+
+    for k in range(50):
+        step(k)
+    start = rss_bytes()
+    for k in range(300):
+        step(k)
+    grown = (rss_bytes() - start) / 2**20
+    assert grown < 4, f"RSS grew by {grown:.1f} MiB over 300 steps"

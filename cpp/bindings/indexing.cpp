@@ -92,7 +92,8 @@ bool list_is_tuple(PyObject* key) {
   if (!PyList_Check(key) || PyList_GET_SIZE(key) >= 32) return false;
   for (Py_ssize_t i = 0; i < PyList_GET_SIZE(key); ++i) {
     PyObject* p = PyList_GET_ITEM(key, i);
-    if (tensor_of(p) || PyList_Check(p) || PyTuple_Check(p) || PySlice_Check(p) || p == Py_Ellipsis || p == Py_None) {
+    if (tensor_of(p) || PyList_Check(p) || PyTuple_Check(p) || py::isinstance<py::array>(p) || PySlice_Check(p) ||
+        p == Py_Ellipsis || p == Py_None) {
       return true;
     }
   }

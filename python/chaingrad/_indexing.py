@@ -30,16 +30,16 @@ __all__ = [
     "argwhere",
 ]
 
-_Tensor = Any  # chaingrad.Tensor (imported lazily: tensor.py imports this module)
+_Tensor = Any  # chaingrad.Tensor, not imported: tensor.py imports this module
 
 
 def _value_tensor(value: Any) -> _Tensor:
     """value as a 0-d tensor (a tensor value as itself, keeping its graph)."""
     if isinstance(value, _core.TensorBase):
         return value
-    if not isinstance(value, (numbers.Integral, numbers.Real)):
+    if not isinstance(value, numbers.Real):
         raise TypeError(f"expected a number or a Tensor as the value, got {type(value).__name__}")
-    # numpy keeps an int exact (a float would round past 2**53); the op converts to like's dtype
+    # numpy keeps an int exact (a float would round past 2**53); the op converts it to the tensor's dtype
     return _core.from_numpy(np.array(value), "always")
 
 

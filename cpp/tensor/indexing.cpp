@@ -502,8 +502,14 @@ TensorPtr nonzero(const TensorPtr& t_in) {
     TensorPtr out = empty({count, nd}, DType::Int64);
     std::int64_t* o = out->data_as<std::int64_t>();
     if (nd == 1) {
-      for (std::int64_t i = 0; i < n; ++i) {
-        if (v[i] != T(0)) *o++ = i;
+      // branch-free up to the last nonzero (random masks mispredict a branch): until then the slot
+      // written is always one of the result's, and a zero's write is overwritten by the next
+      std::int64_t last = n - 1;
+      while (last >= 0 && v[last] == T(0)) --last;
+      std::int64_t k = 0;
+      for (std::int64_t i = 0; i <= last; ++i) {
+        o[k] = i;
+        k += v[i] != T(0);
       }
       return out;
     }

@@ -17,9 +17,10 @@ from chaingrad import autograd, backends, cuda, nn, optim, utils
 from chaingrad.serialization import load, save
 from chaingrad import random
 from chaingrad.random import Generator, default_generator, get_rng_state, initial_seed, seed, set_rng_state
-from chaingrad import _ops
+from chaingrad import _indexing, _ops
 from chaingrad import viz as _viz
 from chaingrad._ops import *  # noqa: F401,F403  the op table's functions (exp, log1p, atan2, ...)
+from chaingrad._indexing import *  # noqa: F401,F403  the index ops (gather, scatter, nonzero, ...)
 from chaingrad.autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from chaingrad.functional import (
     abs, amax, amin, arange, argmax, argmin, as_tensor, cat, clamp, concat, empty, empty_like, exp, flatten,
@@ -66,3 +67,4 @@ __all__ = [
 __all__ += ["random", "Generator", "default_generator", "seed", "initial_seed", "get_rng_state", "set_rng_state",
             "bernoulli", "multinomial", "normal", "randint_like", "randperm"]
 __all__ += [name for name in _ops.__all__ if name not in __all__]
+__all__ += _indexing.__all__

@@ -13,6 +13,9 @@ from typing import Any, Optional, Sequence, Union
 import numpy as np
 
 from chaingrad import _core
+from chaingrad._indexing import *  # noqa: F401,F403  the index ops (gather, scatter, nonzero, ...)
+from chaingrad._indexing import __all__ as _indexing_all
+from chaingrad._indexing import nonzero
 from chaingrad._ops import *  # noqa: F401,F403  the op table's functions (exp, log1p, atan2, ...)
 from chaingrad._ops import cos, exp, log, maximum, minimum, relu, sigmoid, sin, sqrt, square, tanh  # named in __all__
 from chaingrad._types import _BY_NUMPY, _KIND, _device_spec, _needs_cast, _numpy_data, bool_, dtype, float32, int64
@@ -28,7 +31,7 @@ __all__ = [
     "min", "argmax", "argmin", "abs", "exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "relu", "clamp",
     "norm", "var", "softmax", "log_softmax", "pow", "square", "flatten", "reshape", "unsqueeze",
     "squeeze", "permute", "transpose", "get_default_dtype", "promote_types", "result_type", "can_cast",
-]
+] + _indexing_all
 
 Shape = Union[int, Sequence[int]]
 
@@ -334,8 +337,11 @@ def _as(t: Any, like: Tensor) -> Tensor:
     return t if isinstance(t, Tensor) else _scalar_like(t, like)
 
 
-def where(condition: Tensor, input: Any, other: Any) -> Tensor:
-    """input where condition holds, else other (broadcast)."""
+def where(condition: Tensor, input: Any = None, other: Any = None) -> Any:
+    """input where condition holds, else other (broadcast); where(condition) alone is
+    nonzero(condition, as_tuple=True)."""
+    if input is None and other is None:
+        return nonzero(condition, as_tuple=True)
     if isinstance(input, Tensor):
         return _core.where(condition, input, _as(other, input))
     if isinstance(other, Tensor):

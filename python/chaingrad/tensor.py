@@ -11,7 +11,7 @@ from typing import Any, Callable, Dict, Iterator, Optional, Sequence, Tuple, Uni
 
 import numpy as np
 
-from chaingrad import _core
+from chaingrad import _core, _indexing
 from chaingrad._ops import TensorOps
 from chaingrad._tensor_str import format_tensor
 from chaingrad._types import (
@@ -655,6 +655,27 @@ class Tensor(TensorOps, _core.TensorBase):
     def any(self) -> "Tensor":
         """True when some element is nonzero."""
         return (self != 0).long().sum() > 0
+
+    # --- index ops (chaingrad/_indexing.py: one function each for the method and the function) ---
+    gather = _indexing.gather
+    scatter = _indexing.scatter
+    scatter_ = _indexing.scatter_
+    scatter_add = _indexing.scatter_add
+    scatter_add_ = _indexing.scatter_add_
+    index_select = _indexing.index_select
+    index_add = _indexing.index_add
+    index_add_ = _indexing.index_add_
+    index_fill = _indexing.index_fill
+    index_fill_ = _indexing.index_fill_
+    index_put = _indexing.index_put
+    index_put_ = _indexing.index_put_
+    masked_fill = _indexing.masked_fill
+    masked_fill_ = _indexing.masked_fill_
+    masked_select = _indexing.masked_select
+    take = _indexing.take
+    take_along_dim = _indexing.take_along_dim
+    nonzero = _indexing.nonzero
+    argwhere = _indexing.argwhere
 
     def __rpow__(self, base: Any) -> "Tensor":
         return _core.pow(_scalar_like(base, self), self)

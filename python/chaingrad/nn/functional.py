@@ -10,7 +10,7 @@ from typing import List, Optional, Sequence, Tuple
 from chaingrad import _core
 from chaingrad._types import bfloat16, bool_, dtype, float16, int64
 from chaingrad.autograd.function import Function, FunctionCtx
-from chaingrad.functional import arange, flatten, log_softmax, softmax, stack, where
+from chaingrad.functional import arange, flatten, log_softmax, softmax, stack, where, zeros
 from chaingrad.nn import _ops as _table_ops
 from chaingrad.nn._ops import *  # noqa: F401,F403  the op table's activations (relu, gelu, silu, ...)
 from chaingrad.random import _generator
@@ -263,33 +263,17 @@ class _Embedding(Function):
     def forward(ctx: FunctionCtx, weight: Tensor, input: Tensor, padding_idx: Optional[int]) -> Tensor:
         ctx.save_for_backward(input)
         ctx.rows, ctx.padding_idx = weight.shape[0], padding_idx
-        return _take_rows(weight, input)
+        return weight[input]
 
     @staticmethod
     def backward(ctx: FunctionCtx, grad: Tensor) -> Tuple[Optional[Tensor], ...]:
         (input,) = ctx.saved_tensors
         flat = input.reshape(-1)
-        if ctx.padding_idx is not None:
-            flat = where(flat == ctx.padding_idx, -1, flat)  # -1 matches no row: no gradient there
-        scatter = (arange(ctx.rows, device=grad.device).unsqueeze(1) == flat).to(grad.dtype)  # (rows, M)
-        return scatter @ grad.reshape(flat.shape[0], -1), None, None  # a matmul: differentiable in grad
-
-
-def _take_rows(weight: Tensor, index: Tensor) -> Tensor:
-    """weight[index] (rows of a 2-d weight) for a checked index.
-
-    Tensor indexing by a tensor comes with the advanced-indexing work; until then (one place) the
-    rows are a product with the one-hot matrix of the indices, exact for finite weights."""
-    try:
-        rows = weight[index]
-        # a one-element index may be read as a plain integer instead (no batch dim): checked by the shape
-        if tuple(rows.shape) == tuple(index.shape) + (weight.shape[1],):
-            return rows
-    except (TypeError, IndexError):
-        pass
-    flat = index.reshape(-1)
-    picked = (flat.unsqueeze(1) == arange(weight.shape[0], device=weight.device)).to(weight.dtype) @ weight
-    return picked.reshape(*index.shape, weight.shape[1])
+        rows = grad.reshape(flat.shape[0], -1)
+        if ctx.padding_idx is not None:  # no gradient into padding_idx's row
+            rows = rows * (flat != ctx.padding_idx).unsqueeze(1).to(rows.dtype)
+        table = zeros((ctx.rows, rows.shape[1]), dtype=rows.dtype, device=rows.device)
+        return table.index_add(0, flat, rows), None, None  # index_add: differentiable in grad
 
 
 def embedding(input: Tensor, weight: Tensor, padding_idx: Optional[int] = None, max_norm: Optional[float] = None,

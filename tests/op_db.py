@@ -138,6 +138,42 @@ def _distinct(low: float = -2.0, high: float = 2.0) -> Domain:
     return Domain(low, high)
 
 
+# --- the index ops' constant indices and numpy references ---
+_GATHER = np.array([[0, 3, 3], [1, 0, 2], [2, 2, 2]])   # gather along dim 1 of (3, 4)
+_SCATTER = np.array([[0, 3], [2, 1], [1, 0]])           # distinct per row: scatter writes once
+_SCATTER_ADD = np.array([[0, 1, 2, 0], [0, 0, 2, 1]])   # repeats: scatter_add accumulates
+
+
+def _put_along(x: np.ndarray, index: np.ndarray, src: Any, dim: int, add: bool) -> np.ndarray:
+    """x with src written (or added) at index along dim, numpy's loops spelled out."""
+    out = x.copy()
+    src = np.broadcast_to(np.asarray(src, dtype=x.dtype), index.shape)
+    for pos in np.ndindex(*index.shape):
+        at = list(pos)
+        at[dim] = index[pos]
+        out[tuple(at)] = out[tuple(at)] + src[pos] if add else src[pos]
+    return out
+
+
+def _add_at(x: np.ndarray, rows: List[int], values: np.ndarray) -> np.ndarray:
+    out = x.copy()
+    np.add.at(out, rows, np.broadcast_to(values, (len(rows),) + x.shape[1:]))
+    return out
+
+
+def _setitem(x: Any, key: Any, value: Any) -> Any:
+    """A copy of x (in x's graph) with x[key] = value done to it: the assignment as an expression."""
+    out = x * 1
+    out[key] = value
+    return out
+
+
+def _fill_at(x: np.ndarray, key: Any, value: Any) -> np.ndarray:
+    out = x.copy()
+    out[key] = value
+    return out
+
+
 OPS: List[OpInfo] = [
     # --- elementwise unary ---
     _unary("abs", np.abs, NONZERO, dtypes=("int64", "float32", "float64")),
@@ -376,6 +412,67 @@ OPS: List[OpInfo] = [
            covers=("__getitem__",)),
     OpInfo("index_int", lambda lib, x: x[-1], lambda x: x[-1], [((3, 5),), ((4,),)], dtypes=ALL_DTYPES,
            covers=("__getitem__",)),
+    # --- advanced indexing and the index ops (cpp/tensor/indexing.cpp) ---
+    OpInfo("index_tensor", lambda lib, x: x[lib.tensor([2, 0, 2])], lambda x: x[[2, 0, 2]], [((3, 4),), ((4, 2, 3),)],
+           dtypes=ALL_DTYPES, covers=("__getitem__",)),
+    OpInfo("index_tensors_apart", lambda lib, x: x[lib.tensor([[0], [2]]), 1:, lib.tensor([1, 0, 1])],
+           lambda x: x[np.array([[0], [2]]), 1:, np.array([1, 0, 1])], [((3, 4, 2),)], dtypes=ALL_DTYPES,
+           covers=("__getitem__",)),
+    OpInfo("index_tensors_adjacent", lambda lib, x: x[:, [1, 1, 0], [2, 0, -1]], lambda x: x[:, [1, 1, 0], [2, 0, -1]],
+           [((2, 3, 4),)], dtypes=ALL_DTYPES, covers=("__getitem__",)),
+    OpInfo("index_mask", lambda lib, x: x[x > 0], lambda x: x[x > 0], [((3, 4),), ((5,),), ((0, 3),)], (NONZERO,),
+           dtypes=ALL_DTYPES, covers=("__getitem__",)),
+    OpInfo("index_range_list", lambda lib, x: x[range(3), [3, 0, 1]], lambda x: x[[0, 1, 2], [3, 0, 1]],
+           [((3, 4),)], dtypes=ALL_DTYPES, covers=("__getitem__",)),
+    OpInfo("setitem_tensor_index", lambda lib, x, v: _setitem(x, (range(3), lib.tensor([3, 0, 3])), v),
+           lambda x, v: _fill_at(x, (range(3), [3, 0, 3]), v), [((3, 4), (3,)), ((3, 4), ())],
+           covers=("__getitem__",)),
+    OpInfo("setitem_mask", lambda lib, x, v: _setitem(x, x > 0, v), lambda x, v: _fill_at(x, x > 0, v),
+           [((3, 4), ())], (NONZERO,), covers=("__getitem__",)),
+    OpInfo("setitem_slice", lambda lib, x, v: _setitem(x, (slice(1, None), 0), v),
+           lambda x, v: _fill_at(x, (slice(1, None), 0), v), [((3, 4), (2,)), ((3, 4), ())],
+           covers=("__getitem__",)),
+    OpInfo("index_put", lambda lib, x, v: x.index_put((lib.tensor([0, 2, 0]),), v, accumulate=True),
+           lambda x, v: _add_at(x, [0, 2, 0], v), [((3, 4), (3, 4)), ((3, 4), (4,))]),
+    OpInfo("index_put_", lambda lib, x, v: x.clone().index_put_((lib.tensor([2, 0]), lib.tensor([1, 1])), v),
+           lambda x, v: _fill_at(x, ([2, 0], [1, 1]), v), [((3, 4), (2,)), ((3, 4), ())]),
+    OpInfo("gather", lambda lib, x: x.gather(1, lib.tensor(_GATHER)), lambda x: np.take_along_axis(x, _GATHER, 1),
+           [((3, 4),)], dtypes=ALL_DTYPES),
+    OpInfo("take_along_dim", lambda lib, x: lib.take_along_dim(x, lib.tensor([[0], [3], [1]]), 1),
+           lambda x: np.take_along_axis(x, np.array([[0], [3], [1]]), 1), [((3, 4),)], dtypes=ALL_DTYPES),
+    OpInfo("scatter", lambda lib, x, s: x.scatter(1, lib.tensor(_SCATTER), s),
+           lambda x, s: _put_along(x, _SCATTER, s, 1, False), [((3, 4), (3, 2))]),
+    OpInfo("scatter_value", lambda lib, x: x.scatter(1, lib.tensor(_SCATTER), 1.5),
+           lambda x: _put_along(x, _SCATTER, 1.5, 1, False), [((3, 4),)], covers=("scatter",)),
+    OpInfo("scatter_", lambda lib, x, s: x.clone().scatter_(1, lib.tensor(_SCATTER), s),
+           lambda x, s: _put_along(x, _SCATTER, s, 1, False), [((3, 4), (3, 2))]),
+    OpInfo("scatter_add", lambda lib, x, s: x.scatter_add(0, lib.tensor(_SCATTER_ADD), s),
+           lambda x, s: _put_along(x, _SCATTER_ADD, s, 0, True), [((3, 4), (2, 4))], dtypes=FLOATS + ("int64",)),
+    OpInfo("scatter_add_", lambda lib, x, s: x.clone().scatter_add_(0, lib.tensor(_SCATTER_ADD), s),
+           lambda x, s: _put_along(x, _SCATTER_ADD, s, 0, True), [((3, 4), (2, 4))]),
+    OpInfo("index_select", lambda lib, x: x.index_select(1, lib.tensor([3, 0, 3])), lambda x: x[:, [3, 0, 3]],
+           [((3, 4),), ((2, 4, 2),)], dtypes=ALL_DTYPES),
+    OpInfo("index_add", lambda lib, x, s: x.index_add(0, lib.tensor([2, 0, 2]), s, alpha=2),
+           lambda x, s: _add_at(x, [2, 0, 2], 2 * s), [((3, 4), (3, 4))], dtypes=FLOATS + ("int64",)),
+    OpInfo("index_add_", lambda lib, x, s: x.clone().index_add_(0, lib.tensor([2, 0, 2]), s),
+           lambda x, s: _add_at(x, [2, 0, 2], s), [((3, 4), (3, 4))]),
+    OpInfo("index_fill", lambda lib, x: x.index_fill(1, lib.tensor([0, 2]), -1.5),
+           lambda x: _fill_at(x, (slice(None), [0, 2]), -1.5), [((3, 4),), ((2, 4, 2),)]),
+    OpInfo("index_fill_", lambda lib, x: x.clone().index_fill_(0, lib.tensor([1]), 0.5),
+           lambda x: _fill_at(x, 1, 0.5), [((3, 4),)]),
+    OpInfo("masked_fill", lambda lib, x: x.masked_fill(x > 0, 0.5), lambda x: np.where(x > 0, 0.5, x),
+           [((3, 4),), ((5,),), ((),)], (NONZERO,)),
+    OpInfo("masked_fill_tensor", lambda lib, x, v: x.masked_fill(x < 0, v), lambda x, v: np.where(x < 0, v, x),
+           [((3, 4), ()), ((), ())], (NONZERO,), covers=("masked_fill",)),
+    OpInfo("masked_fill_", lambda lib, x: x.clone().masked_fill_(x > 0, -0.5), lambda x: np.where(x > 0, -0.5, x),
+           [((3, 4),)], (NONZERO,)),
+    OpInfo("masked_select", lambda lib, x: x.masked_select(x > 0), lambda x: x[x > 0], [((3, 4),), ((5,),)],
+           (NONZERO,), dtypes=ALL_DTYPES),
+    OpInfo("take", lambda lib, x: lib.take(x, lib.tensor([[0, -1], [5, 0]])),
+           lambda x: x.reshape(-1)[np.array([[0, -1], [5, 0]])], [((3, 4),), ((2, 3),)], dtypes=ALL_DTYPES),
+    OpInfo("nonzero", lambda lib, x: lib.nonzero(x > 0), lambda x: np.argwhere(x > 0),
+           [((3, 4),), ((5,),), ((0, 3),), ((),)], (NONZERO,), dtypes=ALL_DTYPES, differentiable=False,
+           covers=("nonzero", "argwhere")),
     OpInfo("clone", lambda lib, x: x.clone(), np.copy, [(s,) for s in UNARY_SHAPES], dtypes=ALL_DTYPES),
     OpInfo("contiguous", lambda lib, x: x.transpose(0, 1).contiguous(), lambda x: np.ascontiguousarray(x.T),
            [((3, 4),)], dtypes=ALL_DTYPES),

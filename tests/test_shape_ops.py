@@ -303,38 +303,6 @@ def test_histogram_errors():
         cg.tensor([1.0]).histogram(2, weight=cg.tensor([1.0, 2.0]))
 
 
-# --- gather, the ops' building block ---------------------------------------------------------------
-
-
-def test_gather_checks_its_index():
-    x = cg.zeros(2, 3)
-    with pytest.raises(RuntimeError, match="out of bounds"):
-        cg._core.gather(x, 1, cg.tensor([[3]]))
-    with pytest.raises(RuntimeError, match="out of bounds"):
-        cg._core.gather(x, 0, cg.tensor([[-1]]))
-    with pytest.raises(RuntimeError, match="int64"):
-        cg._core.gather(x, 0, cg.tensor([[0.0]]))
-    with pytest.raises(RuntimeError, match="same number of dimensions"):
-        cg._core.gather(x, 0, cg.tensor([0]))
-    with pytest.raises(RuntimeError, match="no larger"):
-        cg._core.gather(x, 0, cg.zeros(1, 4, dtype=cg.int64))
-
-
-def test_gather_matches_torch_with_second_derivative(torch):
-    index = np.array([[0, 2, 2], [1, 0, 2]])
-
-    def grads(lib):
-        x = lib.tensor(np.arange(6.0).reshape(2, 3), dtype=lib.float64, requires_grad=True)
-        gather = lib._core.gather if lib is cg else lib.gather
-        y = (gather(x, 1, lib.tensor(index)) ** 2).sum()
-        (g,) = lib.autograd.grad(y, x, create_graph=True)
-        (gg,) = lib.autograd.grad((g * g).sum(), x)
-        return g.detach().numpy(), gg.numpy()
-
-    for a, b in zip(grads(cg), grads(torch)):
-        np.testing.assert_allclose(a, b)
-
-
 # --- one_hot ---------------------------------------------------------------------------------------
 
 

@@ -1,5 +1,6 @@
 #include <pybind11/pybind11.h>
 
+#include "bindings/indexing.h"
 #include "bindings/neurons.h"
 #include "bindings/optim.h"
 #include "bindings/python_function.h"
@@ -22,6 +23,7 @@ PYBIND11_MODULE(_core, m) {
   chaingrad::add_value_type(m);
   chaingrad::bind_neurons(m);
   chaingrad::bind_tensors(m);
+  chaingrad::bind_indexing(m);
   chaingrad::bind_optim(m);
   chaingrad::bind_python_function(m);
   chaingrad::bind_sequence_ops(m);

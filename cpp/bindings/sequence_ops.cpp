@@ -1,4 +1,4 @@
-// The bindings of the gather, sort, scan and count ops.
+// The bindings of the sort, scan and count ops.
 #include "bindings/sequence_ops.h"
 
 #include <pybind11/stl.h>
@@ -23,16 +23,6 @@ py::tuple pair(const std::pair<TensorPtr, TensorPtr>& p) {
 }  // namespace
 
 void bind_sequence_ops(py::module_& m) {
-  m.def(
-      "gather",
-      [](py::handle t, std::int64_t dim, py::handle index) { return wrap_tensor(gather_op(arg(t), dim, arg(index))); },
-      "The elements of t picked along dim by index (torch.gather).");
-  m.def(
-      "scatter_add",
-      [](const Shape& shape, std::int64_t dim, py::handle index, py::handle src) {
-        return wrap_tensor(scatter_add_op(shape, dim, arg(index), arg(src)));
-      },
-      "Zeros of shape with src added where index points along dim.");
   m.def(
       "sort", [](py::handle t, std::int64_t dim, bool descending) { return pair(sort_op(arg(t), dim, descending)); },
       "(values, indices) sorted along dim, stably.");

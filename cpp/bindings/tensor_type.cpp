@@ -8,6 +8,7 @@
 #include <string>
 
 #include "bindings/errors.h"
+#include "bindings/indexing.h"
 #include "bindings/numpy.h"
 #include "bindings/operands.h"
 #include "tensor/autograd.h"
@@ -306,57 +307,10 @@ Py_hash_t hash_slot(PyObject* self) { return static_cast<Py_hash_t>(reinterpret_
 
 // --- indexing --------------------------------------------------------------------------------
 
-std::vector<IndexItem> parse_index(const TensorImpl& t, PyObject* key) {
-  std::vector<PyObject*> parts;
-  if (PyTuple_Check(key)) {
-    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(key); ++i) parts.push_back(PyTuple_GET_ITEM(key, i));
-  } else {
-    parts.push_back(key);
-  }
-  std::int64_t consuming = 0, ellipses = 0;
-  for (PyObject* p : parts) {
-    if (p == Py_Ellipsis) ++ellipses;
-    else if (p != Py_None) ++consuming;
-  }
-  if (ellipses > 1) throw std::out_of_range("an index can only have a single ellipsis ('...')");
-  if (consuming > t.ndim()) {
-    throw std::out_of_range("too many indices for tensor of dimension " + std::to_string(t.ndim()));
-  }
-  std::vector<IndexItem> items;
-  std::int64_t dim = 0;
-  auto full_slice = [&](std::int64_t d) { return IndexItem{IndexItem::Kind::Slice, 0, t.shape()[d], 1}; };
-  for (PyObject* p : parts) {
-    if (p == Py_None) {
-      items.push_back({IndexItem::Kind::NewAxis});
-    } else if (p == Py_Ellipsis) {
-      for (std::int64_t k = 0; k < t.ndim() - consuming; ++k) items.push_back(full_slice(dim++));
-    } else if (PySlice_Check(p)) {
-      Py_ssize_t start, stop, step;
-      if (PySlice_Unpack(p, &start, &stop, &step) < 0) throw py::error_already_set();
-      if (step <= 0) throw py::value_error("step must be greater than zero");
-      const Py_ssize_t size = static_cast<Py_ssize_t>(t.shape()[dim]);
-      PySlice_AdjustIndices(size, &start, &stop, step);
-      items.push_back({IndexItem::Kind::Slice, start, std::max<Py_ssize_t>(stop, start), step});
-      ++dim;
-    } else if (!PyBool_Check(p) && PyIndex_Check(p)) {
-      const Py_ssize_t i = PyNumber_AsSsize_t(p, PyExc_IndexError);
-      if (i == -1 && PyErr_Occurred()) throw py::error_already_set();
-      items.push_back({IndexItem::Kind::Integer, i});
-      ++dim;
-    } else {
-      throw py::type_error(std::string("only integers, slices (`:`), ellipsis (`...`) and None are "
-                                       "valid indices (got ") +
-                           Py_TYPE(p)->tp_name + ")");
-    }
-  }
-  while (dim < t.ndim()) items.push_back(full_slice(dim++));
-  return items;
-}
-
 PyObject* getitem(PyObject* self, PyObject* key) {
   return guarded<PyObject*>(nullptr, [&] {
     const TensorPtr t = as_tensor(self)->impl;  // owned: see Note [owned operands]
-    return wrap_tensor(index_op(t, parse_index(*t, key))).release().ptr();
+    return wrap_tensor(index_by_key(t, key)).release().ptr();
   });
 }
 
@@ -372,25 +326,7 @@ int setitem(PyObject* self, PyObject* key, PyObject* value) {
       throw py::type_error(std::string("can only assign a Tensor or a number to a Tensor slice, got ") +
                            Py_TYPE(value)->tp_name);
     }
-    check_in_place(t, v.t->requires_grad, "setitem");
-    check_untracked_write(t, "setitem");
-    if (grad_enabled() && v.t->requires_grad) {
-      throw std::runtime_error(
-          "assigning a tensor that requires grad into a slice is not supported; "
-          "build the result with cat/stack or wrap it in no_grad()");
-    }
-    const bool recording = grad_enabled();
-    set_grad_enabled(false);
-    TensorPtr view;
-    try {
-      view = index_op(t, parse_index(*t, key));
-    } catch (...) {
-      set_grad_enabled(recording);
-      throw;
-    }
-    set_grad_enabled(recording);
-    copy_into(view, v.t);
-    t->storage()->bump_version();
+    assign_by_key(t, key, v.t, /*value_is_number=*/v.rank == 0);
     return 0;
   });
 }

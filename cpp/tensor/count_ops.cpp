@@ -11,6 +11,7 @@
 #include "kernels/kernels.h"
 #include "kernels/loops.h"
 #include "tensor/device.h"
+#include "tensor/indexing.h"
 #include "tensor/ops.h"
 #include "tensor/sequence_ops.h"
 
@@ -57,7 +58,7 @@ UniqueResult unique_op(const TensorPtr& t) {
   TensorPtr positions = empty({m}, DType::Int64), count_t = empty({m}, DType::Int64);
   std::copy(firsts.begin(), firsts.end(), positions->data_as<std::int64_t>());
   std::copy(counts.begin(), counts.end(), count_t->data_as<std::int64_t>());
-  TensorPtr values = gather_values(flat, 0, positions);
+  TensorPtr values = gather_op(flat, 0, positions);
   return {to_device(values, t->device()), to_device(inverse, t->device()), to_device(count_t, t->device())};
 }
 

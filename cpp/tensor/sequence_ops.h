@@ -1,6 +1,6 @@
-// Ops that reorder, scan or count elements along a dim: gather and its scatter (gather_ops.cpp),
-// sort and topk (sort_ops.cpp), cumulative sums and products (scan_ops.cpp), unique, bincount and histograms
-// (count_ops.cpp). A CUDA tensor is processed on the host and the results moved back.
+// Ops that reorder, scan or count elements along a dim: sort and topk (sort_ops.cpp), cumulative sums and products
+// (scan_ops.cpp), unique, bincount and histograms (count_ops.cpp). A CUDA tensor is processed on the host and the
+// results moved back.
 #pragma once
 
 #include <cstdint>
@@ -11,16 +11,7 @@
 
 namespace chaingrad {
 
-// --- gather_ops.cpp ----------------------------------------------------------------------------
-/// out[p] = t[p with its dim coordinate replaced by index[p]] (PyTorch's gather): index is int64
-/// with t's ndim, no larger than t along the other dims, its values in [0, t.size(dim)).
-/// Differentiable in t (GatherBackward0, through scatter_add_op).
-TensorPtr gather_op(const TensorPtr& t, std::int64_t dim, const TensorPtr& index);
-/// Zeros of `shape` in src's dtype, with each src[p] added at p's position with its dim coordinate
-/// replaced by index[p] (index has src's shape). Differentiable in src (through gather_op).
-TensorPtr scatter_add_op(const Shape& shape, std::int64_t dim, const TensorPtr& index, const TensorPtr& src);
-/// gather_op's values without recording (the ops that record their own node use it).
-TensorPtr gather_values(const TensorPtr& t, std::int64_t dim, const TensorPtr& index);
+// --- dim_last.cpp ------------------------------------------------------------------------------
 /// A contiguous copy of t (t itself when it already is one) with dim (wrapped already) moved last,
 /// the layout the kernels below walk row by row; moved_from_last puts the last dim back at dim.
 TensorPtr moved_to_last(const TensorPtr& t, std::int64_t dim);

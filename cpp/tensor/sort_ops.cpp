@@ -12,6 +12,8 @@
 #include "kernels/loops.h"
 #include "tensor/autograd.h"
 #include "tensor/device.h"
+#include "tensor/factories.h"
+#include "tensor/indexing.h"
 #include "tensor/ops.h"
 #include "tensor/sequence_ops.h"
 
@@ -34,17 +36,26 @@ bool descending(T a, T b) {
   else return a > b;
 }
 
-/// The values gathered at indices (dim-last layout moved back to dim), recorded as `name`.
+/// The values of the host tensor t gathered at indices (dim-last layout moved back to dim),
+/// recorded as `name`: the gradient is scattered (added) back to where each value came from.
 std::pair<TensorPtr, TensorPtr> gathered(const TensorPtr& t, std::int64_t dim, const TensorPtr& indices_last,
                                          const char* name) {
   TensorPtr indices = moved_from_last(indices_last, dim);
-  TensorPtr values = gather_values(t, dim, indices);
+  TensorPtr values = gather_op(detach_op(t), dim, indices);
   if (any_requires_grad({&t})) {
     values = record(values, name, {t}, {indices}, [shape = t->shape(), dim](const TensorPtr& g, const Saved& s) {
-      return Grads{scatter_add_op(shape, dim, s[0], g)};
+      return Grads{scatter_op(full(shape, 0, g->dtype(), g->device()), dim, s[0], g, /*add=*/true)};
     });
   }
   return {values, indices};
+}
+
+/// An op's two results computed on the host for a CUDA tensor, moved back to its device (the
+/// values differentiably).
+template <class F>
+std::pair<TensorPtr, TensorPtr> on_host(const TensorPtr& t, F&& op) {
+  auto [values, indices] = op(to_device_op(t, Device{}));
+  return {to_device_op(values, t->device()), to_device(indices, t->device())};
 }
 
 /// t as a one-element vector when 0-d (sort and topk treat it so), else t.
@@ -58,9 +69,10 @@ std::pair<TensorPtr, TensorPtr> sort_op(const TensorPtr& t, std::int64_t dim_in,
     auto [values, indices] = sort_op(at_least_1d(t), 0, descend);
     return {reshape_op(values, {}, false), as_shape(indices, {})};
   }
+  if (t->is_cuda()) return on_host(t, [&](const TensorPtr& h) { return sort_op(h, dim_in, descend); });
   const std::int64_t dim = wrap_dim(dim_in, t->ndim());
   // compared in the compute type (widening keeps the order); the values are gathered from t itself
-  const TensorPtr rows = moved_to_last(cast(to_device(t, Device{}), compute_dtype(t->dtype())), dim);
+  const TensorPtr rows = moved_to_last(cast(t, compute_dtype(t->dtype())), dim);
   TensorPtr order = empty(rows->shape(), DType::Int64);
   const std::int64_t n = t->shape()[dim], count = n == 0 ? 0 : rows->numel() / n;
   dispatch(rows->dtype(), [&](auto tag) {
@@ -76,7 +88,7 @@ std::pair<TensorPtr, TensorPtr> sort_op(const TensorPtr& t, std::int64_t dim_in,
       else std::stable_sort(out, out + n, [row](std::int64_t a, std::int64_t b) { return ascending(row[a], row[b]); });
     }
   });
-  return gathered(t, dim, to_device(order, t->device()), "SortBackward0");
+  return gathered(t, dim, order, "SortBackward0");
 }
 
 std::pair<TensorPtr, TensorPtr> topk_op(const TensorPtr& t, std::int64_t k, std::int64_t dim_in, bool largest,
@@ -86,13 +98,14 @@ std::pair<TensorPtr, TensorPtr> topk_op(const TensorPtr& t, std::int64_t k, std:
     auto [values, indices] = topk_op(at_least_1d(t), k, 0, largest, sorted);
     return {reshape_op(values, {}, false), as_shape(indices, {})};
   }
+  if (t->is_cuda()) return on_host(t, [&](const TensorPtr& h) { return topk_op(h, k, dim_in, largest, sorted); });
   const std::int64_t dim = wrap_dim(dim_in, t->ndim());
   const std::int64_t n = t->shape()[dim];
   if (k < 0 || k > n) {
     throw std::runtime_error("topk(): selected index k = " + std::to_string(k) + " is out of range for dimension " +
                              std::to_string(dim) + " of size " + std::to_string(n));
   }
-  const TensorPtr rows = moved_to_last(cast(to_device(t, Device{}), compute_dtype(t->dtype())), dim);
+  const TensorPtr rows = moved_to_last(cast(t, compute_dtype(t->dtype())), dim);
   Shape out_shape = rows->shape();
   out_shape.back() = k;
   TensorPtr picked = empty(out_shape, DType::Int64);
@@ -119,7 +132,7 @@ std::pair<TensorPtr, TensorPtr> topk_op(const TensorPtr& t, std::int64_t k, std:
       for (std::int64_t j = 0; j < k; ++j) ix[r * k + j] = q[j].second;
     }
   });
-  return gathered(t, dim, to_device(picked, t->device()), "TopkBackward0");
+  return gathered(t, dim, picked, "TopkBackward0");
 }
 
 }  // namespace chaingrad

@@ -17,9 +17,10 @@ from chaingrad import autograd, backends, cuda, nn, optim, utils
 from chaingrad.serialization import load, save
 from chaingrad import random
 from chaingrad.random import Generator, default_generator, get_rng_state, initial_seed, seed, set_rng_state
-from chaingrad import _ops
+from chaingrad import _indexing, _ops
 from chaingrad import viz as _viz
 from chaingrad._ops import *  # noqa: F401,F403  the op table's functions (exp, log1p, atan2, ...)
+from chaingrad._indexing import *  # noqa: F401,F403  the index ops (gather, scatter, nonzero, ...)
 from chaingrad.autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from chaingrad.functional import (
     abs, amax, amin, arange, argmax, argmin, as_tensor, cat, clamp, concat, empty, empty_like, exp, flatten,
@@ -77,3 +78,4 @@ __all__ += [
     "sort", "split", "std", "std_mean", "topk", "tril", "triu", "unbind", "unique", "var_mean", "return_types",
 ]
 __all__ += [name for name in _ops.__all__ if name not in __all__]
+__all__ += _indexing.__all__

@@ -13,6 +13,9 @@ from typing import Any, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from chaingrad import _core
+from chaingrad._indexing import *  # noqa: F401,F403  the index ops (gather, scatter, nonzero, ...)
+from chaingrad._indexing import __all__ as _indexing_all
+from chaingrad._indexing import nonzero
 from chaingrad._ops import *  # noqa: F401,F403  the op table's functions (exp, log1p, atan2, ...)
 from chaingrad._ops import cos, exp, log, maximum, minimum, relu, sigmoid, sin, sqrt, square, tanh  # named in __all__
 from chaingrad._sequence_ops import _numpy_spellings
@@ -43,7 +46,7 @@ __all__ = [
     "squeeze", "permute", "transpose", "get_default_dtype", "promote_types", "result_type", "can_cast",
     # reductions and comparisons of whole tensors
     "std", "var_mean", "std_mean", "all", "any", "isclose", "allclose", "equal",
-]
+] + _indexing_all
 # split, reorder, scan and count ops, and prod and logsumexp (chaingrad._sequence_ops)
 globals().update(_sequence_functions)
 __all__ += sorted(_sequence_functions)
@@ -352,8 +355,11 @@ def _as(t: Any, like: Tensor) -> Tensor:
     return t if isinstance(t, Tensor) else _scalar_like(t, like)
 
 
-def where(condition: Tensor, input: Any, other: Any) -> Tensor:
-    """input where condition holds, else other (broadcast)."""
+def where(condition: Tensor, input: Any = None, other: Any = None) -> Any:
+    """input where condition holds, else other (broadcast); where(condition) alone is
+    nonzero(condition, as_tuple=True)."""
+    if input is None and other is None:
+        return nonzero(condition, as_tuple=True)
     if isinstance(input, Tensor):
         return _core.where(condition, input, _as(other, input))
     if isinstance(other, Tensor):

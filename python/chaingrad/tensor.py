@@ -10,7 +10,7 @@ from typing import Any, Callable, Dict, Iterator, Optional, Sequence, Tuple, Uni
 
 import numpy as np
 
-from chaingrad import _core, return_types
+from chaingrad import _core, _indexing, return_types
 from chaingrad._ops import TensorOps
 from chaingrad._sequence_ops import SequenceOps, _numpy_spellings
 from chaingrad._tensor_str import format_tensor
@@ -685,6 +685,27 @@ class Tensor(TensorOps, SequenceOps, _core.TensorBase):
         else:
             out = (self != 0).long().sum(dim, keepdim) > 0
         return out.to(uint8) if self.dtype is uint8 else out  # uint8 stays uint8, as PyTorch
+
+    # --- index ops (chaingrad/_indexing.py: one function each for the method and the function) ---
+    gather = _indexing.gather
+    scatter = _indexing.scatter
+    scatter_ = _indexing.scatter_
+    scatter_add = _indexing.scatter_add
+    scatter_add_ = _indexing.scatter_add_
+    index_select = _indexing.index_select
+    index_add = _indexing.index_add
+    index_add_ = _indexing.index_add_
+    index_fill = _indexing.index_fill
+    index_fill_ = _indexing.index_fill_
+    index_put = _indexing.index_put
+    index_put_ = _indexing.index_put_
+    masked_fill = _indexing.masked_fill
+    masked_fill_ = _indexing.masked_fill_
+    masked_select = _indexing.masked_select
+    take = _indexing.take
+    take_along_dim = _indexing.take_along_dim
+    nonzero = _indexing.nonzero
+    argwhere = _indexing.argwhere
 
     def __rpow__(self, base: Any) -> "Tensor":
         return _core.pow(_scalar_like(base, self), self)

@@ -5,12 +5,12 @@ the same function object, re-exported from chaingrad.functional: each op has one
 
 from __future__ import annotations
 
-from typing import Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 from chaingrad import _core
-from chaingrad._types import bool_, int64
+from chaingrad._types import bfloat16, bool_, dtype, float16, int64
 from chaingrad.autograd.function import Function, FunctionCtx
-from chaingrad.functional import arange, flatten, log_softmax, softmax, stack, where
+from chaingrad.functional import arange, flatten, log_softmax, softmax, stack, where, zeros
 from chaingrad.nn import _ops as _table_ops
 from chaingrad.nn._ops import *  # noqa: F401,F403  the op table's activations (relu, gelu, silu, ...)
 from chaingrad.random import _generator
@@ -266,33 +266,17 @@ class _Embedding(Function):
     def forward(ctx: FunctionCtx, weight: Tensor, input: Tensor, padding_idx: Optional[int]) -> Tensor:
         ctx.save_for_backward(input)
         ctx.rows, ctx.padding_idx = weight.shape[0], padding_idx
-        return _take_rows(weight, input)
+        return weight[input]
 
     @staticmethod
     def backward(ctx: FunctionCtx, grad: Tensor) -> Tuple[Optional[Tensor], ...]:
         (input,) = ctx.saved_tensors
         flat = input.reshape(-1)
-        if ctx.padding_idx is not None:
-            flat = where(flat == ctx.padding_idx, -1, flat)  # -1 matches no row: no gradient there
-        scatter = (arange(ctx.rows, device=grad.device).unsqueeze(1) == flat).to(grad.dtype)  # (rows, M)
-        return scatter @ grad.reshape(flat.shape[0], -1), None, None  # a matmul: differentiable in grad
-
-
-def _take_rows(weight: Tensor, index: Tensor) -> Tensor:
-    """weight[index] (rows of a 2-d weight) for a checked index.
-
-    Tensor indexing by a tensor comes with the advanced-indexing work; until then (one place) the
-    rows are a product with the one-hot matrix of the indices, exact for finite weights."""
-    try:
-        rows = weight[index]
-        # a one-element index may be read as a plain integer instead (no batch dim): checked by the shape
-        if tuple(rows.shape) == tuple(index.shape) + (weight.shape[1],):
-            return rows
-    except (TypeError, IndexError):
-        pass
-    flat = index.reshape(-1)
-    picked = (flat.unsqueeze(1) == arange(weight.shape[0], device=weight.device)).to(weight.dtype) @ weight
-    return picked.reshape(*index.shape, weight.shape[1])
+        rows = grad.reshape(flat.shape[0], -1)
+        if ctx.padding_idx is not None:  # no gradient into padding_idx's row
+            rows = rows * (flat != ctx.padding_idx).unsqueeze(1).to(rows.dtype)
+        table = zeros((ctx.rows, rows.shape[1]), dtype=rows.dtype, device=rows.device)
+        return table.index_add(0, flat, rows), None, None  # index_add: differentiable in grad
 
 
 def embedding(input: Tensor, weight: Tensor, padding_idx: Optional[int] = None, max_norm: Optional[float] = None,
@@ -344,6 +328,14 @@ def _normalized(x: Tensor, dims: Tuple[int, ...], eps: float) -> Tuple[Tensor, T
     return centered * rstd, rstd
 
 
+_HALF = (float16, bfloat16)
+
+
+def _widened(*tensors: Optional[Tensor]) -> List[Optional[Tensor]]:
+    """The tensors in float32 (None stays None)."""
+    return [None if t is None else t.float() for t in tensors]
+
+
 class _Normalize(Function):
     """y = (x - mean) * rstd * weight + bias with mean and rstd from x over dims (batch statistics)
     or given (running statistics); weight and bias shaped to broadcast. The backward is written in
@@ -354,6 +346,15 @@ class _Normalize(Function):
                 dims: Tuple[int, ...], eps: float, stats: Optional[Tuple[Tensor, Tensor]]) -> Tensor:
         ctx.save_for_backward(x, weight)
         ctx.dims, ctx.eps, ctx.stats = dims, eps, stats
+        if x.dtype in _HALF:  # computed in float32 and rounded once, as PyTorch's CPU kernels
+            wide_stats = None if stats is None else (stats[0].float(), stats[1].float())
+            return _Normalize._forward_in(*_widened(x, weight, bias), dims, eps, wide_stats).to(x.dtype)
+        return _Normalize._forward_in(x, weight, bias, dims, eps, stats)
+
+    @staticmethod
+    def _forward_in(x: Tensor, weight: Optional[Tensor], bias: Optional[Tensor], dims: Tuple[int, ...], eps: float,
+                    stats: Optional[Tuple[Tensor, Tensor]]) -> Tensor:
+        """The forward in x's dtype."""
         if stats is None:
             out, _ = _normalized(x, dims, eps)
         else:
@@ -366,6 +367,14 @@ class _Normalize(Function):
     @staticmethod
     def backward(ctx: FunctionCtx, grad: Tensor) -> Tuple[Optional[Tensor], ...]:
         x, weight = ctx.saved_tensors
+        if x.dtype in _HALF:
+            return _Normalize._backward_in(ctx, *_widened(grad, x, weight), x.dtype)
+        return _Normalize._backward_in(ctx, grad, x, weight, None)
+
+    @staticmethod
+    def _backward_in(ctx: FunctionCtx, grad: Tensor, x: Tensor, weight: Optional[Tensor],
+                     narrow: Optional[dtype]) -> Tuple[Optional[Tensor], ...]:
+        """The backward in grad's dtype; the gradients are rounded to narrow when given."""
         dims = ctx.dims
         if ctx.stats is None:
             xhat, rstd = _normalized(x, dims, ctx.eps)
@@ -380,7 +389,10 @@ class _Normalize(Function):
         needs = ctx.needs_input_grad
         gw = _sum_to(grad * xhat, weight) if weight is not None and needs[1] else None
         gb = _sum_to(grad, weight if weight is not None else xhat) if needs[2] else None
-        return gx if needs[0] else None, gw, gb, None, None, None
+        grads = (gx if needs[0] else None, gw, gb)
+        if narrow is not None:
+            grads = tuple(None if g is None else g.to(narrow) for g in grads)
+        return (*grads, None, None, None)
 
 
 def _sum_to(t: Tensor, like: Tensor) -> Tensor:

@@ -22,6 +22,21 @@
 namespace chaingrad {
 namespace {
 
+/// slot += x in T, as PyTorch's scatter-add and index_add do element by element: integers wrap,
+/// bool ors, and a half type adds in float and rounds after every add (no wider running sum).
+template <class T>
+void accumulate_element(T& slot, T x) {
+  if constexpr (std::is_same_v<T, bool>) {
+    slot = slot || x;
+  } else if constexpr (std::is_same_v<T, Half>) {
+    slot = float_to_half(half_to_float(slot) + half_to_float(x));
+  } else if constexpr (std::is_same_v<T, BFloat16>) {
+    slot = float_to_bfloat16(bfloat16_to_float(slot) + bfloat16_to_float(x));
+  } else {
+    slot = wrapping_add(slot, x);
+  }
+}
+
 using Grads = std::vector<TensorPtr>;
 using Saved = std::vector<TensorPtr>;
 
@@ -293,19 +308,12 @@ void scatter_plan(const TensorPtr& dst, const IndexPlan& plan, TensorPtr values,
     });
     return;
   }
-  dispatch(dst->dtype(), [&](auto tag) {
+  dispatch_storage(dst->dtype(), [&](auto tag) {
     using T = decltype(tag);
     T* o = reinterpret_cast<T*>(out);
     const T* x = reinterpret_cast<const T*>(in);
     walk.run([&](std::int64_t s, std::int64_t r, std::int64_t n, std::int64_t ss, std::int64_t rs) {
-      for (std::int64_t j = 0; j < n; ++j) {
-        T& slot = o[s + j * ss];
-        if constexpr (std::is_same_v<T, bool>) {
-          slot = slot || x[r + j * rs];
-        } else {
-          slot = wrapping_add(slot, x[r + j * rs]);
-        }
-      }
+      for (std::int64_t j = 0; j < n; ++j) accumulate_element(o[s + j * ss], x[r + j * rs]);
     });
   });
 }
@@ -328,7 +336,7 @@ TensorPtr as_index_tensor(const TensorPtr& t) {
   }
   if (t->dtype() == DType::Bool || t->dtype() == DType::Int64) return t;
   if (t->dtype() == DType::UInt8) return cast(t, DType::Bool);  // a (deprecated) mask, as in PyTorch
-  return cast(t, DType::Int64);                                  // narrower integer dtypes
+  return cast(t, DType::Int64);                                 // narrower integer dtypes
 }
 
 IndexPlanPtr make_index_plan(const Shape& shape, const std::vector<TensorPtr>& indices) {
@@ -613,15 +621,15 @@ TensorPtr scatter_kernel(const TensorPtr& self, std::int64_t dim, const TensorPt
   TensorPtr out = cast(self, self->dtype(), /*copy=*/true);
   const TensorPtr src = to_device(src_in->dtype() == self->dtype() ? src_in : cast(src_in, self->dtype()), Device{});
   const Shape src_strides = src->ndim() == 0 ? Shape(index->ndim(), 0) : src->strides();
-  dispatch(self->dtype(), [&](auto tag) {
+  dispatch_storage(self->dtype(), [&](auto tag) {
     using T = decltype(tag);
     T* o = out->data_as<T>();
     const T* s = src->data_as<T>();
     walk_dim(out, dim, index, src_strides, [&](std::int64_t at, std::int64_t from) {
-      if constexpr (std::is_same_v<T, bool>) {
-        o[at] = add ? (o[at] || s[from]) : s[from];
+      if (add) {
+        accumulate_element(o[at], s[from]);
       } else {
-        o[at] = add ? wrapping_add(o[at], s[from]) : s[from];
+        o[at] = s[from];
       }
     });
   });

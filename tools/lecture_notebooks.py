@@ -1,7 +1,7 @@
 """Runs the nn-zero-to-hero lecture notebooks cell by cell under torch or chaingrad and compares.
 
 Usage:
-  python tools/lecture_notebooks.py run DIR --backend torch|chaingrad --out FILE.json [--steps N]
+  python tools/lecture_notebooks.py run DIR... --backend torch|chaingrad --out FILE.json [--steps N]
   python tools/lecture_notebooks.py compare TORCH.json CHAINGRAD.json
 
 `run` executes every code cell of every notebook in DIR in one namespace per notebook, as Jupyter
@@ -18,6 +18,7 @@ import ast
 import contextlib
 import io
 import json
+import os
 import random
 import re
 import signal
@@ -106,13 +107,15 @@ def _run_cell(source: str, ns: dict[str, Any], timeout: int) -> tuple[str, str]:
     return status, _ADDRESS.sub(" at 0x", out.getvalue())
 
 
-def run(directory: Path, backend: str, out: Path, steps: int | None, timeout: int) -> None:
-    """Runs every notebook in directory and writes the per-cell results."""
+def run(directories: list[Path], backend: str, out: Path, steps: int | None, timeout: int) -> None:
+    """Runs every notebook in the directories, each from its own folder as Jupyter does (the
+    makemore notebooks open names.txt there), and writes the per-cell results."""
     import matplotlib
 
     matplotlib.use("Agg")
     results: dict[str, list[dict[str, Any]]] = {}
-    for path in sorted(directory.glob("*.ipynb")):
+    home = os.getcwd()
+    for path in sorted(p.resolve() for d in directories for p in d.glob("*.ipynb")):
         ns: dict[str, Any] = {"__name__": "__main__"}
         # The micrograd lecture draws its weights with Python's unseeded `random`: seed it alike
         # for both backends so that what follows can be compared.
@@ -120,12 +123,16 @@ def run(directory: Path, backend: str, out: Path, steps: int | None, timeout: in
         # A few cells draw from the global generator without seeding it (torch seeds it from the
         # OS in every process): seed it alike for both backends too.
         __import__("torch" if backend == "torch" else "chaingrad").manual_seed(0)
+        os.chdir(path.parent)
         cells = []
-        for i, source in enumerate(_cells(path)):
-            start = time.perf_counter()
-            status, output = _run_cell(_adapt(source, backend, steps), ns, timeout)
-            cells.append({"status": status, "output": output, "seconds": time.perf_counter() - start})
-            print(f"{path.name}[{i}] {status} {cells[-1]['seconds']:.1f}s", file=sys.stderr, flush=True)
+        try:
+            for i, source in enumerate(_cells(path)):
+                start = time.perf_counter()
+                status, output = _run_cell(_adapt(source, backend, steps), ns, timeout)
+                cells.append({"status": status, "output": output, "seconds": time.perf_counter() - start})
+                print(f"{path.name}[{i}] {status} {cells[-1]['seconds']:.1f}s", file=sys.stderr, flush=True)
+        finally:
+            os.chdir(home)
         results[path.name] = cells
     out.write_text(json.dumps(results, indent=1))
 
@@ -169,7 +176,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="cmd", required=True)
     r = sub.add_parser("run")
-    r.add_argument("directory", type=Path)
+    r.add_argument("directories", type=Path, nargs="+")
     r.add_argument("--backend", choices=["torch", "chaingrad"], required=True)
     r.add_argument("--out", type=Path, required=True)
     r.add_argument("--steps", type=int, default=None)
@@ -180,7 +187,7 @@ def main() -> None:
     c.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args()
     if args.cmd == "run":
-        run(args.directory, args.backend, args.out, args.steps, args.timeout)
+        run(args.directories, args.backend, args.out.resolve(), args.steps, args.timeout)
     else:
         compare(args.torch_file, args.ours_file, args.verbose)
 

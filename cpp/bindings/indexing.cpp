@@ -111,10 +111,17 @@ struct ParsedKey {
 
 ParsedKey parse_key(const TensorImpl& t, PyObject* key) {
   std::vector<Part> parts;
+  py::tuple items;  // a list key's items, owned while the parts point into them
   if (PyTuple_Check(key)) {
     for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(key); ++i) parts.push_back(classify(PyTuple_GET_ITEM(key, i)));
   } else if (list_is_tuple(key)) {
-    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(key); ++i) parts.push_back(classify(PyList_GET_ITEM(key, i)));
+    // A tuple copy holds its own references: classify may run user code (__index__) that empties
+    // the list, which would free the items under our borrowed pointers.
+    items = py::reinterpret_steal<py::tuple>(PySequence_Tuple(key));
+    if (!items) throw py::error_already_set();
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(items.ptr()); ++i) {
+      parts.push_back(classify(PyTuple_GET_ITEM(items.ptr(), i)));
+    }
   } else {
     parts.push_back(classify(key));
   }

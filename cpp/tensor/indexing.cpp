@@ -347,6 +347,7 @@ IndexPlanPtr make_index_plan(const Shape& shape, const std::vector<TensorPtr>& i
     return std::out_of_range("too many indices for tensor of dimension " + std::to_string(nd));
   };
   std::vector<TensorPtr> raw;
+  std::vector<bool> callers;  // raw[i] is the caller's own tensor (or a view of it)
   std::int64_t d = 0;
   for (const TensorPtr& entry : indices) {
     if (!entry) {
@@ -370,12 +371,14 @@ IndexPlanPtr make_index_plan(const Shape& shape, const std::vector<TensorPtr>& i
       for (std::int64_t j = 0; j < k; ++j) {
         p->dims.push_back(d + j);
         raw.push_back(make_view(nz, {nz->shape()[0]}, {k}, nz->offset() + j));
+        callers.push_back(false);
       }
       d += k;
     } else {
       if (d >= nd) throw too_many();
       p->dims.push_back(d++);
       raw.push_back(ix);
+      callers.push_back(ix.get() == entry.get());
     }
   }
   // the indices' shapes broadcast together, numpy-style
@@ -398,9 +401,15 @@ IndexPlanPtr make_index_plan(const Shape& shape, const std::vector<TensorPtr>& i
     b = out;
   }
   p->index_shape = b;
-  for (const TensorPtr& ix : raw) {
+  for (std::size_t i = 0; i < raw.size(); ++i) {
+    const TensorPtr& ix = raw[i];
     const TensorPtr expanded = ix->shape() == b ? ix : make_view(ix, b, broadcast_strides(*ix, b), ix->offset());
-    p->indices.push_back(contiguous(expanded));
+    TensorPtr owned = contiguous(expanded);
+    // The plan checks each index once and the kernels read them again, perhaps with the GIL
+    // released: an index still in the caller's memory could change in between (another thread),
+    // so the plan keeps its own copy.
+    if (callers[i] && owned->storage() == ix->storage()) owned = cast(owned, owned->dtype(), /*copy=*/true);
+    p->indices.push_back(owned);
   }
   for (std::size_t k = 1; k < p->dims.size(); ++k) p->adjacent = p->adjacent && p->dims[k] == p->dims[k - 1] + 1;
   // the result: the index shape in place of the indexed dims when they are adjacent, else first
@@ -501,7 +510,8 @@ TensorPtr slice_scatter_op(const TensorPtr& self, const std::vector<IndexItem>& 
 
 TensorPtr nonzero(const TensorPtr& t_in) {
   require_cpu(t_in, "nonzero");
-  const TensorPtr t = contiguous(t_in);
+  // a storage dtype (int32, float16, ...) counts its nonzeros exactly as bool
+  const TensorPtr t = contiguous(is_storage_only(t_in->dtype()) ? cast(t_in, DType::Bool) : t_in);
   const std::int64_t n = t->numel(), nd = t->ndim();
   return dispatch(t->dtype(), [&](auto tag) {
     using T = decltype(tag);
@@ -589,13 +599,15 @@ void check_dim_shapes(const TensorPtr& self, std::int64_t dim, const TensorPtr& 
                                " to be no larger than src " + shape_str((*src)->shape()));
     }
   }
-  for (std::int64_t d = 0; d < index->ndim(); ++d) {
-    if (self->ndim() > 0 && d != dim && index->shape()[d] > self->shape()[d]) {
+  // a 0-d index is one element, checked as shape [1] (an empty src or self has none to give it)
+  const Shape ishape = index->ndim() == 0 ? Shape{1} : index->shape();
+  for (std::int64_t d = 0; d < static_cast<std::int64_t>(ishape.size()); ++d) {
+    if (self->ndim() > 0 && d != dim && ishape[d] > self->shape()[d]) {
       throw std::runtime_error(std::string("Size does not match at dimension ") + std::to_string(d) +
                                " expected index " + shape_str(index->shape()) + " to be no larger than self " +
                                shape_str(self->shape()) + " apart from dimension " + std::to_string(dim));
     }
-    if (src && (*src)->ndim() > 0 && index->shape()[d] > (*src)->shape()[d]) {
+    if (src && (*src)->ndim() > 0 && ishape[d] > (*src)->shape()[d]) {
       throw std::runtime_error(std::string(op) + "(): Expected index " + shape_str(index->shape()) +
                                " to be no larger than src " + shape_str((*src)->shape()) + " in dimension " +
                                std::to_string(d));
@@ -747,9 +759,17 @@ TensorPtr index_add_op(const TensorPtr& self, std::int64_t dim_in, const TensorP
     throw std::runtime_error(std::string("index_add_(): self (") + type_word(self->dtype()) + ") and source (" +
                              type_word(source->dtype()) + ") must have the same scalar type");
   }
-  if (shape_numel(source->shape()) != shape_numel(plan->result_shape)) {
-    throw std::runtime_error("index_add_(): source " + shape_str(source->shape()) + " does not fit the indexed shape " +
-                             shape_str(plan->result_shape));
+  // source has self's shape but along dim, where it has one slice per index (a 0-d source for a
+  // 0-d or 1-d self), as PyTorch requires; nothing is reshaped into place
+  const std::int64_t self_nd = std::max<std::int64_t>(self->ndim(), 1);
+  bool fits = source->ndim() == 0 ? self->ndim() <= 1 && n == 1 : source->ndim() == self_nd;
+  for (std::int64_t d = 0; fits && source->ndim() > 0 && d < self_nd; ++d) {
+    fits = d == dim || source->shape()[d] == (self->ndim() == 0 ? 1 : self->shape()[d]);
+  }
+  if (!fits) {
+    throw std::runtime_error("index_add_(): source tensor shape " + shape_str(source->shape()) +
+                             " must match self tensor shape " + shape_str(self->shape()) + ", excluding the dim " +
+                             std::to_string(dim));
   }
   TensorPtr scaled = alpha == 1.0
                          ? source

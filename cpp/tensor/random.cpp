@@ -227,19 +227,23 @@ void store_int(char* base, DType dtype, std::int64_t o, std::int64_t v) {
     case DType::Bool:
       reinterpret_cast<bool*>(base)[o] = v != 0;
       break;
+    default:  // on_host hands the samplers compute dtypes only
+      throw std::logic_error(std::string("store_int: unexpected dtype ") + dtype_name(dtype));
   }
 }
 
-// Runs fill on t, or on a host copy copied back when t lives on a GPU.
+// Runs fill on t, or on a host tensor copied back when t lives on a GPU or holds a storage dtype
+// (int32, float16, ...): the samplers draw in the compute dtype (int64, float32) and the copy
+// narrows, so every sampler writes only bool, int64, float32 or float64 memory.
 template <class Fill>
 void on_host(const TensorPtr& t, Fill&& fill) {
-  if (!t->is_cuda()) {
+  if (!t->is_cuda() && !is_storage_only(t->dtype())) {
     fill(t);
     return;
   }
-  TensorPtr host = empty(t->shape(), t->dtype());
+  TensorPtr host = empty(t->shape(), compute_dtype(t->dtype()));
   fill(host);
-  copy_into(t, to_device(host, t->device()));
+  copy_into(t, t->is_cuda() ? to_device(host, t->device()) : host);
 }
 
 void require_floating(const TensorPtr& t, const char* op) {
@@ -468,9 +472,10 @@ TensorPtr dropout_noise(const TensorPtr& input, double p, Generator& gen) {
       strides = permuted;
     }
   }
-  TensorPtr noise = make_ref<TensorImpl>(
-      std::make_shared<Storage>(static_cast<std::size_t>(input->numel()) * itemsize(input->dtype())), input->dtype(),
-      input->shape(), strides, 0);
+  const DType dtype = compute_dtype(input->dtype());  // a half type's mask is scaled in float32
+  TensorPtr noise =
+      make_ref<TensorImpl>(std::make_shared<Storage>(static_cast<std::size_t>(input->numel()) * itemsize(dtype)), dtype,
+                           input->shape(), strides, 0);
   bernoulli_(noise, 1.0 - p, gen);
   const double keep = 1.0 - p;
   if (noise->dtype() == DType::Float32) {
@@ -481,6 +486,7 @@ TensorPtr dropout_noise(const TensorPtr& input, double p, Generator& gen) {
     double* x = noise->data_as<double>();
     for (std::int64_t i = 0; i < noise->numel(); ++i) x[i] = x[i] / keep;
   }
+  if (dtype != input->dtype()) noise = cast(noise, input->dtype());
   return input->is_cuda() ? to_device(noise, input->device()) : noise;
 }
 

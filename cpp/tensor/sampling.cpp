@@ -1,6 +1,7 @@
 // randperm and multinomial: samplers that draw indices (see Note [random generator]).
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <mutex>
 #include <stdexcept>
 #include <string>
@@ -11,12 +12,37 @@
 #include "tensor/random.h"
 
 namespace chaingrad {
+namespace {
+
+/// The largest n for which 0 .. n-1 are all exact in dtype.
+std::int64_t largest_exact_count(DType dtype) {
+  switch (dtype) {
+    case DType::Int8:
+      return std::int64_t{1} << 7;
+    case DType::UInt8:
+    case DType::BFloat16:  // 8 significant bits
+      return std::int64_t{1} << 8;
+    case DType::Float16:  // 11 significant bits
+      return std::int64_t{1} << 11;
+    case DType::Int16:
+      return std::int64_t{1} << 15;
+    case DType::Float32:
+      return std::int64_t{1} << 24;
+    case DType::Int32:
+      return std::int64_t{1} << 31;
+    default:
+      return std::numeric_limits<std::int64_t>::max();
+  }
+}
+
+}  // namespace
 
 TensorPtr randperm(std::int64_t n, DType dtype, const Device& device, Generator& gen) {
   if (n < 0) throw std::runtime_error("randperm: n must be non-negative, got " + std::to_string(n));
   if (dtype == DType::Bool) throw std::runtime_error("randperm: bool is not a supported dtype");
-  if (dtype == DType::Float32 && n > (std::int64_t{1} << 24)) {
-    throw std::runtime_error("randperm: n is too large for float32 to count exactly (n=" + std::to_string(n) + ")");
+  if (n > largest_exact_count(dtype)) {
+    throw std::runtime_error(std::string("randperm: n is too large for ") + dtype_name(dtype) +
+                             " to count exactly (n=" + std::to_string(n) + ")");
   }
   // a Fisher-Yates shuffle from the front: position i swaps with i + draw % (n - i)
   std::vector<std::int64_t> perm(static_cast<std::size_t>(n));
@@ -29,16 +55,9 @@ TensorPtr randperm(std::int64_t n, DType dtype, const Device& device, Generator&
       std::swap(perm[i], perm[i + static_cast<std::int64_t>(z)]);
     }
   }
-  TensorPtr out = empty({n}, dtype);
-  for (std::int64_t i = 0; i < n; ++i) {
-    if (dtype == DType::Int64) {
-      out->data_as<std::int64_t>()[i] = perm[i];
-    } else if (dtype == DType::Float32) {
-      out->data_as<float>()[i] = static_cast<float>(perm[i]);
-    } else {
-      out->data_as<double>()[i] = static_cast<double>(perm[i]);
-    }
-  }
+  TensorPtr out = empty({n}, DType::Int64);
+  std::copy(perm.begin(), perm.end(), out->data_as<std::int64_t>());
+  if (dtype != DType::Int64) out = cast(out, dtype);  // exact: n was checked against the dtype above
   return device.is_cuda() ? to_device(out, device) : out;
 }
 
@@ -152,13 +171,13 @@ TensorPtr multinomial(const TensorPtr& probs, std::int64_t num_samples, bool rep
     throw std::runtime_error("multinomial: cannot sample num_samples=" + std::to_string(num_samples) + " > " +
                              std::to_string(k) + " categories without replacement");
   }
-  TensorPtr w = empty({rows, k}, probs->dtype());
+  // a half type's weights are read in float32 (their values exactly)
+  TensorPtr w = empty({rows, k}, compute_dtype(probs->dtype()));
   const TensorPtr src = probs->is_cuda() ? to_device(probs, Device{}) : probs;
   copy_into(w,
             make_view(src, {rows, k}, src->ndim() == 2 ? src->strides() : Shape{0, src->strides()[0]}, src->offset()));
-  TensorPtr out = probs->dtype() == DType::Float32
-                      ? multinomial_typed<float>(w, rows, k, num_samples, replacement, gen)
-                      : multinomial_typed<double>(w, rows, k, num_samples, replacement, gen);
+  TensorPtr out = w->dtype() == DType::Float32 ? multinomial_typed<float>(w, rows, k, num_samples, replacement, gen)
+                                               : multinomial_typed<double>(w, rows, k, num_samples, replacement, gen);
   if (probs->ndim() == 1) out = make_view(out, {num_samples}, {1}, 0);
   return probs->is_cuda() ? to_device(out, probs->device()) : out;
 }

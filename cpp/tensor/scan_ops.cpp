@@ -40,7 +40,12 @@ TensorPtr scan(const TensorPtr& t, std::int64_t dim, DType dtype, bool reverse, 
       Acc acc = product ? Acc(1) : Acc(0);
       for (std::int64_t j = 0; j < n; ++j) {
         const std::int64_t at = r * n + (reverse ? n - 1 - j : j);
-        acc = static_cast<Acc>(product ? acc * static_cast<Acc>(x[at]) : acc + static_cast<Acc>(x[at]));
+        const Acc v = static_cast<Acc>(x[at]);
+        if constexpr (std::is_same_v<Acc, bool>) {
+          acc = product ? (acc && v) : (acc || v);
+        } else {  // int64 wraps around as PyTorch's (no signed-overflow UB)
+          acc = product ? wrapping_mul(acc, v) : wrapping_add(acc, v);
+        }
         o[at] = static_cast<T>(acc);
       }
     }

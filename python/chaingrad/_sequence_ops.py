@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import builtins
 import functools
+import math
 import operator
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
@@ -232,6 +233,8 @@ class SequenceOps:
         lo, hi = float(min), float(max)
         if lo == hi and self.numel() > 0:
             lo, hi = self.detach().min().item(), self.detach().max().item()
+        if not (math.isfinite(lo) and math.isfinite(hi)):
+            raise RuntimeError(f"torch.histc: range of [{lo}, {hi}] is not finite")
         if lo == hi:
             lo, hi = lo - 1, hi + 1
         if lo > hi:

@@ -44,6 +44,10 @@ _KDL_CPU, _KDL_CUDA = 1, 2  # DLPack device types
 _LEGACY_NAMES = {bool_: "Bool", int64: "Long", float32: "Float", float64: "Double", int32: "Int", int16: "Short",
                  int8: "Char", uint8: "Byte", float16: "Half", bfloat16: "BFloat16"}
 
+# random_()'s exclusive upper bound per dtype: every integer the dtype holds exactly, as PyTorch
+_RANDOM_SPAN = {float32: 2**24 + 1, float64: 2**53 + 1, float16: 2**11 + 1, bfloat16: 2**8 + 1, int64: 2**63,
+                int32: 2**31, int16: 2**15, int8: 2**7, uint8: 2**8, bool_: 2}
+
 
 def _dims(dim: Union[None, int, Sequence[int]]) -> list:
     if dim is None:
@@ -538,8 +542,8 @@ class Tensor(TensorOps, SequenceOps, _core.TensorBase):
         """Fills with integers uniform in [from_, to): random_(to) starts at 0, random_() spans
         every integer the dtype holds exactly (as PyTorch); returns self."""
         if to is None:
-            if from_ == 0:  # random_(): [0, 2^mantissa] for floats, [0, 2^63) for int64
-                to = {float32: 2**24 + 1, float64: 2**53 + 1, int64: 2**63, bool_: 2}[self.dtype]
+            if from_ == 0:  # random_(): [0, 2^mantissa] for floats, [0, max] for integers
+                to = _RANDOM_SPAN[self.dtype]
             else:
                 from_, to = 0, from_
         from_, to = int(from_), int(to)

@@ -310,7 +310,8 @@ def _renorm_rows(weight: Tensor, input: Tensor, max_norm: float, norm_type: floa
     from chaingrad.autograd import no_grad
 
     with no_grad():
-        used = (arange(weight.shape[0], device=weight.device).unsqueeze(1) == input.reshape(-1)).sum(1) > 0
+        used = zeros(weight.shape[0], dtype=bool_, device=weight.device)
+        used[input.reshape(-1)] = True  # O(rows + indices), no rows-by-indices table
         norms = weight.norm(norm_type, 1)
         over = used.to(weight.dtype) * (norms > max_norm).to(weight.dtype)
         weight.mul_(where(over > 0, max_norm / (norms + 1e-7), 1.0).unsqueeze(1).to(weight.dtype))

@@ -221,3 +221,20 @@ def test_write_through_a_view_of_a_non_contiguous_base_raises():
     x = (a * 1).t().detach()  # not a view, and not contiguous
     with pytest.raises(RuntimeError, match="non-contiguous"):
         x[0].add_(y)
+
+
+def test_stale_view_as_the_root_of_backward_and_of_grad():
+    """A stale view used as a root (no op in between) still gets its base's new history, named as torch."""
+
+    def run(lib: Any) -> List[Any]:
+        a, y = _leaves(lib, (2, 2), (2,))
+        x = a * 1
+        v = x[0]
+        x.mul_(2)
+        x[1] *= y
+        assert v.grad_fn.name() == "AsStridedBackward0"
+        v.backward(lib.ones(2, dtype=lib.float64), retain_graph=True)
+        ga, gy = lib.autograd.grad(x[1].sum(), [a, y])
+        return [a.grad, y.grad, ga, gy]
+
+    _same(run)

@@ -356,7 +356,16 @@ PyObject* get_dtype(PyObject* self, void*) {
   return guarded<PyObject*>(nullptr, [&] { return dtype_object(as_tensor(self)->impl->dtype()).release().ptr(); });
 }
 
-PyObject* get_requires_grad(PyObject* self, void*) { return PyBool_FromLong(as_tensor(self)->impl->requires_grad); }
+/// The tensor, a view first given its base's current history (see Note [in-place ops on views]).
+TensorImpl& refreshed(PyObject* self) {
+  TensorImpl& t = *as_tensor(self)->impl;
+  refresh_view_history(t);
+  return t;
+}
+
+PyObject* get_requires_grad(PyObject* self, void*) {
+  return guarded<PyObject*>(nullptr, [&] { return PyBool_FromLong(refreshed(self).requires_grad); });
+}
 
 int set_requires_grad(PyObject* self, PyObject* value, void*) {
   return guarded(-1, [&] {
@@ -405,9 +414,13 @@ PyObject* wrap_grad_fn(const NodePtr& node) {
   return o;
 }
 
-PyObject* get_grad_fn(PyObject* self, void*) { return wrap_grad_fn(as_tensor(self)->impl->grad_fn); }
+PyObject* get_grad_fn(PyObject* self, void*) {
+  return guarded<PyObject*>(nullptr, [&] { return wrap_grad_fn(refreshed(self).grad_fn); });
+}
 
-PyObject* get_is_leaf(PyObject* self, void*) { return PyBool_FromLong(!as_tensor(self)->impl->grad_fn); }
+PyObject* get_is_leaf(PyObject* self, void*) {
+  return guarded<PyObject*>(nullptr, [&] { return PyBool_FromLong(!refreshed(self).grad_fn); });
+}
 PyObject* get_retains_grad(PyObject* self, void*) {
   const TensorImpl& t = *as_tensor(self)->impl;
   return PyBool_FromLong(t.retains_grad && t.grad_fn);

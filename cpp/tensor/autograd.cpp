@@ -25,6 +25,7 @@ thread_local bool accumulate_into_leaves = true;
 thread_local bool pass_running = false;
 
 NodePtr edge_for(const TensorPtr& t) {
+  refresh_view_history(*t);
   if (t->grad_fn) return t->grad_fn;
   if (!t->requires_grad) return nullptr;
   if (t->accumulator != nullptr) return NodePtr(t->accumulator);
@@ -38,6 +39,68 @@ std::string describe(const TensorPtr& t) {
 }  // namespace
 
 NodePtr gradient_edge(const TensorPtr& t) { return edge_for(t); }
+
+// Note [in-place ops on views]
+// A view (made by a view op) keeps its base, the tensor whose memory it shows, and its geometry
+// there (sizes, strides, offset). An in-place op on a view that autograd records computes the
+// out-of-place result r, writes it into the view's memory and records the write on the base: the
+// base's new grad_fn is CopySlices, whose gradient goes to the base's old history with the view's
+// region zeroed and to r read through the view's geometry (an as_strided scatter). The view's own
+// grad_fn then reads the base's new history through its geometry (AsStridedBackward0). The nodes
+// hold only the geometry, never a tensor: the base owns its new node, which owns the old history
+// and r's, so no node owns what it produced.
+// Other views of the base made before the write still hold grad_fns of the old history. Each
+// tensor counts the new histories an in-place op gave it (history_version) and each view
+// remembers its base's count when its grad_fn was made; a view that lags gets a fresh grad_fn
+// reading the base's current history the next time autograd looks at it (edge_for,
+// any_requires_grad), as PyTorch regenerates it lazily. A write into a view of a leaf that requires
+// grad is refused, as PyTorch does; autograd follows a view's geometry only within a contiguous
+// base and for views whose elements do not overlap, and refuses the rest (view_geometry).
+
+namespace {
+
+/// RAII: records ops whatever the grad mode (a view's fresh grad_fn is made when autograd asks for
+/// it, maybe inside no_grad or a backward pass).
+struct RecordingOn {
+  bool was = grad_mode;
+  RecordingOn() { grad_mode = true; }
+  ~RecordingOn() { grad_mode = was; }
+  RecordingOn(const RecordingOn&) = delete;
+  RecordingOn& operator=(const RecordingOn&) = delete;
+};
+
+/// An alias of t's data carrying t's requires_grad and grad_fn (t's history as it is now).
+TensorPtr history_alias(const TensorPtr& t) {
+  TensorPtr alias = make_view(t, t->shape(), t->strides(), t->offset());
+  alias->requires_grad = t->requires_grad;
+  alias->grad_fn = t->grad_fn;
+  return alias;
+}
+
+}  // namespace
+
+void refresh_view_history(TensorImpl& view) {
+  const TensorPtr& base = view.view_base;
+  if (!base || view.history_version == base->history_version) return;
+  const ViewGeometry geo = view_geometry(view, "autograd");
+  view.history_version = base->history_version;
+  RecordingOn on;
+  const TensorPtr fresh = as_strided_op(history_alias(base), geo);
+  view.requires_grad = fresh->requires_grad;
+  view.grad_fn = fresh->grad_fn;
+}
+
+void record_view_write(const TensorPtr& view, const TensorPtr& value) {
+  const TensorPtr base = view->view_base;
+  const ViewGeometry geo = view_geometry(*view, "in-place op");
+  // a leaf base that requires grad was refused by check_in_place: the old history is a node or none
+  const TensorPtr after = make_view(base, base->shape(), base->strides(), base->offset());
+  record_as_strided_scatter(after, "CopySlices", history_alias(base), value, geo);
+  base->requires_grad = true;
+  base->grad_fn = after->grad_fn;
+  ++base->history_version;
+  refresh_view_history(*view);
+}
 
 bool grad_enabled() { return grad_mode; }
 void set_grad_enabled(bool enabled) { grad_mode = enabled; }
@@ -145,6 +208,7 @@ std::vector<TensorPtr> FunctionNode::apply(const TensorPtr& grad) {
 bool any_requires_grad(std::initializer_list<const TensorPtr*> inputs) {
   if (!grad_mode) return false;
   for (const TensorPtr* t : inputs) {
+    refresh_view_history(**t);
     if ((*t)->requires_grad) return true;
   }
   return false;
@@ -153,6 +217,7 @@ bool any_requires_grad(std::initializer_list<const TensorPtr*> inputs) {
 bool any_requires_grad(const std::vector<TensorPtr>& inputs) {
   if (!grad_mode) return false;
   for (const TensorPtr& t : inputs) {
+    refresh_view_history(*t);
     if (t->requires_grad) return true;
   }
   return false;

@@ -110,6 +110,14 @@ class FunctionNode final : public TensorNode {
   bool released_ = false;
 };
 
+/// Gives a view whose base got a new history since the view's grad_fn was made (an in-place op on
+/// the base or on another view of it) a grad_fn reading that history, as PyTorch regenerates it.
+/// See Note [in-place ops on views].
+void refresh_view_history(TensorImpl& view);
+/// Records that an in-place op wrote `value` (the out-of-place result, requiring grad) into view:
+/// the base gets a CopySlices node and the view a grad_fn reading the base's new history.
+void record_view_write(const TensorPtr& view, const TensorPtr& value);
+
 /// The node t's gradient flows into: its grad_fn, its leaf accumulator, or null when t does not
 /// require grad (an op's input edge for t).
 NodePtr gradient_edge(const TensorPtr& t);

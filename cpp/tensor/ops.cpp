@@ -508,15 +508,26 @@ void check_in_place(const TensorPtr& self, bool other_requires_grad, const char*
     }
   }
   if (!grad_enabled()) return;
+  refresh_view_history(*self);
   if (self->requires_grad && !self->grad_fn) {
     throw std::runtime_error(std::string("a leaf Variable that requires grad is being used in an "
                                          "in-place operation (") +
                              op + "); wrap it in no_grad()");
   }
   if ((self->requires_grad || other_requires_grad) && self->is_view) {
-    throw std::runtime_error(std::string(op) +
-                             ": in-place operations on a view of a tensor that requires grad are "
-                             "not supported; use an out-of-place op or .clone() first");
+    // recorded on the view's base (see Note [in-place ops on views])
+    const TensorImpl* base = self->view_base.get();
+    if (base == nullptr) {
+      throw std::runtime_error(std::string(op) +
+                               ": in-place operations on a view of a tensor that requires grad are "
+                               "not supported; use an out-of-place op or .clone() first");
+    }
+    if (base->requires_grad && !base->grad_fn) {
+      throw std::runtime_error(std::string("a view of a leaf Variable that requires grad is being used in an "
+                                           "in-place operation (") +
+                               op + ")");
+    }
+    view_geometry(*self, op);  // throws where the write could not be followed
   }
 }
 
@@ -548,9 +559,14 @@ void assign_in_place(const TensorPtr& self, const TensorPtr& value, const char* 
   copy_into(self, value);
   self->storage()->bump_version();
   if (recording) {
-    self->requires_grad = true;
     const NodePtr previous = self->grad_fn;
-    self->grad_fn = history->grad_fn;
+    if (self->view_base) {
+      record_view_write(self, history);
+    } else {
+      self->requires_grad = true;
+      self->grad_fn = history->grad_fn;
+      ++self->history_version;  // its views read the new history (see Note [in-place ops on views])
+    }
     if (self->retains_grad && previous && previous.get() != self->grad_fn.get()) {
       static_cast<TensorNode&>(*self->grad_fn).hooks().take_last(static_cast<TensorNode&>(*previous).hooks());
     }

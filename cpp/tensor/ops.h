@@ -84,6 +84,24 @@ TensorPtr clone_op(const TensorPtr& t);
 /// start), checked to stay inside it; no gradient flows through it (the checkpoint loader's views).
 TensorPtr storage_view(const TensorPtr& t, const Shape& shape, const Shape& strides, std::int64_t offset);
 TensorPtr detach_op(const TensorPtr& t);
+/// Where a view lies in its base: its sizes and strides, and its offset from the base's first
+/// element (in elements). See Note [in-place ops on views].
+struct ViewGeometry {
+  Shape shape, strides;
+  std::int64_t offset = 0;
+};
+/// view's geometry in its base; throws a RuntimeError naming `op` where autograd cannot follow a
+/// write through it (a base that is not contiguous, a view whose elements overlap).
+ViewGeometry view_geometry(const TensorImpl& view, const char* op);
+/// The elements of t (contiguous, or copied to be) where geo looks, as a tensor of geo's shape.
+TensorPtr as_strided_op(const TensorPtr& t, const ViewGeometry& geo);
+/// A copy of t with src written where geo looks.
+TensorPtr as_strided_scatter_op(const TensorPtr& t, const TensorPtr& src, const ViewGeometry& geo);
+/// Makes out (which holds t with src written where geo looks) the result of a node `name` whose
+/// gradient goes to t (with geo's region zeroed) and to src (geo's region): as_strided_scatter's
+/// node, and CopySlices.
+TensorPtr record_as_strided_scatter(TensorPtr out, const char* name, const TensorPtr& t, const TensorPtr& src,
+                                    const ViewGeometry& geo);
 TensorPtr cat_op(const std::vector<TensorPtr>& tensors, std::int64_t dim);
 TensorPtr stack_op(const std::vector<TensorPtr>& tensors, std::int64_t dim);
 
@@ -100,7 +118,8 @@ TensorPtr index_backward_op(const TensorPtr& g, const Shape& shape, const std::v
 
 // --- in place --------------------------------------------------------------------------------
 /// Writes value (broadcast, converted) into self, bumps its version and, when autograd is
-/// recording, makes `history` (the out-of-place result) self's new grad_fn.
+/// recording, makes `history` (the out-of-place result) self's new grad_fn (for a view: records
+/// the write on its base, see Note [in-place ops on views]).
 void assign_in_place(const TensorPtr& self, const TensorPtr& value, const char* op);
 /// Refuses a write that autograd cannot record (fill_, zero_, slice assignment) into a tensor that
 /// is part of a graph.

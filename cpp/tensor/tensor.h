@@ -194,8 +194,14 @@ class TensorImpl : public RefCounted {
   AccumulateGrad* accumulator = nullptr;
   /// The Python object wrapping this tensor (not owned), for a stable identity in Python.
   void* wrapper = nullptr;
-  /// True for a view made by a view op (reshape, index, ...): in-place autograd on it is refused.
+  /// True for a view made by a view op (reshape, index, ...).
   bool is_view = false;
+  /// A view's base: the tensor (itself no view) whose memory it shows, null for a non-view. An
+  /// in-place op on the view records the write on the base. See Note [in-place ops on views].
+  Ref<TensorImpl> view_base;
+  /// On a tensor: how many times an in-place op gave it a new history. On a view: the base's count
+  /// when the view's grad_fn was made (a view whose count lags gets a fresh grad_fn).
+  std::uint64_t history_version = 0;
   /// A leaf's gradient hooks (a non-leaf's live on its grad_fn).
   HookList hooks;
   /// Set by retain_grad(): backward() fills .grad of this non-leaf too.

@@ -16,6 +16,8 @@ using Saved = std::vector<TensorPtr>;
 TensorPtr as_view(const TensorPtr& t, Shape shape, Shape strides, std::int64_t offset) {
   TensorPtr v = make_view(t, std::move(shape), std::move(strides), offset);
   v->is_view = true;
+  v->view_base = t->view_base ? t->view_base : t;
+  v->history_version = v->view_base->history_version;
   return v;
 }
 
@@ -233,6 +235,81 @@ TensorPtr storage_view(const TensorPtr& t, const Shape& shape, const Shape& stri
                              " elements of the storage");
   }
   return as_view(t, shape, strides, offset);
+}
+
+namespace {
+
+/// True when no two elements of (shape, strides) share a memory location.
+bool non_overlapping(const Shape& shape, const Shape& strides) {
+  std::vector<std::pair<std::int64_t, std::int64_t>> dims;  // (stride, size) of the dims that step
+  for (std::size_t d = 0; d < shape.size(); ++d) {
+    if (shape[d] == 0) return true;
+    if (shape[d] > 1) dims.emplace_back(strides[d], shape[d]);
+  }
+  std::sort(dims.begin(), dims.end());
+  std::int64_t reach = 0;  // the farthest element the dims so far step to
+  for (const auto& [stride, size] : dims) {
+    if (stride <= reach) return false;
+    reach += stride * (size - 1);
+  }
+  return true;
+}
+
+/// A contiguous copy of t's data without autograd state (t itself when already contiguous).
+TensorPtr contiguous_data(const TensorPtr& t) {
+  if (t->is_contiguous()) return t;
+  TensorPtr out = empty(t->shape(), t->dtype(), t->device());
+  copy_into(out, t);
+  return out;
+}
+
+TensorPtr zeros_of(const Shape& shape, const TensorPtr& like) {
+  TensorPtr out = empty(shape, like->dtype(), like->device());
+  fill(out, 0.0);
+  return out;
+}
+
+}  // namespace
+
+ViewGeometry view_geometry(const TensorImpl& view, const char* op) {
+  const TensorImpl& base = *view.view_base;
+  if (!base.is_contiguous()) {
+    throw std::runtime_error(std::string(op) + ": autograd cannot follow an in-place write through a view of a " +
+                             "non-contiguous tensor (shape " + shape_str(base.shape()) + ", strides " +
+                             shape_str(base.strides()) + "); call .contiguous() or .clone() on it first");
+  }
+  if (!non_overlapping(view.shape(), view.strides())) {
+    throw std::runtime_error(std::string(op) + ": autograd cannot follow an in-place write through a view " +
+                             "whose elements overlap (shape " + shape_str(view.shape()) + ", strides " +
+                             shape_str(view.strides()) + "); clone() it first");
+  }
+  return ViewGeometry{view.shape(), view.strides(), view.offset() - base.offset()};
+}
+
+TensorPtr as_strided_op(const TensorPtr& t, const ViewGeometry& geo) {
+  const TensorPtr data = contiguous_data(t);
+  TensorPtr out = make_view(data, geo.shape, geo.strides, data->offset() + geo.offset);
+  if (!any_requires_grad({&t})) return out;
+  return record(out, "AsStridedBackward0", {t}, {}, [from = t->shape(), geo](const TensorPtr& g, const Saved&) {
+    return Grads{as_strided_scatter_op(zeros_of(from, g), g, geo)};
+  });
+}
+
+TensorPtr as_strided_scatter_op(const TensorPtr& t, const TensorPtr& src, const ViewGeometry& geo) {
+  TensorPtr out = empty(t->shape(), t->dtype(), t->device());
+  copy_into(out, t);
+  copy_into(make_view(out, geo.shape, geo.strides, out->offset() + geo.offset), src);
+  return record_as_strided_scatter(out, "AsStridedScatterBackward0", t, src, geo);
+}
+
+TensorPtr record_as_strided_scatter(TensorPtr out, const char* name, const TensorPtr& t, const TensorPtr& src,
+                                    const ViewGeometry& geo) {
+  if (!any_requires_grad({&t, &src})) return out;
+  const bool gt = t->requires_grad, gs = src->requires_grad;
+  return record(out, name, {t, src}, {}, [gt, gs, geo, src_shape = src->shape()](const TensorPtr& g, const Saved&) {
+    return Grads{gt ? as_strided_scatter_op(g, zeros_of(src_shape, g), geo) : nullptr,
+                 gs ? as_strided_op(g, geo) : nullptr};
+  });
 }
 
 TensorPtr clone_op(const TensorPtr& t) {

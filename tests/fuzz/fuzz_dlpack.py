@@ -78,11 +78,13 @@ class DLManagedTensorVersioned(ctypes.Structure):
 
 
 KDL_CPU, KDL_CUDA, KDL_CUDA_HOST, KDL_CUDA_MANAGED = 1, 2, 3, 13
-CHAINGRAD_DTYPES = {(2, 32): np.float32, (2, 64): np.float64, (0, 64): np.int64, (6, 8): np.bool_}
+CHAINGRAD_DTYPES = {(2, 32): np.float32, (2, 64): np.float64, (0, 64): np.int64, (6, 8): np.bool_, (0, 32): np.int32,
+                    (0, 16): np.int16, (0, 8): np.int8, (1, 8): np.uint8, (2, 16): np.float16, (4, 16): np.uint16}
+BFLOAT16 = (4, 16)  # no numpy type: its bytes are read as uint16 and compared with the float32 they widen to
 NUMPY_DTYPES = {(0, 8): np.int8, (0, 16): np.int16, (0, 32): np.int32, (0, 64): np.int64, (1, 8): np.uint8,
                 (1, 16): np.uint16, (1, 32): np.uint32, (1, 64): np.uint64, (2, 16): np.float16,
                 (2, 32): np.float32, (2, 64): np.float64, (5, 64): np.complex64, (5, 128): np.complex128,
-                (6, 8): np.bool_}
+                (6, 8): np.bool_, BFLOAT16: np.uint16}
 SIZES = (0, 1, 2, 3, 4, 5, -1, -4, 2**31, 2**62, 2**63 - 1, -2**63)
 STRIDES = (0, 1, 2, 3, 4, 7, -1, -2)
 MAX_BUFFER = 1 << 16  # bytes; larger layouts are given stride 0 on their big dims
@@ -395,18 +397,23 @@ def _check_tensor(spec: Spec, t: Any) -> None:
     shape = tuple(dims(spec))
     if tuple(t.shape) != shape:
         _fail(spec, f"shape {tuple(t.shape)}, expected {shape}")
+    bfloat16 = (spec.code, spec.bits) == BFLOAT16
     numpy_dtype = np.dtype(NUMPY_DTYPES[(spec.code, spec.bits)])
-    if t.dtype.numpy != numpy_dtype:
-        _fail(spec, f"dtype {t.dtype}, expected {numpy_dtype}")
+    if (t.dtype != chaingrad.bfloat16) if bfloat16 else (t.dtype.numpy != numpy_dtype):
+        _fail(spec, f"dtype {t.dtype}, expected {'bfloat16' if bfloat16 else numpy_dtype}")
     if not reaches_memory(spec):
         return
-    if math.prod(shape) <= MAX_CHECKED:
-        indices = list(np.ndindex(*shape))
+    small = math.prod(shape) <= MAX_CHECKED
+    # too many to compare one by one: the first and the last element
+    indices = list(np.ndindex(*shape)) if small else [(0,) * len(shape), tuple(n - 1 for n in shape)]
+    if bfloat16:  # element by element, as the float32 values the bits widen to (exact, NaN payloads kept)
+        got = np.array([t[i].float().numpy() for i in indices], np.float32).reshape(-1)
+    elif small:
         got = np.ascontiguousarray(t.numpy()).reshape(-1)
-    else:  # too many to compare one by one: the first and the last element
-        indices = [(0,) * len(shape), tuple(n - 1 for n in shape)]
+    else:
         got = np.array([t[i].numpy() for i in indices])
-    expected = _expected(spec, indices).astype(t.dtype.numpy)
+    expected = _expected(spec, indices)
+    expected = (expected.astype(np.uint32) << 16).view(np.float32) if bfloat16 else expected.astype(t.dtype.numpy)
     if got.tobytes() != expected.tobytes():
         _fail(spec, f"values {got.tolist()}, expected {expected.tolist()}")
 
@@ -473,7 +480,11 @@ def _check_shares_memory(spec: Spec, made: Capsule, t: Any) -> None:
     before = ctypes.string_at(address, itemsize)
     after = bytes([before[0] ^ 1]) + before[1:]  # flips False/True, and the lowest bit of a number
     ctypes.memmove(address, after, itemsize)
-    seen = t[(0,) * t.ndim].numpy().tobytes()
+    first = t[(0,) * t.ndim]
+    if first.dtype == chaingrad.bfloat16:  # no numpy type: its bits are the float32's upper half
+        seen = (np.asarray(first.float().numpy()).view(np.uint32) >> 16).astype(np.uint16).tobytes()
+    else:
+        seen = first.numpy().tobytes()
     ctypes.memmove(address, before, itemsize)
     if seen != after:
         _fail(spec, "the tensor does not share the producer's memory (a write to it did not show)")

@@ -408,3 +408,64 @@ def test_memory_flat_over_training_steps_through_the_index_ops():
         step(k)
     grown = (rss_bytes() - start) / 2**20
     assert grown < 4, f"RSS grew by {grown:.1f} MiB over 300 steps"
+
+
+def test_list_key_emptied_by_index_is_safe() -> None:
+    """__index__ of a list key's item may empty the list: the items parsed stay alive."""
+    x = cg.tensor([1.0, 5.0, 9.0, 3.0])
+
+    class Evil:
+        def __index__(self) -> int:
+            key.clear()
+            return 1
+
+    key = [slice(1, 3), Evil()]
+    with pytest.raises(IndexError):
+        x[key]  # a tuple (slice, 1) on a 1-d tensor: too many indices
+
+
+def test_scatter_with_a_0d_index_checks_an_empty_src() -> None:
+    with pytest.raises(RuntimeError, match="no larger than src"):
+        cg.zeros(3).scatter(0, cg.tensor(1), cg.zeros(0))
+    assert cg.zeros(3).scatter(0, cg.tensor(1), cg.ones(1)).tolist() == [0.0, 1.0, 0.0]
+
+
+def test_index_add_checks_source_shape() -> None:
+    with pytest.raises(RuntimeError, match="must match self tensor shape"):
+        cg.zeros(2, 6).index_add(1, cg.tensor([0, 1, 2]), cg.arange(6.0).reshape(1, 3, 2))
+    out = cg.zeros(2, 6).index_add(1, cg.tensor([0, 1, 2]), cg.arange(6.0).reshape(2, 3))
+    assert out.tolist() == [[0, 1, 2, 0, 0, 0], [3, 4, 5, 0, 0, 0]]
+
+
+@pytest.mark.parametrize("name", ["int32", "int16", "int8", "uint8", "float16", "bfloat16"])
+def test_nonzero_on_storage_dtypes(name: str) -> None:
+    t = cg.tensor([1, 0, 2, 0], dtype=getattr(cg, name))
+    assert t.nonzero().tolist() == [[0], [2]] and t.argwhere().tolist() == [[0], [2]]
+    assert cg.where(t)[0].tolist() == [0, 2]
+
+
+def test_index_changed_by_another_thread_is_never_read_out_of_bounds() -> None:
+    """The plan reads its own copy of the index: a concurrent write to the caller's index cannot
+    slip an unchecked position past the bounds check (the kernel runs with the GIL released)."""
+    import threading
+
+    idx = cg.zeros(1 << 18, dtype=cg.int64)
+    x = cg.zeros(1000)
+    stop = threading.Event()
+
+    def flip() -> None:
+        while not stop.is_set():
+            idx[-1] = 10**12
+            idx[-1] = 0
+
+    t = threading.Thread(target=flip)
+    t.start()
+    try:
+        for _ in range(50):
+            try:
+                assert x[idx].shape == (1 << 18,)
+            except IndexError:
+                pass  # the check saw the out-of-range value: refused, as it must be
+    finally:
+        stop.set()
+        t.join()

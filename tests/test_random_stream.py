@@ -476,3 +476,46 @@ def test_in_place_fill_of_a_leaf_that_requires_grad_is_refused():
     with cg.no_grad():
         w.normal_()
     cg.nn.init.uniform_(w)  # the initialisers work under no_grad
+
+
+STORAGE_DTYPES = ["int32", "int16", "int8", "uint8", "float16", "bfloat16"]
+
+
+@pytest.mark.parametrize("name", STORAGE_DTYPES)
+def test_samplers_fill_storage_dtypes_in_place(name: str) -> None:
+    """Every sampler writes a storage dtype through a compute-dtype buffer: values in range, no
+    write outside the tensor (these once corrupted the heap)."""
+    dt = getattr(cg, name)
+    floating = dt.is_floating_point
+    if floating:
+        x = cg.randn(1000, dtype=dt)
+        assert x.dtype == dt and 0.5 < x.float().std().item() < 1.5
+        y = cg.zeros(1000, dtype=dt)
+        assert y.normal_().float().abs().max().item() > 0 and y.uniform_().float().max().item() <= 1
+        assert y.exponential_().float().min().item() >= 0
+        assert set(cg.bernoulli(cg.full((64,), 0.5, dtype=dt)).float().tolist()) <= {0.0, 1.0}
+        kept = cg.nn.functional.dropout(cg.ones(64, dtype=dt), 0.5)
+        assert kept.dtype == dt and set(kept.float().tolist()) <= {0.0, 2.0}
+        assert cg.multinomial(cg.ones(1000, dtype=dt), 5, True).shape == (5,)
+    z = cg.randint(0, 10, (64,), dtype=dt)
+    assert z.dtype == dt and 0 <= z.float().min().item() and z.float().max().item() < 10
+    assert sorted(cg.randperm(100, dtype=dt).float().tolist()) == list(range(100))
+    r = cg.full((64,), 7, dtype=dt).random_(0, 3)
+    assert set(r.float().tolist()) <= {0.0, 1.0, 2.0}
+    assert cg.zeros(8, dtype=dt).random_().dtype == dt
+
+
+@pytest.mark.parametrize("name", ["int32", "int8", "uint8", "float16"])
+def test_storage_dtype_draws_equal_torch(name: str) -> None:
+    torch = pytest.importorskip("torch")
+    for seed in (0, 7):
+        g, tg = cg.Generator().manual_seed(seed), torch.Generator().manual_seed(seed)
+        ours = cg.randint(0, 100, (20,), dtype=getattr(cg, name), generator=g).tolist()
+        assert ours == torch.randint(0, 100, (20,), dtype=getattr(torch, name), generator=tg).tolist()
+
+
+def test_randperm_refuses_counts_its_dtype_cannot_hold() -> None:
+    for name, n in [("int8", 129), ("uint8", 257), ("float16", 2049), ("bfloat16", 257)]:
+        with pytest.raises(RuntimeError, match="too large"):
+            cg.randperm(n, dtype=getattr(cg, name))
+    assert cg.randperm(128, dtype=cg.int8).shape == (128,)

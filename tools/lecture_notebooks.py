@@ -110,9 +110,12 @@ def _run_cell(source: str, ns: dict[str, Any], timeout: int) -> tuple[str, str]:
 def run(directories: list[Path], backend: str, out: Path, steps: int | None, timeout: int) -> None:
     """Runs every notebook in the directories, each from its own folder as Jupyter does (the
     makemore notebooks open names.txt there), and writes the per-cell results."""
-    import matplotlib
+    try:
+        import matplotlib
 
-    matplotlib.use("Agg")
+        matplotlib.use("Agg")  # the notebooks' plots draw off screen (the lectures need matplotlib)
+    except ImportError:
+        pass
     results: dict[str, list[dict[str, Any]]] = {}
     home = os.getcwd()
     for path in sorted(p.resolve() for d in directories for p in d.glob("*.ipynb")):

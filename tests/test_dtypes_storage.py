@@ -539,3 +539,13 @@ def test_bad_dtype_arguments_are_refused():
     with pytest.raises(TypeError):
         cg.tensor([1], dtype=np.int32)
     assert math.isinf(cg.tensor([70000.0], dtype=cg.float16).item())
+
+
+def test_copies_of_half_types_keep_nan_payloads() -> None:
+    """clone/contiguous/read-only DLPack imports copy a half type's bits (PyTorch's clone does);
+    only a conversion from another dtype rounds NaN to the canonical one."""
+    torch = pytest.importorskip("torch")
+    for name, bits in (("bfloat16", [0xFFF3 - 65536, 0x7F81]), ("float16", [0x7C01, 0xFE03 - 65536])):
+        t = torch.tensor(bits, dtype=torch.int16).view(getattr(torch, name))
+        ours = cg.from_dlpack(t).clone()
+        assert torch.from_dlpack(ours).view(torch.int16).tolist() == bits

@@ -238,3 +238,15 @@ def test_stale_view_as_the_root_of_backward_and_of_grad():
         return [a.grad, y.grad, ga, gy]
 
     _same(run)
+
+
+def test_write_into_a_view_of_a_leaf_that_is_itself_a_view_is_refused() -> None:
+    """x = t.reshape(...).requires_grad_() is a leaf: its views are views of a leaf that requires
+    grad, whatever x views (fuzz_ops found chaingrad accepting these where PyTorch raises)."""
+    x = cg.tensor(np.array([-0.0], dtype="float32")).reshape([1, 1, 1]).requires_grad_()
+    with pytest.raises(RuntimeError, match="view of a leaf Variable"):
+        x.transpose(0, 0).clamp_(0, -2.5)
+    e = cg.tensor(np.array([], dtype="float64")).reshape([0, 0]).requires_grad_()
+    t = e.unsqueeze(-2)
+    with pytest.raises(RuntimeError, match="view of a leaf Variable"):
+        t += -4.0

@@ -143,7 +143,9 @@ inline float to_float(BFloat16 h) { return bfloat16_to_float(h); }
 /// convert through float (so a double rounds twice, as in PyTorch).
 template <class Out, class In>
 CG_HOST_DEVICE inline Out convert_value(In v) {
-  if constexpr (is_half_like_v<In>) {
+  if constexpr (std::is_same_v<Out, In>) {
+    return v;  // a copy keeps the bits (a half type's NaN payload too, as PyTorch's clone)
+  } else if constexpr (is_half_like_v<In>) {
     return convert_value<Out, float>(to_float(v));
   } else if constexpr (std::is_same_v<Out, Half>) {
     return float_to_half(std::is_same_v<In, bool> ? (v ? 1.0f : 0.0f) : static_cast<float>(v));

@@ -16,7 +16,11 @@ using Saved = std::vector<TensorPtr>;
 TensorPtr as_view(const TensorPtr& t, Shape shape, Shape strides, std::int64_t offset) {
   TensorPtr v = make_view(t, std::move(shape), std::move(strides), offset);
   v->is_view = true;
-  v->view_base = t->view_base ? t->view_base : t;
+  // A leaf that requires grad is the base autograd sees for its views, even when it is itself a
+  // view of a tensor that does not (`x = t.reshape(...).requires_grad_()`): an in-place write into
+  // a view of x is then refused as a write into a view of a leaf, as in PyTorch.
+  const bool leaf_with_grad = t->requires_grad && !t->grad_fn;
+  v->view_base = t->view_base && !leaf_with_grad ? t->view_base : t;
   v->history_version = v->view_base->history_version;
   return v;
 }

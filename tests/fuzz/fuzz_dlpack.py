@@ -406,14 +406,14 @@ def _check_tensor(spec: Spec, t: Any) -> None:
     small = math.prod(shape) <= MAX_CHECKED
     # too many to compare one by one: the first and the last element
     indices = list(np.ndindex(*shape)) if small else [(0,) * len(shape), tuple(n - 1 for n in shape)]
-    if bfloat16:  # element by element, as the float32 values the bits widen to (exact, NaN payloads kept)
-        got = np.array([t[i].float().numpy() for i in indices], np.float32).reshape(-1)
+    if bfloat16:  # element by element, as the bits of the float32 each widens to (NaN payloads kept)
+        got = np.array([np.asarray(t[i].float().numpy()).view(np.uint32) for i in indices], np.uint32).reshape(-1)
     elif small:
         got = np.ascontiguousarray(t.numpy()).reshape(-1)
     else:
         got = np.array([t[i].numpy() for i in indices])
     expected = _expected(spec, indices)
-    expected = (expected.astype(np.uint32) << 16).view(np.float32) if bfloat16 else expected.astype(t.dtype.numpy)
+    expected = expected.astype(np.uint32) << 16 if bfloat16 else expected.astype(t.dtype.numpy)
     if got.tobytes() != expected.tobytes():
         _fail(spec, f"values {got.tolist()}, expected {expected.tolist()}")
 

@@ -124,32 +124,6 @@ DType result_type(const Operand& a, const Operand& b) {
   return lo.t->dtype();
 }
 
-const char* type_word(DType d) {
-  switch (d) {
-    case DType::Bool:
-      return "Bool";
-    case DType::Int64:
-      return "Long";
-    case DType::Float32:
-      return "Float";
-    case DType::Float64:
-      return "Double";
-    case DType::Int32:
-      return "Int";
-    case DType::Int16:
-      return "Short";
-    case DType::Int8:
-      return "Char";
-    case DType::UInt8:
-      return "Byte";
-    case DType::Float16:
-      return "Half";
-    case DType::BFloat16:
-      return "BFloat16";
-  }
-  return "?";
-}
-
 // --- number slots ----------------------------------------------------------------------------
 
 /// The dtype a op b computes in: PyTorch's promotion, then the op's dtype rule (true division and
@@ -209,8 +183,8 @@ PyObject* in_place_slot(PyObject* self, PyObject* other) {
     }
     const DType dtype = op_dtype(op, x, y);
     if (category(dtype) > category(x.t->dtype())) {
-      throw std::runtime_error(std::string("result type ") + type_word(dtype) +
-                               " can't be cast to the desired output type " + type_word(x.t->dtype()));
+      throw std::runtime_error(std::string("result type ") + scalar_type_name(dtype) +
+                               " can't be cast to the desired output type " + scalar_type_name(x.t->dtype()));
     }
     check_in_place(x.t, y.t->requires_grad, binary_op_name(op));
     if (writes_in_place(x.t, y.t, dtype)) {  // nothing to record: compute straight into x

@@ -441,20 +441,6 @@ TensorPtr index_tensor_op(const TensorPtr& source, const std::vector<TensorPtr>&
 
 namespace {
 
-const char* type_word(DType d) {
-  switch (d) {
-    case DType::Bool:
-      return "Bool";
-    case DType::Int64:
-      return "Long";
-    case DType::Float32:
-      return "Float";
-    case DType::Float64:
-      return "Double";
-  }
-  return dtype_name(d);
-}
-
 TensorPtr put_plan(const TensorPtr& self, const IndexPlanPtr& plan, const TensorPtr& values, bool accumulate,
                    const char* name) {
   TensorPtr out = cast(self, self->dtype(), /*copy=*/true);
@@ -477,8 +463,8 @@ TensorPtr put_plan(const TensorPtr& self, const IndexPlanPtr& plan, const Tensor
 void check_index_put_dtypes(const TensorPtr& self, const TensorPtr& values) {
   if (values->dtype() != self->dtype()) {
     throw std::runtime_error(std::string("Index put requires the source and destination dtypes match, got ") +
-                             type_word(self->dtype()) + " for the destination and " + type_word(values->dtype()) +
-                             " for the source.");
+                             scalar_type_name(self->dtype()) + " for the destination and " +
+                             scalar_type_name(values->dtype()) + " for the source.");
   }
 }
 
@@ -756,8 +742,8 @@ TensorPtr index_add_op(const TensorPtr& self, std::int64_t dim_in, const TensorP
                              "), for dim: " + std::to_string(dim));
   }
   if (source->dtype() != self->dtype()) {
-    throw std::runtime_error(std::string("index_add_(): self (") + type_word(self->dtype()) + ") and source (" +
-                             type_word(source->dtype()) + ") must have the same scalar type");
+    throw std::runtime_error(std::string("index_add_(): self (") + scalar_type_name(self->dtype()) + ") and source (" +
+                             scalar_type_name(source->dtype()) + ") must have the same scalar type");
   }
   // source has self's shape but along dim, where it has one slice per index (a 0-d source for a
   // 0-d or 1-d self), as PyTorch requires; nothing is reshaped into place

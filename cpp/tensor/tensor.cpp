@@ -57,6 +57,32 @@ const char* dtype_name(DType dtype) {
   return "?";
 }
 
+const char* scalar_type_name(DType dtype) {
+  switch (dtype) {
+    case DType::Bool:
+      return "Bool";
+    case DType::Int64:
+      return "Long";
+    case DType::Float32:
+      return "Float";
+    case DType::Float64:
+      return "Double";
+    case DType::Int32:
+      return "Int";
+    case DType::Int16:
+      return "Short";
+    case DType::Int8:
+      return "Char";
+    case DType::UInt8:
+      return "Byte";
+    case DType::Float16:
+      return "Half";
+    case DType::BFloat16:
+      return "BFloat16";
+  }
+  return "?";
+}
+
 DType promote(DType a, DType b) {
   if (a == b) return a;
   const int ca = dtype_category(a), cb = dtype_category(b);

@@ -32,6 +32,9 @@ constexpr int kNumDTypes = 10;
 std::size_t itemsize(DType dtype);
 /// "bool", "int64", "float32", "float64", "int32", "int16", "int8", "uint8", "float16", "bfloat16".
 const char* dtype_name(DType dtype);
+/// PyTorch's ScalarType word for dtype, as its error messages spell it: "Bool", "Long", "Float",
+/// "Double", "Int", "Short", "Char", "Byte", "Half", "BFloat16".
+const char* scalar_type_name(DType dtype);
 /// True for the floating types (float16, bfloat16, float32, float64).
 inline bool is_floating(DType dtype) {
   return dtype == DType::Float32 || dtype == DType::Float64 || dtype == DType::Float16 || dtype == DType::BFloat16;

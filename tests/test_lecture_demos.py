@@ -50,18 +50,8 @@ def test_makemore_bigram_names_are_the_lectures() -> None:
 
     words = makemore.load_words()
     vocab = makemore.Vocab(words)
-    P = (makemore.count_bigrams(torch, words, vocab) + 1).float()
-    P /= P.sum(1, keepdims=True)
-    g = torch.Generator().manual_seed(2147483647)
-    names = []
-    for _ in range(5):
-        out, ix = [], 0
-        while True:
-            ix = torch.multinomial(P[ix], num_samples=1, replacement=True, generator=g).item()
-            out.append(vocab.itos[ix])
-            if ix == 0:
-                break
-        names.append("".join(out))
+    P = makemore.bigram_probabilities(torch, words, vocab)
+    names = makemore.sample_bigrams(torch, P, vocab, count=5)
     assert names == ["cexze.", "momasurailezitynn.", "konimittain.", "llayn.", "ka."]  # the lecture prints these
 
 

@@ -18,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
 __all__ = [
     "load_words",
@@ -337,39 +337,33 @@ def sample(
     return names
 
 
+def _pairs(words: Sequence[str], vocab: Vocab) -> Iterator[Tuple[int, int]]:
+    """Every (character, next character) index pair of the words, '.' around each."""
+    for w in words:
+        chs = ["."] + list(w) + ["."]
+        for ch1, ch2 in zip(chs, chs[1:]):
+            yield vocab.stoi[ch1], vocab.stoi[ch2]
+
+
 def count_bigrams(T: ModuleType, words: Sequence[str], vocab: Vocab) -> Any:
     """N[i, j]: how often character j follows character i, counted one pair at a time (int32)."""
     n = len(vocab)
     N = T.zeros((n, n), dtype=T.int32)
-    for w in words:
-        chs = ["."] + list(w) + ["."]
-        for ch1, ch2 in zip(chs, chs[1:]):
-            N[vocab.stoi[ch1], vocab.stoi[ch2]] += 1
+    for ix1, ix2 in _pairs(words, vocab):
+        N[ix1, ix2] += 1
     return N
 
 
-def bigram(
-    T: ModuleType,
-    words: Sequence[str],
-    vocab: Vocab,
-    train_words: Sequence[str],
-    dev_words: Sequence[str],
-    count: int = 20,
-) -> Tuple[float, float, List[str]]:
-    """Part 1's model: counted bigrams, smoothed by one; returns train loss, dev loss and names."""
-    P = (count_bigrams(T, train_words, vocab) + 1).float()
+def bigram_probabilities(T: ModuleType, words: Sequence[str], vocab: Vocab) -> Any:
+    """P[i, j]: the counted bigrams smoothed by one, each row normalised (part 1's model)."""
+    P = (count_bigrams(T, words, vocab) + 1).float()
     P /= P.sum(1, keepdims=True)
+    return P
 
-    def nll(ws: Sequence[str]) -> float:
-        xs, ys = [], []
-        for w in ws:
-            chs = ["."] + list(w) + ["."]
-            for ch1, ch2 in zip(chs, chs[1:]):
-                xs.append(vocab.stoi[ch1])
-                ys.append(vocab.stoi[ch2])
-        return -P[T.tensor(xs), T.tensor(ys)].log().mean().item()
 
-    g = T.Generator().manual_seed(_SEED)
+def sample_bigrams(T: ModuleType, P: Any, vocab: Vocab, count: int = 20, seed: int = _SEED) -> List[str]:
+    """count names drawn from P one character at a time, with the lecture's generator seed."""
+    g = T.Generator().manual_seed(seed)
     names = []
     for _ in range(count):
         out, ix = [], 0
@@ -379,7 +373,20 @@ def bigram(
             if ix == 0:
                 break
         names.append("".join(out))
-    return nll(train_words), nll(dev_words), names
+    return names
+
+
+def bigram(
+    T: ModuleType, vocab: Vocab, train_words: Sequence[str], dev_words: Sequence[str], count: int = 20
+) -> Tuple[float, float, List[str]]:
+    """Part 1's model trained on train_words; returns train loss, dev loss and count sampled names."""
+    P = bigram_probabilities(T, train_words, vocab)
+
+    def nll(ws: Sequence[str]) -> float:
+        xs, ys = zip(*_pairs(ws, vocab))
+        return -P[T.tensor(xs), T.tensor(ys)].log().mean().item()
+
+    return nll(train_words), nll(dev_words), sample_bigrams(T, P, vocab, count)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
@@ -407,7 +414,7 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
     n1, n2 = int(0.8 * len(words)), int(0.9 * len(words))
     print(f"{len(words)} names, {len(vocab)} characters, model {args.model} on {args.backend}")
     if args.model == "bigram":
-        train_loss, dev_loss, names = bigram(T, words, vocab, words[:n1], words[n1:n2])
+        train_loss, dev_loss, names = bigram(T, vocab, words[:n1], words[n1:n2])
     else:
         cfg = _CONFIG[args.model]
         block = cfg["block_size"]

@@ -1,5 +1,7 @@
-"""A digits classifier on real data: scikit-learn's 8x8 handwritten digits (shipped inside the
-scikit-learn package, no download), an MLP 64-128-64-10, CrossEntropyLoss and Adam.
+"""An MLP 64-128-64-10 on scikit-learn's 8x8 handwritten digits, trained with Adam.
+
+The digits ship inside the scikit-learn package (no download); the model trains with
+CrossEntropyLoss and Adam.
 
 Run: python -m chaingrad.demos.digits [--epochs 30] [--plot digits_loss.png | --no-plot]
 Needs scikit-learn (pip install scikit-learn); draws the loss curve when matplotlib is installed.

@@ -1,5 +1,6 @@
-"""makemore: the character-level name models of Karpathy's makemore lectures (parts 1-5), trained
-on the 32,032 names of names.txt, with the lectures' seeds, sizes and learning rates.
+"""makemore: the character-level name models of Karpathy's makemore lectures (parts 1-5).
+
+They train on the 32,032 names of names.txt, with the lectures' seeds, sizes and learning rates.
 
 Run: python -m chaingrad.demos.makemore [names.txt] [--model bigram|mlp|bn|wavenet] [--steps N]
      [--backend chaingrad|torch]

@@ -1,5 +1,7 @@
-"""The moons demo on tensors: the same MLP(2, [16, 16, 1]) and max-margin loss as the scalar demo,
-written with chaingrad.nn and a whole-batch forward pass.
+"""The moons demo on tensors: MLP(2, [16, 16, 1]) with chaingrad.nn, the whole batch per step.
+
+The same model and max-margin loss as the scalar demo, written with chaingrad.nn and a whole-batch
+forward pass.
 
 Run: python -m chaingrad.demos.moons_tensor [--steps 100] [--device cuda]
 """

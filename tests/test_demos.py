@@ -58,8 +58,9 @@ def test_moons_demo_same_as_micrograd_under_same_seed(micrograd_nn):
 
 def test_demos_run_as_modules():
     for name, expect in [("net1", "net.forward()= 10"), ("micrograd_ex1", "24.7041")]:
-        done = subprocess.run([sys.executable, "-m", f"chaingrad.demos.{name}"],
-                              capture_output=True, text=True, check=True)
+        done = subprocess.run(
+            [sys.executable, "-m", f"chaingrad.demos.{name}"], capture_output=True, text=True, check=True
+        )
         assert expect in done.stdout
 
 
@@ -91,8 +92,10 @@ def test_listing_names_every_demo_with_its_summary_line():
 
 def test_listing_imports_no_demo():
     # the notes' scripts run when imported: listing them must only read their source
-    code = ("import sys; from chaingrad.demos import summaries; summaries(); "
-            "print(sorted(m for m in sys.modules if m.startswith('chaingrad.demos.')))")
+    code = (
+        "import sys; from chaingrad.demos import summaries; summaries(); "
+        "print(sorted(m for m in sys.modules if m.startswith('chaingrad.demos.')))"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
 

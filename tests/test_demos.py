@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from chaingrad.demos import micrograd_ex1, moons
@@ -148,3 +149,43 @@ def test_makemore_progress_into_a_log_has_no_carriage_returns(capsys):
     assert "\r" not in out
     steps = [line for line in out.splitlines() if line.startswith("step")]
     assert [s.split()[1] for s in steps] == ["1/", "3/"]
+
+
+def test_moons_picture_has_title_axes_accuracy_and_a_fine_grid(tmp_path):
+    matplotlib = pytest.importorskip("matplotlib")
+    from chaingrad.micrograd.engine import Value
+    from chaingrad.micrograd.nn import MLP
+
+    X, y = moons.moons_data()
+    model = MLP(2, [16, 16, 1])
+    moons.train(model, X, y, steps=100, report=None)
+    scores = moons.mlp_scores(model)
+    for row in X[:10]:  # the vectorised picture scores what the Values compute
+        assert abs(scores(row[None])[0] - model(list(map(Value, row))).data) < 1e-12
+    asked = []
+
+    def recording(points):
+        asked.append(len(points))
+        return scores(points)
+
+    path = tmp_path / "moons.svg"
+    with matplotlib.rc_context({"svg.fonttype": "none"}):  # keeps the text searchable
+        assert moons.save_decision_boundary(recording, X, y, str(path), "the title")
+    span = (np.ptp(X[:, 0]) + 1) * (np.ptp(X[:, 1]) + 1)
+    assert max(asked) >= span / 0.02**2  # a grid at least as fine as 0.02
+    text = path.read_text()
+    for words in ("the title", "training accuracy 100.0%", "class -1", "class +1", "model score"):
+        assert words in text, words
+
+
+def test_moons_tensor_plot_is_optional(capsys, tmp_path):
+    pytest.importorskip("matplotlib")
+    from chaingrad.demos import moons_tensor
+
+    moons_tensor.main(["--steps", "5"])
+    plain = capsys.readouterr().out
+    assert "saved" not in plain and plain.rstrip().endswith("number of parameters 337")
+    moons_tensor.main(["--steps", "5", "--plot", str(tmp_path / "b.png")])
+    out = capsys.readouterr().out
+    assert out == plain + f"decision boundary saved to {tmp_path / 'b.png'}\n"
+    assert (tmp_path / "b.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

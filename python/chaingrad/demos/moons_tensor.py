@@ -3,17 +3,20 @@
 The same model and max-margin loss as the scalar demo, written with chaingrad.nn and a whole-batch
 forward pass.
 
-Run: python -m chaingrad.demos.moons_tensor [--steps 100] [--device cuda]
+Run: python -m chaingrad.demos.moons_tensor [--steps 100] [--device cuda] [--plot moons_tensor.png]
 """
 
 from __future__ import annotations
 
 import argparse
+from functools import partial
 from typing import List, Optional, Sequence, Tuple
+
+import numpy as np
 
 import chaingrad as torch
 from chaingrad import nn
-from chaingrad.demos.moons import moons_data
+from chaingrad.demos.moons import moons_data, save_decision_boundary
 
 __all__ = ["MLP", "train", "main"]
 
@@ -35,8 +38,9 @@ class MLP(nn.Module):
         return self.net(x).squeeze(-1)
 
 
-def train(steps: int = 100, report: Optional[callable] = print,
-          device: str = "cpu") -> Tuple[MLP, List[Tuple[float, float]]]:
+def train(
+    steps: int = 100, report: Optional[callable] = print, device: str = "cpu"
+) -> Tuple[MLP, List[Tuple[float, float]]]:
     """SGD with learning rate 1.0 - 0.9*k/steps on the max-margin loss, on device; returns the model
     and history."""
     X_np, y_np = moons_data()
@@ -65,10 +69,23 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=100, help="training steps (default 100)")
     parser.add_argument("--device", default="cpu", help="cpu (default), cuda or cuda:N")
+    parser.add_argument("--plot", metavar="FILE", help="save the decision boundary there (needs matplotlib)")
     args = parser.parse_args(argv)
     model, _ = train(args.steps, device=args.device)
     print(model)
     print("number of parameters", sum(p.numel() for p in model.parameters()))
+    if args.plot:
+        X, y = moons_data()
+        title = f"chaingrad.nn MLP(2, [16, 16, 1]), max-margin loss, {args.steps} steps of SGD"
+        if save_decision_boundary(partial(_scores, model, args.device), X, y, args.plot, title):
+            print(f"decision boundary saved to {args.plot}")
+        else:
+            print("matplotlib is not installed: no decision boundary picture (pip install 'chaingrad[demo]')")
+
+
+def _scores(model: MLP, device: str, points: np.ndarray) -> np.ndarray:
+    with torch.no_grad():
+        return model(torch.tensor(points, dtype=torch.float32, device=device)).cpu().numpy()
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import importlib.util
 import pkgutil
+from importlib.abc import InspectLoader
 from typing import Dict
 
 __all__ = ["summaries"]
@@ -17,8 +18,10 @@ def summaries() -> Dict[str, str]:
         if info.name.startswith("_") or info.ispkg:
             continue
         # Several demos are the notes' scripts, which run at import: read their source instead.
-        spec = importlib.util.find_spec(f"{__name__}.{info.name}")
-        source = spec.loader.get_source(spec.name) if spec is not None and spec.loader is not None else None
+        name = f"{__name__}.{info.name}"
+        spec = importlib.util.find_spec(name)
+        loader = spec.loader if spec is not None else None
+        source = loader.get_source(name) if isinstance(loader, InspectLoader) else None
         doc = ast.get_docstring(ast.parse(source)) if source else None
         out[info.name] = doc.splitlines()[0] if doc else ""
     return out

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 from functools import partial
-from typing import List, Optional, Sequence, Tuple
+from typing import Callable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -39,7 +39,7 @@ class MLP(nn.Module):
 
 
 def train(
-    steps: int = 100, report: Optional[callable] = print, device: str = "cpu"
+    steps: int = 100, report: Optional[Callable[[str], None]] = print, device: str = "cpu"
 ) -> Tuple[MLP, List[Tuple[float, float]]]:
     """SGD with learning rate 1.0 - 0.9*k/steps on the max-margin loss, on device; returns the model
     and history."""
@@ -47,9 +47,10 @@ def train(
     torch.manual_seed(1337)
     X = torch.tensor(X_np, dtype=torch.float32, device=device)
     y = torch.tensor(y_np, dtype=torch.float32, device=device)
-    model = MLP(2, [16, 16, 1]).to(device)
+    model = MLP(2, [16, 16, 1])
+    model.to(device)  # in place, as PyTorch's
     optimizer = torch.optim.SGD(model.parameters(), lr=1.0)
-    history = []
+    history: List[Tuple[float, float]] = []
     for k in range(steps):
         scores = model(X)
         loss = (1 - y * scores).relu().mean()

@@ -141,3 +141,16 @@ def test_a_failing_dot_falls_back_to_text(monkeypatch, tmp_path):
     assert dot._repr_mimebundle_() == {"text/plain": repr(dot)}
     with pytest.raises(RuntimeError, match="dot failed: syntax error in line 1"):
         dot.render(str(tmp_path / "g.svg"))
+
+
+def test_ipython_shows_the_drawing_and_keeps_a_tensors_text(monkeypatch, tmp_path):
+    formatters = pytest.importorskip("IPython.core.formatters")
+    _fake_dot(tmp_path, "cat > /dev/null; echo '<svg>graph</svg>'")
+    monkeypatch.setenv("PATH", str(tmp_path))
+    show = formatters.DisplayFormatter().format
+    t = torch.randn(2, requires_grad=True) * 2
+    data, _ = show(draw_dot(t))
+    assert data["image/svg+xml"] == "<svg>graph</svg>\n" and data["text/plain"].startswith("<DotGraph")
+    assert show(Value(2.0) * 3)[0]["image/svg+xml"] == "<svg>graph</svg>\n"
+    data, _ = show(t)  # a tensor stays its text, as in PyTorch
+    assert list(data) == ["text/plain"] and data["text/plain"].startswith("tensor([")

@@ -1,10 +1,16 @@
-"""Graphviz pictures of a Value's computation graph (micrograd's draw_dot), without recursion."""
+"""Graphviz pictures of computation graphs without recursion: a Value's (micrograd's draw_dot) and a
+tensor's autograd graph (as torchviz draws PyTorch's), rendered by Graphviz's `dot` or shown inline
+in Jupyter."""
 
 from __future__ import annotations
 
+import ctypes
 import shutil
 import subprocess
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Set, Tuple
+
+from chaingrad._core import GradFn
+from chaingrad.tensor import Tensor
 
 __all__ = ["DotGraph", "trace", "draw_dot", "value_svg"]
 
@@ -25,18 +31,30 @@ def trace(root: Any) -> Tuple[List[Any], List[Tuple[Any, Any]]]:
 
 
 def _escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace('"', '\\"').replace("{", "\\{").replace("}", "\\}") \
-        .replace("|", "\\|").replace("<", "\\<").replace(">", "\\>")
+    return (
+        text.replace("\\", "\\\\")
+        .replace('"', '\\"')
+        .replace("{", "\\{")
+        .replace("}", "\\}")
+        .replace("|", "\\|")
+        .replace("<", "\\<")
+        .replace(">", "\\>")
+    )
 
 
 class DotGraph:
-    """DOT source for a graph; render() turns it into SVG or PNG with Graphviz's `dot` program."""
+    """DOT source for a graph; render() turns it into SVG or PNG with Graphviz's `dot` program, and
+    Jupyter shows it inline (as text when `dot` is missing)."""
 
     def __init__(self, source: str) -> None:
         self.source = source
 
     def __str__(self) -> str:
         return self.source
+
+    def __repr__(self) -> str:
+        nodes = sum(1 for line in self.source.splitlines() if "[label=" in line)
+        return f"<DotGraph of {nodes} nodes: .source is the DOT text, .render(filename) draws it>"
 
     def pipe(self, format: str = "svg") -> bytes:
         """The rendered picture as bytes ('svg' or 'png')."""
@@ -46,9 +64,9 @@ class DotGraph:
         if dot is None:
             raise RuntimeError(
                 "rendering needs Graphviz's `dot` program, which is not on PATH "
-                "(install Graphviz, e.g. `apt-get install graphviz`); the DOT text is in .source")
-        done = subprocess.run([dot, f"-T{format}"], input=self.source.encode(), capture_output=True,
-                              check=False)
+                "(install Graphviz, e.g. `apt-get install graphviz`); the DOT text is in .source"
+            )
+        done = subprocess.run([dot, f"-T{format}"], input=self.source.encode(), capture_output=True, check=False)
         if done.returncode != 0:
             raise RuntimeError(f"dot failed: {done.stderr.decode(errors='replace').strip()}")
         return done.stdout
@@ -60,14 +78,44 @@ class DotGraph:
             f.write(data)
         return filename
 
-    def _repr_svg_(self) -> str:
-        return self.pipe("svg").decode()
+    def _repr_svg_(self) -> Optional[str]:
+        # Jupyter calls this to display the graph: None lets it fall back to the text repr, where an
+        # exception would print a traceback in the notebook instead
+        try:
+            return self.pipe("svg").decode()
+        except (RuntimeError, OSError):
+            return None
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> Dict[str, str]:
+        # Jupyter's first choice: the picture when `dot` can draw it and it is wanted, always the text
+        bundle = {"text/plain": repr(self)}
+        wanted = (include is None or "image/svg+xml" in include) and not (exclude and "image/svg+xml" in exclude)
+        svg = self._repr_svg_() if wanted else None
+        if svg is not None:
+            bundle["image/svg+xml"] = svg
+        return bundle
 
 
-def draw_dot(root: Any, rankdir: str = "LR") -> DotGraph:
-    """The graph behind root: one record per value (label, data, grad) and one oval per op."""
-    if rankdir not in ("LR", "TB"):
+def draw_dot(root: Any, rankdir: Optional[str] = None, params: Optional[Mapping[str, Any]] = None) -> DotGraph:
+    """The graph behind root: for a Value, one record per value (label, data, grad) and one oval per
+    op, left to right; for a tensor (or a list of them), its autograd graph top to bottom, as torchviz
+    draws it: one box per backward op, the leaves that params names with their names and shapes, and
+    the outputs with their shapes."""
+    if rankdir not in (None, "LR", "TB"):
         raise ValueError(f"rankdir must be 'LR' or 'TB', got {rankdir!r}")
+    if isinstance(root, Tensor) or (
+        isinstance(root, (list, tuple)) and root and all(isinstance(t, Tensor) for t in root)
+    ):
+        outputs = [root] if isinstance(root, Tensor) else list(root)
+        return _tensor_graph(outputs, rankdir or "TB", _leaf_names(params or {}))
+    if params is not None:
+        raise TypeError(f"params names tensors of a tensor graph; draw_dot got a {type(root).__name__}")
+    if not hasattr(root, "_prev"):
+        raise TypeError(f"draw_dot takes a Value or a Tensor (or a list of Tensors), got {type(root).__name__}")
+    return _value_graph(root, rankdir or "LR")
+
+
+def _value_graph(root: Any, rankdir: str) -> DotGraph:
     nodes, edges = trace(root)
     lines = ["digraph {", f"  rankdir={rankdir};"]
     for n in nodes:
@@ -89,6 +137,96 @@ def draw_dot(root: Any, rankdir: str = "LR") -> DotGraph:
 
 def value_svg(root: Any) -> Optional[str]:
     """root's graph as SVG for Jupyter, or None (the text repr) when Graphviz's `dot` is missing."""
-    if shutil.which("dot") is None:
+    if shutil.which("dot") is None:  # skips drawing the graph's text for nothing
         return None
     return draw_dot(root)._repr_svg_()
+
+
+# --- tensors -------------------------------------------------------------------------------------
+
+_NODE_OFFSET = object.__basicsize__  # where a GradFn object's node reference starts
+
+
+def _node_key(fn: GradFn) -> int:
+    """The address of the autograd node that fn wraps.
+
+    next_functions wraps the same node in a new GradFn each time and GradFn has no equality, so a
+    node shared by two consumers (a weight used twice, x in x * x) is known by the address its
+    wrapper holds: one pointer right after the object header (a Ref<Node>, cpp/core/graph.h)."""
+    if type(fn).__basicsize__ != _NODE_OFFSET + ctypes.sizeof(ctypes.c_void_p):
+        raise RuntimeError("chaingrad._core.GradFn no longer holds one node pointer: update chaingrad.viz")
+    address = ctypes.c_void_p.from_address(id(fn) + _NODE_OFFSET).value
+    assert address is not None, "a GradFn always wraps a node"
+    return address
+
+
+def _leaf_names(params: Mapping[str, Any]) -> Dict[int, Tuple[str, Any, GradFn]]:
+    """params' leaves that require grad (name, tensor, accumulator node), by the accumulator's address;
+    holding the node keeps that address from being reused while the graph is drawn."""
+    import chaingrad
+
+    if not isinstance(params, Mapping):
+        raise TypeError(
+            f"params must map names to tensors (e.g. dict(model.named_parameters())), got {type(params).__name__}"
+        )
+    named: Dict[int, Tuple[str, Any, GradFn]] = {}
+    for name, t in params.items():
+        if not isinstance(t, Tensor):
+            raise TypeError(f"params[{name!r}] is a {type(t).__name__}, not a Tensor")
+        if t.requires_grad and t.grad_fn is None:
+            # a leaf keeps one accumulator node, which any op on it records as its input
+            with chaingrad.enable_grad():
+                view = t.expand(t.shape).grad_fn
+            accumulator = view.next_functions[0][0] if view is not None else None
+            if accumulator is not None:
+                named[_node_key(accumulator)] = (str(name), t, accumulator)
+    return named
+
+
+def _label(*rows: str) -> str:
+    """rows as one quoted DOT label, a row per line."""
+    text = "\n".join(rows)
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def _shape(t: Any) -> str:
+    return "(" + ", ".join(str(n) for n in t.shape) + ")"
+
+
+def _tensor_graph(outputs: Sequence[Any], rankdir: str, leaves: Dict[int, Tuple[str, Any, GradFn]]) -> DotGraph:
+    lines = [
+        "digraph {",
+        f"  rankdir={rankdir};",
+        '  node [shape=box, style="rounded,filled", fillcolor=gray92, fontname=monospace, fontsize=10];',
+    ]
+    seen: Set[int] = set()
+    stack: List[Tuple[int, GradFn]] = []  # an explicit stack: a graph can be 100k ops deep
+
+    def visit(fn: GradFn) -> str:
+        key = _node_key(fn)
+        if key not in seen:
+            seen.add(key)
+            stack.append((key, fn))
+        return f"n{key}"
+
+    for i, out in enumerate(outputs):
+        title = "output" if len(outputs) == 1 else f"output {i}"
+        lines.append(f'  "out{i}" [label={_label(title, _shape(out))}, fillcolor=darkolivegreen1];')
+        if out.grad_fn is not None:
+            lines.append(f'  "{visit(out.grad_fn)}" -> "out{i}";')
+    while stack:
+        key, fn = stack.pop()
+        uid = f"n{key}"
+        leaf = leaves.get(key)
+        if leaf is not None:
+            name, t, _ = leaf
+            lines.append(f'  "{uid}" [label={_label(name, _shape(t))}, fillcolor=lightblue];')
+        elif fn.name() == "AccumulateGrad":
+            lines.append(f'  "{uid}" [label="AccumulateGrad", fillcolor=lightblue];')
+        else:
+            lines.append(f'  "{uid}" [label={_label(fn.name())}];')
+        for nxt, _ in fn.next_functions:
+            if nxt is not None:
+                lines.append(f'  "{visit(nxt)}" -> "{uid}";')
+    lines.append("}")
+    return DotGraph("\n".join(lines) + "\n")

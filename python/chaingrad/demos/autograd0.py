@@ -1,4 +1,7 @@
-"""The notes' autograd0.py with `import chaingrad as torch`: gradients of x*x + y*y."""
+"""The notes' autograd0.py: gradients of x*x + y*y.
+
+With `import chaingrad as torch` in place of `import torch`.
+"""
 
 import chaingrad as torch
 

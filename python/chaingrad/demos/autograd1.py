@@ -1,4 +1,7 @@
-"""The notes' autograd1.py with `import chaingrad as torch`: f = x*x + y*y in one line."""
+"""The notes' autograd1.py: f = x*x + y*y in one line.
+
+With `import chaingrad as torch` in place of `import torch`.
+"""
 
 import chaingrad as torch
 

@@ -1,4 +1,7 @@
-"""The notes' autograd2.py with `import chaingrad as torch`: the gradient of |x|^2."""
+"""The notes' autograd2.py: the gradient of |x|^2.
+
+With `import chaingrad as torch` in place of `import torch`.
+"""
 
 import chaingrad as torch
 

@@ -1,4 +1,7 @@
-"""The notes' backpropagation notebook with `import chaingrad as torch`: loss = (w*x - y)^2."""
+"""The notes' backpropagation notebook: loss = (w*x - y)^2.
+
+With `import chaingrad as torch` in place of `import torch`.
+"""
 
 import chaingrad as torch
 

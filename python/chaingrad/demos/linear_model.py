@@ -1,5 +1,7 @@
-"""The notes' LinearModel (chapter "backpropagation"): nn.Linear(1, 1), SGD, MSELoss and gradient
-clipping, with `import chaingrad as torch` and its nn/optim."""
+"""The notes' LinearModel: nn.Linear(1, 1) trained by SGD on MSELoss with gradient clipping.
+
+The notes' chapter "backpropagation", with `import chaingrad as torch` and its nn/optim.
+"""
 
 import chaingrad as torch
 import chaingrad.nn as nn

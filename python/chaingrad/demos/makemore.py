@@ -1,5 +1,6 @@
-"""makemore: the character-level name models of Karpathy's makemore lectures (parts 1-5), trained
-on the 32,032 names of names.txt, with the lectures' seeds, sizes and learning rates.
+"""makemore: the character-level name models of Karpathy's makemore lectures (parts 1-5).
+
+They train on the 32,032 names of names.txt, with the lectures' seeds, sizes and learning rates.
 
 Run: python -m chaingrad.demos.makemore [names.txt] [--model bigram|mlp|bn|wavenet] [--steps N]
      [--backend chaingrad|torch]
@@ -14,11 +15,11 @@ from __future__ import annotations
 
 import argparse
 import random
-import sys
-import time
 from pathlib import Path
 from types import ModuleType
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
+
+from chaingrad.demos._progress import ProgressLine
 
 __all__ = [
     "load_words",
@@ -259,16 +260,9 @@ def build_model(T: ModuleType, name: str, vocab_size: int) -> Tuple[Model, Any]:
     return model, g
 
 
-def _progress(i: int, steps: int, loss: float, start: float, tty: bool) -> None:
-    elapsed = time.perf_counter() - start
-    rate = (i + 1) / max(elapsed, 1e-9)
+def _progress_text(i: int, steps: int, loss: float, rate: float) -> str:
     eta = (steps - i - 1) / rate
-    line = f"step {i + 1:7d}/{steps:7d}  loss {loss:.4f}  {rate:7.0f} steps/s  eta {eta:5.0f} s"
-    if tty:
-        sys.stdout.write("\r" + line)
-        sys.stdout.flush()
-    else:
-        print(line, flush=True)
+    return f"step {i + 1:7d}/{steps:7d}  loss {loss:.4f}  {rate:7.0f} steps/s  eta {eta:5.0f} s"
 
 
 def train(
@@ -286,9 +280,9 @@ def train(
     """Minibatch SGD as in the lectures (lr 0.1, then 0.01 from step decay_at); returns the losses."""
     parameters = model.parameters()
     losses = []
-    tty = sys.stdout.isatty()
-    start = time.perf_counter()
-    every = 1000 if tty else 10000
+    progress = ProgressLine()
+    # redrawn often on a terminal; into a log, a plain line now and then
+    every = 1000 if progress.tty else 10000
     for i in range(steps):
         ix = T.randint(0, Xtr.shape[0], (batch_size,), generator=g)
         loss = F.cross_entropy(model(Xtr[ix]), Ytr[ix])
@@ -300,9 +294,11 @@ def train(
             p.data += -lr * p.grad
         losses.append(loss.item())
         if not quiet and (i % every == 0 or i == steps - 1):
-            _progress(i, steps, losses[-1], start, tty)
-    if not quiet and tty and steps:
-        sys.stdout.write("\n")
+            text = _progress_text(i, steps, losses[-1], progress.rate(i + 1))
+            if progress.tty and i < steps - 1:
+                progress.draw(text)
+            else:
+                progress.line(text)
     return losses
 
 

@@ -1,6 +1,7 @@
-"""The micrograd lecture's examples on chaingrad's Value: an expression and its gradients, a neuron
-backpropagated node by node, a custom op defined the lecture's way, and a small MLP trained by
-gradient descent; the neuron's graph is drawn with draw_dot.
+"""The micrograd lecture's examples on chaingrad's Value, from one expression to a small MLP.
+
+An expression and its gradients, a neuron backpropagated node by node, a custom op defined the
+lecture's way, and a small MLP trained by gradient descent; the neuron's graph is drawn with draw_dot.
 
 Run: python -m chaingrad.demos.micrograd_lecture [--draw neuron.svg|neuron.png|neuron.dot]
 (.svg and .png need Graphviz's `dot` program; .dot writes the graph's text.)

@@ -1,17 +1,22 @@
-"""The moons demo on tensors: the same MLP(2, [16, 16, 1]) and max-margin loss as the scalar demo,
-written with chaingrad.nn and a whole-batch forward pass.
+"""The moons demo on tensors: MLP(2, [16, 16, 1]) with chaingrad.nn, the whole batch per step.
 
-Run: python -m chaingrad.demos.moons_tensor [--steps 100] [--device cuda]
+The same model and max-margin loss as the scalar demo, written with chaingrad.nn and a whole-batch
+forward pass.
+
+Run: python -m chaingrad.demos.moons_tensor [--steps 100] [--device cuda] [--plot moons_tensor.png]
 """
 
 from __future__ import annotations
 
 import argparse
-from typing import List, Optional, Sequence, Tuple
+from functools import partial
+from typing import Callable, List, Optional, Sequence, Tuple
+
+import numpy as np
 
 import chaingrad as torch
 from chaingrad import nn
-from chaingrad.demos.moons import moons_data
+from chaingrad.demos.moons import moons_data, save_decision_boundary
 
 __all__ = ["MLP", "train", "main"]
 
@@ -33,17 +38,19 @@ class MLP(nn.Module):
         return self.net(x).squeeze(-1)
 
 
-def train(steps: int = 100, report: Optional[callable] = print,
-          device: str = "cpu") -> Tuple[MLP, List[Tuple[float, float]]]:
+def train(
+    steps: int = 100, report: Optional[Callable[[str], None]] = print, device: str = "cpu"
+) -> Tuple[MLP, List[Tuple[float, float]]]:
     """SGD with learning rate 1.0 - 0.9*k/steps on the max-margin loss, on device; returns the model
     and history."""
     X_np, y_np = moons_data()
     torch.manual_seed(1337)
     X = torch.tensor(X_np, dtype=torch.float32, device=device)
     y = torch.tensor(y_np, dtype=torch.float32, device=device)
-    model = MLP(2, [16, 16, 1]).to(device)
+    model = MLP(2, [16, 16, 1])
+    model.to(device)  # in place, as PyTorch's
     optimizer = torch.optim.SGD(model.parameters(), lr=1.0)
-    history = []
+    history: List[Tuple[float, float]] = []
     for k in range(steps):
         scores = model(X)
         loss = (1 - y * scores).relu().mean()
@@ -63,10 +70,23 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=100, help="training steps (default 100)")
     parser.add_argument("--device", default="cpu", help="cpu (default), cuda or cuda:N")
+    parser.add_argument("--plot", metavar="FILE", help="save the decision boundary there (needs matplotlib)")
     args = parser.parse_args(argv)
     model, _ = train(args.steps, device=args.device)
     print(model)
     print("number of parameters", sum(p.numel() for p in model.parameters()))
+    if args.plot:
+        X, y = moons_data()
+        title = f"chaingrad.nn MLP(2, [16, 16, 1]), max-margin loss, {args.steps} steps of SGD"
+        if save_decision_boundary(partial(_scores, model, args.device), X, y, args.plot, title):
+            print(f"decision boundary saved to {args.plot}")
+        else:
+            print("matplotlib is not installed: no decision boundary picture (pip install 'chaingrad[demo]')")
+
+
+def _scores(model: MLP, device: str, points: np.ndarray) -> np.ndarray:
+    with torch.no_grad():
+        return model(torch.tensor(points, dtype=torch.float32, device=device)).cpu().numpy()
 
 
 if __name__ == "__main__":

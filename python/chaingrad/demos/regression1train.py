@@ -1,5 +1,7 @@
-"""The notes' regression1train.py with `import chaingrad as torch`: fit y = 1x + 2x^2 + 3x^3 with
-nn.Sequential and RMSprop, then save the whole model with torch.save."""
+"""The notes' regression1train.py: fit y = 1x + 2x^2 + 3x^3 with RMSprop and torch.save the model.
+
+With `import chaingrad as torch`: nn.Sequential trained by RMSprop, then the whole model saved.
+"""
 
 import math
 import sys

@@ -1,5 +1,7 @@
-"""The notes' regression2predict.py with `import chaingrad as torch`: load the model saved by
-regression1train and predict for x = 2 (inputs x, x^2, x^3)."""
+"""The notes' regression2predict.py: load regression1train's model and predict for x = 2.
+
+With `import chaingrad as torch`; the inputs are x, x^2 and x^3.
+"""
 
 import sys
 

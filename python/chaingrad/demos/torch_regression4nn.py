@@ -1,4 +1,7 @@
-"""The notes' torchRegression4nn with `import chaingrad as torch`: nn.Linear trained by manual SGD."""
+"""The notes' torchRegression4nn: nn.Linear trained by manual SGD.
+
+With `import chaingrad as torch` in place of `import torch`.
+"""
 
 import math
 

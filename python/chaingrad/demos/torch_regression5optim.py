@@ -1,4 +1,7 @@
-"""The notes' torchRegression5optim with `import chaingrad as torch`: the same fit with RMSprop."""
+"""The notes' torchRegression5optim: the same fit with RMSprop.
+
+With `import chaingrad as torch` in place of `import torch`.
+"""
 
 import math
 

@@ -1,4 +1,7 @@
-"""The notes' torchRegression6custom with `import chaingrad as torch`: a Module of four Parameters."""
+"""The notes' torchRegression6custom: a Module of four Parameters.
+
+With `import chaingrad as torch` in place of `import torch`.
+"""
 
 import math
 

@@ -1,5 +1,7 @@
-"""The notes' torchRegression7cws with `import chaingrad as torch`: dynamic control flow in forward,
-a reused parameter, and SGD with momentum."""
+"""The notes' torchRegression7cws: dynamic control flow in forward and SGD with momentum.
+
+With `import chaingrad as torch`; forward reuses a parameter.
+"""
 
 import math
 import random

@@ -1,4 +1,7 @@
-"""The notes' torchGd1.py with `import chaingrad as torch`: gradient descent on x*x - 4x + 4."""
+"""The notes' torchGd1.py: gradient descent on x*x - 4x + 4.
+
+With `import chaingrad as torch` in place of `import torch`.
+"""
 
 import chaingrad as torch
 

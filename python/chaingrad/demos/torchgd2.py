@@ -1,4 +1,7 @@
-"""The notes' torchGd2.py with `import chaingrad as torch`: the same descent over a parameter list."""
+"""The notes' torchGd2.py: the same descent over a parameter list.
+
+With `import chaingrad as torch` in place of `import torch`.
+"""
 
 import chaingrad as torch
 

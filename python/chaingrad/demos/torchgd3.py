@@ -1,4 +1,7 @@
-"""The notes' torchGd3.py with `import chaingrad as torch`: descend |x| to its minimum at 0."""
+"""The notes' torchGd3.py: descend |x| to its minimum at 0.
+
+With `import chaingrad as torch` in place of `import torch`.
+"""
 
 import chaingrad as torch
 

@@ -36,15 +36,26 @@ def test_mlp_graph_names_ops_leaves_and_output():
     for leaf in ("0.weight\\n(4, 3)", "0.bias\\n(4)", "2.weight\\n(1, 4)", "2.bias\\n(1)"):
         assert labels.count(leaf) == 1, leaf
     assert len(labels) == 10 and len(_edges(dot)) == 9  # a tree: every node but the output feeds one
-    assert "AccumulateGrad" not in labels  # every leaf was named
+    assert "AccumulateGrad" not in labels  # every leaf was named, with its shape
 
 
 def test_a_shared_node_is_drawn_once_with_an_edge_per_use():
     w = torch.randn(2, 3, requires_grad=True)
     dot = draw_dot(w * w)
-    assert _labels(dot) == ["output\\n(2, 3)", "MulBackward0", "AccumulateGrad"]
+    assert _labels(dot) == ["output\\n(2, 3)", "MulBackward0", "(2, 3)"]  # an unnamed leaf: its shape
     edges = _edges(dot)
     assert len(edges) == 3 and edges[1] == edges[2]  # w enters the product twice
+
+
+def test_grad_fn_objects_compare_by_node_and_an_accumulator_names_its_leaf():
+    w = torch.randn(2, 3, requires_grad=True)
+    y = w * w
+    (a, _), (b, _) = y.grad_fn.next_functions
+    assert a is not b and a == b and hash(a) == hash(b) and a != y.grad_fn
+    assert len({a, b, y.grad_fn}) == 2
+    assert a.variable.shape == (2, 3) and a.variable is w
+    with pytest.raises(AttributeError, match="MulBackward0"):
+        y.grad_fn.variable
 
 
 def test_diamonds_do_not_multiply_the_graph():
@@ -54,7 +65,7 @@ def test_diamonds_do_not_multiply_the_graph():
         y = (y + y) * 0.5
     labels = _labels(draw_dot(y))
     assert labels.count("AddBackward0") == 60 and labels.count("MulBackward0") == 60
-    assert labels.count("AccumulateGrad") == 1
+    assert labels.count("(2)") == 1
 
 
 def test_deep_chain_does_not_recurse():
@@ -63,7 +74,7 @@ def test_deep_chain_does_not_recurse():
     for _ in range(100_000):
         y = y * 1.0
     labels = _labels(draw_dot(y))
-    assert labels.count("MulBackward0") == 100_000 and labels[-1] == "AccumulateGrad"
+    assert labels.count("MulBackward0") == 100_000 and labels[-1] == "(2)"
 
 
 def test_several_outputs_a_graphless_tensor_and_other_params():

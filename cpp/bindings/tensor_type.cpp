@@ -3,6 +3,7 @@
 #include <structmember.h>
 
 #include <climits>
+#include <cstdint>
 #include <new>
 #include <stdexcept>
 #include <string>
@@ -536,6 +537,34 @@ PyObject* grad_fn_next(PyObject* self, void*) {
   });
 }
 
+// A node is wrapped anew each time it is reached (grad_fn, next_functions), so two wrappers compare
+// and hash by the node they hold: a graph walker can know a node it has already visited.
+const Node* grad_fn_node(PyObject* o) { return reinterpret_cast<GradFnObject*>(o)->node.get(); }
+
+PyObject* grad_fn_richcompare(PyObject* self, PyObject* other, int op) {
+  if ((op != Py_EQ && op != Py_NE) || !PyObject_TypeCheck(other, grad_fn_type)) Py_RETURN_NOTIMPLEMENTED;
+  bool same = grad_fn_node(self) == grad_fn_node(other);
+  return PyBool_FromLong(op == Py_EQ ? same : !same);
+}
+
+Py_hash_t grad_fn_hash(PyObject* self) {
+  auto h = static_cast<Py_hash_t>(reinterpret_cast<std::uintptr_t>(grad_fn_node(self)) >> 4);
+  return h == -1 ? -2 : h;
+}
+
+// AccumulateGrad's leaf, as PyTorch's AccumulateGrad.variable; other nodes have no such attribute.
+PyObject* grad_fn_variable(PyObject* self, void*) {
+  return guarded<PyObject*>(nullptr, [&]() -> PyObject* {
+    const auto* sink = dynamic_cast<const AccumulateGrad*>(grad_fn_node(self));
+    if (sink == nullptr) {
+      PyErr_Format(PyExc_AttributeError, "'%s' object has no attribute 'variable'",
+                   node_name(reinterpret_cast<GradFnObject*>(self)->node));
+      return nullptr;
+    }
+    return wrap_tensor(sink->leaf()).release().ptr();
+  });
+}
+
 PyObject* grad_fn_new(PyTypeObject*, PyObject*, PyObject*) {
   PyErr_SetString(PyExc_TypeError, "GradFn objects are created by autograd, not directly");
   return nullptr;
@@ -553,12 +582,15 @@ PyMethodDef grad_fn_methods[] = {{"name", grad_fn_name, METH_NOARGS, "The node's
 
 PyGetSetDef grad_fn_getset[] = {
     {"next_functions", grad_fn_next, nullptr, "The nodes the gradient flows to next, as (node, 0) pairs.", nullptr},
+    {"variable", grad_fn_variable, nullptr, "An AccumulateGrad node's leaf tensor.", nullptr},
     {nullptr, nullptr, nullptr, nullptr, nullptr}};
 
 PyType_Slot grad_fn_slots[] = {{Py_tp_doc, const_cast<char*>("A node of the autograd graph (a tensor's grad_fn).")},
                                {Py_tp_new, reinterpret_cast<void*>(grad_fn_new)},
                                {Py_tp_dealloc, reinterpret_cast<void*>(grad_fn_dealloc)},
                                {Py_tp_repr, reinterpret_cast<void*>(grad_fn_repr)},
+                               {Py_tp_richcompare, reinterpret_cast<void*>(grad_fn_richcompare)},
+                               {Py_tp_hash, reinterpret_cast<void*>(grad_fn_hash)},
                                {Py_tp_methods, grad_fn_methods},
                                {Py_tp_getset, grad_fn_getset},
                                {0, nullptr}};

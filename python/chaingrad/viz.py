@@ -4,10 +4,9 @@ in Jupyter."""
 
 from __future__ import annotations
 
-import ctypes
 import shutil
 import subprocess
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Set, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from chaingrad._core import GradFn
 from chaingrad.tensor import Tensor
@@ -144,32 +143,16 @@ def value_svg(root: Any) -> Optional[str]:
 
 # --- tensors -------------------------------------------------------------------------------------
 
-_NODE_OFFSET = object.__basicsize__  # where a GradFn object's node reference starts
-
-
-def _node_key(fn: GradFn) -> int:
-    """The address of the autograd node that fn wraps.
-
-    next_functions wraps the same node in a new GradFn each time and GradFn has no equality, so a
-    node shared by two consumers (a weight used twice, x in x * x) is known by the address its
-    wrapper holds: one pointer right after the object header (a Ref<Node>, cpp/core/graph.h)."""
-    if type(fn).__basicsize__ != _NODE_OFFSET + ctypes.sizeof(ctypes.c_void_p):
-        raise RuntimeError("chaingrad._core.GradFn no longer holds one node pointer: update chaingrad.viz")
-    address = ctypes.c_void_p.from_address(id(fn) + _NODE_OFFSET).value
-    assert address is not None, "a GradFn always wraps a node"
-    return address
-
-
-def _leaf_names(params: Mapping[str, Any]) -> Dict[int, Tuple[str, Any, GradFn]]:
-    """params' leaves that require grad (name, tensor, accumulator node), by the accumulator's address;
-    holding the node keeps that address from being reused while the graph is drawn."""
+def _leaf_names(params: Mapping[str, Any]) -> Dict[GradFn, str]:
+    """params' names, by the accumulator node of each leaf that requires grad (GradFn objects compare
+    and hash by the node they wrap)."""
     import chaingrad
 
     if not isinstance(params, Mapping):
         raise TypeError(
             f"params must map names to tensors (e.g. dict(model.named_parameters())), got {type(params).__name__}"
         )
-    named: Dict[int, Tuple[str, Any, GradFn]] = {}
+    named: Dict[GradFn, str] = {}
     for name, t in params.items():
         if not isinstance(t, Tensor):
             raise TypeError(f"params[{name!r}] is a {type(t).__name__}, not a Tensor")
@@ -179,7 +162,7 @@ def _leaf_names(params: Mapping[str, Any]) -> Dict[int, Tuple[str, Any, GradFn]]
                 view = t.expand(t.shape).grad_fn
             accumulator = view.next_functions[0][0] if view is not None else None
             if accumulator is not None:
-                named[_node_key(accumulator)] = (str(name), t, accumulator)
+                named[accumulator] = str(name)
     return named
 
 
@@ -193,21 +176,20 @@ def _shape(t: Any) -> str:
     return "(" + ", ".join(str(n) for n in t.shape) + ")"
 
 
-def _tensor_graph(outputs: Sequence[Any], rankdir: str, leaves: Dict[int, Tuple[str, Any, GradFn]]) -> DotGraph:
+def _tensor_graph(outputs: Sequence[Any], rankdir: str, leaves: Dict[GradFn, str]) -> DotGraph:
     lines = [
         "digraph {",
         f"  rankdir={rankdir};",
         '  node [shape=box, style="rounded,filled", fillcolor=gray92, fontname=monospace, fontsize=10];',
     ]
-    seen: Set[int] = set()
-    stack: List[Tuple[int, GradFn]] = []  # an explicit stack: a graph can be 100k ops deep
+    ids: Dict[GradFn, str] = {}  # one entry per node: GradFn objects compare by the node they wrap
+    stack: List[GradFn] = []  # an explicit stack: a graph can be 100k ops deep
 
     def visit(fn: GradFn) -> str:
-        key = _node_key(fn)
-        if key not in seen:
-            seen.add(key)
-            stack.append((key, fn))
-        return f"n{key}"
+        if fn not in ids:
+            ids[fn] = f"n{len(ids)}"
+            stack.append(fn)
+        return ids[fn]
 
     for i, out in enumerate(outputs):
         title = "output" if len(outputs) == 1 else f"output {i}"
@@ -215,14 +197,12 @@ def _tensor_graph(outputs: Sequence[Any], rankdir: str, leaves: Dict[int, Tuple[
         if out.grad_fn is not None:
             lines.append(f'  "{visit(out.grad_fn)}" -> "out{i}";')
     while stack:
-        key, fn = stack.pop()
-        uid = f"n{key}"
-        leaf = leaves.get(key)
-        if leaf is not None:
-            name, t, _ = leaf
-            lines.append(f'  "{uid}" [label={_label(name, _shape(t))}, fillcolor=lightblue];')
-        elif fn.name() == "AccumulateGrad":
-            lines.append(f'  "{uid}" [label="AccumulateGrad", fillcolor=lightblue];')
+        fn = stack.pop()
+        uid = ids[fn]
+        if fn.name() == "AccumulateGrad":
+            name = leaves.get(fn)
+            rows = (name, _shape(fn.variable)) if name is not None else (_shape(fn.variable),)
+            lines.append(f'  "{uid}" [label={_label(*rows)}, fillcolor=lightblue];')
         else:
             lines.append(f'  "{uid}" [label={_label(fn.name())}];')
         for nxt, _ in fn.next_functions:

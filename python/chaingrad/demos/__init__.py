@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 import importlib.util
 import pkgutil
-from importlib.abc import InspectLoader
+from pathlib import Path
 from typing import Dict
 
 __all__ = ["summaries"]
@@ -20,8 +20,8 @@ def summaries() -> Dict[str, str]:
         # Several demos are the notes' scripts, which run at import: read their source instead.
         name = f"{__name__}.{info.name}"
         spec = importlib.util.find_spec(name)
-        loader = spec.loader if spec is not None else None
-        source = loader.get_source(name) if isinstance(loader, InspectLoader) else None
+        origin = spec.origin if spec is not None else None
+        source = Path(origin).read_text(encoding="utf-8") if origin and origin.endswith(".py") else None
         doc = ast.get_docstring(ast.parse(source)) if source else None
         out[info.name] = doc.splitlines()[0] if doc else ""
     return out

@@ -60,7 +60,7 @@ def readme_blocks() -> List[Block]:
         body: List[str] = []
         i += 1
         while not re.match(r"^\s*```\s*$", lines[i]):
-            body.append(lines[i][len(indent):] if lines[i].startswith(indent) else lines[i].lstrip())
+            body.append(lines[i][len(indent) :] if lines[i].startswith(indent) else lines[i].lstrip())
             i += 1
         before = next((ln for ln in reversed(lines[:start]) if ln.strip()), "")
         blocks.append(Block(lang, start + 1, "\n".join(body) + "\n", before.strip()))
@@ -123,8 +123,13 @@ def test_python_block_prints_what_its_comments_say(block: Block, tmp_path: Path)
         pytest.skip(skip.group(1))
     (tmp_path / "block.py").write_text(block.source, encoding="utf-8")
     (tmp_path / "runner.py").write_text(RUNNER, encoding="utf-8")
-    done = subprocess.run([sys.executable, "runner.py", "block.py", "calls.json"], cwd=tmp_path,
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "runner.py", "block.py", "calls.json"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, f"README block at line {block.line} failed:\n{done.stderr[-3000:]}"
     printed: Dict[int, str] = {}
     for line, text in json.loads((tmp_path / "calls.json").read_text(encoding="utf-8")):
@@ -133,7 +138,8 @@ def test_python_block_prints_what_its_comments_say(block: Block, tmp_path: Path)
         readme_line = block.line + line
         assert line in printed, f"README line {readme_line}: this print never ran"
         assert wildcard_match(expected, printed[line]), (
-            f"README line {readme_line} says it prints {expected!r}; it printed {printed[line]!r}")
+            f"README line {readme_line} says it prints {expected!r}; it printed {printed[line]!r}"
+        )
 
 
 def pyproject_extras() -> List[str]:
@@ -160,8 +166,10 @@ def check_command(argv: List[str]) -> Optional[str]:
     if argv[0] in ("python", "python3") and len(argv) > 2 and argv[1] == "-m":
         module = argv[2]
         if module.startswith("chaingrad"):
-            found = subprocess.run([sys.executable, "-c", f"import importlib.util as u; "
-                                    f"assert u.find_spec({module!r})"], capture_output=True)
+            found = subprocess.run(
+                [sys.executable, "-c", f"import importlib.util as u; assert u.find_spec({module!r})"],
+                capture_output=True,
+            )
             return None if found.returncode == 0 else f"no module {module}"
         return None
     if argv[0] in ("python", "python3") and len(argv) > 1 and argv[1].endswith(".py"):
@@ -184,15 +192,17 @@ def check_command(argv: List[str]) -> Optional[str]:
 
 @pytest.mark.parametrize("block", [b for b in readme_blocks() if b.lang == "bash"], ids=lambda b: b.id)
 def test_shell_block_names_what_exists(block: Block) -> None:
-    problems = [f"{' '.join(argv)}: {why}" for argv in shell_commands(block.source)
-                if (why := check_command(argv))]
+    problems = [f"{' '.join(argv)}: {why}" for argv in shell_commands(block.source) if (why := check_command(argv))]
     assert not problems, f"README block at line {block.line}: " + "; ".join(problems)
 
 
 def test_readme_test_command_is_what_ci_runs() -> None:
     setup = README.read_text(encoding="utf-8").split("## Set-up", 1)[1].split("\n## ", 1)[0]
-    tests = [line.strip() for line in setup.splitlines() if "pytest" in line and not line.startswith("#")
-             and "pip install" in line]
+    tests = [
+        line.strip()
+        for line in setup.splitlines()
+        if "pytest" in line and not line.startswith("#") and "pip install" in line
+    ]
     assert len(tests) == 1, "the Set-up section should give one test command"
     assert tests[0] in (ROOT / ".ci" / "run").read_text(encoding="utf-8")
 
@@ -226,8 +236,7 @@ def run_commands(commands: List[str], cwd: Path) -> str:
         argv = shlex.split(command)
         if argv[0] != "python":
             raise AssertionError(f"a demo command should start with python: {command}")
-        done = subprocess.run([sys.executable, *argv[1:]], cwd=cwd, capture_output=True, text=True,
-                              timeout=600)
+        done = subprocess.run([sys.executable, *argv[1:]], cwd=cwd, capture_output=True, text=True, timeout=600)
         assert done.returncode == 0, f"{command} failed:\n{done.stderr[-3000:]}"
         out.append(done.stdout)
     return "\n".join(out)
@@ -257,7 +266,7 @@ def output_claims() -> List[Tuple[int, str, List[str]]]:
         marker = OUTPUT_OF.search(ln)
         if marker:
             paragraph = []
-            for following in lines[i + 1:]:
+            for following in lines[i + 1 :]:
                 if not following.strip():
                     break
                 paragraph.append(following)

@@ -143,6 +143,7 @@ def value_svg(root: Any) -> Optional[str]:
 
 # --- tensors -------------------------------------------------------------------------------------
 
+
 def _leaf_names(params: Mapping[str, Any]) -> Dict[GradFn, str]:
     """params' names, by the accumulator node of each leaf that requires grad (GradFn objects compare
     and hash by the node they wrap)."""

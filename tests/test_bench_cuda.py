@@ -11,7 +11,9 @@ from chaingrad.bench.common import Spread
 
 
 def test_gpu_bench_rows_run_on_the_cpu(monkeypatch):
-    monkeypatch.setattr(bench_cuda, "mlp_samples_per_second", lambda lib, batch, steps, device, sync: Spread.single(1.0))
+    monkeypatch.setattr(
+        bench_cuda, "mlp_samples_per_second", lambda lib, batch, steps, device, sync: Spread.single(1.0)
+    )
     rows = bench_cuda.measure_rows(None, quick=True, device="cpu")
     names = [r.name for r in rows]
     assert any("add of 2^24" in n for n in names) and any("matmul 256" in n for n in names)

@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 import time
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import chaingrad as cg
 from chaingrad.bench.charts import have_matplotlib, write_charts
@@ -84,8 +84,9 @@ def _suites(only: Optional[str]) -> List[str]:
     return suites
 
 
-def _measure(args: argparse.Namespace, suites: List[str], threads: List[int]) -> List[Row]:
-    """Runs the suites under a progress line; returns their rows, each tagged with its suite."""
+def _measure(args: argparse.Namespace, suites: List[str], threads: List[int]) -> Tuple[List[Row], Dict[str, float]]:
+    """Runs the suites under a progress line; returns their rows, each tagged with its suite, and each
+    suite's seconds."""
     plan = [(s, expected_seconds(s, args.quick, len(threads), args.contended)) for s in suites]
     progress = Progress(plan)
     set_repeat_hook(progress.tick)
@@ -104,8 +105,7 @@ def _measure(args: argparse.Namespace, suites: List[str], threads: List[int]) ->
         set_repeat_hook(None)
         total = progress.finish()
     print(f"measured {len(rows)} rows in {format_duration(total)}")
-    args.durations = durations
-    return rows
+    return rows, durations
 
 
 def _print_tables(results: Mapping[str, Any]) -> None:
@@ -160,10 +160,10 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     threads = sorted({1, default_threads})
     env = environment(sys.argv[1:] if argv is None else list(argv), threads)
     env["started_utc"], env["load_average_before"] = now_utc(), load_average()
-    rows = _measure(args, suites, threads)
+    rows, durations = _measure(args, suites, threads)
     env["finished_utc"], env["load_average_after"] = now_utc(), load_average()
 
-    results = build_results(rows, env, args.durations, args.quick)
+    results = build_results(rows, env, durations, args.quick)
     _print_tables(results)
     written = _write_outputs(results, out, args.json)
     if old is not None:

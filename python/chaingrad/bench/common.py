@@ -62,10 +62,6 @@ class Spread:
         return Spread(k / self.median, k / self.high, k / self.low, self.repeats)
 
 
-def _current_threads() -> int:
-    return cg.get_num_threads()
-
-
 @dataclass
 class Row:
     """One benchmark: chaingrad's figure and the peer's, each a Spread over its repeats."""
@@ -78,7 +74,7 @@ class Row:
     higher_is_better: bool = False
     extra: Dict[str, float] = field(default_factory=dict)
     # rows are made right after their measurement, so this is the thread count they ran at
-    threads: int = field(default_factory=_current_threads)
+    threads: int = field(default_factory=cg.get_num_threads)
     suite: str = ""
 
     @property

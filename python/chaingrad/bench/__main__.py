@@ -146,8 +146,8 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
             return
         if args.compare and len(args.compare) > 2:
             parser.error("--compare takes OLD.json, or OLD.json NEW.json")
-        old = load_results(args.compare[0]) if args.compare else None
-        if args.compare and len(args.compare) == 2:
+        old = load_results(args.compare[0]) if args.compare else None  # read now, not after a long run
+        if old is not None and len(args.compare) == 2:
             print(comparison_table(compare_results(old, load_results(args.compare[1]))))
             return
     except BenchResultsError as e:

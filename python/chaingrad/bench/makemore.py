@@ -40,7 +40,7 @@ def _mlp_step(T: ModuleType, F: ModuleType, words: List[str], vocab: makemore.Vo
     return step
 
 
-def _sampler(T: ModuleType, F: ModuleType, vocab: makemore.Vocab) -> Callable[[], None]:
+def _sampler(T: ModuleType, F: ModuleType, vocab: makemore.Vocab) -> Callable[[], object]:
     model, _ = makemore.build_model(T, "mlp", len(vocab))
     return lambda: makemore.sample(T, F, model, vocab, 3)
 

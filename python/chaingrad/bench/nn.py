@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -96,7 +96,12 @@ def mlp_samples_per_second(
     run = _repeated(step, steps)
     step()
     sync()
-    return batch * steps / median_time(lambda: (run(), sync()), 5)
+
+    def run_and_sync() -> None:
+        run()
+        sync()
+
+    return batch * steps / median_time(run_and_sync, 5)
 
 
 def _regression_rows(torch: Any, quick: bool) -> List[Row]:
@@ -154,7 +159,8 @@ def _mlp_rows(torch: Any, threads: Sequence[int], steps: int, suffix: str = "") 
         set_threads(torch, n)
         label = f"MLP 784-256-256-10, batch 128, Adam, {n} thread(s){suffix}"
         mine = mlp_samples_per_second(cg, 128, steps)
-        for peer_name, options in (("torch", {}), ("torch fused=True", {"fused": True})):
+        peers: Tuple[Tuple[str, Dict[str, Any]], ...] = (("torch", {}), ("torch fused=True", {"fused": True}))
+        for peer_name, options in peers:
             peer = mlp_samples_per_second(torch, 128, steps, **options) if torch else None
             rows.append(Row(label, "samples/s", mine, peer_name, peer, higher_is_better=True))
     return rows

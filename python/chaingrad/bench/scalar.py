@@ -68,7 +68,7 @@ def measure_bytes_per_node(engine: str) -> float:
     if engine == "chaingrad":
         from chaingrad import Value
     else:
-        from micrograd.engine import Value
+        from micrograd.engine import Value  # type: ignore[no-redef]
     gc.collect()
     before = rss_bytes()
     root = _build_tree(Value, TREE_LEAVES * 4)

@@ -59,6 +59,8 @@ def test_eta_rescales_by_how_long_finished_suites_took():
     clock.now = 50.0
     assert progress.remaining() == 60 - 30 + 2 * 60
     assert "[2/3 tensor] tensor · 0:50 elapsed, about 2:30 left" == progress.line()
+    clock.now = 200.0  # tensor overran its estimate: it is taken as nearly done, never as done
+    assert progress.remaining() == 0.1 * 180 + 2 * 60
 
 
 def test_expected_seconds_and_durations():

@@ -78,14 +78,9 @@ class Row:
     suite: str = ""
 
     @property
-    def speedup(self) -> Optional[float]:
-        """peer / chaingrad for costs, chaingrad / peer for rates (above 1: chaingrad is better)."""
-        ratio = self.ratio
-        return None if ratio is None else ratio.median
-
-    @property
     def ratio(self) -> Optional[Spread]:
-        """The speedup's median and its range: the worst and best pairing of the two sides' repeats."""
+        """How many times better chaingrad is (peer / chaingrad for costs, chaingrad / peer for rates): the
+        ratio of the medians, and a range from the worst to the best pairing of the two sides' repeats."""
         mine, peer = self.chaingrad, self.peer
         if peer is None or 0 in (mine.median, mine.low, peer.median, peer.low):
             return None

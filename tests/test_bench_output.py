@@ -114,3 +114,16 @@ def test_charts_are_written_per_suite(tmp_path):
     for name in charts.values():
         with open(os.path.join(tmp_path, name), "rb") as f:
             assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_second_run_keeps_the_first_as_results_previous(tmp_path):
+    from chaingrad.bench.__main__ import _write_outputs
+
+    first, second = synthetic_results(), synthetic_results(scale=2.0)
+    _write_outputs(first, str(tmp_path), None)
+    written = _write_outputs(second, str(tmp_path), str(tmp_path / "copy.json"))
+    assert written[:3] == ["results.previous.json (the run before)", "results.json", "report.md"]
+    assert load_results(str(tmp_path / "results.previous.json"))["rows"] == first["rows"]
+    assert load_results(str(tmp_path / "results.json"))["rows"] == second["rows"]
+    assert load_results(str(tmp_path / "copy.json"))["rows"] == second["rows"]
+    assert (tmp_path / "report.md").read_text(encoding="utf-8").startswith("# chaingrad benchmarks")

@@ -118,8 +118,13 @@ def _print_tables(results: Mapping[str, Any]) -> None:
 def _write_outputs(results: Dict[str, Any], out: str, json_copy: Optional[str]) -> List[str]:
     """results.json, charts when matplotlib is there, and report.md in out; returns what was written."""
     os.makedirs(out, exist_ok=True)
-    write_results(results, os.path.join(out, "results.json"))
-    written = ["results.json"]
+    path = os.path.join(out, "results.json")
+    written = []
+    if os.path.exists(path):  # the last run stays comparable: --compare DIR/results.previous.json
+        os.replace(path, os.path.join(out, "results.previous.json"))
+        written.append("results.previous.json (the run before)")
+    write_results(results, path)
+    written.append("results.json")
     charts: Dict[str, str] = {}
     notes = []
     if have_matplotlib():
@@ -130,7 +135,7 @@ def _write_outputs(results: Dict[str, Any], out: str, json_copy: Optional[str]) 
         print("charts skipped: matplotlib is not installed (pip install matplotlib)")
     with open(os.path.join(out, "report.md"), "w", encoding="utf-8") as f:
         f.write(markdown_report(results, charts, notes))
-    written.insert(1, "report.md")
+    written.insert(written.index("results.json") + 1, "report.md")
     if json_copy:
         write_results(results, json_copy)
     return written

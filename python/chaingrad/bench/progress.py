@@ -14,16 +14,17 @@ from typing import Callable, Dict, List, Optional, Sequence, TextIO, Tuple
 
 __all__ = ["SUITE_SECONDS", "expected_seconds", "format_duration", "Progress"]
 
-# seconds on the project's 2-core machine: (full run, --quick run) per thread count measured, except
-# scalar, which does not depend on threads, and the MLP rows that --contended repeats
+# seconds on the project's 2-core machine (a full run on 2026-11-30, shared: load average 5-7), as (full
+# run, --quick run) with 1 and 2 threads measured; how SUITE_SECONDS splits into a part run once per
+# thread count and a part run once is _PER_THREAD_COUNT; --contended repeats nn's per-thread part
 SUITE_SECONDS: Dict[str, Tuple[float, float]] = {
-    "scalar": (40.0, 15.0),
-    "tensor": (60.0, 30.0),
-    "nn": (75.0, 8.0),
-    "makemore": (90.0, 15.0),
-    "cuda": (120.0, 40.0),
+    "scalar": (26.0, 15.0),
+    "tensor": (79.0, 50.0),
+    "nn": (39.0, 20.0),
+    "makemore": (75.0, 30.0),
+    "cuda": (120.0, 40.0),  # a guess: this machine has no GPU
 }
-_PER_THREAD_COUNT = {"tensor": 0.3, "nn": 0.5, "makemore": 1.0}  # the part of a suite run once per thread count
+_PER_THREAD_COUNT = {"tensor": 0.1, "nn": 0.5, "makemore": 1.0}
 _REDRAW_SECONDS = 0.5
 
 

@@ -80,3 +80,11 @@ def test_markdown_table_and_compare_read_a_run_back(quick_run, capsys):
     main(["--compare", results_path, results_path])
     printed = capsys.readouterr().out
     assert "0 of 4 rows changed beyond the noise" in printed and "+0.0%" in printed
+
+
+def test_out_naming_a_file_is_refused_before_measuring(tmp_path, capsys):
+    taken = tmp_path / "results"
+    taken.write_text("a file")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--quick", "--only", "scalar", "--out", str(taken)])
+    assert exit_info.value.code == 2 and "is a file" in capsys.readouterr().err

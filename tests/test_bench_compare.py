@@ -44,7 +44,12 @@ def test_compare_two_files_from_the_command_line(tmp_path, capsys):
     write_results(synthetic_results(scale=2.0), str(tmp_path / "new.json"))
     main(["--compare", str(tmp_path / "old.json"), str(tmp_path / "new.json")])
     out = capsys.readouterr().out
-    assert "moons step" in out and "WORSE" in out and "→" in out
+    assert "moons step" in out and "WORSE" in out and "→" in out and "--quick" not in out
+    quick = synthetic_results()
+    quick["quick"] = True
+    write_results(quick, str(tmp_path / "quick.json"))
+    main(["--compare", str(tmp_path / "old.json"), str(tmp_path / "quick.json")])
+    assert "one run is --quick and the other is not" in capsys.readouterr().out
 
 
 def test_files_that_are_not_results_get_a_clear_error(tmp_path, capsys):

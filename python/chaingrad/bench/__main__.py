@@ -115,6 +115,12 @@ def _print_tables(results: Mapping[str, Any]) -> None:
     print()
 
 
+def _print_comparison(old: Mapping[str, Any], new: Mapping[str, Any]) -> None:
+    print(comparison_table(compare_results(old, new)))
+    if bool(old.get("quick")) != bool(new.get("quick")):
+        print("note: one run is --quick and the other is not; their sizes and repeats differ")
+
+
 def _write_outputs(results: Dict[str, Any], out: str, json_copy: Optional[str]) -> List[str]:
     """results.json, charts when matplotlib is there, and report.md in out; returns what was written."""
     os.makedirs(out, exist_ok=True)
@@ -145,6 +151,9 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     """Measures every row, prints the tables and writes results.json, report.md and the charts to --out."""
     parser = _parser()
     args = parser.parse_args(argv)
+    # µ, – and → in a log file on a legacy code page: replaced rather than an error at the end of a long run
+    if hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(errors="replace")
     try:
         if args.markdown_table:
             print(readme_table(load_results(args.markdown_table)))
@@ -153,12 +162,14 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
             parser.error("--compare takes OLD.json, or OLD.json NEW.json")
         old = load_results(args.compare[0]) if args.compare else None  # read now, not after a long run
         if old is not None and len(args.compare) == 2:
-            print(comparison_table(compare_results(old, load_results(args.compare[1]))))
+            _print_comparison(old, load_results(args.compare[1]))
             return
     except BenchResultsError as e:
         parser.error(str(e))
 
     out = os.path.abspath(args.out)
+    if os.path.exists(out) and not os.path.isdir(out):  # found now rather than after the run
+        parser.error(f"--out {args.out} is a file; it names the folder for results.json, report.md and the charts")
     print(f"chaingrad bench: results go to {out}{os.sep}")
     suites = _suites(args.only)
     default_threads = cg.get_num_threads()
@@ -169,11 +180,11 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     env["finished_utc"], env["load_average_after"] = now_utc(), load_average()
 
     results = build_results(rows, env, durations, args.quick)
-    _print_tables(results)
     written = _write_outputs(results, out, args.json)
+    _print_tables(results)
     if old is not None:
         print(f"compared with {args.compare[0]}:\n")
-        print(comparison_table(compare_results(old, results)))
+        _print_comparison(old, results)
         print()
     print(f"written to {out}{os.sep}: {', '.join(written)}")
 

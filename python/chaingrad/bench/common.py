@@ -1,45 +1,106 @@
-"""Timing helpers and the result table shared by the benchmark modules."""
+"""Timing helpers and the row type shared by the benchmark modules."""
 
 from __future__ import annotations
 
 import contextlib
 import gc
-import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
 import time
-from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Dict, Iterator, List, Optional
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
 
-__all__ = ["Row", "median_time", "python_calls", "busy_neighbour", "rss_bytes", "print_table", "write_json",
-           "environment"]
+import chaingrad as cg
+
+__all__ = [
+    "Spread",
+    "Row",
+    "median_time",
+    "median_of",
+    "set_repeat_hook",
+    "set_threads",
+    "python_calls",
+    "busy_neighbour",
+    "rss_bytes",
+]
+
+
+@dataclass(frozen=True)
+class Spread:
+    """A measured figure: the median over its repeats and the smallest and largest repeat."""
+
+    median: float
+    low: float
+    high: float
+    repeats: int
+
+    @classmethod
+    def of(cls, samples: Sequence[float]) -> "Spread":
+        """The median, minimum and maximum of samples (one per repeat)."""
+        if not samples:
+            raise ValueError("a Spread needs at least one sample")
+        return cls(statistics.median(samples), min(samples), max(samples), len(samples))
+
+    @classmethod
+    def single(cls, value: float) -> "Spread":
+        """A figure taken once (a count, one memory reading): no spread."""
+        return cls(value, value, value, 1)
+
+    # Scaling by a positive number keeps the order of the repeats; dividing a number by the figure
+    # (work / seconds -> a rate) reverses it, so low and high swap.
+    def __mul__(self, k: float) -> "Spread":
+        return Spread(self.median * k, self.low * k, self.high * k, self.repeats)
+
+    __rmul__ = __mul__
+
+    def __truediv__(self, k: float) -> "Spread":
+        return self * (1.0 / k)
+
+    def __rtruediv__(self, k: float) -> "Spread":
+        return Spread(k / self.median, k / self.high, k / self.low, self.repeats)
 
 
 @dataclass
 class Row:
-    """One measurement: chaingrad's figure, the peer's, and how many times better chaingrad is."""
+    """One benchmark: chaingrad's figure and the peer's, each a Spread over its repeats."""
 
     name: str
     unit: str
-    chaingrad: float
+    chaingrad: Spread
     peer_name: str
-    peer: Optional[float] = None
+    peer: Optional[Spread] = None
     higher_is_better: bool = False
     extra: Dict[str, float] = field(default_factory=dict)
+    # rows are made right after their measurement, so this is the thread count they ran at
+    threads: int = field(default_factory=cg.get_num_threads)
+    suite: str = ""
 
     @property
-    def speedup(self) -> Optional[float]:
-        """peer / chaingrad for costs, chaingrad / peer for rates (above 1: chaingrad is better)."""
-        if self.peer is None or self.chaingrad == 0 or self.peer == 0:
+    def ratio(self) -> Optional[Spread]:
+        """How many times better chaingrad is (peer / chaingrad for costs, chaingrad / peer for rates): the
+        ratio of the medians, and a range from the worst to the best pairing of the two sides' repeats."""
+        mine, peer = self.chaingrad, self.peer
+        if peer is None or 0 in (mine.median, mine.low, peer.median, peer.low):
             return None
-        return self.chaingrad / self.peer if self.higher_is_better else self.peer / self.chaingrad
+        repeats = min(mine.repeats, peer.repeats)
+        if self.higher_is_better:
+            return Spread(mine.median / peer.median, mine.low / peer.high, mine.high / peer.low, repeats)
+        return Spread(peer.median / mine.median, peer.low / mine.high, peer.high / mine.low, repeats)
 
 
-def median_time(fn: Callable[[], object], repeats: int, setup: Optional[Callable[[], object]] = None) -> float:
-    """Median wall-clock seconds of fn() over repeats runs (setup, if given, runs untimed before each)."""
+_repeat_hook: Callable[[], None] = lambda: None  # noqa: E731
+
+
+def set_repeat_hook(hook: Optional[Callable[[], None]]) -> None:
+    """Calls hook after every timed repeat, outside the timing (the progress line moves on it)."""
+    global _repeat_hook
+    _repeat_hook = hook if hook is not None else (lambda: None)
+
+
+def median_time(fn: Callable[[], object], repeats: int, setup: Optional[Callable[[], object]] = None) -> Spread:
+    """Wall-clock seconds of fn() over repeats runs (setup, if given, runs untimed before each)."""
     times: List[float] = []
     for _ in range(repeats):
         if setup is not None:
@@ -48,7 +109,21 @@ def median_time(fn: Callable[[], object], repeats: int, setup: Optional[Callable
         start = time.perf_counter()
         fn()
         times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        _repeat_hook()
+    return Spread.of(times)
+
+
+def median_of(samples: Sequence[float]) -> Spread:
+    """A Spread of samples timed some other way (timeit, a loop's own clock), with a progress tick."""
+    _repeat_hook()
+    return Spread.of(samples)
+
+
+def set_threads(torch: Any, n: int) -> None:
+    """Sets chaingrad's thread count and, when given, torch's to n."""
+    cg.set_num_threads(n)
+    if torch is not None:
+        torch.set_num_threads(n)
 
 
 def python_calls(fn: Callable[[], object]) -> int:
@@ -87,31 +162,3 @@ def rss_bytes() -> int:
             return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
     except (OSError, ValueError, IndexError):
         return 0
-
-
-def environment() -> Dict[str, str]:
-    """What the figures depend on: machine, Python, thread settings."""
-    keys = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS")
-    env = {k: os.environ.get(k, "") for k in keys}
-    env.update(python=platform.python_version(), machine=platform.machine(),
-               processor=platform.processor() or "", cpus=str(os.cpu_count()))
-    return env
-
-
-def print_table(rows: List[Row]) -> None:
-    """Prints the rows with their ratio to the peer."""
-    print(f"{'benchmark':44} {'unit':10} {'chaingrad':>12} {'peer':>12}  {'ratio':>9}  peer")
-    for r in rows:
-        peer = f"{r.peer:12.4g}" if r.peer is not None else f"{'-':>12}"
-        ratio = f"{r.speedup:8.1f}x" if r.speedup is not None else f"{'-':>9}"
-        note = r.peer_name if r.peer is not None else f"{r.peer_name} (peer missing)"
-        print(f"{r.name:44} {r.unit:10} {r.chaingrad:12.4g} {peer}  {ratio}  {note}")
-
-
-def write_json(rows: List[Row], path: str) -> None:
-    """Saves the rows and the environment as JSON."""
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    payload = {"environment": environment(),
-               "rows": [dict(asdict(r), speedup=r.speedup) for r in rows]}
-    with open(path, "w") as f:
-        json.dump(payload, f, indent=2)

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import random
 from types import ModuleType
-from typing import Callable, List, Optional, Tuple
+from typing import Callable, List, Tuple
 
-from chaingrad.bench.common import Row, median_time
+from chaingrad.bench.common import Row, Spread, median_time
 from chaingrad.demos import makemore
 
 __all__ = ["makemore_rows"]
@@ -40,7 +40,7 @@ def _mlp_step(T: ModuleType, F: ModuleType, words: List[str], vocab: makemore.Vo
     return step
 
 
-def _sampler(T: ModuleType, F: ModuleType, vocab: makemore.Vocab) -> Callable[[], None]:
+def _sampler(T: ModuleType, F: ModuleType, vocab: makemore.Vocab) -> Callable[[], object]:
     model, _ = makemore.build_model(T, "mlp", len(vocab))
     return lambda: makemore.sample(T, F, model, vocab, 3)
 
@@ -66,9 +66,9 @@ def makemore_rows(quick: bool = False, report: Callable[[str], None] = print) ->
     for n in sorted({1, default}):
         _set_threads(libs, n)
         report(f"makemore at {n} thread(s) ...")
-        rates: List[Optional[float]] = []
-        count_times: List[Optional[float]] = []
-        sample_times: List[Optional[float]] = []
+        rates: List[Spread] = []
+        count_times: List[Spread] = []
+        sample_times: List[Spread] = []
         for T, F in libs:
             step = _mlp_step(T, F, train_words, vocab)
             step()
@@ -87,7 +87,7 @@ def makemore_rows(quick: bool = False, report: Callable[[str], None] = print) ->
             Row(
                 f"makemore MLP step (batch 32, emb 10, hidden 200), {n} thread(s)",
                 "steps/s",
-                rates[0] or 0.0,
+                rates[0],
                 "torch",
                 peer(rates),
                 higher_is_better=True,
@@ -98,7 +98,7 @@ def makemore_rows(quick: bool = False, report: Callable[[str], None] = print) ->
             Row(
                 f"makemore bigram counting loop, {what}, {n} thread(s)",
                 "s",
-                count_times[0] or 0.0,
+                count_times[0],
                 "torch",
                 peer(count_times),
             )
@@ -107,7 +107,7 @@ def makemore_rows(quick: bool = False, report: Callable[[str], None] = print) ->
             Row(
                 f"makemore sampling 20 names from the MLP, {n} thread(s)",
                 "s",
-                sample_times[0] or 0.0,
+                sample_times[0],
                 "torch",
                 peer(sample_times),
             )

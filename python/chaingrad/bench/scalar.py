@@ -7,7 +7,7 @@ import subprocess
 import sys
 from typing import Any, Callable, List, Optional, Tuple
 
-from chaingrad.bench.common import Row, median_time, rss_bytes
+from chaingrad.bench.common import Row, Spread, median_time, rss_bytes
 
 __all__ = ["scalar_rows"]
 
@@ -23,7 +23,7 @@ def _micrograd() -> Optional[Tuple[Any, Any]]:
     return Value, MLP
 
 
-def _moons_step_seconds(value: Any, mlp: Any, repeats: int) -> float:
+def _moons_step_seconds(value: Any, mlp: Any, repeats: int) -> Spread:
     from chaingrad.demos.moons import moons_data, moons_loss
 
     X, y = moons_data()
@@ -53,12 +53,13 @@ def _tree_nodes(n: int) -> int:
     return 2 * n + n + (n - 1)  # leaves, products, pairwise sums
 
 
-def _build_and_backward_ns(value: Any, repeats: int) -> Tuple[float, float]:
+def _build_and_backward_ns(value: Any, repeats: int) -> Tuple[Spread, Spread]:
     nodes = _tree_nodes(TREE_LEAVES)
     build = median_time(lambda: _build_tree(value, TREE_LEAVES), repeats)
     holder: List[Any] = []
-    backward = median_time(lambda: holder[-1].backward(), repeats,
-                           setup=lambda: holder.append(_build_tree(value, TREE_LEAVES)))
+    backward = median_time(
+        lambda: holder[-1].backward(), repeats, setup=lambda: holder.append(_build_tree(value, TREE_LEAVES))
+    )
     return build / nodes * 1e9, backward / nodes * 1e9
 
 
@@ -67,7 +68,7 @@ def measure_bytes_per_node(engine: str) -> float:
     if engine == "chaingrad":
         from chaingrad import Value
     else:
-        from micrograd.engine import Value
+        from micrograd.engine import Value  # type: ignore[no-redef]
     gc.collect()
     before = rss_bytes()
     root = _build_tree(Value, TREE_LEAVES * 4)
@@ -76,11 +77,11 @@ def measure_bytes_per_node(engine: str) -> float:
     return (after - before) / _tree_nodes(TREE_LEAVES * 4)
 
 
-def _bytes_per_node(engine: str) -> float:
+def _bytes_per_node(engine: str) -> Spread:
     # A fresh process: memory freed by earlier rows would otherwise be reused and hide the growth.
     code = f"from chaingrad.bench.scalar import measure_bytes_per_node as m; print(m({engine!r}))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    return float(done.stdout.strip())
+    return Spread.single(float(done.stdout.strip()))
 
 
 def scalar_rows(quick: bool = False, report: Callable[[str], None] = print) -> List[Row]:
@@ -106,6 +107,13 @@ def scalar_rows(quick: bool = False, report: Callable[[str], None] = print) -> L
     rows.append(Row("backward()", "ns/node", backward, "micrograd", p_backward))
 
     report("memory ...")
-    rows.append(Row("graph memory (RSS growth)", "bytes/node", _bytes_per_node("chaingrad"),
-                    "micrograd", _bytes_per_node("micrograd") if peer else None))
+    rows.append(
+        Row(
+            "graph memory (RSS growth)",
+            "bytes/node",
+            _bytes_per_node("chaingrad"),
+            "micrograd",
+            _bytes_per_node("micrograd") if peer else None,
+        )
+    )
     return rows

@@ -6,7 +6,7 @@ import timeit
 from typing import Any, Callable, List, Optional
 
 import chaingrad as cg
-from chaingrad.bench.common import Row, median_time
+from chaingrad.bench.common import Row, Spread, median_of, median_time, set_threads
 
 __all__ = ["tensor_rows"]
 
@@ -20,10 +20,10 @@ def _torch() -> Optional[Any]:
     return torch
 
 
-def _per_call_ns(stmt: str, env: dict, number: int) -> float:
-    """Median over 5 repeats of the time per call, in ns."""
+def _per_call_ns(stmt: str, env: dict, number: int) -> Spread:
+    """The time per call over 5 repeats, in ns."""
     runs = timeit.repeat(stmt, globals=env, number=number, repeat=5)
-    return sorted(runs)[2] / number * 1e9
+    return median_of(runs) / number * 1e9
 
 
 def _tiny_rows(torch: Any, quick: bool) -> List[Row]:
@@ -32,15 +32,14 @@ def _tiny_rows(torch: Any, quick: bool) -> List[Row]:
     for shape in [(), (3,)]:
         ours = {"a": cg.ones(shape), "b": cg.ones(shape)}
         theirs = {"a": torch.ones(shape), "b": torch.ones(shape)} if torch else None
-        for label, stmt in [("a + b", "a + b"), ("a * 2.0", "a * 2.0"), ("a.exp()", "a.exp()"),
-                            ("a.sum()", "a.sum()")]:
+        for label, stmt in [("a + b", "a + b"), ("a * 2.0", "a * 2.0"), ("a.exp()", "a.exp()"), ("a.sum()", "a.sum()")]:
             mine = _per_call_ns(stmt, ours, number)
             peer = _per_call_ns(stmt, theirs, number) if theirs else None
             rows.append(Row(f"tiny op {label}, shape {shape}", "ns/op", mine, "torch", peer))
     return rows
 
 
-def _elementwise_rows(torch: Any, quick: bool) -> List[Row]:
+def _elementwise_rows(torch: Any, quick: bool, threads: int) -> List[Row]:
     n = 1_000_000
     chains = {
         "arithmetic chain (x*2+1).relu()*x - x/3": "((x * 2 + 1).relu() * x - x / 3)",
@@ -51,7 +50,15 @@ def _elementwise_rows(torch: Any, quick: bool) -> List[Row]:
     for label, stmt in chains.items():
         mine = _per_call_ns(stmt, {"x": cg.randn(n)}, reps)
         peer = _per_call_ns(stmt, {"x": torch.randn(n)}, reps) if torch else None
-        rows.append(Row(f"1M float32 {label}", "ms", mine / 1e6, "torch", None if peer is None else peer / 1e6))
+        rows.append(
+            Row(
+                f"1M float32 {label}, {threads} thread(s)",
+                "ms",
+                mine / 1e6,
+                "torch",
+                None if peer is None else peer / 1e6,
+            )
+        )
     return rows
 
 
@@ -63,9 +70,17 @@ def _matmul_rows(quick: bool) -> List[Row]:
         reps = 3 if quick else (20 if n < 1024 else 8)
         mine = median_time(lambda: a @ b, reps)
         peer = median_time(lambda: an @ bn, reps)
-        flop = 2 * n ** 3
-        rows.append(Row(f"float32 matmul {n}x{n}", "GFLOP/s", flop / mine / 1e9, "numpy", flop / peer / 1e9,
-                        higher_is_better=True))
+        flop = 2 * n**3
+        rows.append(
+            Row(
+                f"float32 matmul {n}x{n}",
+                "GFLOP/s",
+                flop / mine / 1e9,
+                "numpy",
+                flop / peer / 1e9,
+                higher_is_better=True,
+            )
+        )
     return rows
 
 
@@ -105,12 +120,14 @@ def tensor_rows(quick: bool = False, report: Callable[[str], None] = print) -> L
     torch = _torch()
     report("tiny ops ...")
     rows = _tiny_rows(torch, quick)
-    report("elementwise on 1M elements ...")
-    rows += _elementwise_rows(torch, quick)
+    default_threads = cg.get_num_threads()
+    for n in sorted({1, default_threads}):
+        set_threads(torch, n)
+        report(f"elementwise on 1M elements, {n} thread(s) ...")
+        rows += _elementwise_rows(torch, quick, n)
+    set_threads(torch, default_threads)
     report("matmul ...")
     rows += _matmul_rows(quick)
     report("the notes' scripts ...")
     rows += _script_rows(torch, quick)
     return rows
-
-

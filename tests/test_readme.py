@@ -281,3 +281,18 @@ def test_paragraph_quotes_what_its_command_prints(claim: Tuple[int, str, List[st
     output = run_commands([command], tmp_path)
     missing = [s for s in snippets if not wildcard_search(s, output)]
     assert not missing, f"README line {line}: {command} did not print {missing}"
+
+
+BENCH_TABLE = re.compile(r"<!-- bench table: (\S+) -->\n(.*?)\n<!-- end of bench table -->", re.DOTALL)
+
+
+def test_bench_table_is_the_recorded_runs() -> None:
+    from chaingrad.bench.results import load_results
+    from chaingrad.bench.tables import readme_table
+
+    found = BENCH_TABLE.search(README.read_text(encoding="utf-8"))
+    assert found, "the README's Benchmarks section should hold a table between bench-table markers"
+    results = ROOT / found.group(1)
+    assert found.group(2).strip() == readme_table(load_results(str(results))).strip(), (
+        f"the README's bench table is not what `python -m chaingrad.bench --markdown-table {found.group(1)}` prints"
+    )

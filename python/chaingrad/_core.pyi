@@ -4,6 +4,9 @@ from typing import Any, Callable, Iterable, List, Optional, Sequence, Tuple, Typ
 
 import numpy as np
 
+from chaingrad._types import Size
+from chaingrad._types import dtype as _dtype
+
 _Number = Union[int, float, np.integer, np.floating, np.bool_]
 _Operand = Union["Value", _Number]
 
@@ -74,16 +77,26 @@ class TensorBase:
 
     Operators return the operand's own class (chaingrad.Tensor for tensors)."""
 
-    shape: Any
-    dtype: Any
+    @property
+    def shape(self) -> Size: ...
+    @property
+    def dtype(self) -> _dtype: ...
     requires_grad: bool
     grad: Optional["TensorBase"]
-    grad_fn: Optional["GradFn"]
-    is_leaf: bool
-    retains_grad: bool
-    ndim: int
-    _version: int
-    data: "TensorBase"
+    @property
+    def grad_fn(self) -> Optional["GradFn"]: ...
+    @property
+    def is_leaf(self) -> bool: ...
+    @property
+    def retains_grad(self) -> bool: ...
+    @property
+    def ndim(self) -> int: ...
+    @property
+    def _version(self) -> int: ...
+    @property
+    def data(self: _T) -> _T: ...
+    @data.setter
+    def data(self, value: Any) -> None: ...
     __array_ufunc__: None
     def item(self) -> Union[int, float, bool]: ...
     def zero_(self: _T) -> _T: ...

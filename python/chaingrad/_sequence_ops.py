@@ -14,7 +14,7 @@ import builtins
 import functools
 import math
 import operator
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, TypeVar, Union
 
 import numpy as np
 
@@ -22,6 +22,7 @@ from chaingrad import _core, return_types
 from chaingrad._types import dtype, float32, float64, int64
 
 Dims = Union[int, Sequence[int]]
+_Reduction = TypeVar("_Reduction", bound=Callable[..., Any])
 
 
 def _wrap(dim: int, ndim: int) -> int:
@@ -51,8 +52,9 @@ def _positions(t: Any, dim: int, values: Sequence[int]) -> Any:
     return _core.expand(index, list(t.shape))
 
 
-def _numpy_spellings(reduction: Callable[..., Any]) -> Callable[..., Any]:
-    """Lets a reduction take keepdims= and axis= for keepdim= and dim=, as PyTorch does."""
+def _numpy_spellings(reduction: _Reduction) -> _Reduction:
+    """Lets a reduction take keepdims= and axis= for keepdim= and dim=, as PyTorch does (type checkers
+    keep the reduction's own signature, which names only dim= and keepdim=)."""
 
     @functools.wraps(reduction)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -63,7 +65,7 @@ def _numpy_spellings(reduction: Callable[..., Any]) -> Callable[..., Any]:
                 kwargs["dim"] = kwargs.pop("axis")
         return reduction(*args, **kwargs)
 
-    return wrapper
+    return wrapper  # type: ignore[return-value]
 
 
 def _zero_like(t: Any) -> Any:

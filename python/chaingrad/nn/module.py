@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any, Callable, Dict, Iterator, List, NamedTuple, Optional, Set, Tuple
+from typing import Any, Callable, Dict, Iterator, List, NamedTuple, Optional, Set, Tuple, Union
 
 from chaingrad import autograd
 from chaingrad._types import device, float32, float64
@@ -22,6 +22,10 @@ class Module:
     """Base class of every layer and model: call it to run forward()."""
 
     training: bool
+    # set in __init__ with object.__setattr__ (this class's __setattr__ reads them)
+    _parameters: "OrderedDict[str, Optional[Parameter]]"
+    _buffers: "OrderedDict[str, Optional[Tensor]]"
+    _modules: "OrderedDict[str, Module]"  # add_module(name, None) leaves a None, which every walk skips
 
     def __init__(self) -> None:
         object.__setattr__(self, "_parameters", OrderedDict())
@@ -53,7 +57,8 @@ class Module:
             return
         self.__dict__.pop(name, None)
 
-    def __getattr__(self, name: str) -> Any:
+    def __getattr__(self, name: str) -> Union[Tensor, "Module"]:
+        # typed, not Any: a misspelt attribute (model.paramters()) is then still a type error
         for table in ("_parameters", "_modules", "_buffers"):
             entries = self.__dict__.get(table)
             if entries is not None and name in entries:
@@ -89,7 +94,7 @@ class Module:
         """Adds a submodule under name."""
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"{type(module).__name__} is not a Module subclass")
-        self._modules[name] = module
+        self._modules[name] = module  # type: ignore[assignment]  # the None that _modules' walks skip
 
     def register_module(self, name: str, module: Optional["Module"]) -> None:
         """add_module under its other name."""

@@ -2,6 +2,7 @@
 training script (tests/typing/train_sample.py) checks clean with strict-lite flags and trains when
 run, and the mistakes in tests/typing/mistakes_sample.py are each reported on their line."""
 
+import ast
 import os
 import pathlib
 import re
@@ -103,3 +104,13 @@ def test_training_script_trains() -> None:
     assert len(losses) == 30 and all(isinstance(v, float) for v in losses)
     assert sum(losses[-5:]) < sum(losses[:5])
     assert train_sample.main(["12"]) == 0
+
+
+def test_functional_spells_out_every_sequence_function_for_type_checkers() -> None:
+    """functional.py's `if TYPE_CHECKING:` block names the same functions the runtime adds from a dict."""
+    from chaingrad._sequence_ops import functions
+
+    tree = ast.parse((ROOT / "python" / "chaingrad" / "functional.py").read_text())
+    block = next(n for n in tree.body if isinstance(n, ast.If) and ast.unparse(n.test) == "TYPE_CHECKING")
+    spelled = {t.id for n in block.body if isinstance(n, ast.Assign) for t in n.targets if isinstance(t, ast.Name)}
+    assert spelled == set(functions)

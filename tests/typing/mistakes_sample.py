@@ -32,6 +32,7 @@ def misspelt() -> None:
     x.sum().bakward()  # error: attr-defined
     nn.MSELoss()(x, x).itme()  # error: attr-defined
     model.fc(x).detatch()  # error: attr-defined
+    torch.cumsum(x, 0).bakward()  # error: attr-defined
 
 
 def wrong_types() -> None:

@@ -97,6 +97,9 @@ def tensor_arithmetic() -> torch.Tensor:
     size: torch.Size = scaled.shape
     assert size == (2, 3) and scaled.size(0) == 2
     total: float = scaled.sum().item()
+    running: torch.Tensor = torch.cumsum(scaled.flatten(), 0) + scaled.flatten().cumsum(0)
+    halves = torch.chunk(running, 2)
+    assert halves[0].shape == (3,) and running.prod(0).ndim == 0
     print(f"total {total:.3f}, w {w.detach().numpy().round(4)}")
     return w.data
 

@@ -182,7 +182,7 @@ class Tensor(TensorOps, SequenceOps, _core.TensorBase):
             raise ValueError("__dlpack__: stream 0 is ambiguous for CUDA; pass 1 for the legacy default stream")
         if self.is_cuda and stream is not None and stream not in (-1, 1):
             # our kernels run on the legacy default stream: the consumer's stream waits for them
-            _core.cuda_stream_wait(int(stream), self.device.index)
+            _core.cuda_stream_wait(int(stream), self.device.index or 0)  # a tensor's cuda device has an index
         versioned = max_version is not None and tuple(max_version)[0] >= 1  # the consumer reads DLPack 1.x
         return _core.to_dlpack(self.clone() if copy else self, versioned, bool(copy))
 

@@ -12,6 +12,7 @@ from typing import Dict, List, Optional, Tuple
 import chaingrad as torch
 import chaingrad.nn as nn
 import chaingrad.nn.functional as F
+from chaingrad.autograd.function import FunctionCtx
 from chaingrad.micrograd.engine import Value
 from chaingrad.micrograd.nn import MLP
 from chaingrad.utils.data import DataLoader, TensorDataset
@@ -29,6 +30,21 @@ class Classifier(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = torch.tanh(self.fc1(x))
         return self.fc2(self.drop(h))
+
+
+class ScaledSquare(torch.autograd.Function):
+    """scale * x**2 with a hand-written gradient."""
+
+    @staticmethod
+    def forward(ctx: FunctionCtx, x: torch.Tensor, scale: float) -> torch.Tensor:
+        ctx.save_for_backward(x)
+        ctx.scale = scale
+        return scale * x * x
+
+    @staticmethod
+    def backward(ctx: FunctionCtx, grad: torch.Tensor) -> Tuple[Optional[torch.Tensor], None]:
+        (x,) = ctx.saved_tensors
+        return (None if x is None else 2 * ctx.scale * x * grad), None
 
 
 def make_data(n: int) -> Tuple[torch.Tensor, torch.Tensor]:
@@ -89,6 +105,10 @@ def tensor_arithmetic() -> torch.Tensor:
             assert w.grad is not None
             w -= 0.01 * w.grad
             w.grad.zero_()
+    leaf = torch.tensor([1.0, -2.0], requires_grad=True)
+    out: torch.Tensor = ScaledSquare.apply(leaf, 3.0)
+    out.sum().backward()
+    assert leaf.grad is not None and leaf.grad.tolist() == [6.0, -12.0]
     mask = x > 2.5
     x[mask] = 0.0
     x[0, 1] = 7.0

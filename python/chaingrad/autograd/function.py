@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Callable, List, Optional, Sequence, Tuple, Type
 
 from chaingrad import _core
 from chaingrad.tensor import Tensor
@@ -14,6 +14,11 @@ class FunctionCtx:
     """The ctx passed to Function.forward and .backward: saved tensors and flags, plus any attribute set on it."""
 
     needs_input_grad: Tuple[bool, ...]
+
+    if TYPE_CHECKING:  # forward keeps what backward needs as ctx attributes of any name (ctx.alpha = alpha)
+
+        def __getattr__(self, name: str) -> Any: ...
+        def __setattr__(self, name: str, value: Any) -> None: ...
 
     def __init__(self) -> None:
         self.needs_input_grad = ()
@@ -66,7 +71,12 @@ class _Rule:
     """The Python half of a Function's node: runs backward and checks what it returns."""
 
     def __init__(
-        self, cls: type, ctx: FunctionCtx, args: Tuple[Any, ...], outputs: List[Any], differentiable: List[bool]
+        self,
+        cls: Type[Function],
+        ctx: FunctionCtx,
+        args: Tuple[Any, ...],
+        outputs: List[Any],
+        differentiable: List[bool],
     ) -> None:
         self.cls = cls
         self.ctx = ctx

@@ -40,6 +40,9 @@ def wrong_types() -> None:
     x = torch.randn(4, 2)
     F.mse_loss("x", x)  # error: arg-type
     torch.tanh("x")  # error: arg-type
+    print(x + "2")  # error: operator
+    print(x @ 3)  # error: operator
+    x += [1.0, 2.0]  # error: arg-type
     n: int = x.item()  # error: assignment
     g: torch.Tensor = x.grad  # error: assignment
     s: str = x.shape  # error: assignment

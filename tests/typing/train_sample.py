@@ -42,9 +42,9 @@ class ScaledSquare(torch.autograd.Function):
         return scale * x * x
 
     @staticmethod
-    def backward(ctx: FunctionCtx, grad: torch.Tensor) -> Tuple[Optional[torch.Tensor], None]:
+    def backward(ctx: FunctionCtx, grad: torch.Tensor) -> Tuple[torch.Tensor, None]:
         (x,) = ctx.saved_tensors
-        return (None if x is None else 2 * ctx.scale * x * grad), None
+        return 2 * ctx.scale * x * grad, None
 
 
 def make_data(n: int) -> Tuple[torch.Tensor, torch.Tensor]:

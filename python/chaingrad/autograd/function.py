@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, List, Optional, Sequence, Tuple, Type
+from typing import TYPE_CHECKING, Any, Callable, List, Optional, Sequence, Tuple, Type, cast
 
 from chaingrad import _core
 from chaingrad.tensor import Tensor
@@ -39,10 +39,12 @@ class FunctionCtx:
         self.to_save = tensors
 
     @property
-    def saved_tensors(self) -> Tuple[Optional[Tensor], ...]:
-        """The tensors passed to save_for_backward, checked not to have been modified in place since."""
+    def saved_tensors(self) -> Tuple[Tensor, ...]:
+        """The tensors passed to save_for_backward, checked not to have been modified in place since.
+
+        Typed as PyTorch types it, a tuple of tensors, although a None saved comes back as None."""
         if self._saved is None:
-            return tuple(self.to_save)
+            return cast(Tuple[Tensor, ...], tuple(self.to_save))
         for t, version in zip(self._saved, self._versions):
             if t is not None and t._version != version:
                 raise RuntimeError(
@@ -50,7 +52,7 @@ class FunctionCtx:
                     f"inplace operation: [{t.dtype} tensor of shape {list(t.shape)}], saved by "
                     f"{self._name}, is at version {t._version}; expected version {version} instead."
                 )
-        return tuple(self._saved)
+        return cast(Tuple[Tensor, ...], tuple(self._saved))
 
     saved_variables = saved_tensors
 

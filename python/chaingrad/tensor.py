@@ -6,7 +6,7 @@ import builtins
 import numbers
 import operator
 import weakref
-from typing import Any, Callable, Dict, Iterator, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Iterator, Optional, Sequence, Tuple, Union, overload
 
 import numpy as np
 
@@ -191,6 +191,11 @@ class Tensor(TensorOps, SequenceOps, _core.TensorBase):
         return (_KDL_CPU, 0) if spec == "cpu" else (_KDL_CUDA, int(spec[5:]))
 
     # --- shape ---
+    @overload
+    def size(self, dim: None = None) -> Size: ...
+    @overload
+    def size(self, dim: int) -> int: ...
+
     def size(self, dim: Optional[int] = None) -> Union[Size, int]:
         """The shape, or the size of one dim."""
         return self.shape if dim is None else self.shape[dim]
@@ -233,6 +238,11 @@ class Tensor(TensorOps, SequenceOps, _core.TensorBase):
     def is_cuda(self) -> bool:
         """True for a tensor on a CUDA device."""
         return _core.device(self) != "cpu"
+
+    @overload
+    def stride(self, dim: None = None) -> Tuple[int, ...]: ...
+    @overload
+    def stride(self, dim: int) -> int: ...
 
     def stride(self, dim: Optional[int] = None) -> Union[Tuple[int, ...], int]:
         """Elements to skip per step along each dim."""

@@ -69,7 +69,8 @@ def train(steps: int) -> List[float]:
     torch.manual_seed(0)
     x, y = make_data(256)
     loader = DataLoader(TensorDataset(x, y), batch_size=32, shuffle=True)
-    model = Classifier(2, 16, 2)
+    model = Classifier(2, 16, 2).to("cpu").train()
+    assert model.fc1.weight.size()[1] == x.size(1) == 2
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=10, gamma=0.5)
     loss_fn = nn.CrossEntropyLoss()

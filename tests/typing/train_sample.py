@@ -58,7 +58,7 @@ def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
     """The fraction of points the model labels right."""
     model.eval()
     with torch.no_grad():
-        pred = model(x).argmax(dim=1)
+        pred = F.softmax(model(x), dim=1).argmax(dim=1)
         correct = (pred == y).float().mean()
     model.train()
     return float(correct.item())

@@ -40,7 +40,7 @@ from chaingrad.functional import (  # reductions, comparisons and the split, reo
 from chaingrad import return_types
 
 # Jupyter shows a Value as the picture of its graph (when Graphviz's `dot` is installed).
-Value._repr_svg_ = _viz.value_svg
+Value._repr_svg_ = _viz.value_svg  # type: ignore[method-assign,assignment]  # a Python function as the method
 
 # A forked child has none of the parent's worker threads; it starts on one thread, as PyTorch's.
 if hasattr(_os, "register_at_fork"):

@@ -14,14 +14,18 @@ import builtins
 import functools
 import math
 import operator
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Tuple, TypeVar, Union
 
 import numpy as np
 
 from chaingrad import _core, return_types
 from chaingrad._types import dtype, float32, float64, int64
 
+if TYPE_CHECKING:  # Tensor subclasses SequenceOps: the import would be circular at runtime
+    from chaingrad.tensor import Tensor
+
 Dims = Union[int, Sequence[int]]
+_Reduction = TypeVar("_Reduction", bound=Callable[..., Any])
 
 
 def _wrap(dim: int, ndim: int) -> int:
@@ -51,8 +55,9 @@ def _positions(t: Any, dim: int, values: Sequence[int]) -> Any:
     return _core.expand(index, list(t.shape))
 
 
-def _numpy_spellings(reduction: Callable[..., Any]) -> Callable[..., Any]:
-    """Lets a reduction take keepdims= and axis= for keepdim= and dim=, as PyTorch does."""
+def _numpy_spellings(reduction: _Reduction) -> _Reduction:
+    """Lets a reduction take keepdims= and axis= for keepdim= and dim=, as PyTorch does (type checkers
+    keep the reduction's own signature, which names only dim= and keepdim=)."""
 
     @functools.wraps(reduction)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -63,7 +68,7 @@ def _numpy_spellings(reduction: Callable[..., Any]) -> Callable[..., Any]:
                 kwargs["dim"] = kwargs.pop("axis")
         return reduction(*args, **kwargs)
 
-    return wrapper
+    return wrapper  # type: ignore[return-value]
 
 
 def _zero_like(t: Any) -> Any:
@@ -75,7 +80,7 @@ class SequenceOps:
 
     __slots__ = ()
 
-    def narrow(self: Any, dim: int, start: int, length: int) -> Any:
+    def narrow(self: Any, dim: int, start: int, length: int) -> "Tensor":
         """The view of `length` elements along dim from start (start may be negative)."""
         d = _wrap(dim, self.ndim)
         if self.ndim == 0:
@@ -89,14 +94,14 @@ class SequenceOps:
             )
         return self[(slice(None),) * d + (slice(start, start + length),)]
 
-    def unbind(self: Any, dim: int = 0) -> Tuple[Any, ...]:
+    def unbind(self: Any, dim: int = 0) -> Tuple["Tensor", ...]:
         """The slices along dim, each without that dim (views)."""
         if self.ndim == 0:
             raise IndexError("unbind(): a 0-d tensor has no dim to unbind")
         d = _wrap(dim, self.ndim)
         return tuple(self[(slice(None),) * d + (i,)] for i in range(self.shape[d]))
 
-    def split(self: Any, split_size_or_sections: Union[int, Sequence[int]], dim: int = 0) -> Tuple[Any, ...]:
+    def split(self: Any, split_size_or_sections: Union[int, Sequence[int]], dim: int = 0) -> Tuple["Tensor", ...]:
         """Views of consecutive pieces along dim: of split_size each (the last may be smaller), or of
         the listed sizes, which must add up to the dim's size."""
         if self.ndim == 0:
@@ -123,7 +128,7 @@ class SequenceOps:
             start += s
         return tuple(out)
 
-    def chunk(self: Any, chunks: int, dim: int = 0) -> Tuple[Any, ...]:
+    def chunk(self: Any, chunks: int, dim: int = 0) -> Tuple["Tensor", ...]:
         """At most `chunks` views along dim, of equal size rounded up (the last may be smaller)."""
         if chunks <= 0:
             raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
@@ -135,7 +140,7 @@ class SequenceOps:
             return tuple(self.narrow(d, 0, 0) for _ in range(chunks))
         return self.split(-(-size // chunks), d)
 
-    def flip(self: Any, *dims: Any) -> Any:
+    def flip(self: Any, *dims: Any) -> "Tensor":
         """The elements in reverse order along each of dims (a copy)."""
         dims = dims[0] if len(dims) == 1 and not isinstance(dims[0], int) else dims
         out = self
@@ -144,7 +149,7 @@ class SequenceOps:
                 out = _core.gather(out, d, _positions(self, d, range(self.shape[d] - 1, -1, -1)))
         return _core.clone(out) if out is self else out
 
-    def roll(self: Any, shifts: Dims, dims: Optional[Dims] = None) -> Any:
+    def roll(self: Any, shifts: Dims, dims: Optional[Dims] = None) -> "Tensor":
         """The elements shifted along dims, those pushed off the end coming back at the start; without
         dims the flattened tensor is rolled and the shape restored."""
         shift_list = [shifts] if isinstance(shifts, int) else list(shifts)
@@ -174,19 +179,19 @@ class SequenceOps:
         keep = offset <= diagonal if lower else offset >= diagonal
         return _core.where(keep, self, _zero_like(self))
 
-    def tril(self: Any, diagonal: int = 0) -> Any:
+    def tril(self: Any, diagonal: int = 0) -> "Tensor":
         """The lower triangle of the last two dims (on and below the diagonal-th diagonal), zeros above."""
         return self._triangle(diagonal, True, "tril")
 
-    def triu(self: Any, diagonal: int = 0) -> Any:
+    def triu(self: Any, diagonal: int = 0) -> "Tensor":
         """The upper triangle of the last two dims (on and above the diagonal-th diagonal), zeros below."""
         return self._triangle(diagonal, False, "triu")
 
-    def cumsum(self: Any, dim: int, *, dtype: Optional[dtype] = None) -> Any:
+    def cumsum(self: Any, dim: int, *, dtype: Optional[dtype] = None) -> "Tensor":
         """Running sums along dim (integers and bools sum to int64 unless dtype is given)."""
         return _core.cumsum(self, dim, dtype)
 
-    def cumprod(self: Any, dim: int, *, dtype: Optional[dtype] = None) -> Any:
+    def cumprod(self: Any, dim: int, *, dtype: Optional[dtype] = None) -> "Tensor":
         """Running products along dim (integers and bools in int64 unless dtype is given);
         differentiable also where elements are 0."""
         return _core.cumprod(self, dim, dtype)
@@ -196,7 +201,7 @@ class SequenceOps:
         sort is always stable, as PyTorch's on the CPU, so `stable` changes nothing)."""
         return return_types.sort(*_core.sort(self, dim, descending))
 
-    def argsort(self: Any, dim: int = -1, descending: bool = False, *, stable: bool = False) -> Any:
+    def argsort(self: Any, dim: int = -1, descending: bool = False, *, stable: bool = False) -> "Tensor":
         """The indices that sort along dim (sort(...).indices)."""
         return _core.sort(self, dim, descending)[1]
 
@@ -219,11 +224,11 @@ class SequenceOps:
         extra = ([inverse] if return_inverse else []) + ([counts] if return_counts else [])
         return (values, *extra) if extra else values
 
-    def bincount(self: Any, weights: Any = None, minlength: int = 0) -> Any:
+    def bincount(self: Any, weights: Any = None, minlength: int = 0) -> "Tensor":
         """How often each value 0..max occurs in this non-negative int64 vector (or the summed weights)."""
         return _core.bincount(self, weights, operator.index(minlength))
 
-    def histc(self: Any, bins: int = 100, min: float = 0, max: float = 0) -> Any:
+    def histc(self: Any, bins: int = 100, min: float = 0, max: float = 0) -> "Tensor":
         """Counts in `bins` equal bins over [min, max] (the data's range when both are 0); values
         outside are ignored."""
         if not self.dtype.is_floating_point:
@@ -284,7 +289,7 @@ class SequenceOps:
         return return_types.histogram(hist, edges)
 
     @_numpy_spellings
-    def prod(self: Any, dim: Optional[int] = None, keepdim: bool = False, *, dtype: Optional[dtype] = None) -> Any:
+    def prod(self: Any, dim: Optional[int] = None, keepdim: bool = False, *, dtype: Optional[dtype] = None) -> "Tensor":
         """The product over dim (all elements when None), integers and bools in int64; differentiable
         also where elements are 0 (products of halves, not a division)."""
         x = self if dtype is None else self.to(dtype)
@@ -301,7 +306,7 @@ class SequenceOps:
         return out if keepdim else out.squeeze(d)
 
     @_numpy_spellings
-    def logsumexp(self: Any, dim: Dims, keepdim: bool = False) -> Any:
+    def logsumexp(self: Any, dim: Dims, keepdim: bool = False) -> "Tensor":
         """log(sum(exp(self))) over dim, computed stably (shifted by the max, which gets no gradient)."""
         x = self if self.dtype.is_floating_point else self.to(float32)
         dims = _dim_list(dim, x.ndim) if x.ndim else []
@@ -313,7 +318,9 @@ class SequenceOps:
         return out if keepdim or not dims else out.squeeze(dims)
 
     @_numpy_spellings
-    def nansum(self: Any, dim: Optional[Dims] = None, keepdim: bool = False, *, dtype: Optional[dtype] = None) -> Any:
+    def nansum(
+        self: Any, dim: Optional[Dims] = None, keepdim: bool = False, *, dtype: Optional[dtype] = None
+    ) -> "Tensor":
         """The sum over dim (all dims when None) with NaN counted as 0 (they get no gradient)."""
         x = self if dtype is None else self.to(dtype)
         if x.dtype.is_floating_point:
@@ -321,7 +328,9 @@ class SequenceOps:
         return x.sum(dim, keepdim)
 
     @_numpy_spellings
-    def nanmean(self: Any, dim: Optional[Dims] = None, keepdim: bool = False, *, dtype: Optional[dtype] = None) -> Any:
+    def nanmean(
+        self: Any, dim: Optional[Dims] = None, keepdim: bool = False, *, dtype: Optional[dtype] = None
+    ) -> "Tensor":
         """The mean over dim (all dims when None) of the elements that are not NaN."""
         x = self if dtype is None else self.to(dtype)
         if not x.dtype.is_floating_point:
@@ -336,7 +345,7 @@ class SequenceOps:
             )
         return return_types.aminmax(self.amin(dim, keepdim), self.amax(dim, keepdim))
 
-    def count_nonzero(self: Any, dim: Optional[Dims] = None) -> Any:
+    def count_nonzero(self: Any, dim: Optional[Dims] = None) -> "Tensor":
         """How many elements over dim (all dims when None) are not zero, as int64."""
         return (self != 0).sum(dim)
 

@@ -110,6 +110,8 @@ class device:
     """Where a tensor lives: device('cpu'), device('cuda'), device('cuda:1') or device('cuda', 1)."""
 
     __slots__ = ("type", "index")
+    type: str  # "cpu" or "cuda"
+    index: Optional[builtins.int]
 
     def __init__(self, spec: Union[str, int, "device"] = "cpu", index: Optional[int] = None) -> None:
         if isinstance(spec, device):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import builtins
 import numbers
-from typing import Any, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Any, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -50,6 +50,32 @@ __all__ = [
 # split, reorder, scan and count ops, and prod and logsumexp (chaingrad._sequence_ops)
 globals().update(_sequence_functions)
 __all__ += sorted(_sequence_functions)
+if TYPE_CHECKING:  # the same functions spelled out for type checkers, with their methods' signatures
+    from chaingrad._sequence_ops import SequenceOps as _SequenceOps
+
+    narrow = _SequenceOps.narrow
+    unbind = _SequenceOps.unbind
+    split = _SequenceOps.split
+    chunk = _SequenceOps.chunk
+    flip = _SequenceOps.flip
+    roll = _SequenceOps.roll
+    tril = _SequenceOps.tril
+    triu = _SequenceOps.triu
+    cumsum = _SequenceOps.cumsum
+    cumprod = _SequenceOps.cumprod
+    sort = _SequenceOps.sort
+    argsort = _SequenceOps.argsort
+    topk = _SequenceOps.topk
+    unique = _SequenceOps.unique
+    bincount = _SequenceOps.bincount
+    histc = _SequenceOps.histc
+    histogram = _SequenceOps.histogram
+    prod = _SequenceOps.prod
+    logsumexp = _SequenceOps.logsumexp
+    nansum = _SequenceOps.nansum
+    nanmean = _SequenceOps.nanmean
+    aminmax = _SequenceOps.aminmax
+    count_nonzero = _SequenceOps.count_nonzero
 
 Shape = Union[int, Sequence[int]]
 

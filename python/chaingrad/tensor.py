@@ -6,7 +6,7 @@ import builtins
 import numbers
 import operator
 import weakref
-from typing import Any, Callable, Dict, Iterator, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Iterator, Optional, Sequence, Tuple, Union, overload
 
 import numpy as np
 
@@ -49,7 +49,11 @@ _RANDOM_SPAN = {float32: 2**24 + 1, float64: 2**53 + 1, float16: 2**11 + 1, bflo
                 int32: 2**31, int16: 2**15, int8: 2**7, uint8: 2**8, bool_: 2}
 
 
-def _dims(dim: Union[None, int, Sequence[int]]) -> list:
+# (builtins.int, .float and .bool in Tensor's annotations: its methods int(), float() and bool() hide them there)
+_Dims = Union[None, int, Sequence[int]]
+
+
+def _dims(dim: _Dims) -> list:
     if dim is None:
         return []
     if isinstance(dim, int):
@@ -102,9 +106,8 @@ class Tensor(TensorOps, SequenceOps, _core.TensorBase):
     """An n-d array of float32, float64, int64 or bool with autograd, as torch.Tensor."""
 
     __slots__ = ()
-    # for type checkers: the C base stores these, and they hold chaingrad Tensors
+    # for type checkers: the C base stores it, and it holds a chaingrad Tensor
     grad: Optional["Tensor"]
-    data: "Tensor"
 
     def __new__(cls, *data: Any) -> "Tensor":
         """Tensor(data) or Tensor(*sizes): PyTorch's legacy constructor (float32)."""
@@ -179,7 +182,7 @@ class Tensor(TensorOps, SequenceOps, _core.TensorBase):
             raise ValueError("__dlpack__: stream 0 is ambiguous for CUDA; pass 1 for the legacy default stream")
         if self.is_cuda and stream is not None and stream not in (-1, 1):
             # our kernels run on the legacy default stream: the consumer's stream waits for them
-            _core.cuda_stream_wait(int(stream), self.device.index)
+            _core.cuda_stream_wait(int(stream), self.device.index or 0)  # a tensor's cuda device has an index
         versioned = max_version is not None and tuple(max_version)[0] >= 1  # the consumer reads DLPack 1.x
         return _core.to_dlpack(self.clone() if copy else self, versioned, bool(copy))
 
@@ -188,6 +191,11 @@ class Tensor(TensorOps, SequenceOps, _core.TensorBase):
         return (_KDL_CPU, 0) if spec == "cpu" else (_KDL_CUDA, int(spec[5:]))
 
     # --- shape ---
+    @overload
+    def size(self, dim: None = None) -> Size: ...
+    @overload
+    def size(self, dim: int) -> int: ...
+
     def size(self, dim: Optional[int] = None) -> Union[Size, int]:
         """The shape, or the size of one dim."""
         return self.shape if dim is None else self.shape[dim]
@@ -231,6 +239,11 @@ class Tensor(TensorOps, SequenceOps, _core.TensorBase):
         """True for a tensor on a CUDA device."""
         return _core.device(self) != "cpu"
 
+    @overload
+    def stride(self, dim: None = None) -> Tuple[int, ...]: ...
+    @overload
+    def stride(self, dim: int) -> int: ...
+
     def stride(self, dim: Optional[int] = None) -> Union[Tuple[int, ...], int]:
         """Elements to skip per step along each dim."""
         strides = tuple(_core.strides(self))
@@ -268,7 +281,7 @@ class Tensor(TensorOps, SequenceOps, _core.TensorBase):
         """A new size-1 dim at dim."""
         return _core.unsqueeze(self, dim)
 
-    def squeeze(self, dim: Union[None, int, Sequence[int]] = None) -> "Tensor":
+    def squeeze(self, dim: _Dims = None) -> "Tensor":
         """Drops size-1 dims (all, or those in dim)."""
         return _core.squeeze(self, None if dim is None else _dims(dim))
 
@@ -370,8 +383,8 @@ class Tensor(TensorOps, SequenceOps, _core.TensorBase):
         return self.to(bool_)
 
     # --- autograd ---
-    def backward(self, gradient: Optional["Tensor"] = None, retain_graph: Optional[bool] = None,
-                 create_graph: bool = False, inputs: Optional[Sequence["Tensor"]] = None) -> None:
+    def backward(self, gradient: Optional["Tensor"] = None, retain_graph: Optional[builtins.bool] = None,
+                 create_graph: builtins.bool = False, inputs: Optional[Sequence["Tensor"]] = None) -> None:
         """Accumulates d self / d leaf into the .grad of every leaf that requires grad (or only of inputs).
 
         With create_graph the pass is recorded, so the gradients can be differentiated again.
@@ -402,17 +415,17 @@ class Tensor(TensorOps, SequenceOps, _core.TensorBase):
 
         _core.retain_grad(self, keep)
 
-    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+    def requires_grad_(self, requires_grad: builtins.bool = True) -> "Tensor":
         """Sets requires_grad in place; returns self."""
         self.requires_grad = requires_grad
         return self
 
     # --- elementwise ---
-    def add(self, other: Any, alpha: float = 1) -> "Tensor":
+    def add(self, other: Any, alpha: builtins.float = 1) -> "Tensor":
         """self + alpha * other."""
         return self + (other * alpha if alpha != 1 else other)
 
-    def sub(self, other: Any, alpha: float = 1) -> "Tensor":
+    def sub(self, other: Any, alpha: builtins.float = 1) -> "Tensor":
         """self - alpha * other."""
         return self - (other * alpha if alpha != 1 else other)
 
@@ -443,7 +456,7 @@ class Tensor(TensorOps, SequenceOps, _core.TensorBase):
 
 
 
-    def clamp(self, min: Optional[float] = None, max: Optional[float] = None) -> "Tensor":
+    def clamp(self, min: Optional[builtins.float] = None, max: Optional[builtins.float] = None) -> "Tensor":
         """self limited to [min, max] (a float bound makes an integer tensor float, as PyTorch)."""
         bounds = [b for b in (min, max) if b is not None]
         if not self.dtype.is_floating_point and any(isinstance(b, builtins.float) for b in bounds):
@@ -493,12 +506,12 @@ class Tensor(TensorOps, SequenceOps, _core.TensorBase):
         return self >= other
 
     # --- in place ---
-    def add_(self, other: Any, alpha: float = 1) -> "Tensor":
+    def add_(self, other: Any, alpha: builtins.float = 1) -> "Tensor":
         """self += alpha * other; returns self."""
         self += other * alpha if alpha != 1 else other
         return self
 
-    def sub_(self, other: Any, alpha: float = 1) -> "Tensor":
+    def sub_(self, other: Any, alpha: builtins.float = 1) -> "Tensor":
         """self -= alpha * other; returns self."""
         self -= other * alpha if alpha != 1 else other
         return self
@@ -513,7 +526,7 @@ class Tensor(TensorOps, SequenceOps, _core.TensorBase):
         self /= other
         return self
 
-    def fill_(self, value: float) -> "Tensor":
+    def fill_(self, value: builtins.float) -> "Tensor":
         """Sets every element to value; returns self."""
         if self.dtype is int64 and isinstance(value, numbers.Integral) and not isinstance(value, builtins.bool):
             # exactly: an int64 beyond 2**53 does not survive the float the fill kernel takes
@@ -528,17 +541,17 @@ class Tensor(TensorOps, SequenceOps, _core.TensorBase):
         return self
 
     # --- random fills (PyTorch's CPU stream for the generator's seed) ---------------------------
-    def normal_(self, mean: float = 0.0, std: float = 1.0, *, generator: Any = None) -> "Tensor":
+    def normal_(self, mean: builtins.float = 0.0, std: builtins.float = 1.0, *, generator: Any = None) -> "Tensor":
         """Fills with samples of N(mean, std^2); returns self."""
         _core.normal_(self, float(mean), float(std), _generator(generator))
         return self
 
-    def uniform_(self, from_: float = 0.0, to: float = 1.0, *, generator: Any = None) -> "Tensor":
+    def uniform_(self, from_: builtins.float = 0.0, to: builtins.float = 1.0, *, generator: Any = None) -> "Tensor":
         """Fills with samples of U(from_, to); returns self."""
         _core.uniform_(self, float(from_), float(to), _generator(generator))
         return self
 
-    def random_(self, from_: int = 0, to: Optional[int] = None, *, generator: Any = None) -> "Tensor":
+    def random_(self, from_: builtins.int = 0, to: Optional[builtins.int] = None, *, generator: Any = None) -> "Tensor":
         """Fills with integers uniform in [from_, to): random_(to) starts at 0, random_() spans
         every integer the dtype holds exactly (as PyTorch); returns self."""
         if to is None:
@@ -552,7 +565,7 @@ class Tensor(TensorOps, SequenceOps, _core.TensorBase):
         _core.random_(self, from_, to - from_, _generator(generator))
         return self
 
-    def exponential_(self, lambd: float = 1.0, *, generator: Any = None) -> "Tensor":
+    def exponential_(self, lambd: builtins.float = 1.0, *, generator: Any = None) -> "Tensor":
         """Fills with samples of the exponential distribution of rate lambd; returns self."""
         _core.exponential_(self, float(lambd), _generator(generator))
         return self
@@ -565,15 +578,16 @@ class Tensor(TensorOps, SequenceOps, _core.TensorBase):
             _core.bernoulli_(self, float(p), _generator(generator))
         return self
 
-    def bernoulli(self, p: Optional[float] = None, *, generator: Any = None) -> "Tensor":
+    def bernoulli(self, p: Optional[builtins.float] = None, *, generator: Any = None) -> "Tensor":
         """1 with probability self[i] (or p), else 0."""
         return _bernoulli(self, p, generator)
 
-    def multinomial(self, num_samples: int, replacement: builtins.bool = False, *, generator: Any = None) -> "Tensor":
+    def multinomial(self, num_samples: builtins.int, replacement: builtins.bool = False, *,
+                    generator: Any = None) -> "Tensor":
         """num_samples category indices per row of self's weights."""
         return _multinomial(self, num_samples, replacement, generator)
 
-    def clamp_(self, min: Optional[float] = None, max: Optional[float] = None) -> "Tensor":
+    def clamp_(self, min: Optional[builtins.float] = None, max: Optional[builtins.float] = None) -> "Tensor":
         """clamp in place; returns self."""
         out = self.clamp(min, max)
         if _KIND[out.dtype] > _KIND[self.dtype]:  # as PyTorch: an in-place result may not widen self
@@ -584,19 +598,19 @@ class Tensor(TensorOps, SequenceOps, _core.TensorBase):
 
     # --- reductions ---
     @_numpy_spellings
-    def sum(self, dim: Union[None, int, Sequence[int]] = None, keepdim: bool = False, *,
+    def sum(self, dim: _Dims = None, keepdim: builtins.bool = False, *,
             dtype: Optional[dtype] = None) -> "Tensor":
         """Sum over dim (one dim, several, or all when None), in dtype when given."""
         return _core.sum(self if dtype is None else self.to(dtype), _dims(dim), keepdim)
 
     @_numpy_spellings
-    def mean(self, dim: Union[None, int, Sequence[int]] = None, keepdim: bool = False, *,
+    def mean(self, dim: _Dims = None, keepdim: builtins.bool = False, *,
              dtype: Optional[dtype] = None) -> "Tensor":
         """Mean over dim (one dim, several, or all when None), in dtype when given."""
         return _core.mean(self if dtype is None else self.to(dtype), _dims(dim), keepdim)
 
     @_numpy_spellings
-    def max(self, dim: Any = None, keepdim: bool = False) -> Any:
+    def max(self, dim: Any = None, keepdim: builtins.bool = False) -> Any:
         """The largest element, or (values, indices) along dim, or the elementwise max with a tensor."""
         if isinstance(dim, Tensor):
             return self.maximum(dim)
@@ -605,7 +619,7 @@ class Tensor(TensorOps, SequenceOps, _core.TensorBase):
         return return_types.max(*_core.max_dim(self, dim, keepdim, False))
 
     @_numpy_spellings
-    def min(self, dim: Any = None, keepdim: bool = False) -> Any:
+    def min(self, dim: Any = None, keepdim: builtins.bool = False) -> Any:
         """The smallest element, or (values, indices) along dim, or the elementwise min with a tensor."""
         if isinstance(dim, Tensor):
             return self.minimum(dim)
@@ -614,30 +628,30 @@ class Tensor(TensorOps, SequenceOps, _core.TensorBase):
         return return_types.min(*_core.max_dim(self, dim, keepdim, True))
 
     @_numpy_spellings
-    def amax(self, dim: Union[None, int, Sequence[int]] = None, keepdim: bool = False) -> "Tensor":
+    def amax(self, dim: _Dims = None, keepdim: builtins.bool = False) -> "Tensor":
         """The largest element over dim (one dim, several, or all when None); ties share the gradient."""
         return _core.amax(self, _dims(dim), keepdim, False)
 
     @_numpy_spellings
-    def amin(self, dim: Union[None, int, Sequence[int]] = None, keepdim: bool = False) -> "Tensor":
+    def amin(self, dim: _Dims = None, keepdim: builtins.bool = False) -> "Tensor":
         """The smallest element over dim (one dim, several, or all when None); ties share the gradient."""
         return _core.amax(self, _dims(dim), keepdim, True)
 
     @_numpy_spellings
-    def argmax(self, dim: Optional[int] = None, keepdim: bool = False) -> "Tensor":
+    def argmax(self, dim: Optional[builtins.int] = None, keepdim: builtins.bool = False) -> "Tensor":
         """Index of the largest element (of the flattened tensor when dim is None)."""
         out = _core.argmax(self, dim, keepdim, False)
         return out.reshape([1] * self.ndim) if dim is None and keepdim else out
 
     @_numpy_spellings
-    def argmin(self, dim: Optional[int] = None, keepdim: bool = False) -> "Tensor":
+    def argmin(self, dim: Optional[builtins.int] = None, keepdim: builtins.bool = False) -> "Tensor":
         """Index of the smallest element (of the flattened tensor when dim is None)."""
         out = _core.argmax(self, dim, keepdim, True)
         return out.reshape([1] * self.ndim) if dim is None and keepdim else out
 
     @_numpy_spellings
-    def norm(self, p: float = 2, dim: Union[None, int, Sequence[int]] = None,
-             keepdim: bool = False) -> "Tensor":
+    def norm(self, p: builtins.float = 2, dim: _Dims = None,
+             keepdim: builtins.bool = False) -> "Tensor":
         """The p-norm over dim (all dims when None); p may be inf, -inf or 0 (the count of nonzeros)."""
         p = float(p)
         if p == 0:
@@ -647,33 +661,35 @@ class Tensor(TensorOps, SequenceOps, _core.TensorBase):
         return _core.norm(self, p, _dims(dim), keepdim)
 
     @_numpy_spellings
-    def var(self, dim: Union[None, int, Sequence[int]] = None, unbiased: bool = True,
-            keepdim: bool = False, *, correction: Optional[float] = None) -> "Tensor":
+    def var(self, dim: _Dims = None, unbiased: builtins.bool = True,
+            keepdim: builtins.bool = False, *, correction: Optional[builtins.float] = None) -> "Tensor":
         """Variance over dim (one, several, or all when None), with Bessel's correction unless
         unbiased=False, or `correction` subtracted from the count; var(False) means unbiased=False."""
         if isinstance(dim, builtins.bool):  # PyTorch's var(unbiased) overload
-            dim, unbiased = None, dim
+            unbiased = dim
+            dim = None
         return _core.var(self, _dims(dim), _correction(unbiased, correction), keepdim, False)
 
     @_numpy_spellings
-    def std(self, dim: Union[None, int, Sequence[int]] = None, unbiased: bool = True,
-            keepdim: bool = False, *, correction: Optional[float] = None) -> "Tensor":
+    def std(self, dim: _Dims = None, unbiased: builtins.bool = True,
+            keepdim: builtins.bool = False, *, correction: Optional[builtins.float] = None) -> "Tensor":
         """Standard deviation over dim (one, several, or all when None), with Bessel's correction unless
         unbiased=False, or `correction` subtracted from the count; std(False) means unbiased=False."""
         if isinstance(dim, builtins.bool):  # PyTorch's std(unbiased) overload
-            dim, unbiased = None, dim
+            unbiased = dim
+            dim = None
         return _core.var(self, _dims(dim), _correction(unbiased, correction), keepdim, True)
 
-    def softmax(self, dim: int) -> "Tensor":
+    def softmax(self, dim: builtins.int) -> "Tensor":
         """exp(self) / sum(exp(self)) along dim, computed stably."""
         return _core.softmax(self, dim, False)
 
-    def log_softmax(self, dim: int) -> "Tensor":
+    def log_softmax(self, dim: builtins.int) -> "Tensor":
         """log(softmax(self)) along dim, computed stably."""
         return _core.softmax(self, dim, True)
 
     @_numpy_spellings
-    def all(self, dim: Union[None, int, Sequence[int]] = None, keepdim: bool = False) -> "Tensor":
+    def all(self, dim: _Dims = None, keepdim: builtins.bool = False) -> "Tensor":
         """True where every element over dim (all dims when None; none when ()) is nonzero (NaN counts as nonzero)."""
         if dim is not None and not isinstance(dim, int) and len(dim) == 0:  # as PyTorch: no dim reduced
             out = self != 0
@@ -682,7 +698,7 @@ class Tensor(TensorOps, SequenceOps, _core.TensorBase):
         return out.to(uint8) if self.dtype is uint8 else out  # uint8 stays uint8, as PyTorch
 
     @_numpy_spellings
-    def any(self, dim: Union[None, int, Sequence[int]] = None, keepdim: bool = False) -> "Tensor":
+    def any(self, dim: _Dims = None, keepdim: builtins.bool = False) -> "Tensor":
         """True where some element over dim (all dims when None; none when ()) is nonzero (NaN counts as nonzero)."""
         if dim is not None and not isinstance(dim, int) and len(dim) == 0:  # as PyTorch: no dim reduced
             out = self != 0
@@ -711,7 +727,7 @@ class Tensor(TensorOps, SequenceOps, _core.TensorBase):
     nonzero = _indexing.nonzero
     argwhere = _indexing.argwhere
 
-    def __rpow__(self, base: Any) -> "Tensor":
+    def __rpow__(self, base: Any, modulo: None = None) -> "Tensor":
         return _core.pow(_scalar_like(base, self), self)
 
     def __reduce_ex__(self, protocol: Any) -> Any:

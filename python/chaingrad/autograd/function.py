@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Callable, List, Optional, Sequence, Tuple, Type, cast
 
 from chaingrad import _core
 from chaingrad.tensor import Tensor
@@ -14,6 +14,11 @@ class FunctionCtx:
     """The ctx passed to Function.forward and .backward: saved tensors and flags, plus any attribute set on it."""
 
     needs_input_grad: Tuple[bool, ...]
+
+    if TYPE_CHECKING:  # forward keeps what backward needs as ctx attributes of any name (ctx.alpha = alpha)
+
+        def __getattr__(self, name: str) -> Any: ...
+        def __setattr__(self, name: str, value: Any) -> None: ...
 
     def __init__(self) -> None:
         self.needs_input_grad = ()
@@ -34,10 +39,12 @@ class FunctionCtx:
         self.to_save = tensors
 
     @property
-    def saved_tensors(self) -> Tuple[Optional[Tensor], ...]:
-        """The tensors passed to save_for_backward, checked not to have been modified in place since."""
+    def saved_tensors(self) -> Tuple[Tensor, ...]:
+        """The tensors passed to save_for_backward, checked not to have been modified in place since.
+
+        Typed as PyTorch types it, a tuple of tensors, although a None saved comes back as None."""
         if self._saved is None:
-            return tuple(self.to_save)
+            return cast(Tuple[Tensor, ...], tuple(self.to_save))
         for t, version in zip(self._saved, self._versions):
             if t is not None and t._version != version:
                 raise RuntimeError(
@@ -45,7 +52,7 @@ class FunctionCtx:
                     f"inplace operation: [{t.dtype} tensor of shape {list(t.shape)}], saved by "
                     f"{self._name}, is at version {t._version}; expected version {version} instead."
                 )
-        return tuple(self._saved)
+        return cast(Tuple[Tensor, ...], tuple(self._saved))
 
     saved_variables = saved_tensors
 
@@ -66,7 +73,12 @@ class _Rule:
     """The Python half of a Function's node: runs backward and checks what it returns."""
 
     def __init__(
-        self, cls: type, ctx: FunctionCtx, args: Tuple[Any, ...], outputs: List[Any], differentiable: List[bool]
+        self,
+        cls: Type[Function],
+        ctx: FunctionCtx,
+        args: Tuple[Any, ...],
+        outputs: List[Any],
+        differentiable: List[bool],
     ) -> None:
         self.cls = cls
         self.ctx = ctx

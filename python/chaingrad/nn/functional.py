@@ -18,7 +18,8 @@ from chaingrad.tensor import Tensor
 
 __all__ = ["linear", "softmax", "log_softmax", "dropout", "flatten",
            "mse_loss", "l1_loss", "cross_entropy", "nll_loss", "binary_cross_entropy_with_logits",
-           "one_hot", "embedding", "batch_norm", "layer_norm"] + _table_ops.__all__
+           "one_hot", "embedding", "batch_norm", "layer_norm"]
+__all__ += _table_ops.__all__  # a separate +=: type checkers read the re-exports from this form only
 
 
 def _check_reduction(reduction: str, op: str) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict
-from typing import Any, Dict, Iterable, Iterator, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Any, Dict, Iterable, Iterator, Optional, Sequence, Tuple, Union
 
 from chaingrad._types import int64
 from chaingrad.autograd import no_grad
@@ -22,7 +22,14 @@ __all__ = ["Linear", "Sequential", "Flatten", "ReLU", "Tanh", "Sigmoid", "Softma
            "BUILTIN_MODULES"]
 
 
-class Linear(Module):
+class _TensorLayer(Module):
+    """A layer whose forward maps a tensor to a tensor: calling it is typed so for type checkers."""
+
+    if TYPE_CHECKING:  # Module.__call__ runs forward; this only tells type checkers what it returns
+        def __call__(self, input: Tensor) -> Tensor: ...
+
+
+class Linear(_TensorLayer):
     """y = x @ weight.T + bias, initialised as PyTorch does (uniform in ±1/sqrt(in_features))."""
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, device: Any = None,
@@ -109,7 +116,7 @@ class Sequential(Module):
         return self
 
 
-class Flatten(Module):
+class Flatten(_TensorLayer):
     """Merges dims start_dim..end_dim (default: all but the batch dim)."""
 
     def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
@@ -126,7 +133,7 @@ class Flatten(Module):
         return {"start_dim": self.start_dim, "end_dim": self.end_dim}
 
 
-class Unflatten(Module):
+class Unflatten(_TensorLayer):
     """Splits dim into unflattened_size (the inverse of Flatten)."""
 
     def __init__(self, dim: int, unflattened_size: Sequence[int]) -> None:
@@ -255,7 +262,7 @@ class ModuleDict(Module):
         raise NotImplementedError("ModuleDict is not callable: call its modules")
 
 
-class Embedding(Module):
+class Embedding(_TensorLayer):
     """A lookup table: row i of weight (num_embeddings, embedding_dim) for index i, weight ~ N(0, 1)."""
 
     def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: Optional[int] = None,
@@ -310,8 +317,15 @@ class Embedding(Module):
         return text
 
 
-class _BatchNorm(Module):
+class _BatchNorm(_TensorLayer):
     """The running statistics and affine parameters of BatchNorm1d (and its siblings)."""
+
+    # registered by name in __init__ (None without affine or track_running_stats)
+    weight: Optional[Parameter]
+    bias: Optional[Parameter]
+    running_mean: Optional[Tensor]
+    running_var: Optional[Tensor]
+    num_batches_tracked: Optional[Tensor]
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: Optional[float] = 0.1, affine: bool = True,
                  track_running_stats: bool = True, device: Any = None, dtype: Any = None, *, bias: bool = True) -> None:
@@ -380,7 +394,7 @@ class BatchNorm1d(_BatchNorm):
             raise ValueError(f"expected 2D or 3D input (got {input.ndim}D input)")
 
 
-class LayerNorm(Module):
+class LayerNorm(_TensorLayer):
     """Normalization over the last dims (normalized_shape) of each sample, with an elementwise affine map."""
 
     def __init__(self, normalized_shape: Union[int, Sequence[int]], eps: float = 1e-5,
@@ -406,7 +420,7 @@ class LayerNorm(Module):
                 f"bias={self.bias is not None}")
 
 
-class _Activation(Module):
+class _Activation(_TensorLayer):
     def _config(self) -> Dict[str, Any]:
         return {}
 
@@ -542,7 +556,7 @@ class Identity(_Activation):
         return input
 
 
-class Softmax(Module):
+class Softmax(_TensorLayer):
     """Softmax along dim."""
 
     def __init__(self, dim: int = -1) -> None:
@@ -566,7 +580,7 @@ class LogSoftmax(Softmax):
         return input.log_softmax(self.dim)
 
 
-class Dropout(Module):
+class Dropout(_TensorLayer):
     """Zeroes elements with probability p while training, scaling the rest by 1/(1-p)."""
 
     def __init__(self, p: float = 0.5) -> None:
@@ -586,6 +600,9 @@ class Dropout(Module):
 
 
 class _Loss(Module):
+    if TYPE_CHECKING:  # as _TensorLayer's: calling a loss gives a tensor
+        def __call__(self, input: Tensor, target: Tensor) -> Tensor: ...
+
     def __init__(self, reduction: str = "mean") -> None:
         super().__init__()
         if reduction not in ("mean", "sum", "none"):
@@ -612,6 +629,8 @@ class L1Loss(_Loss):
 
 class NLLLoss(_Loss):
     """Negative log-likelihood of log-probabilities against class indices."""
+
+    weight: Optional[Tensor]  # a buffer (register_buffer in __init__)
 
     def __init__(self, weight: Optional[Tensor] = None, size_average: Optional[bool] = None, ignore_index: int = -100,
                  reduce: Optional[bool] = None, reduction: str = "mean") -> None:

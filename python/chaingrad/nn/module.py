@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any, Callable, Dict, Iterator, List, NamedTuple, Optional, Set, Tuple
+from typing import Any, Callable, Dict, Iterator, List, NamedTuple, Optional, Set, Tuple, TypeVar, Union
 
 from chaingrad import autograd
 from chaingrad._types import device, float32, float64
@@ -11,6 +11,8 @@ from chaingrad.nn.parameter import Parameter
 from chaingrad.tensor import Tensor, _to_arguments
 
 __all__ = ["Module"]
+
+_M = TypeVar("_M", bound="Module")  # methods that return self give back the caller's own class
 
 
 class _IncompatibleKeys(NamedTuple):
@@ -22,6 +24,10 @@ class Module:
     """Base class of every layer and model: call it to run forward()."""
 
     training: bool
+    # set in __init__ with object.__setattr__ (this class's __setattr__ reads them)
+    _parameters: "OrderedDict[str, Optional[Parameter]]"
+    _buffers: "OrderedDict[str, Optional[Tensor]]"
+    _modules: "OrderedDict[str, Module]"  # add_module(name, None) leaves a None, which every walk skips
 
     def __init__(self) -> None:
         object.__setattr__(self, "_parameters", OrderedDict())
@@ -53,7 +59,8 @@ class Module:
             return
         self.__dict__.pop(name, None)
 
-    def __getattr__(self, name: str) -> Any:
+    def __getattr__(self, name: str) -> Union[Tensor, "Module"]:
+        # typed, not Any: a misspelt attribute (model.paramters()) is then still a type error
         for table in ("_parameters", "_modules", "_buffers"):
             entries = self.__dict__.get(table)
             if entries is not None and name in entries:
@@ -89,7 +96,7 @@ class Module:
         """Adds a submodule under name."""
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"{type(module).__name__} is not a Module subclass")
-        self._modules[name] = module
+        self._modules[name] = module  # type: ignore[assignment]  # the None that _modules' walks skip
 
     def register_module(self, name: str, module: Optional["Module"]) -> None:
         """add_module under its other name."""
@@ -105,7 +112,7 @@ class Module:
             module = child
         return module
 
-    def apply(self, fn: Callable[["Module"], Any]) -> "Module":
+    def apply(self: _M, fn: Callable[["Module"], Any]) -> _M:
         """Calls fn on every submodule (children first) and then on this module; returns self."""
         for child in self.children():
             child.apply(fn)
@@ -188,17 +195,17 @@ class Module:
             yield b
 
     # --- modes and dtypes ---
-    def train(self, mode: bool = True) -> "Module":
+    def train(self: _M, mode: bool = True) -> _M:
         """Sets training mode (Dropout is active) on this module and its submodules."""
         for m in self.modules():
             object.__setattr__(m, "training", bool(mode))
         return self
 
-    def eval(self) -> "Module":
+    def eval(self: _M) -> _M:
         """train(False)."""
         return self.train(False)
 
-    def requires_grad_(self, requires_grad: bool = True) -> "Module":
+    def requires_grad_(self: _M, requires_grad: bool = True) -> _M:
         """Sets requires_grad on every parameter."""
         for p in self.parameters():
             p.requires_grad_(requires_grad)
@@ -208,7 +215,7 @@ class Module:
         """Clears every parameter's gradient (to None, or to zeros)."""
         autograd.clear_grads(list(self.parameters()), set_to_none)
 
-    def to(self, *args: Any, **kwargs: Any) -> "Module":
+    def to(self: _M, *args: Any, **kwargs: Any) -> _M:
         """Moves and/or converts the parameters, their gradients and the buffers: to(device),
         to(dtype), to(device, dtype) or to(tensor). The Parameter objects stay the same, so an
         optimizer keeps working (its state follows the parameters at its next step)."""
@@ -238,19 +245,19 @@ class Module:
                         module._buffers[name] = convert(b)
         return self
 
-    def cuda(self, device: Any = None) -> "Module":
+    def cuda(self: _M, device: Any = None) -> _M:
         """to('cuda') (or to the given CUDA device)."""
         return self.to("cuda" if device is None else device if not isinstance(device, int) else f"cuda:{device}")
 
-    def cpu(self) -> "Module":
+    def cpu(self: _M) -> _M:
         """to('cpu')."""
         return self.to("cpu")
 
-    def float(self) -> "Module":
+    def float(self: _M) -> _M:
         """to(float32)."""
         return self.to(float32)
 
-    def double(self) -> "Module":
+    def double(self: _M) -> _M:
         """to(float64)."""
         return self.to(float64)
 

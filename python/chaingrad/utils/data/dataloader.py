@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import collections.abc
 import numbers
-from typing import Any, Callable, Iterable, Iterator, List, Optional, Sequence
+from typing import Any, Callable, Iterable, Iterator, List, Optional, Sequence, Sized, cast
 
 import chaingrad
 from chaingrad.tensor import Tensor
@@ -95,7 +95,8 @@ class DataLoader:
         self.num_workers, self.generator, self.pin_memory, self.timeout = num_workers, generator, pin_memory, timeout
         self._iterable = isinstance(dataset, IterableDataset)
         if sampler is None and not self._iterable:
-            sampler = RandomSampler(dataset, generator=generator) if shuffle else SequentialSampler(dataset)
+            sized = cast(Sized, dataset)  # a map-style dataset has a length (Dataset does not declare it, as PyTorch's)
+            sampler = RandomSampler(sized, generator=generator) if shuffle else SequentialSampler(sized)
         if batch_sampler is None and batch_size is not None and not self._iterable:
             batch_sampler = BatchSampler(sampler, batch_size, drop_last)  # type: ignore[arg-type]
         self.sampler, self.batch_sampler = sampler, batch_sampler

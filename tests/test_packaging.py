@@ -128,7 +128,7 @@ def test_pyproject_cibuildwheel_builds_cpu_only_for_every_platform():
 def test_pyproject_licence_files_are_exactly_the_shipped_texts():
     project = pyproject()["project"]
     assert project["license"] == "MIT"
-    matched = sorted(str(p.relative_to(ROOT)) for g in project["license-files"] for p in ROOT.glob(g))
+    matched = sorted(p.relative_to(ROOT).as_posix() for g in project["license-files"] for p in ROOT.glob(g))
     assert matched == sorted(LICENCE_FILES)
     assert (ROOT / "LICENSE").read_text().startswith("MIT License")
 

@@ -209,9 +209,6 @@ TensorPtr untracked_view(const TensorPtr& t, const std::vector<IndexItem>& items
   }
 }
 
-py::object wrap(const TensorPtr& t) { return wrap_tensor(t); }
-TensorPtr arg(py::handle h) { return require_tensor(h, "argument"); }
-
 /// A Python list or tuple of optional tensors (PyTorch's index_put_ indices).
 std::vector<TensorPtr> optional_tensors(const py::sequence& seq) {
   std::vector<TensorPtr> out;

@@ -14,7 +14,6 @@ namespace py = pybind11;
 namespace chaingrad {
 namespace {
 
-TensorPtr arg(py::handle h) { return require_tensor(h, "argument"); }
 TensorPtr optional_arg(py::handle h) { return h.is_none() ? TensorPtr() : arg(h); }
 py::tuple pair(const std::pair<TensorPtr, TensorPtr>& p) {
   return py::make_tuple(wrap_tensor(p.first), wrap_tensor(p.second));

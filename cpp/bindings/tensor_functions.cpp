@@ -43,9 +43,6 @@ const char* dtype_rule_name(DTypeRule rule) {
 
 using Dims = std::vector<std::int64_t>;
 
-py::object wrap(const TensorPtr& t) { return wrap_tensor(t); }
-TensorPtr arg(py::handle h) { return require_tensor(h, "argument"); }
-
 // --- argument helpers ------------------------------------------------------------------------
 
 std::vector<TensorPtr> tensor_list(const py::sequence& seq, const char* what) {

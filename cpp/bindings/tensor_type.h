@@ -20,6 +20,11 @@ TensorPtr require_tensor(pybind11::handle h, const char* what);
 /// The Python Tensor for t: the object already wrapping it if there is one, else a new one.
 pybind11::object wrap_tensor(const TensorPtr& t);
 
+/// The short names the bound functions' bodies use: a tensor argument (TypeError naming
+/// "argument" otherwise) and the Python Tensor of a result.
+inline TensorPtr arg(pybind11::handle h) { return require_tensor(h, "argument"); }
+inline pybind11::object wrap(const TensorPtr& t) { return wrap_tensor(t); }
+
 /// A new Python object of class cls (a Tensor subclass) over a detached alias of t's data.
 pybind11::object make_subclass(const TensorPtr& t, pybind11::handle cls, bool requires_grad);
 

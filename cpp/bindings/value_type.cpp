@@ -331,9 +331,9 @@ PyMemberDef value_members[] = {{"__weaklistoffset__", T_PYSSIZET, offsetof(Value
 
 // --- methods ---------------------------------------------------------------------------------
 
-using UnaryOp = ScalarPtr (*)(const ScalarPtr&);
+using ScalarUnaryFn = ScalarPtr (*)(const ScalarPtr&);
 
-template <UnaryOp op>
+template <ScalarUnaryFn op>
 PyObject* unary(PyObject* self, PyObject* = nullptr) {
   return guarded<PyObject*>(nullptr, [&] { return wrap_value(op(as_value(self)->node)).release().ptr(); });
 }
@@ -373,9 +373,9 @@ PyMethodDef value_methods[] = {{"backward", backward, METH_NOARGS,
 // Python calls nb_add(a, b) with the Value on either side and a Value or a number on the other;
 // anything else gives NotImplemented, so Python raises its own TypeError naming both types.
 
-using BinaryOp = ScalarPtr (*)(const ScalarPtr&, const ScalarPtr&);
+using ScalarBinaryFn = ScalarPtr (*)(const ScalarPtr&, const ScalarPtr&);
 
-template <BinaryOp op>
+template <ScalarBinaryFn op>
 PyObject* binary(PyObject* a, PyObject* b) {
   return guarded<PyObject*>(nullptr, [&]() -> PyObject* {
     ScalarPtr lhs, rhs;

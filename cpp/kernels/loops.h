@@ -235,6 +235,11 @@ inline Shape broadcast_strides(const TensorImpl& t, const Shape& out) {
   return strides;
 }
 
+/// How an operand is read by a flat loop over a contiguous output of shape `out`: element i when
+/// it is flat (that shape, contiguous), always element 0 when it is single.
+inline bool is_flat(const TensorImpl& t, const Shape& out) { return t.shape() == out && t.is_contiguous(); }
+inline bool is_single(const TensorImpl& t) { return t.numel() == 1; }
+
 /// Walks every index of shape in row-major order, one run along the last dim at a time:
 /// run(offsets, inner_strides, length), where offsets[k] is operand k's element offset at the start
 /// of the run and inner_strides[k] its stride along the last dim.

@@ -1,5 +1,5 @@
 // The CUDA backend as the rest of the engine sees it: plain C++, no CUDA types. The kernels behind
-// it live in cpp/cuda/*.cu and are compiled only when CMake finds nvcc (CHAINGRAD_CUDA=AUTO|ON);
+// it live in cpp/kernels/cuda/*.cu and are compiled only in a build with CHAINGRAD_CUDA=ON;
 // otherwise cpp/kernels/cuda/unavailable.cpp answers every call, and no cuda tensor can be created.
 //
 // Callers check shapes, dtypes and devices first: every function here receives operands that are

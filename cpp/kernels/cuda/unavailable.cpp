@@ -1,4 +1,4 @@
-// The CUDA backend of a build without nvcc (or with CHAINGRAD_CUDA=OFF): devices are reported as
+// The CUDA backend of a build with CHAINGRAD_CUDA=OFF (the default): devices are reported as
 // absent with the reason, and no cuda tensor can ever be created, so the kernel entry points are
 // unreachable; they still throw rather than touch memory.
 #include <stdexcept>
@@ -7,11 +7,7 @@
 
 namespace chaingrad::cuda {
 namespace {
-#ifdef CHAINGRAD_CUDA_DISABLED
-constexpr const char* kReason = "chaingrad was built without CUDA (CHAINGRAD_CUDA=OFF)";
-#else
-constexpr const char* kReason = "chaingrad was built without CUDA (no CUDA compiler was found at build time)";
-#endif
+constexpr const char* kReason = "chaingrad was built without CUDA (rebuild with CHAINGRAD_CUDA=ON for its kernels)";
 
 [[noreturn]] void not_built() { throw std::runtime_error(std::string("CUDA is not available: ") + kReason); }
 }  // namespace

@@ -6,5 +6,5 @@ __all__ = ["is_built"]
 
 
 def is_built() -> bool:
-    """True when chaingrad was compiled with its CUDA kernels (nvcc was found at build time)."""
+    """True when chaingrad was compiled with its CUDA kernels (built with CHAINGRAD_CUDA=ON)."""
     return _core.cuda_is_built()

@@ -81,7 +81,8 @@ def _bytes_per_node(engine: str) -> Spread:
     # A fresh process: memory freed by earlier rows would otherwise be reused and hide the growth.
     code = f"from chaingrad.bench.scalar import measure_bytes_per_node as m; print(m({engine!r}))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    return Spread.single(float(done.stdout.strip()))
+    # the last line: an editable install that rebuilds on import may print before it
+    return Spread.single(float(done.stdout.split()[-1]))
 
 
 def scalar_rows(quick: bool = False, report: Callable[[str], None] = print) -> List[Row]:

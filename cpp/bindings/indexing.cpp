@@ -25,7 +25,7 @@ struct Part {
   enum class Kind : std::uint8_t { NewAxis, Ellipsis, Slice, Integer, Bool, Tensor } kind;
   PyObject* obj = nullptr;
   std::int64_t value = 0;  // Integer's index, Bool's truth
-  TensorPtr tensor;        // Tensor's index (int64 or bool)
+  TensorPtr tensor{};      // Tensor's index (int64 or bool)
 
   /// The dims of the indexed tensor this part consumes.
   std::int64_t consumed() const {

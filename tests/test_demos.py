@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from chaingrad._progress import ProgressLine
 from chaingrad.demos import micrograd_ex1, moons
-from chaingrad.demos._progress import ProgressLine
 
 
 def test_micrograd_ex1(capsys):

@@ -12,6 +12,8 @@ import sys
 import time
 from typing import Callable, Dict, List, Optional, Sequence, TextIO, Tuple
 
+from chaingrad._progress import ProgressLine
+
 __all__ = ["SUITE_SECONDS", "expected_seconds", "format_duration", "Progress"]
 
 # seconds on the project's 2-core machine (a full run on 2026-11-30, shared: load average 5-7), as (full
@@ -55,17 +57,15 @@ class Progress:
         clock: Callable[[], float] = time.perf_counter,
     ) -> None:
         self.plan = list(plan)
-        self.stream = stream if stream is not None else sys.stderr
+        self.out = ProgressLine(stream if stream is not None else sys.stderr)
+        self.redraw = self.out.tty
         self.clock = clock
-        isatty = getattr(self.stream, "isatty", None)
-        self.redraw = bool(isatty and isatty())
         self.start = self.clock()
         self.index = -1
         self.suite_start = self.start
         self.phase_text = ""
         self.done: List[Tuple[float, float]] = []  # (expected, actual) of finished suites
         self.last_draw = float("-inf")
-        self.width = 0
 
     def start_suite(self, suite: str) -> None:
         """Marks the end of the running suite, if any, and the start of the next planned one, suite."""
@@ -111,16 +111,11 @@ class Progress:
         self.last_draw = now
         text = self.line()
         if self.redraw:
-            text = text[: shutil.get_terminal_size().columns - 1]  # a wrapped line cannot be redrawn
-            self.stream.write("\r" + text.ljust(self.width))
-            self.width = len(text)
+            self.out.draw(text[: shutil.get_terminal_size().columns - 1])  # a wrapped line cannot be redrawn
         else:
-            self.stream.write(text + "\n")
-        self.stream.flush()
+            self.out.line(text)
 
     def finish(self) -> float:
         """Clears the line on a terminal; returns the total seconds."""
-        if self.redraw and self.width:
-            self.stream.write("\r" + " " * self.width + "\r")
-            self.stream.flush()
+        self.out.clear()
         return self.clock() - self.start

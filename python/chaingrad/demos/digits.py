@@ -16,7 +16,7 @@ import numpy as np
 
 import chaingrad as torch
 from chaingrad import nn
-from chaingrad.demos._progress import ProgressLine
+from chaingrad._progress import ProgressLine
 
 __all__ = ["load_split", "train", "main"]
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
-from chaingrad.demos._progress import ProgressLine
+from chaingrad._progress import ProgressLine
 
 __all__ = [
     "load_words",

@@ -1,4 +1,5 @@
-"""The demos' progress line: redrawn in place on a terminal, plain lines in a log file or pipe."""
+"""A progress line (the demos' training loops, the bench): redrawn in place on a terminal, plain lines
+in a log file or pipe."""
 
 from __future__ import annotations
 
@@ -42,4 +43,11 @@ class ProgressLine:
         else:
             self.stream.write(text + "\n")
         self.stream.flush()
+        self._shown = 0
+
+    def clear(self) -> None:
+        """Blanks the line being redrawn, if any, leaving the cursor at its start."""
+        if self.tty and self._shown:
+            self.stream.write("\r" + " " * self._shown + "\r")
+            self.stream.flush()
         self._shown = 0

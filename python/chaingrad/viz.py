@@ -144,26 +144,17 @@ def value_svg(root: Any) -> Optional[str]:
 # --- tensors -------------------------------------------------------------------------------------
 
 
-def _leaf_names(params: Mapping[str, Any]) -> Dict[GradFn, str]:
-    """params' names, by the accumulator node of each leaf that requires grad (GradFn objects compare
-    and hash by the node they wrap)."""
-    import chaingrad
-
+def _leaf_names(params: Mapping[str, Any]) -> Dict[int, str]:
+    """params' names, by the id of each tensor (an AccumulateGrad node's variable is that very object)."""
     if not isinstance(params, Mapping):
         raise TypeError(
             f"params must map names to tensors (e.g. dict(model.named_parameters())), got {type(params).__name__}"
         )
-    named: Dict[GradFn, str] = {}
+    named: Dict[int, str] = {}
     for name, t in params.items():
         if not isinstance(t, Tensor):
             raise TypeError(f"params[{name!r}] is a {type(t).__name__}, not a Tensor")
-        if t.requires_grad and t.grad_fn is None:
-            # a leaf keeps one accumulator node, which any op on it records as its input
-            with chaingrad.enable_grad():
-                view = t.expand(t.shape).grad_fn
-            accumulator = view.next_functions[0][0] if view is not None else None
-            if accumulator is not None:
-                named[accumulator] = str(name)
+        named[id(t)] = str(name)
     return named
 
 
@@ -177,7 +168,7 @@ def _shape(t: Any) -> str:
     return "(" + ", ".join(str(n) for n in t.shape) + ")"
 
 
-def _tensor_graph(outputs: Sequence[Any], rankdir: str, leaves: Dict[GradFn, str]) -> DotGraph:
+def _tensor_graph(outputs: Sequence[Any], rankdir: str, leaves: Dict[int, str]) -> DotGraph:
     lines = [
         "digraph {",
         f"  rankdir={rankdir};",
@@ -201,8 +192,9 @@ def _tensor_graph(outputs: Sequence[Any], rankdir: str, leaves: Dict[GradFn, str
         fn = stack.pop()
         uid = ids[fn]
         if fn.name() == "AccumulateGrad":
-            name = leaves.get(fn)
-            rows = (name, _shape(fn.variable)) if name is not None else (_shape(fn.variable),)
+            leaf = fn.variable
+            name = leaves.get(id(leaf))  # params holds every named tensor, so its id is not reused
+            rows = (name, _shape(leaf)) if name is not None else (_shape(leaf),)
             lines.append(f'  "{uid}" [label={_label(*rows)}, fillcolor=lightblue];')
         else:
             lines.append(f'  "{uid}" [label={_label(fn.name())}];')

@@ -31,57 +31,46 @@ std::size_t itemsize(DType dtype) {
   return 1;
 }
 
-const char* dtype_name(DType dtype) {
+namespace {
+
+// A dtype's two spellings: chaingrad's and numpy's ("float32"), and PyTorch's ScalarType ("Float"),
+// which error messages quote as PyTorch does.
+struct DTypeNames {
+  const char* name;
+  const char* scalar_type;
+};
+
+DTypeNames dtype_names(DType dtype) {
   switch (dtype) {
     case DType::Bool:
-      return "bool";
+      return {"bool", "Bool"};
     case DType::Int64:
-      return "int64";
+      return {"int64", "Long"};
     case DType::Float32:
-      return "float32";
+      return {"float32", "Float"};
     case DType::Float64:
-      return "float64";
+      return {"float64", "Double"};
     case DType::Int32:
-      return "int32";
+      return {"int32", "Int"};
     case DType::Int16:
-      return "int16";
+      return {"int16", "Short"};
     case DType::Int8:
-      return "int8";
+      return {"int8", "Char"};
     case DType::UInt8:
-      return "uint8";
+      return {"uint8", "Byte"};
     case DType::Float16:
-      return "float16";
+      return {"float16", "Half"};
     case DType::BFloat16:
-      return "bfloat16";
+      return {"bfloat16", "BFloat16"};
   }
-  return "?";
+  return {"?", "?"};
 }
 
-const char* scalar_type_name(DType dtype) {
-  switch (dtype) {
-    case DType::Bool:
-      return "Bool";
-    case DType::Int64:
-      return "Long";
-    case DType::Float32:
-      return "Float";
-    case DType::Float64:
-      return "Double";
-    case DType::Int32:
-      return "Int";
-    case DType::Int16:
-      return "Short";
-    case DType::Int8:
-      return "Char";
-    case DType::UInt8:
-      return "Byte";
-    case DType::Float16:
-      return "Half";
-    case DType::BFloat16:
-      return "BFloat16";
-  }
-  return "?";
-}
+}  // namespace
+
+const char* dtype_name(DType dtype) { return dtype_names(dtype).name; }
+
+const char* scalar_type_name(DType dtype) { return dtype_names(dtype).scalar_type; }
 
 DType promote(DType a, DType b) {
   if (a == b) return a;
